@@ -1,0 +1,51 @@
+// shmtable/config.hpp: every tunable and fixed limit of the library, in one place.
+//
+// Values that end up in a segment (the format version, the magic) are part of the
+// on-disk/in-shm format: changing one makes old segments refuse to open, by design.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace shmtable {
+
+// ---- Segment format -------------------------------------------------------------
+
+// "SHMTABLE" read as a little-endian u64. The first 8 bytes of every segment.
+inline constexpr std::uint64_t kMagic = 0x454c4241544d4853ULL;
+
+// Bumped whenever the header or any engine's slot layout changes incompatibly.
+inline constexpr std::uint32_t kFormatVersion = 1;
+
+// The header occupies the first kHeaderBytes of a segment; engine areas start after it.
+inline constexpr std::size_t kHeaderBytes = 256;
+
+// Destructive interference size of the x86-64 CPUs we target. Engine areas and slot
+// arrays start on this boundary so that no slot shares a line with the header.
+inline constexpr std::size_t kCacheLineBytes = 64;
+
+// ---- Defaults (the seed module's) ------------------------------------------------
+
+inline constexpr std::uint64_t kDefaultCapacity = 1024; // seed: maxKeys default
+inline constexpr std::uint32_t kDefaultMaxKeyBytes = 64;
+inline constexpr std::uint32_t kDefaultMaxValueBytes = 256;
+inline constexpr unsigned kDefaultMode = 0600;
+
+// How long an opener waits for a creator that is still initialising the segment
+// (the faithful mutex engine initialises one mutex per slot: 10M slots take ~1 s).
+inline constexpr unsigned kDefaultReadyTimeoutMs = 10000;
+
+// ---- Hard limits, checked when a table is created ---------------------------------
+
+// Key and value lengths are stored as u16/u32 in a slot; these caps keep one slot
+// well under a huge page so that capacity * slot size stays meaningful.
+inline constexpr std::uint32_t kMaxKeyBytesLimit = 4096;
+inline constexpr std::uint32_t kMaxValueBytesLimit = 1u << 20; // 1 MiB
+
+// Largest segment we agree to create or map: 1 TiB. Guards capacity * slot_size.
+inline constexpr std::uint64_t kMaxSegmentBytes = 1ULL << 40;
+
+// POSIX shm names: [A-Za-z0-9._-], not starting with '.', at most this many bytes.
+inline constexpr std::size_t kMaxNameBytes = 200;
+
+} // namespace shmtable

@@ -1,0 +1,112 @@
+// shmtable/mutex_table.hpp: the mutex baseline engine.
+//
+// A faithful rebuild of the seed module's design: FNV-1a hashing, linear probing over a
+// fixed array of slots, one process-shared pthread mutex per slot and one table-wide
+// mutex, keys up to 64 bytes and values up to 256 bytes by default. Every claim the
+// lock-free engine makes is measured against this table.
+//
+// Where the seed is silent we chose (papers/mutex-baseline.md has the argument):
+//  - Every probe step locks the slot it inspects, as a per-slot mutex design implies.
+//  - Updates of an existing key take only that slot's mutex. Structural changes (insert
+//    of a new key, erase, clear) also take the table-wide mutex, which makes them
+//    linearizable and rules out duplicate keys under racing inserts.
+//  - erase leaves a tombstone so that keys further down the probe chain stay reachable;
+//    inserts reuse tombstones, and erase turns trailing tombstones back into empty slots,
+//    so a churn workload never fills the table.
+//  - A full table is reported (Errc::kTableFull), never silently dropped.
+//
+// robust = true (off by default, so the default stays the seed's design): the mutexes
+// are PTHREAD_MUTEX_ROBUST. A process that dies holding one no longer blocks anybody:
+// the next locker gets EOWNERDEAD and carries on. Values are written into the slot's
+// inactive half and published by flipping one byte, so a writer killed mid-copy leaves
+// the old value, never a torn one. In the default (faithful) mode a process killed while
+// holding a mutex blocks every later user of that slot forever, as the seed's would.
+//
+// Caveats: do not use a handle in a child after fork(); open the table again there.
+// Keys and values are byte strings (any bytes, including NUL).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shmtable/options.hpp"
+#include "shmtable/segment.hpp"
+
+namespace shmtable {
+
+namespace detail {
+struct MutexControl;
+struct MutexSlotHeader;
+} // namespace detail
+
+class MutexTable {
+public:
+  static constexpr EngineKind kEngine = EngineKind::kMutex;
+
+  // Attaches to or creates the table described by `opts` (see Options). Throws Error.
+  explicit MutexTable(const Options &opts);
+
+  // ---- Per-key operations -----------------------------------------------------
+  // Linearizable and safe to call concurrently from any threads of any processes.
+  // Errc::kKeyTooLarge / kValueTooLarge on oversize input, before anything changes.
+
+  // Inserts or overwrites. Errc::kTableFull if the key is new and no slot is free.
+  void set(std::string_view key, std::string_view value);
+  std::optional<std::string> get(std::string_view key) const;
+  // Copies the value into `out` without allocating; returns its length, or nullopt if
+  // the key is absent. Errc::kBufferTooSmall if `out` is shorter than the value.
+  std::optional<std::size_t> get_into(std::string_view key, std::span<char> out) const;
+  bool erase(std::string_view key); // true if the key was present
+  bool contains(std::string_view key) const;
+
+  // ---- Whole-table operations -----------------------------------------------------
+  // Safe to call concurrently with everything above, but best-effort under concurrent
+  // writes: keys() and size() may miss or include keys that change meanwhile, and
+  // clear() is not atomic (an operation racing it may see a partially cleared table).
+  std::vector<std::string> keys() const;
+  void clear();
+  std::size_t size() const noexcept;
+
+  // ---- Properties -------------------------------------------------------------------
+  std::uint64_t capacity() const noexcept { return layout().params.capacity; }
+  std::uint32_t max_key_bytes() const noexcept { return layout().params.max_key_bytes; }
+  std::uint32_t max_value_bytes() const noexcept { return layout().params.max_value_bytes; }
+  bool robust() const noexcept { return robust_; }
+  bool created() const noexcept { return segment_.created(); } // this handle created it
+  const Layout &layout() const noexcept { return segment_.layout(); }
+  // Robust mode: how many times a lock was recovered from a dead holder (all processes).
+  std::uint64_t recovered_locks() const noexcept;
+
+  // Detaches (the destructor does too). The handle must not be used afterwards.
+  void close() noexcept { segment_.close(); }
+
+  // The segment layout this engine uses for `params` (validated; Errc::kInvalidArgument).
+  static Layout layout_for(const TableParams &params);
+
+private:
+  detail::MutexSlotHeader *slot(std::uint64_t index) const noexcept;
+  std::uint64_t home(std::string_view key) const noexcept;
+  void check_key(std::string_view key) const;
+  void lock(void *mutex) const;
+  void unlock(void *mutex) const noexcept;
+  void recount() const;
+  bool key_matches(const detail::MutexSlotHeader *s, std::string_view key) const noexcept;
+  std::string_view value_of(const detail::MutexSlotHeader *s) const noexcept;
+  void write_value(detail::MutexSlotHeader *s, std::string_view value) const noexcept;
+  template <class F> bool find_locked(std::string_view key, F &&on_found) const;
+  bool insert_or_update(std::string_view key, std::string_view value);
+  void drop_trailing_tombstones(std::uint64_t index) noexcept;
+
+  Segment segment_;
+  detail::MutexControl *control_ = nullptr;
+  std::byte *slots_ = nullptr;
+  std::uint32_t slot_bytes_ = 0;
+  bool robust_ = false;
+};
+
+} // namespace shmtable

@@ -1,0 +1,55 @@
+// shmtable/options.hpp: how a table is named, sized and opened.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "shmtable/config.hpp"
+
+namespace shmtable {
+
+enum class OpenMode {
+  kOpenOrCreate, // attach if the segment exists, else create it (races resolve to one table)
+  kCreate,       // create; Errc::kAlreadyExists if a live segment has the name
+  kOpen,         // attach; Errc::kSegmentMissing if there is none
+};
+
+// Where the table lives: exactly one of `name` and `path` is set.
+//
+// Sizing fields (capacity, max_key_bytes, max_value_bytes, hash_seed) are what a creator
+// writes into the segment and what an opener checks against it. Zero means "whatever the
+// existing segment has" when attaching, and the default when creating; any other value
+// that differs from the segment's makes the open fail with Errc::kLayoutMismatch, naming
+// the field. `persist` and `robust` are always compared.
+struct Options {
+  // POSIX shared-memory name, as in shm_open(3) without the leading '/':
+  // 1..kMaxNameBytes of [A-Za-z0-9._-], not starting with '.'. Lives in /dev/shm.
+  std::string name;
+  // Or: a file that backs the table (survives reboot when persist is true). The file
+  // is created with `mode` if absent; its directory must exist.
+  std::string path;
+
+  std::uint64_t capacity = kDefaultCapacity; // slots; the seed's maxKeys
+  std::uint32_t max_key_bytes = kDefaultMaxKeyBytes;
+  std::uint32_t max_value_bytes = kDefaultMaxValueBytes;
+  std::uint64_t hash_seed = 0;
+
+  // false (the default, as in the seed): the table lives while at least one process
+  // has it open. When the last handle closes it, or the last process holding it dies
+  // (even by SIGKILL), its contents are gone: the next open starts from an empty table,
+  // and the name is removed by that open or by the last close.
+  // true: the table and its contents outlive every process (for `name`: until reboot
+  // or unlink(); for `path`: until the file is deleted).
+  bool persist = false;
+
+  unsigned mode = kDefaultMode; // permission bits of a created segment (umask ignored)
+  OpenMode open_mode = OpenMode::kOpenOrCreate;
+
+  // MutexTable only: process-shared robust mutexes that recover when a holder dies.
+  bool robust = false;
+
+  // How long to wait for another process that is creating the same segment.
+  unsigned ready_timeout_ms = kDefaultReadyTimeoutMs;
+};
+
+} // namespace shmtable

@@ -1,0 +1,117 @@
+// shmtable/segment.hpp: one mapped shared-memory segment and its header.
+//
+// A segment is [header | engine control block | slot array]. The header (kHeaderBytes
+// at offset 0) records the magic, the format version, the engine that owns the table,
+// its layout parameters, the hash seed and a ready flag that the creator publishes
+// last. Every opener validates all of it before touching anything else.
+//
+// Lifecycle (see papers/segment.md for the full argument):
+//  - Creation is exclusive (O_CREAT|O_EXCL): of two processes racing to create one
+//    name, one creates and the other attaches to the same table.
+//  - Every attached handle holds a shared flock(2) on the segment; the creator holds it
+//    exclusively while it initialises. The kernel drops a dead process's flock, so
+//    "nobody holds a lock" means "nobody is attached", crash or not. That is what lets
+//    a non-persistent table vanish with its last process and an unfinished creation by
+//    a crashed creator be redone.
+//  - The segment layer never writes the slot array: fresh shm and ftruncate'd files read
+//    as zero, so an engine whose empty state is all-zero is created in O(1).
+//
+// Thread safety: a Segment is owned by one table handle. Process safety: any number of
+// processes may attach concurrently.
+//
+// Caveats: a handle must not be used in a child after fork(): the child shares the
+// parent's open file description (and its flock). Open the table again in the child.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "shmtable/options.hpp"
+
+namespace shmtable {
+
+enum class EngineKind : std::uint32_t {
+  kMutex = 1,    // MutexTable: the seed's design
+  kLockFree = 2, // LockFreeTable
+};
+
+std::string_view to_string(EngineKind engine) noexcept;
+
+inline constexpr std::uint32_t kFlagPersist = 1u << 0; // Options::persist
+inline constexpr std::uint32_t kFlagRobust = 1u << 1;  // Options::robust (MutexTable)
+
+// The parameters a table is created with; stored in the header.
+struct TableParams {
+  EngineKind engine = EngineKind::kMutex;
+  std::uint32_t flags = 0;
+  std::uint64_t capacity = 0;
+  std::uint32_t max_key_bytes = 0;
+  std::uint32_t max_value_bytes = 0;
+  std::uint64_t hash_seed = 0;
+};
+
+// Where everything is, as computed by the owning engine from TableParams. An opener
+// recomputes it from the header's parameters and refuses the segment if it differs
+// (e.g. written by a build with another ABI).
+struct Layout {
+  TableParams params;
+  std::uint32_t slot_bytes = 0;
+  std::uint64_t control_offset = 0; // engine-wide control block
+  std::uint64_t slots_offset = 0;   // slot array, kCacheLineBytes-aligned
+  std::uint64_t total_bytes = 0;
+  std::uint64_t abi_signature = 0; // fingerprint of the engine's struct sizes/alignments
+};
+
+class Segment {
+public:
+  // Engine hooks: compute a layout from parameters (validated, defaults filled in), and
+  // initialise a freshly created, zero-filled mapping. `init` runs in the creator only,
+  // before the ready flag is published; it may be empty for all-zero engines.
+  using LayoutFn = Layout (*)(const TableParams &);
+  using InitFn = std::function<void(std::byte *base, const Layout &)>;
+
+  // Attaches to (or creates) the segment described by `opts`. `requested` carries the
+  // caller's sizing, zero fields meaning "adopt the segment's". Throws Error.
+  static Segment attach(const Options &opts, const TableParams &requested, LayoutFn layout_fn,
+                        const InitFn &init);
+
+  Segment(Segment &&other) noexcept;
+  Segment &operator=(Segment &&other) noexcept;
+  Segment(const Segment &) = delete;
+  Segment &operator=(const Segment &) = delete;
+  ~Segment();
+
+  // Detaches. If the table is not persistent and no other process is attached, removes
+  // it. Idempotent; the destructor calls it.
+  void close() noexcept;
+
+  bool is_open() const noexcept { return base_ != nullptr; }
+  std::byte *base() const noexcept { return base_; }
+  const Layout &layout() const noexcept { return layout_; }
+  bool created() const noexcept { return created_; } // this handle created the table
+  const std::string &display_name() const noexcept { return display_; }
+
+private:
+  Segment() = default;
+
+  std::byte *base_ = nullptr;
+  int fd_ = -1;
+  Layout layout_{};
+  bool created_ = false;
+  bool by_path_ = false;
+  std::string location_; // shm name or file path
+  std::string display_;  // for messages: "shm 'x'" or "file '/p'"
+};
+
+// Removes a named segment (or a file-backed one). Processes already attached keep
+// their mapping; later opens create a new table. Errc::kSegmentMissing if absent.
+void unlink(std::string_view name);
+void unlink_path(const std::string &path);
+
+// Throws Errc::kInvalidName unless `name` is a valid segment name (see Options::name).
+void validate_name(std::string_view name);
+
+} // namespace shmtable

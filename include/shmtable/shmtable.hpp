@@ -1,0 +1,10 @@
+// shmtable/shmtable.hpp: the umbrella header. Include this, link with -lshmtable
+// (pkg-config: shmtable).
+#pragma once
+
+#include "shmtable/config.hpp"
+#include "shmtable/error.hpp"
+#include "shmtable/hash.hpp"
+#include "shmtable/mutex_table.hpp"
+#include "shmtable/options.hpp"
+#include "shmtable/segment.hpp"

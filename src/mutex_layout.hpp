@@ -1,0 +1,51 @@
+// MutexTable's in-segment layout. Private to the library and its tests.
+//
+//   segment: [SegmentHeader | MutexControl | slot 0 | slot 1 | ... | slot capacity-1]
+//
+//   slot (default limits: 64 + 64 + 256 = 384 bytes; robust: + 256):
+//   +-------------------------+-------+------+---------+--------------+-----------+
+//   | pthread_mutex_t (40 B)  | state | live | key_len | value_len[2] | timestamp |
+//   +-------------------------+-------+------+---------+--------------+-----------+
+//   | key bytes [max_key_bytes] | value half 0 [max_value_bytes] | (robust) half 1 |
+//   +---------------------------+--------------------------------+-----------------+
+//
+// The seed's slot is {occupied, key[64], value[256], timestamp, mutex}; ours adds the
+// lengths (keys and values are binary-safe byte strings, not C strings), a tombstone
+// state (so that erase keeps probe chains intact) and, in robust mode only, a second
+// value half so that a writer killed mid-copy never leaves a torn value.
+#pragma once
+
+#include <pthread.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace shmtable::detail {
+
+enum SlotState : std::uint8_t {
+  kSlotEmpty = 0,     // never used since creation or clear(): ends every probe
+  kSlotOccupied = 1,  // holds a key and its value
+  kSlotTombstone = 2, // erased: probes continue past it; inserts may reuse it
+};
+
+struct MutexControl {
+  pthread_mutex_t global;    // the seed's global_mutex: serialises insert, erase, clear
+  std::uint64_t num_entries; // occupied slots; atomic_ref access
+  std::uint64_t recovered;   // robust: EOWNERDEAD recoveries so far; atomic_ref access
+};
+
+struct MutexSlotHeader {
+  pthread_mutex_t mutex;      // guards every other byte of the slot
+  std::uint8_t state;         // SlotState
+  std::uint8_t live;          // index of the value half that holds the value (robust)
+  std::uint16_t key_len;      // <= max_key_bytes (checked on every read)
+  std::uint32_t value_len[2]; // per half; <= max_value_bytes (checked on every read)
+  std::uint64_t timestamp_ns; // CLOCK_REALTIME of the last write, as the seed keeps
+};
+
+static_assert(sizeof(MutexSlotHeader) % 8 == 0,
+              "key bytes follow the slot header; keep 8-byte alignment for the next slot");
+static_assert(offsetof(MutexSlotHeader, mutex) == 0,
+              "the mutex leads the slot so that it never straddles slots");
+
+} // namespace shmtable::detail

@@ -1,0 +1,417 @@
+// MutexTable: the seed's design (FNV-1a, linear probing, a process-shared pthread mutex
+// per slot, a table-wide mutex), with the choices documented in mutex_table.hpp.
+//
+// Invariants (kept by the code below; papers/mutex-baseline.md argues them):
+//  M1. Every byte of a slot is read or written only while holding that slot's mutex.
+//  M2. A slot's state changes from empty/tombstone to occupied, and from occupied to
+//      tombstone, only while the table-wide mutex is also held (insert, erase, clear).
+//      Hence at most one insert runs at a time, and it scans the key's whole chain
+//      first: no duplicate keys.
+//  M3. Chain integrity: for every occupied slot m whose key hashes to home h, no slot
+//      in [h, m) (cyclically) is empty. Erase leaves a tombstone; a tombstone t is
+//      turned back into empty only while the slot after it is empty and the table-wide
+//      mutex is held, which cannot break M3 for any chain (a chain spanning t would
+//      have to span the empty slot t+1 too).
+//  M4. (robust) The value a reader can see is in half `live`; writers fill the other
+//      half and publish it by storing `live` last, so a writer killed at any instruction
+//      leaves the previous value visible. An insert publishes by storing `state` last.
+#include "shmtable/mutex_table.hpp"
+
+#include <pthread.h>
+#include <time.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include <xxhash.h>
+
+#include "mutex_layout.hpp"
+#include "shmtable/error.hpp"
+#include "shmtable/hash.hpp"
+
+namespace shmtable {
+
+using detail::MutexControl;
+using detail::MutexSlotHeader;
+
+namespace {
+
+constexpr std::uint64_t round_up(std::uint64_t v, std::uint64_t to) {
+  return (v + to - 1) / to * to;
+}
+
+std::atomic_ref<std::uint8_t> state_of(MutexSlotHeader *s) {
+  return std::atomic_ref<std::uint8_t>(s->state);
+}
+
+std::uint64_t now_ns() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
+         static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+char *key_bytes(MutexSlotHeader *s) noexcept {
+  return reinterpret_cast<char *>(s) + sizeof(MutexSlotHeader);
+}
+
+// Releases a mutex that MutexTable::lock() acquired, at the end of the scope.
+class Held {
+public:
+  explicit Held(pthread_mutex_t *m) : m_(m) {}
+  Held(const Held &) = delete;
+  Held &operator=(const Held &) = delete;
+  ~Held() { pthread_mutex_unlock(m_); }
+
+private:
+  pthread_mutex_t *m_;
+};
+
+} // namespace
+
+Layout MutexTable::layout_for(const TableParams &p) {
+  if (p.capacity == 0) {
+    throw Error(Errc::kInvalidArgument, "capacity: must be at least 1 slot");
+  }
+  if (p.max_key_bytes == 0 || p.max_key_bytes > kMaxKeyBytesLimit) {
+    throw Error(Errc::kInvalidArgument, "max_key_bytes: " + std::to_string(p.max_key_bytes) +
+                                            " is outside 1.." + std::to_string(kMaxKeyBytesLimit));
+  }
+  if (p.max_value_bytes == 0 || p.max_value_bytes > kMaxValueBytesLimit) {
+    throw Error(Errc::kInvalidArgument, "max_value_bytes: " + std::to_string(p.max_value_bytes) +
+                                            " is outside 1.." +
+                                            std::to_string(kMaxValueBytesLimit));
+  }
+  const std::uint64_t halves = (p.flags & kFlagRobust) != 0 ? 2 : 1;
+  Layout lay;
+  lay.params = p;
+  lay.slot_bytes = static_cast<std::uint32_t>(
+      round_up(sizeof(MutexSlotHeader) + p.max_key_bytes + halves * p.max_value_bytes, 8));
+  lay.control_offset = kHeaderBytes;
+  lay.slots_offset = round_up(kHeaderBytes + sizeof(MutexControl), kCacheLineBytes);
+  if (p.capacity > (kMaxSegmentBytes - lay.slots_offset) / lay.slot_bytes) {
+    throw Error(Errc::kInvalidArgument, "capacity: " + std::to_string(p.capacity) + " slots of " +
+                                            std::to_string(lay.slot_bytes) +
+                                            " bytes exceed the segment limit of " +
+                                            std::to_string(kMaxSegmentBytes) + " bytes");
+  }
+  lay.total_bytes = lay.slots_offset + p.capacity * lay.slot_bytes;
+  const std::uint64_t abi[] = {sizeof(pthread_mutex_t),
+                               alignof(pthread_mutex_t),
+                               sizeof(MutexSlotHeader),
+                               offsetof(MutexSlotHeader, state),
+                               offsetof(MutexSlotHeader, live),
+                               offsetof(MutexSlotHeader, key_len),
+                               offsetof(MutexSlotHeader, value_len),
+                               offsetof(MutexSlotHeader, timestamp_ns),
+                               sizeof(MutexControl),
+                               offsetof(MutexControl, num_entries)};
+  lay.abi_signature = XXH64(abi, sizeof abi, 0);
+  return lay;
+}
+
+MutexTable::MutexTable(const Options &opts)
+    : segment_(Segment::attach(
+          opts,
+          TableParams{kEngine, opts.robust ? kFlagRobust : 0u, opts.capacity, opts.max_key_bytes,
+                      opts.max_value_bytes, opts.hash_seed},
+          &MutexTable::layout_for, [](std::byte *base, const Layout &lay) {
+            // The faithful engine's empty state is not all-zero: every slot's mutex is
+            // initialised here, touching every page, as the seed does.
+            pthread_mutexattr_t attr;
+            pthread_mutexattr_init(&attr);
+            pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+            if ((lay.params.flags & kFlagRobust) != 0) {
+              pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+            }
+            auto *control = reinterpret_cast<MutexControl *>(base + lay.control_offset);
+            pthread_mutex_init(&control->global, &attr);
+            for (std::uint64_t i = 0; i < lay.params.capacity; ++i) {
+              auto *s =
+                  reinterpret_cast<MutexSlotHeader *>(base + lay.slots_offset + i * lay.slot_bytes);
+              pthread_mutex_init(&s->mutex, &attr);
+            }
+            pthread_mutexattr_destroy(&attr);
+          })) {
+  const Layout &lay = segment_.layout();
+  control_ = reinterpret_cast<MutexControl *>(segment_.base() + lay.control_offset);
+  slots_ = segment_.base() + lay.slots_offset;
+  slot_bytes_ = lay.slot_bytes;
+  robust_ = (lay.params.flags & kFlagRobust) != 0;
+}
+
+// ---- Private helpers --------------------------------------------------------------
+
+MutexSlotHeader *MutexTable::slot(std::uint64_t index) const noexcept {
+  return reinterpret_cast<MutexSlotHeader *>(slots_ + index * slot_bytes_);
+}
+
+std::uint64_t MutexTable::home(std::string_view key) const noexcept {
+  return fnv1a(key, layout().params.hash_seed) % capacity();
+}
+
+void MutexTable::check_key(std::string_view key) const {
+  if (key.size() > max_key_bytes()) {
+    throw Error(Errc::kKeyTooLarge, "key: " + std::to_string(key.size()) +
+                                        " bytes exceeds the table's max_key_bytes of " +
+                                        std::to_string(max_key_bytes()));
+  }
+}
+
+void MutexTable::lock(void *m) const {
+  auto *mutex = static_cast<pthread_mutex_t *>(m);
+  const int rc = pthread_mutex_lock(mutex);
+  if (rc == 0) {
+    return;
+  }
+  if (rc == EOWNERDEAD) {
+    // Robust mode: the holder died. By M4 and the publish-last order of every writer,
+    // what it left is consistent; mark the mutex usable again.
+    pthread_mutex_consistent(mutex);
+    std::atomic_ref<std::uint64_t>(control_->recovered).fetch_add(1, std::memory_order_relaxed);
+    if (mutex == &control_->global) {
+      recount(); // it may have died between publishing a slot and counting it
+    }
+    return;
+  }
+  throw Error(Errc::kSystem, std::string("pthread_mutex_lock: ") + std::strerror(rc));
+}
+
+void MutexTable::unlock(void *m) const noexcept {
+  pthread_mutex_unlock(static_cast<pthread_mutex_t *>(m));
+}
+
+void MutexTable::recount() const {
+  std::uint64_t n = 0;
+  for (std::uint64_t i = 0; i < capacity(); ++i) {
+    MutexSlotHeader *s = slot(i);
+    lock(&s->mutex);
+    n += state_of(s).load(std::memory_order_relaxed) == detail::kSlotOccupied ? 1 : 0;
+    unlock(&s->mutex);
+  }
+  std::atomic_ref<std::uint64_t>(control_->num_entries).store(n, std::memory_order_relaxed);
+}
+
+bool MutexTable::key_matches(const MutexSlotHeader *s, std::string_view key) const noexcept {
+  // key_len comes from shared memory: compared, never trusted as a bound (key.size() is
+  // ours and <= max_key_bytes).
+  return s->key_len == key.size() &&
+         std::memcmp(key_bytes(const_cast<MutexSlotHeader *>(s)), key.data(), key.size()) == 0;
+}
+
+std::string_view MutexTable::value_of(const MutexSlotHeader *s) const noexcept {
+  const unsigned half = robust_ ? (s->live & 1u) : 0u;
+  const std::uint32_t len = std::min(s->value_len[half], max_value_bytes()); // bound-check
+  const char *v = key_bytes(const_cast<MutexSlotHeader *>(s)) + max_key_bytes() +
+                  static_cast<std::size_t>(half) * max_value_bytes();
+  return {v, len};
+}
+
+void MutexTable::write_value(MutexSlotHeader *s, std::string_view value) const noexcept {
+  const unsigned half = robust_ ? ((s->live & 1u) ^ 1u) : 0u;
+  char *v = key_bytes(s) + max_key_bytes() + static_cast<std::size_t>(half) * max_value_bytes();
+  std::memcpy(v, value.data(), value.size());
+  s->value_len[half] = static_cast<std::uint32_t>(value.size());
+  s->timestamp_ns = now_ns();
+  if (robust_) {
+    // Release: keeps the copy above before the flip in program order, so a process that
+    // recovers this slot after we die sees either the old half or the complete new one
+    // (M4). Its partner is the next locker's acquisition of the mutex.
+    std::atomic_ref<std::uint8_t>(s->live).store(static_cast<std::uint8_t>(half),
+                                                 std::memory_order_release);
+  }
+}
+
+template <class F> bool MutexTable::find_locked(std::string_view key, F &&on_found) const {
+  const std::uint64_t cap = capacity();
+  std::uint64_t i = home(key);
+  for (std::uint64_t n = 0; n < cap; ++n) {
+    MutexSlotHeader *s = slot(i);
+    lock(&s->mutex);
+    Held held(&s->mutex);
+    // Relaxed: M1, the slot mutex orders everything.
+    const std::uint8_t st = state_of(s).load(std::memory_order_relaxed);
+    if (st == detail::kSlotEmpty) {
+      return false;
+    }
+    if (st == detail::kSlotOccupied && key_matches(s, key)) {
+      on_found(s);
+      return true;
+    }
+    i = i + 1 == cap ? 0 : i + 1;
+  }
+  return false;
+}
+
+bool MutexTable::insert_or_update(std::string_view key, std::string_view value) {
+  lock(&control_->global);
+  Held global(&control_->global);
+  const std::uint64_t cap = capacity();
+  constexpr std::uint64_t kNone = ~0ULL;
+  std::uint64_t free_slot = kNone;
+  std::uint64_t i = home(key);
+  // M2: with the table-wide mutex held no other insert or erase runs, so this scan of
+  // the whole chain decides whether the key exists.
+  for (std::uint64_t n = 0; n < cap; ++n) {
+    MutexSlotHeader *s = slot(i);
+    lock(&s->mutex);
+    Held held(&s->mutex);
+    const std::uint8_t st = state_of(s).load(std::memory_order_relaxed);
+    if (st == detail::kSlotOccupied) {
+      if (key_matches(s, key)) { // inserted by a racer since our lock-free probe
+        write_value(s, value);
+        return false;
+      }
+    } else if (st == detail::kSlotEmpty || st == detail::kSlotTombstone) {
+      if (free_slot == kNone) {
+        free_slot = i;
+      }
+      if (st == detail::kSlotEmpty) {
+        break; // M3: the key cannot be further along
+      }
+    }
+    i = i + 1 == cap ? 0 : i + 1;
+  }
+  if (free_slot == kNone) {
+    throw Error(Errc::kTableFull, "set: table is full (all " + std::to_string(cap) +
+                                      " slots of its capacity hold keys)");
+  }
+  MutexSlotHeader *s = slot(free_slot);
+  lock(&s->mutex);
+  Held held(&s->mutex);
+  std::memcpy(key_bytes(s), key.data(), key.size());
+  s->key_len = static_cast<std::uint16_t>(key.size());
+  write_value(s, value);
+  // Release: the key and value bytes precede the state change in program order, so a
+  // robust successor of a writer that died here sees a complete entry or none (M4).
+  state_of(s).store(detail::kSlotOccupied, std::memory_order_release);
+  std::atomic_ref<std::uint64_t>(control_->num_entries).fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void MutexTable::drop_trailing_tombstones(std::uint64_t index) noexcept {
+  // Caller holds the table-wide mutex, so no insert can fill the empty slot we rely on.
+  const std::uint64_t cap = capacity();
+  {
+    MutexSlotHeader *next = slot(index + 1 == cap ? 0 : index + 1);
+    lock(&next->mutex);
+    const bool empty_after = state_of(next).load(std::memory_order_relaxed) == detail::kSlotEmpty;
+    unlock(&next->mutex);
+    if (!empty_after) {
+      return;
+    }
+  }
+  std::uint64_t i = index;
+  for (std::uint64_t n = 0; n < cap; ++n) {
+    MutexSlotHeader *s = slot(i);
+    lock(&s->mutex);
+    const bool tomb = state_of(s).load(std::memory_order_relaxed) == detail::kSlotTombstone;
+    if (tomb) {
+      state_of(s).store(detail::kSlotEmpty, std::memory_order_relaxed); // M3: slot i+1 is empty
+    }
+    unlock(&s->mutex);
+    if (!tomb) {
+      return;
+    }
+    i = i == 0 ? cap - 1 : i - 1;
+  }
+}
+
+// ---- Public operations --------------------------------------------------------------
+
+void MutexTable::set(std::string_view key, std::string_view value) {
+  check_key(key);
+  if (value.size() > max_value_bytes()) {
+    throw Error(Errc::kValueTooLarge, "value: " + std::to_string(value.size()) +
+                                          " bytes exceeds the table's max_value_bytes of " +
+                                          std::to_string(max_value_bytes()));
+  }
+  // Fast path: update in place under the slot mutex alone.
+  if (find_locked(key, [&](MutexSlotHeader *s) { write_value(s, value); })) {
+    return;
+  }
+  insert_or_update(key, value);
+}
+
+std::optional<std::string> MutexTable::get(std::string_view key) const {
+  check_key(key);
+  std::optional<std::string> out;
+  find_locked(key, [&](MutexSlotHeader *s) { out.emplace(value_of(s)); });
+  return out;
+}
+
+std::optional<std::size_t> MutexTable::get_into(std::string_view key, std::span<char> out) const {
+  check_key(key);
+  std::optional<std::size_t> len;
+  find_locked(key, [&](MutexSlotHeader *s) {
+    const std::string_view v = value_of(s);
+    if (v.size() > out.size()) {
+      throw Error(Errc::kBufferTooSmall, "get_into: the buffer of " + std::to_string(out.size()) +
+                                             " bytes is smaller than the value's " +
+                                             std::to_string(v.size()) + " bytes");
+    }
+    std::memcpy(out.data(), v.data(), v.size());
+    len = v.size();
+  });
+  return len;
+}
+
+bool MutexTable::contains(std::string_view key) const {
+  check_key(key);
+  return find_locked(key, [](MutexSlotHeader *) {});
+}
+
+bool MutexTable::erase(std::string_view key) {
+  check_key(key);
+  lock(&control_->global);
+  Held global(&control_->global);
+  std::uint64_t index = 0;
+  // M2: erase holds the table-wide mutex; the tombstone keeps the chain intact (M3).
+  const bool found = find_locked(key, [&](MutexSlotHeader *s) {
+    state_of(s).store(detail::kSlotTombstone, std::memory_order_relaxed);
+    index = static_cast<std::uint64_t>(reinterpret_cast<std::byte *>(s) - slots_) / slot_bytes_;
+  });
+  if (!found) {
+    return false;
+  }
+  std::atomic_ref<std::uint64_t>(control_->num_entries).fetch_sub(1, std::memory_order_relaxed);
+  drop_trailing_tombstones(index);
+  return true;
+}
+
+std::vector<std::string> MutexTable::keys() const {
+  std::vector<std::string> out;
+  for (std::uint64_t i = 0; i < capacity(); ++i) {
+    MutexSlotHeader *s = slot(i);
+    lock(&s->mutex);
+    Held held(&s->mutex);
+    if (state_of(s).load(std::memory_order_relaxed) == detail::kSlotOccupied) {
+      out.emplace_back(key_bytes(s), std::min<std::size_t>(s->key_len, max_key_bytes()));
+    }
+  }
+  return out;
+}
+
+void MutexTable::clear() {
+  lock(&control_->global);
+  Held global(&control_->global);
+  for (std::uint64_t i = 0; i < capacity(); ++i) {
+    MutexSlotHeader *s = slot(i);
+    lock(&s->mutex);
+    state_of(s).store(detail::kSlotEmpty, std::memory_order_relaxed);
+    unlock(&s->mutex);
+  }
+  std::atomic_ref<std::uint64_t>(control_->num_entries).store(0, std::memory_order_relaxed);
+}
+
+std::size_t MutexTable::size() const noexcept {
+  // Relaxed: a snapshot counter with no ordering duties (best-effort, see the header).
+  return std::atomic_ref<std::uint64_t>(control_->num_entries).load(std::memory_order_relaxed);
+}
+
+std::uint64_t MutexTable::recovered_locks() const noexcept {
+  return std::atomic_ref<std::uint64_t>(control_->recovered).load(std::memory_order_relaxed);
+}
+
+} // namespace shmtable

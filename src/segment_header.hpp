@@ -1,0 +1,48 @@
+// The header at offset 0 of every segment. Private to the library and its tests.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "shmtable/config.hpp"
+
+namespace shmtable::detail {
+
+// All fields but `ready` and `checksum` are written once by the creator, before
+// `ready` is published, and never change afterwards.
+struct SegmentHeader {
+  std::uint64_t magic;          // kMagic
+  std::uint32_t format_version; // kFormatVersion
+  std::uint32_t engine;         // EngineKind
+  std::uint32_t flags;          // kFlagPersist | kFlagRobust
+  std::uint32_t max_key_bytes;
+  std::uint32_t max_value_bytes;
+  std::uint32_t slot_bytes;
+  std::uint64_t capacity;
+  std::uint64_t control_offset;
+  std::uint64_t slots_offset;
+  std::uint64_t total_bytes;
+  std::uint64_t hash_seed;
+  std::uint64_t abi_signature;
+  std::uint64_t instance; // random per initialisation: tells one table from a re-creation
+  std::uint64_t checksum; // XXH64 of the bytes above, seed 0
+  // 0 while the creator initialises; kReadyValue once the segment may be used.
+  // Accessed through std::atomic_ref by code that reads it through the mapping; the
+  // struct itself stays trivially copyable so that an opener can pread() it.
+  std::uint32_t ready;
+};
+
+inline constexpr std::uint32_t kReadyValue = 0x52454459; // "READ" "Y"
+
+static_assert(offsetof(SegmentHeader, magic) == 0, "magic must be the first 8 bytes");
+static_assert(sizeof(SegmentHeader) <= kHeaderBytes,
+              "the header must fit in the kHeaderBytes reserved at offset 0");
+static_assert(std::atomic_ref<std::uint32_t>::is_always_lock_free,
+              "ready is shared between processes: it must not need a process-local lock");
+static_assert(alignof(SegmentHeader) >= std::atomic_ref<std::uint32_t>::required_alignment);
+
+// Bytes covered by the checksum: everything before it.
+inline constexpr std::size_t kChecksummedBytes = offsetof(SegmentHeader, checksum);
+
+} // namespace shmtable::detail

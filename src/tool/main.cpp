@@ -1,0 +1,143 @@
+// shmtable: command-line tool.
+//
+//   shmtable demo [NAME]   two independent processes share one table (README Quick start)
+//   shmtable unlink NAME   remove a named segment
+//
+// The demo's second process is this same binary, started with `demo-peer NAME`: it
+// attaches by name, as any other program would.
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "shmtable/shmtable.hpp"
+
+extern char **environ;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void say(const char *who, const std::string &line) {
+  std::printf("[%-6s pid %6d] %s\n", who, static_cast<int>(::getpid()), line.c_str());
+  std::fflush(stdout);
+}
+
+shmtable::Options demo_options(const std::string &name) {
+  shmtable::Options o;
+  o.name = name;
+  o.capacity = 1024; // the seed's default maxKeys
+  return o;
+}
+
+// Runs `ops` alternating set/get on its own key; returns operations per second.
+double hammer(shmtable::MutexTable &t, const std::string &key, int ops) {
+  const auto start = Clock::now();
+  for (int i = 0; i < ops; ++i) {
+    if (i % 2 == 0) {
+      t.set(key, std::to_string(i));
+    } else {
+      (void)t.get(key);
+    }
+  }
+  const double s = std::chrono::duration<double>(Clock::now() - start).count();
+  return ops / s;
+}
+
+int peer(const std::string &name) {
+  shmtable::Options o = demo_options(name);
+  o.open_mode = shmtable::OpenMode::kOpen;
+  shmtable::MutexTable t(o);
+  say("peer", "attached to shm '" + name +
+                  "' by name (created here: " + (t.created() ? "yes" : "no") + ")");
+  say("peer", "reads session:42 = '" + t.get("session:42").value_or("<missing>") + "'");
+  t.set("reply", "hello back from pid " + std::to_string(::getpid()));
+  say("peer", "wrote reply");
+  const double rate = hammer(t, "counter:peer", 200000);
+  say("peer", "200000 set/get on its own key while the writer works: " +
+                  std::to_string(static_cast<long>(rate)) + " ops/s");
+  return 0;
+}
+
+int demo(std::string self, std::string name) {
+  if (name.empty()) {
+    name = "shmtable-demo-" + std::to_string(::getpid());
+  }
+  shmtable::MutexTable t(demo_options(name));
+  say("writer", "created shm '" + name + "': mutex engine, capacity " +
+                    std::to_string(t.capacity()) +
+                    ", keys <= " + std::to_string(t.max_key_bytes()) +
+                    " B, values <= " + std::to_string(t.max_value_bytes()) + " B");
+  t.set("session:42", "active");
+  say("writer", "set session:42 = 'active'; starting a second process");
+
+  std::string arg1 = "demo-peer";
+  char *argv[] = {self.data(), arg1.data(), name.data(), nullptr};
+  pid_t child = 0;
+  if (int rc = ::posix_spawn(&child, self.c_str(), nullptr, nullptr, argv, environ); rc != 0) {
+    std::fprintf(stderr, "shmtable demo: cannot start %s: %s\n", self.c_str(), std::strerror(rc));
+    return 1;
+  }
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  std::optional<std::string> reply;
+  while (!(reply = t.get("reply")) && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  say("writer", "sees the peer's write: reply = '" + reply.value_or("<missing>") + "'");
+  const double rate = hammer(t, "counter:writer", 200000);
+  say("writer", "200000 set/get on its own key while the peer works: " +
+                    std::to_string(static_cast<long>(rate)) + " ops/s");
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  std::string keys;
+  for (const auto &k : t.keys()) {
+    keys += (keys.empty() ? "" : ", ") + k;
+  }
+  say("writer", "peer exited with status " + std::to_string(WEXITSTATUS(status)) + "; table has " +
+                    std::to_string(t.size()) + " keys: " + keys);
+  t.close();
+  say("writer", "closed; persist=false, so the last close removed shm '" + name + "'");
+  return (reply && WIFEXITED(status) && WEXITSTATUS(status) == 0) ? 0 : 1;
+}
+
+int usage() {
+  std::fprintf(stderr, "usage: shmtable demo [NAME]\n"
+                       "       shmtable unlink NAME\n");
+  return 2;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    return usage();
+  }
+  const std::string cmd = argv[1];
+  const std::string arg = argc > 2 ? argv[2] : "";
+  std::string self = argv[0];
+  if (self.find('/') == std::string::npos) {
+    self = "/proc/self/exe";
+  }
+  try {
+    if (cmd == "demo") {
+      return demo(self, arg);
+    }
+    if (cmd == "demo-peer" && !arg.empty()) {
+      return peer(arg);
+    }
+    if (cmd == "unlink" && !arg.empty()) {
+      shmtable::unlink(arg);
+      return 0;
+    }
+  } catch (const shmtable::Error &e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 1;
+  }
+  return usage();
+}

@@ -1,0 +1,238 @@
+// The segment layer: modes, O(1) creation, persistence and crash semantics, unlink.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "segment_header.hpp"
+#include "shmtable/shmtable.hpp"
+#include "test_util.hpp"
+
+namespace shmtable::test {
+namespace {
+
+Options named(const std::string &name, bool persist = false) {
+  Options o;
+  o.name = name;
+  o.capacity = 64;
+  o.persist = persist;
+  return o;
+}
+
+// Pages of `path` in the page cache (for shm: pages that exist at all), via mincore.
+std::size_t resident_pages(const std::string &path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  EXPECT_GE(fd, 0) << path;
+  struct stat st {};
+  ::fstat(fd, &st);
+  const auto bytes = static_cast<std::size_t>(st.st_size);
+  void *p = ::mmap(nullptr, bytes, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  EXPECT_NE(p, MAP_FAILED);
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> vec((bytes + page - 1) / page);
+  EXPECT_EQ(::mincore(p, bytes, vec.data()), 0);
+  ::munmap(p, bytes);
+  std::size_t n = 0;
+  for (unsigned char c : vec) {
+    n += c & 1u;
+  }
+  return n;
+}
+
+// The lock-free engine's layout contract: 64-byte slots whose empty state is all zero,
+// so its initialiser does nothing. Used to show what the segment layer itself costs.
+Layout zero_engine_layout(const TableParams &p) {
+  Layout lay;
+  lay.params = p;
+  lay.slot_bytes = 64;
+  lay.control_offset = kHeaderBytes;
+  lay.slots_offset = 4096;
+  lay.total_bytes = lay.slots_offset + p.capacity * lay.slot_bytes;
+  lay.abi_signature = 64;
+  return lay;
+}
+
+TEST(Segment, ModeIsExactlyWhatWasAskedWhateverTheUmask) {
+  const mode_t old = ::umask(077);
+  for (unsigned mode : {0600u, 0640u, 0666u}) {
+    ScopedName name("mode");
+    Options o = named(name.str());
+    o.mode = mode;
+    MutexTable t(o);
+    struct stat st {};
+    ASSERT_EQ(::stat(name.dev_path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, mode);
+  }
+  ::umask(old);
+  ScopedName name("mode-default");
+  MutexTable t(named(name.str()));
+  struct stat st {};
+  ASSERT_EQ(::stat(name.dev_path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u) << "the default mode is 0600";
+}
+
+TEST(Segment, CreatingAndAttachingTenMillionZeroSlotsTouchesNoSlotPage) {
+  ScopedName name("tenmillion");
+  Options o = named(name.str());
+  o.capacity = 10'000'000; // 640 MB of slots
+  const TableParams req{EngineKind::kLockFree, 0, o.capacity, 64, 256, 0};
+  Segment creator = Segment::attach(o, req, &zero_engine_layout, {});
+  ASSERT_TRUE(creator.created());
+  Segment opener = Segment::attach(o, req, &zero_engine_layout, {});
+  ASSERT_FALSE(opener.created());
+  EXPECT_EQ(opener.layout().total_bytes, 4096u + 640'000'000u);
+  // Only the header page exists; the 156,251 slot pages were never touched.
+  EXPECT_LE(resident_pages(name.dev_path()), 1u);
+  // And an opener in another process attaches without touching them either.
+  const pid_t child = spawn([&] {
+    Segment s = Segment::attach(o, req, &zero_engine_layout, {});
+    return s.created() ? 1 : 0;
+  });
+  EXPECT_EQ(exit_code(child), 0);
+  EXPECT_LE(resident_pages(name.dev_path()), 1u);
+}
+
+TEST(Segment, TheFaithfulMutexEngineInitialisesEverySlot) {
+  // The contrast to the test above: the seed's design initialises one mutex per slot.
+  ScopedName name("mutexpages");
+  Options o = named(name.str());
+  o.capacity = 100'000;
+  MutexTable t(o);
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t pages = (t.layout().total_bytes + page - 1) / page;
+  EXPECT_GE(resident_pages(name.dev_path()), pages - 1);
+}
+
+TEST(Segment, NonPersistentTableVanishesWithItsLastHandle) {
+  ScopedName name("lastclose");
+  auto a = std::make_unique<MutexTable>(named(name.str()));
+  a->set("k", "v");
+  auto b = std::make_unique<MutexTable>(named(name.str()));
+  a.reset();
+  EXPECT_TRUE(exists(name.dev_path())) << "b is still attached";
+  EXPECT_EQ(b->get("k"), "v");
+  b.reset();
+  EXPECT_FALSE(exists(name.dev_path())) << "the last close removes a persist=false table";
+}
+
+TEST(Segment, NonPersistentTableOfACrashedProcessStartsEmpty) {
+  ScopedName name("crashed");
+  const pid_t child = spawn([&] {
+    MutexTable t(named(name.str()));
+    t.set("left", "behind");
+    ::raise(SIGKILL); // no close, no destructor
+    return 1;
+  });
+  const auto status = wait_for(child, std::chrono::seconds(30));
+  ASSERT_TRUE(status && WIFSIGNALED(*status));
+  EXPECT_TRUE(exists(name.dev_path())) << "nobody closed it";
+  MutexTable t(named(name.str()));
+  EXPECT_TRUE(t.created()) << "its only holder died: the contents are gone";
+  EXPECT_EQ(t.get("left"), std::nullopt);
+  EXPECT_EQ(t.size(), 0u);
+  t.close();
+  EXPECT_FALSE(exists(name.dev_path()));
+}
+
+TEST(Segment, NonPersistentTableSurvivesTheCrashOfOneOfItsHolders) {
+  ScopedName name("onecrash");
+  MutexTable t(named(name.str()));
+  t.set("mine", "1");
+  const pid_t child = spawn([&] {
+    MutexTable c(named(name.str()));
+    c.set("theirs", "2");
+    ::raise(SIGKILL);
+    return 1;
+  });
+  wait_for(child, std::chrono::seconds(30));
+  MutexTable again(named(name.str()));
+  EXPECT_FALSE(again.created()) << "we are still attached: it is not stale";
+  EXPECT_EQ(again.get("theirs"), "2");
+  EXPECT_EQ(again.get("mine"), "1");
+}
+
+TEST(Segment, PersistentFileBackedTableSurvivesCloseAndReopen) {
+  char dir[] = "/tmp/shmtable-persist-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  Options o;
+  o.path = std::string(dir) + "/table.shm";
+  o.capacity = 128;
+  o.persist = true;
+  {
+    MutexTable t(o);
+    EXPECT_TRUE(t.created());
+    t.set("config:mode", "fast");
+    t.set(std::string("bin\0key", 7), std::string("\0v", 2));
+  }
+  ASSERT_TRUE(exists(o.path));
+  const pid_t child = spawn([&] { // another process reopens it from the file
+    MutexTable t(o);
+    return !t.created() && t.get("config:mode") == "fast" ? 0 : 1;
+  });
+  EXPECT_EQ(exit_code(child), 0);
+  {
+    MutexTable t(o);
+    EXPECT_FALSE(t.created());
+    EXPECT_EQ(t.size(), 2u);
+    EXPECT_EQ(t.get(std::string("bin\0key", 7)), std::string("\0v", 2));
+  }
+  unlink_path(o.path);
+  EXPECT_FALSE(exists(o.path));
+  ::rmdir(dir);
+}
+
+TEST(Segment, PersistentNamedTableSurvivesItsProcesses) {
+  ScopedName name("persist");
+  const pid_t child = spawn([&] {
+    MutexTable(named(name.str(), true)).set("k", "kept");
+    return 0;
+  });
+  ASSERT_EQ(exit_code(child), 0);
+  MutexTable t(named(name.str(), true));
+  EXPECT_FALSE(t.created());
+  EXPECT_EQ(t.get("k"), "kept");
+}
+
+TEST(Segment, ACreationCutShortIsRedone) {
+  for (const bool with_header : {false, true}) {
+    ScopedName name("unfinished");
+    if (with_header) {
+      // A creator that wrote the header but died before publishing `ready`.
+      MutexTable(named(name.str(), true)).close();
+      const int fd = ::open(name.dev_path().c_str(), O_RDWR);
+      const std::uint32_t zero = 0;
+      ASSERT_EQ(::pwrite(fd, &zero, sizeof zero, offsetof(detail::SegmentHeader, ready)), 4);
+      ::close(fd);
+    } else {
+      // A creator that died right after creating the file.
+      const int fd = ::shm_open(("/" + name.str()).c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+      ASSERT_GE(fd, 0);
+      ::close(fd);
+    }
+    MutexTable t(named(name.str(), true));
+    EXPECT_TRUE(t.created());
+    t.set("k", "v");
+    EXPECT_EQ(t.get("k"), "v");
+  }
+}
+
+TEST(Segment, UnlinkRemovesTheNameButNotAttachedMappings) {
+  ScopedName name("unlink");
+  MutexTable t(named(name.str(), true));
+  t.set("k", "v");
+  unlink(name.str());
+  EXPECT_FALSE(exists(name.dev_path()));
+  EXPECT_EQ(t.get("k"), "v") << "an attached handle keeps working";
+  MutexTable fresh(named(name.str(), true));
+  EXPECT_TRUE(fresh.created());
+  EXPECT_EQ(fresh.get("k"), std::nullopt);
+}
+
+} // namespace
+} // namespace shmtable::test

@@ -1,0 +1,113 @@
+// Threads of one process on the table, through one mapping and through two: the part of
+// the concurrency story ThreadSanitizer can see (it cannot see across processes).
+#include <set>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "engines.hpp"
+#include "test_util.hpp"
+
+namespace shmtable::test {
+namespace {
+
+template <class E> class Threads : public ::testing::Test {
+protected:
+  Options options() {
+    Options o;
+    o.name = name_.str();
+    o.capacity = 128;
+    E::configure(o);
+    return o;
+  }
+  ScopedName name_{"thr"};
+};
+
+TYPED_TEST_SUITE(Threads, Engines, EngineNames);
+
+TYPED_TEST(Threads, HotKeysFromFourThreadsOnTwoMappings) {
+  typename TypeParam::Table a(this->options());
+  typename TypeParam::Table b(this->options()); // a second mapping, as another process has
+  std::atomic<int> torn{0};
+  std::vector<std::thread> threads;
+  for (int th = 0; th < 4; ++th) {
+    threads.emplace_back([&, th] {
+      auto &t = th % 2 == 0 ? a : b;
+      const std::string me = "t" + std::to_string(th);
+      for (int i = 0; i < 5000; ++i) {
+        const std::string key = "hot" + std::to_string(i % 4);
+        switch ((i + th) % 4) {
+        case 0:
+          t.set(key, checked_value(me, static_cast<std::uint64_t>(i),
+                                   static_cast<std::size_t>(i % 100)));
+          break;
+        case 1:
+          t.erase(key);
+          break;
+        case 2:
+          (void)t.contains(key);
+          break;
+        default:
+          if (auto v = t.get(key); v && !value_is_intact(*v)) {
+            ++torn;
+          }
+        }
+      }
+    });
+  }
+  for (auto &th : threads) {
+    th.join();
+  }
+  EXPECT_EQ(torn.load(), 0);
+  EXPECT_EQ(a.keys().size(), a.size());
+}
+
+TYPED_TEST(Threads, RacingInsertsOfOneKeyLeaveOneEntry) {
+  typename TypeParam::Table t(this->options());
+  for (int round = 0; round < 50; ++round) {
+    const std::string key = "race:" + std::to_string(round);
+    std::vector<std::thread> threads;
+    for (int th = 0; th < 4; ++th) {
+      threads.emplace_back([&, th] { t.set(key, std::to_string(th)); });
+    }
+    for (auto &th : threads) {
+      th.join();
+    }
+    ASSERT_TRUE(t.contains(key));
+  }
+  const auto keys = t.keys();
+  EXPECT_EQ(std::set<std::string>(keys.begin(), keys.end()).size(), keys.size());
+  EXPECT_EQ(t.size(), 50u);
+}
+
+TYPED_TEST(Threads, ChurnWithReadersAndWholeTableCalls) {
+  typename TypeParam::Table t(this->options());
+  std::atomic<bool> stop{false};
+  std::thread reader([&] {
+    while (!stop.load()) {
+      (void)t.keys();
+      (void)t.size();
+      (void)t.get("churn:1");
+    }
+  });
+  std::vector<std::thread> writers;
+  for (int th = 0; th < 2; ++th) {
+    writers.emplace_back([&, th] {
+      for (int i = 0; i < 3000; ++i) {
+        const std::string k = "churn:" + std::to_string(th) + ":" + std::to_string(i);
+        t.set(k, "v");
+        t.erase(k);
+      }
+    });
+  }
+  for (auto &w : writers) {
+    w.join();
+  }
+  stop = true;
+  reader.join();
+  EXPECT_EQ(t.size(), 0u);
+}
+
+} // namespace
+} // namespace shmtable::test
