@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Describes the machine a result was measured on: CPU, cores, caches, memory, kernel,
+# compiler and build flags, frequency governor. Usage: bench/machine.sh [BUILD_DIR]
+set -u
+build=${1:-build}
+echo "date:      $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "cpu:       $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+echo "cores:     $(nproc) online ($(grep -c ^processor /proc/cpuinfo) logical)"
+for idx in /sys/devices/system/cpu/cpu0/cache/index*; do
+  [[ -r $idx/size ]] || continue
+  echo "cache:     L$(cat "$idx/level") $(cat "$idx/type") $(cat "$idx/size")"
+done
+echo "memory:    $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+echo "kernel:    $(uname -srm)"
+gov=/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor
+echo "governor:  $([[ -r $gov ]] && cat $gov || echo 'not readable (VM?)')"
+virt=$(systemd-detect-virt 2>/dev/null || true)
+echo "virt:      ${virt:-unknown}"
+echo "compiler:  $(c++ --version | head -1)"
+if [[ -f $build/meson-info/intro-buildoptions.json ]]; then
+  python3 - "$build" <<'PY'
+import json, sys
+opts = {o["name"]: o["value"] for o in json.load(open(sys.argv[1] + "/meson-info/intro-buildoptions.json"))}
+print("buildtype: %s (optimization=%s, debug=%s, b_ndebug=%s)" % (
+    opts["buildtype"], opts["optimization"], opts["debug"], opts["b_ndebug"]))
+print("cpp_args:  %s" % (" ".join(opts.get("cpp_args", [])) or "(none)"))
+PY
+fi
