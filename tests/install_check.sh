@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# `meson install` gives a user headers + library + shmtable.pc: install into a scratch
+# DESTDIR, then build and run a program against it through pkg-config alone.
+set -euo pipefail
+build=$1
+dest=$(mktemp -d)
+trap 'rm -rf "$dest"' EXIT
+meson install -C "$build" --no-rebuild --destdir "$dest" --quiet >/dev/null
+pc=$(find "$dest" -name shmtable.pc | head -1)
+[[ -n $pc ]] || { echo "no shmtable.pc installed"; exit 1; }
+export PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR=$dest
+cat >"$dest/user.cpp" <<'CPP'
+#include <shmtable/shmtable.hpp>
+#include <cstdio>
+#include <unistd.h>
+int main() {
+  shmtable::Options o;
+  o.name = "shmtable-install-check-" + std::to_string(::getpid());
+  shmtable::MutexTable t(o);
+  t.set("hello", "world");
+  std::printf("%s\n", t.get("hello").value_or("?").c_str());
+  return t.get("hello") == "world" ? 0 : 1;
+}
+CPP
+# shellcheck disable=SC2046
+c++ -std=c++20 "$dest/user.cpp" -o "$dest/user" $(pkg-config --cflags --libs shmtable)
+libdir=$(pkg-config --variable=libdir shmtable)
+LD_LIBRARY_PATH=$libdir "$dest/user"
