@@ -97,6 +97,7 @@ Layout MutexTable::layout_for(const TableParams &p) {
                                             std::to_string(kMaxSegmentBytes) + " bytes");
   }
   lay.total_bytes = lay.slots_offset + p.capacity * lay.slot_bytes;
+  lay.reserve = true; // the initialiser below touches every slot's mutex anyway
   const std::uint64_t abi[] = {sizeof(pthread_mutex_t),
                                alignof(pthread_mutex_t),
                                sizeof(MutexSlotHeader),

@@ -325,6 +325,11 @@ Mapping initialise(int fd, const Location &loc, const Options &opts, const Table
                  " bytes",
              errno);
   }
+  if (lay.reserve) {
+    if (const int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(lay.total_bytes)); rc != 0) {
+      throw_os(loc.display + ": cannot reserve " + std::to_string(lay.total_bytes) + " bytes", rc);
+    }
+  }
   Mapping m = map_fd(fd, lay.total_bytes, loc);
   try {
     if (init) {

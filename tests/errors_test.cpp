@@ -2,7 +2,9 @@
 // it was. (Oversize keys/values, a too-small buffer and a full table are in the
 // conformance suite, per engine.)
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -280,6 +282,29 @@ TEST(Errors, ACreatorThatNeverFinishesTimesOut) {
   ::close(fd); // the "creator" dies: the next open redoes the creation
   MutexTable t(o);
   EXPECT_TRUE(t.created());
+}
+
+TEST(Errors, ATableTooLargeForItsStorageFailsCleanly) {
+  ScopedName name("toolarge");
+  const pid_t child = spawn([&] {
+    // Play a small /dev/shm: the kernel refuses to grow files past RLIMIT_FSIZE.
+    ::signal(SIGXFSZ, SIG_IGN);
+    const rlimit lim{1 << 20, 1 << 20};
+    if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) {
+      return 3;
+    }
+    Options o;
+    o.name = name.str();
+    o.capacity = 100000; // 38 MB
+    try {
+      MutexTable t(o);
+    } catch (const Error &e) {
+      const bool named = std::string(e.what()).find("38400320 bytes") != std::string::npos;
+      return e.code() == Errc::kSystem && named && !exists(name.dev_path()) ? 0 : 1;
+    }
+    return 2;
+  });
+  EXPECT_EQ(exit_code(child), 0);
 }
 
 TEST(Errors, EveryCodeHasItsOwnName) {

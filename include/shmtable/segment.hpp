@@ -63,6 +63,10 @@ struct Layout {
   std::uint64_t slots_offset = 0;   // slot array, kCacheLineBytes-aligned
   std::uint64_t total_bytes = 0;
   std::uint64_t abi_signature = 0; // fingerprint of the engine's struct sizes/alignments
+  // Reserve every byte at creation (posix_fallocate), for engines whose initialiser
+  // touches every page anyway: a too-small /dev/shm then fails creation with a clear
+  // error instead of SIGBUS on first touch. All-zero engines leave it off to stay O(1).
+  bool reserve = false;
 };
 
 class Segment {
