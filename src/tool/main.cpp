@@ -36,18 +36,21 @@ shmtable::Options demo_options(const std::string &name) {
   return o;
 }
 
-// Runs `ops` alternating set/get on its own key; returns operations per second.
-double hammer(shmtable::MutexTable &t, const std::string &key, int ops) {
+// Alternates set/get on `key` for one second; returns operations per second.
+double hammer(shmtable::MutexTable &t, const std::string &key) {
   const auto start = Clock::now();
-  for (int i = 0; i < ops; ++i) {
-    if (i % 2 == 0) {
-      t.set(key, std::to_string(i));
-    } else {
-      (void)t.get(key);
+  const auto end = start + std::chrono::seconds(1);
+  long ops = 0;
+  while (Clock::now() < end) {
+    for (int i = 0; i < 1000; ++i, ++ops) {
+      if (i % 2 == 0) {
+        t.set(key, std::to_string(ops));
+      } else {
+        (void)t.get(key);
+      }
     }
   }
-  const double s = std::chrono::duration<double>(Clock::now() - start).count();
-  return ops / s;
+  return static_cast<double>(ops) / std::chrono::duration<double>(Clock::now() - start).count();
 }
 
 int peer(const std::string &name) {
@@ -59,8 +62,8 @@ int peer(const std::string &name) {
   say("peer", "reads session:42 = '" + t.get("session:42").value_or("<missing>") + "'");
   t.set("reply", "hello back from pid " + std::to_string(::getpid()));
   say("peer", "wrote reply");
-  const double rate = hammer(t, "counter:peer", 200000);
-  say("peer", "200000 set/get on its own key while the writer works: " +
+  const double rate = hammer(t, "counter:peer");
+  say("peer", "1 s of set/get on its own key, beside the writer: " +
                   std::to_string(static_cast<long>(rate)) + " ops/s");
   return 0;
 }
@@ -90,8 +93,8 @@ int demo(std::string self, std::string name) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   say("writer", "sees the peer's write: reply = '" + reply.value_or("<missing>") + "'");
-  const double rate = hammer(t, "counter:writer", 200000);
-  say("writer", "200000 set/get on its own key while the peer works: " +
+  const double rate = hammer(t, "counter:writer");
+  say("writer", "1 s of set/get on its own key, beside the peer: " +
                     std::to_string(static_cast<long>(rate)) + " ops/s");
   int status = 0;
   ::waitpid(child, &status, 0);
