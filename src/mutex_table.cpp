@@ -172,7 +172,12 @@ void MutexTable::lock(void *m) const {
     pthread_mutex_consistent(mutex);
     std::atomic_ref<std::uint64_t>(control_->recovered).fetch_add(1, std::memory_order_relaxed);
     if (mutex == &control_->global) {
-      recount(); // it may have died between publishing a slot and counting it
+      try {
+        recount(); // it may have died between publishing a slot and counting it
+      } catch (...) {
+        pthread_mutex_unlock(mutex);
+        throw;
+      }
     }
     return;
   }
@@ -212,7 +217,9 @@ std::string_view MutexTable::value_of(const MutexSlotHeader *s) const noexcept {
 void MutexTable::write_value(MutexSlotHeader *s, std::string_view value) const noexcept {
   const unsigned half = robust_ ? ((s->live & 1u) ^ 1u) : 0u;
   char *v = key_bytes(s) + max_key_bytes() + static_cast<std::size_t>(half) * max_value_bytes();
-  std::memcpy(v, value.data(), value.size());
+  if (!value.empty()) { // memcpy from a null view's data() is undefined even for 0 bytes
+    std::memcpy(v, value.data(), value.size());
+  }
   s->value_len[half] = static_cast<std::uint32_t>(value.size());
   s->timestamp_ns = now_ns();
   if (robust_) {
@@ -281,7 +288,9 @@ bool MutexTable::insert_or_update(std::string_view key, std::string_view value) 
   MutexSlotHeader *s = slot(free_slot);
   lock(&s->mutex);
   Held held(&s->mutex);
-  std::memcpy(key_bytes(s), key.data(), key.size());
+  if (!key.empty()) {
+    std::memcpy(key_bytes(s), key.data(), key.size());
+  }
   s->key_len = static_cast<std::uint16_t>(key.size());
   write_value(s, value);
   // Release: the key and value bytes precede the state change in program order, so a
@@ -291,15 +300,14 @@ bool MutexTable::insert_or_update(std::string_view key, std::string_view value) 
   return true;
 }
 
-void MutexTable::drop_trailing_tombstones(std::uint64_t index) noexcept {
+void MutexTable::drop_trailing_tombstones(std::uint64_t index) {
   // Caller holds the table-wide mutex, so no insert can fill the empty slot we rely on.
   const std::uint64_t cap = capacity();
   {
     MutexSlotHeader *next = slot(index + 1 == cap ? 0 : index + 1);
     lock(&next->mutex);
-    const bool empty_after = state_of(next).load(std::memory_order_relaxed) == detail::kSlotEmpty;
-    unlock(&next->mutex);
-    if (!empty_after) {
+    Held held(&next->mutex);
+    if (state_of(next).load(std::memory_order_relaxed) != detail::kSlotEmpty) {
       return;
     }
   }
@@ -307,14 +315,11 @@ void MutexTable::drop_trailing_tombstones(std::uint64_t index) noexcept {
   for (std::uint64_t n = 0; n < cap; ++n) {
     MutexSlotHeader *s = slot(i);
     lock(&s->mutex);
-    const bool tomb = state_of(s).load(std::memory_order_relaxed) == detail::kSlotTombstone;
-    if (tomb) {
-      state_of(s).store(detail::kSlotEmpty, std::memory_order_relaxed); // M3: slot i+1 is empty
-    }
-    unlock(&s->mutex);
-    if (!tomb) {
+    Held held(&s->mutex);
+    if (state_of(s).load(std::memory_order_relaxed) != detail::kSlotTombstone) {
       return;
     }
+    state_of(s).store(detail::kSlotEmpty, std::memory_order_relaxed); // M3: slot i+1 is empty
     i = i == 0 ? cap - 1 : i - 1;
   }
 }
@@ -397,13 +402,25 @@ std::vector<std::string> MutexTable::keys() const {
 void MutexTable::clear() {
   lock(&control_->global);
   Held global(&control_->global);
-  for (std::uint64_t i = 0; i < capacity(); ++i) {
-    MutexSlotHeader *s = slot(i);
-    lock(&s->mutex);
-    state_of(s).store(detail::kSlotEmpty, std::memory_order_relaxed);
-    unlock(&s->mutex);
+  // Two passes keep M3 at every instruction, so a process killed mid-clear (robust
+  // mode) leaves a consistent table: first every entry becomes a tombstone (chains
+  // intact), then, with no occupied slot left, tombstones may become empty.
+  for (const std::uint8_t from : {detail::kSlotOccupied, detail::kSlotTombstone}) {
+    const std::uint8_t to =
+        from == detail::kSlotOccupied ? detail::kSlotTombstone : detail::kSlotEmpty;
+    for (std::uint64_t i = 0; i < capacity(); ++i) {
+      MutexSlotHeader *s = slot(i);
+      lock(&s->mutex);
+      Held held(&s->mutex);
+      if (state_of(s).load(std::memory_order_relaxed) == from) {
+        state_of(s).store(to, std::memory_order_relaxed);
+        if (from == detail::kSlotOccupied) {
+          std::atomic_ref<std::uint64_t>(control_->num_entries)
+              .fetch_sub(1, std::memory_order_relaxed);
+        }
+      }
+    }
   }
-  std::atomic_ref<std::uint64_t>(control_->num_entries).store(0, std::memory_order_relaxed);
 }
 
 std::size_t MutexTable::size() const noexcept {

@@ -90,7 +90,10 @@ bool names_same_object(int fd, const Location &loc) {
   }
   const int other = open_fd(loc, O_RDONLY, 0);
   if (other < 0) {
-    return false;
+    if (errno == ENOENT) {
+      return false;
+    }
+    throw_os(loc.display + ": reopen to check identity", errno); // e.g. EMFILE
   }
   const bool ok = ::fstat(other, &named) == 0;
   ::close(other);
@@ -431,8 +434,8 @@ Segment Segment::attach(const Options &opts, const TableParams &requested, Layou
   const auto deadline = Clock::now() + std::chrono::milliseconds(opts.ready_timeout_ms);
   std::mt19937 rng(static_cast<unsigned>(fresh_instance()));
 
-  for (;;) {
-    if (Clock::now() >= deadline) {
+  for (bool first = true;; first = false) {
+    if (!first && Clock::now() >= deadline) {
       throw Error(Errc::kNotReady, loc.display + ": another process kept creating it for over " +
                                        std::to_string(opts.ready_timeout_ms) +
                                        " ms (ready_timeout_ms)");
@@ -482,6 +485,11 @@ Segment Segment::attach(const Options &opts, const TableParams &requested, Layou
         return seg;
       }
       if (opts.open_mode == OpenMode::kOpen) {
+        // Logically it does not exist: remove it now, under LOCK_EX, so that an opener
+        // queued behind us for LOCK_SH cannot attach to the dead processes' contents.
+        if (::ftruncate(fd.get(), 0) == 0) {
+          remove_location(loc);
+        }
         throw Error(Errc::kSegmentMissing,
                     loc.display + (state == State::kUnfinished
                                        ? ": its creator died before finishing it"
@@ -569,8 +577,11 @@ void Segment::close() noexcept {
     // Last one out removes a non-persistent table. Converting our LOCK_SH to LOCK_EX
     // succeeds only if no other description holds a lock (L1): nobody else is attached.
     const Location loc{by_path_, location_, display_};
-    if (::flock(fd_, LOCK_EX | LOCK_NB) == 0 && names_same_object(fd_, loc)) {
-      remove_location(loc);
+    try {
+      if (::flock(fd_, LOCK_EX | LOCK_NB) == 0 && names_same_object(fd_, loc)) {
+        remove_location(loc);
+      }
+    } catch (...) { // could not tell: leave it; the next opener finds it stale (L2)
     }
   }
   ::close(fd_);

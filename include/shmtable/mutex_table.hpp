@@ -100,7 +100,7 @@ private:
   void write_value(detail::MutexSlotHeader *s, std::string_view value) const noexcept;
   template <class F> bool find_locked(std::string_view key, F &&on_found) const;
   bool insert_or_update(std::string_view key, std::string_view value);
-  void drop_trailing_tombstones(std::uint64_t index) noexcept;
+  void drop_trailing_tombstones(std::uint64_t index);
 
   Segment segment_;
   detail::MutexControl *control_ = nullptr;
