@@ -135,5 +135,40 @@ TEST(Robust, WritersKilledAtRandomNeverLeaveATornValue) {
               static_cast<unsigned long long>(t.recovered_locks()));
 }
 
+// clear() killed at random moments: the table stays consistent (no duplicate keys, no
+// unreachable or resurrected ones) because clear keeps chain integrity at every step.
+TEST(Robust, ClearKilledMidwayLeavesAConsistentTable) {
+  ScopedName name("robust-clear");
+  Options o = options(name.str(), true);
+  o.capacity = 16;
+  MutexTable t(o);
+  std::mt19937 rng(777);
+  for (int round = 0; round < 30; ++round) {
+    const pid_t clearer = spawn([&] {
+      MutexTable c(o);
+      for (;;) {
+        for (int k = 0; k < 12; ++k) {
+          c.set("k" + std::to_string(k), "v");
+        }
+        c.clear();
+      }
+      return 0;
+    });
+    std::this_thread::sleep_for(std::chrono::microseconds(100 + rng() % 2000));
+    ::kill(clearer, SIGKILL);
+    ASSERT_TRUE(wait_for(clearer, std::chrono::seconds(30)).has_value());
+    for (int k = 0; k < 12; ++k) {
+      t.set("k" + std::to_string(k), "after");
+    }
+    const auto keys = t.keys();
+    ASSERT_EQ(keys.size(), 12u) << "round " << round << ": duplicate or lost keys";
+    ASSERT_EQ(t.size(), 12u) << "round " << round;
+    for (int k = 0; k < 12; k += 2) {
+      ASSERT_TRUE(t.erase("k" + std::to_string(k)));
+      ASSERT_FALSE(t.contains("k" + std::to_string(k))) << "round " << round << ": resurrected";
+    }
+  }
+}
+
 } // namespace
 } // namespace shmtable::test

@@ -140,6 +140,39 @@ TEST(Segment, NonPersistentTableOfACrashedProcessStartsEmpty) {
   EXPECT_FALSE(exists(name.dev_path()));
 }
 
+TEST(Segment, OpenOnlyOfAStaleTableSaysMissingAndRemovesIt) {
+  ScopedName name("stale-open");
+  const pid_t holder = spawn([&] {
+    MutexTable t(named(name.str()));
+    t.set("old", "contents");
+    ::raise(SIGKILL);
+    return 1;
+  });
+  wait_for(holder, std::chrono::seconds(30));
+  ASSERT_TRUE(exists(name.dev_path()));
+  Options o = named(name.str());
+  o.open_mode = OpenMode::kOpen;
+  for (int i = 0; i < 2; ++i) {
+    try {
+      MutexTable t(o);
+      FAIL() << "attached to the dead processes' table";
+    } catch (const Error &e) {
+      EXPECT_EQ(e.code(), Errc::kSegmentMissing) << e.what();
+    }
+    EXPECT_FALSE(exists(name.dev_path())) << "the stale table must be removed, not served later";
+  }
+}
+
+TEST(Segment, AZeroReadyTimeoutStillOpens) {
+  ScopedName name("timeout0");
+  Options o = named(name.str());
+  o.ready_timeout_ms = 0;
+  MutexTable a(o);
+  MutexTable b(o);
+  EXPECT_TRUE(a.created());
+  EXPECT_FALSE(b.created());
+}
+
 TEST(Segment, NonPersistentTableSurvivesTheCrashOfOneOfItsHolders) {
   ScopedName name("onecrash");
   MutexTable t(named(name.str()));
