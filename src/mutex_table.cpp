@@ -45,6 +45,22 @@ std::atomic_ref<std::uint8_t> state_of(MutexSlotHeader *s) {
   return std::atomic_ref<std::uint8_t>(s->state);
 }
 
+// A slot's state is read and written only under the slot's mutex (M1), and the mutex
+// orders every access between threads and processes, so relaxed suffices here. The one
+// store that must be ordered for crash recovery, publishing an insert, uses release at
+// its call site instead.
+std::uint8_t load_state(MutexSlotHeader *s) { return state_of(s).load(std::memory_order_relaxed); }
+void store_state(MutexSlotHeader *s, std::uint8_t v) {
+  state_of(s).store(v, std::memory_order_relaxed);
+}
+
+// The control block's counters (num_entries, recovered) are statistics with no ordering
+// duties: size() and recovered_locks() are best-effort snapshots, so every access to
+// them is relaxed.
+std::atomic_ref<std::uint64_t> counter(std::uint64_t &c) {
+  return std::atomic_ref<std::uint64_t>(c);
+}
+
 std::uint64_t now_ns() noexcept {
   timespec ts{};
   ::clock_gettime(CLOCK_REALTIME, &ts);
@@ -170,7 +186,7 @@ void MutexTable::lock(void *m) const {
     // Robust mode: the holder died. By M4 and the publish-last order of every writer,
     // what it left is consistent; mark the mutex usable again.
     pthread_mutex_consistent(mutex);
-    std::atomic_ref<std::uint64_t>(control_->recovered).fetch_add(1, std::memory_order_relaxed);
+    counter(control_->recovered).fetch_add(1, std::memory_order_relaxed);
     if (mutex == &control_->global) {
       try {
         recount(); // it may have died between publishing a slot and counting it
@@ -193,10 +209,10 @@ void MutexTable::recount() const {
   for (std::uint64_t i = 0; i < capacity(); ++i) {
     MutexSlotHeader *s = slot(i);
     lock(&s->mutex);
-    n += state_of(s).load(std::memory_order_relaxed) == detail::kSlotOccupied ? 1 : 0;
+    n += load_state(s) == detail::kSlotOccupied ? 1 : 0;
     unlock(&s->mutex);
   }
-  std::atomic_ref<std::uint64_t>(control_->num_entries).store(n, std::memory_order_relaxed);
+  counter(control_->num_entries).store(n, std::memory_order_relaxed);
 }
 
 bool MutexTable::key_matches(const MutexSlotHeader *s, std::string_view key) const noexcept {
@@ -238,8 +254,7 @@ template <class F> bool MutexTable::find_locked(std::string_view key, F &&on_fou
     MutexSlotHeader *s = slot(i);
     lock(&s->mutex);
     Held held(&s->mutex);
-    // Relaxed: M1, the slot mutex orders everything.
-    const std::uint8_t st = state_of(s).load(std::memory_order_relaxed);
+    const std::uint8_t st = load_state(s);
     if (st == detail::kSlotEmpty) {
       return false;
     }
@@ -265,7 +280,7 @@ bool MutexTable::insert_or_update(std::string_view key, std::string_view value) 
     MutexSlotHeader *s = slot(i);
     lock(&s->mutex);
     Held held(&s->mutex);
-    const std::uint8_t st = state_of(s).load(std::memory_order_relaxed);
+    const std::uint8_t st = load_state(s);
     if (st == detail::kSlotOccupied) {
       if (key_matches(s, key)) { // inserted by a racer since our lock-free probe
         write_value(s, value);
@@ -296,7 +311,7 @@ bool MutexTable::insert_or_update(std::string_view key, std::string_view value) 
   // Release: the key and value bytes precede the state change in program order, so a
   // robust successor of a writer that died here sees a complete entry or none (M4).
   state_of(s).store(detail::kSlotOccupied, std::memory_order_release);
-  std::atomic_ref<std::uint64_t>(control_->num_entries).fetch_add(1, std::memory_order_relaxed);
+  counter(control_->num_entries).fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 
@@ -307,7 +322,7 @@ void MutexTable::drop_trailing_tombstones(std::uint64_t index) {
     MutexSlotHeader *next = slot(index + 1 == cap ? 0 : index + 1);
     lock(&next->mutex);
     Held held(&next->mutex);
-    if (state_of(next).load(std::memory_order_relaxed) != detail::kSlotEmpty) {
+    if (load_state(next) != detail::kSlotEmpty) {
       return;
     }
   }
@@ -316,10 +331,10 @@ void MutexTable::drop_trailing_tombstones(std::uint64_t index) {
     MutexSlotHeader *s = slot(i);
     lock(&s->mutex);
     Held held(&s->mutex);
-    if (state_of(s).load(std::memory_order_relaxed) != detail::kSlotTombstone) {
+    if (load_state(s) != detail::kSlotTombstone) {
       return;
     }
-    state_of(s).store(detail::kSlotEmpty, std::memory_order_relaxed); // M3: slot i+1 is empty
+    store_state(s, detail::kSlotEmpty); // M3: slot i+1 is empty
     i = i == 0 ? cap - 1 : i - 1;
   }
 }
@@ -375,13 +390,13 @@ bool MutexTable::erase(std::string_view key) {
   std::uint64_t index = 0;
   // M2: erase holds the table-wide mutex; the tombstone keeps the chain intact (M3).
   const bool found = find_locked(key, [&](MutexSlotHeader *s) {
-    state_of(s).store(detail::kSlotTombstone, std::memory_order_relaxed);
+    store_state(s, detail::kSlotTombstone);
     index = static_cast<std::uint64_t>(reinterpret_cast<std::byte *>(s) - slots_) / slot_bytes_;
   });
   if (!found) {
     return false;
   }
-  std::atomic_ref<std::uint64_t>(control_->num_entries).fetch_sub(1, std::memory_order_relaxed);
+  counter(control_->num_entries).fetch_sub(1, std::memory_order_relaxed);
   drop_trailing_tombstones(index);
   return true;
 }
@@ -392,7 +407,7 @@ std::vector<std::string> MutexTable::keys() const {
     MutexSlotHeader *s = slot(i);
     lock(&s->mutex);
     Held held(&s->mutex);
-    if (state_of(s).load(std::memory_order_relaxed) == detail::kSlotOccupied) {
+    if (load_state(s) == detail::kSlotOccupied) {
       out.emplace_back(key_bytes(s), std::min<std::size_t>(s->key_len, max_key_bytes()));
     }
   }
@@ -412,11 +427,10 @@ void MutexTable::clear() {
       MutexSlotHeader *s = slot(i);
       lock(&s->mutex);
       Held held(&s->mutex);
-      if (state_of(s).load(std::memory_order_relaxed) == from) {
-        state_of(s).store(to, std::memory_order_relaxed);
+      if (load_state(s) == from) {
+        store_state(s, to);
         if (from == detail::kSlotOccupied) {
-          std::atomic_ref<std::uint64_t>(control_->num_entries)
-              .fetch_sub(1, std::memory_order_relaxed);
+          counter(control_->num_entries).fetch_sub(1, std::memory_order_relaxed);
         }
       }
     }
@@ -424,12 +438,11 @@ void MutexTable::clear() {
 }
 
 std::size_t MutexTable::size() const noexcept {
-  // Relaxed: a snapshot counter with no ordering duties (best-effort, see the header).
-  return std::atomic_ref<std::uint64_t>(control_->num_entries).load(std::memory_order_relaxed);
+  return counter(control_->num_entries).load(std::memory_order_relaxed);
 }
 
 std::uint64_t MutexTable::recovered_locks() const noexcept {
-  return std::atomic_ref<std::uint64_t>(control_->recovered).load(std::memory_order_relaxed);
+  return counter(control_->recovered).load(std::memory_order_relaxed);
 }
 
 } // namespace shmtable
