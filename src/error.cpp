@@ -30,6 +30,10 @@ std::string_view to_string(Errc code) noexcept {
     return "permission_denied";
   case Errc::kSystem:
     return "system";
+  case Errc::kNotANumber:
+    return "not_a_number";
+  case Errc::kBusy:
+    return "busy";
   }
   return "unknown";
 }

@@ -26,7 +26,9 @@
 
 #include <xxhash.h>
 
+#include "counter_text.hpp"
 #include "mutex_layout.hpp"
+#include "params.hpp"
 #include "shmtable/error.hpp"
 #include "shmtable/hash.hpp"
 
@@ -37,9 +39,7 @@ using detail::MutexSlotHeader;
 
 namespace {
 
-constexpr std::uint64_t round_up(std::uint64_t v, std::uint64_t to) {
-  return (v + to - 1) / to * to;
-}
+using detail::round_up;
 
 std::atomic_ref<std::uint8_t> state_of(MutexSlotHeader *s) {
   return std::atomic_ref<std::uint8_t>(s->state);
@@ -87,18 +87,7 @@ private:
 } // namespace
 
 Layout MutexTable::layout_for(const TableParams &p) {
-  if (p.capacity == 0) {
-    throw Error(Errc::kInvalidArgument, "capacity: must be at least 1 slot");
-  }
-  if (p.max_key_bytes == 0 || p.max_key_bytes > kMaxKeyBytesLimit) {
-    throw Error(Errc::kInvalidArgument, "max_key_bytes: " + std::to_string(p.max_key_bytes) +
-                                            " is outside 1.." + std::to_string(kMaxKeyBytesLimit));
-  }
-  if (p.max_value_bytes == 0 || p.max_value_bytes > kMaxValueBytesLimit) {
-    throw Error(Errc::kInvalidArgument, "max_value_bytes: " + std::to_string(p.max_value_bytes) +
-                                            " is outside 1.." +
-                                            std::to_string(kMaxValueBytesLimit));
-  }
+  detail::check_sizing(p);
   const std::uint64_t halves = (p.flags & kFlagRobust) != 0 ? 2 : 1;
   Layout lay;
   lay.params = p;
@@ -169,11 +158,7 @@ std::uint64_t MutexTable::home(std::string_view key) const noexcept {
 }
 
 void MutexTable::check_key(std::string_view key) const {
-  if (key.size() > max_key_bytes()) {
-    throw Error(Errc::kKeyTooLarge, "key: " + std::to_string(key.size()) +
-                                        " bytes exceeds the table's max_key_bytes of " +
-                                        std::to_string(max_key_bytes()));
-  }
+  detail::check_key_size(key.size(), max_key_bytes());
 }
 
 void MutexTable::lock(void *m) const {
@@ -267,7 +252,21 @@ template <class F> bool MutexTable::find_locked(std::string_view key, F &&on_fou
   return false;
 }
 
-bool MutexTable::insert_or_update(std::string_view key, std::string_view value) {
+template <class Decide> bool MutexTable::mutate(std::string_view key, Decide &&decide) {
+  check_key(key);
+  bool wrote = false;
+  std::string next;
+  // Fast path: the key exists; decide and write under its slot mutex alone.
+  const auto apply = [&](MutexSlotHeader *s) {
+    if (decide(std::optional<std::string_view>(value_of(s)), next)) {
+      detail::check_value_size(next.size(), max_value_bytes());
+      write_value(s, next);
+      wrote = true;
+    }
+  };
+  if (find_locked(key, apply)) {
+    return wrote;
+  }
   lock(&control_->global);
   Held global(&control_->global);
   const std::uint64_t cap = capacity();
@@ -282,9 +281,9 @@ bool MutexTable::insert_or_update(std::string_view key, std::string_view value) 
     Held held(&s->mutex);
     const std::uint8_t st = load_state(s);
     if (st == detail::kSlotOccupied) {
-      if (key_matches(s, key)) { // inserted by a racer since our lock-free probe
-        write_value(s, value);
-        return false;
+      if (key_matches(s, key)) { // inserted by a racer since our fast-path probe
+        apply(s);
+        return wrote;
       }
     } else if (st == detail::kSlotEmpty || st == detail::kSlotTombstone) {
       if (free_slot == kNone) {
@@ -296,6 +295,10 @@ bool MutexTable::insert_or_update(std::string_view key, std::string_view value) 
     }
     i = i + 1 == cap ? 0 : i + 1;
   }
+  if (!decide(std::nullopt, next)) {
+    return false;
+  }
+  detail::check_value_size(next.size(), max_value_bytes());
   if (free_slot == kNone) {
     throw Error(Errc::kTableFull, "set: table is full (all " + std::to_string(cap) +
                                       " slots of its capacity hold keys)");
@@ -307,7 +310,7 @@ bool MutexTable::insert_or_update(std::string_view key, std::string_view value) 
     std::memcpy(key_bytes(s), key.data(), key.size());
   }
   s->key_len = static_cast<std::uint16_t>(key.size());
-  write_value(s, value);
+  write_value(s, next);
   // Release: the key and value bytes precede the state change in program order, so a
   // robust successor of a writer that died here sees a complete entry or none (M4).
   state_of(s).store(detail::kSlotOccupied, std::memory_order_release);
@@ -342,17 +345,43 @@ void MutexTable::drop_trailing_tombstones(std::uint64_t index) {
 // ---- Public operations --------------------------------------------------------------
 
 void MutexTable::set(std::string_view key, std::string_view value) {
-  check_key(key);
-  if (value.size() > max_value_bytes()) {
-    throw Error(Errc::kValueTooLarge, "value: " + std::to_string(value.size()) +
-                                          " bytes exceeds the table's max_value_bytes of " +
-                                          std::to_string(max_value_bytes()));
-  }
-  // Fast path: update in place under the slot mutex alone.
-  if (find_locked(key, [&](MutexSlotHeader *s) { write_value(s, value); })) {
-    return;
-  }
-  insert_or_update(key, value);
+  detail::check_value_size(value.size(), max_value_bytes());
+  mutate(key, [&](std::optional<std::string_view>, std::string &next) {
+    next.assign(value);
+    return true;
+  });
+}
+
+std::int64_t MutexTable::add(std::string_view key, std::int64_t delta) {
+  std::int64_t sum = 0;
+  mutate(key, [&](std::optional<std::string_view> current, std::string &next) {
+    next = detail::add_to_text(current, delta, sum);
+    return true;
+  });
+  return sum;
+}
+
+bool MutexTable::compare_and_set(std::string_view key, std::string_view expected,
+                                 std::string_view desired) {
+  detail::check_value_size(desired.size(), max_value_bytes());
+  return mutate(key, [&](std::optional<std::string_view> current, std::string &next) {
+    if (!current || *current != expected) {
+      return false;
+    }
+    next.assign(desired);
+    return true;
+  });
+}
+
+bool MutexTable::set_if_absent(std::string_view key, std::string_view value) {
+  detail::check_value_size(value.size(), max_value_bytes());
+  return mutate(key, [&](std::optional<std::string_view> current, std::string &next) {
+    if (current) {
+      return false;
+    }
+    next.assign(value);
+    return true;
+  });
 }
 
 std::optional<std::string> MutexTable::get(std::string_view key) const {
@@ -435,6 +464,50 @@ void MutexTable::clear() {
       }
     }
   }
+}
+
+RecoveryReport MutexTable::recover() {
+  RecoveryReport report;
+  const bool ran = segment_.run_exclusive([&] {
+    // Nobody else is attached (Segment L5), so a mutex that cannot be taken is held by
+    // a dead process. Robust mutexes recover through EOWNERDEAD; the faithful engine's
+    // cannot, so they are initialised afresh. The slot behind it is as its holder left
+    // it: robust mode never shows a half-written value (M4); faithful mode may.
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    if (robust_) {
+      pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+    }
+    const auto take = [&](pthread_mutex_t *m) {
+      const int rc = pthread_mutex_trylock(m);
+      if (rc == EOWNERDEAD) {
+        pthread_mutex_consistent(m);
+        counter(control_->recovered).fetch_add(1, std::memory_order_relaxed);
+      } else if (rc != 0) {
+        pthread_mutex_init(m, &attr);
+        ++report.locks_reset;
+        pthread_mutex_lock(m);
+      }
+    };
+    take(&control_->global);
+    std::uint64_t n = 0;
+    for (std::uint64_t i = 0; i < capacity(); ++i) {
+      MutexSlotHeader *s = slot(i);
+      take(&s->mutex);
+      n += load_state(s) == detail::kSlotOccupied ? 1 : 0;
+      pthread_mutex_unlock(&s->mutex);
+    }
+    counter(control_->num_entries).store(n, std::memory_order_relaxed);
+    pthread_mutex_unlock(&control_->global);
+    pthread_mutexattr_destroy(&attr);
+    report.entries = n;
+  });
+  if (!ran) {
+    throw Error(Errc::kBusy, "recover: other handles are attached to " + segment_.display_name() +
+                                 "; it runs only when this handle is the only one");
+  }
+  return report;
 }
 
 std::size_t MutexTable::size() const noexcept {

@@ -12,6 +12,12 @@
 //  L4. flock's EX->SH conversion is not atomic (flock(2)); a creator therefore re-reads
 //      the header's `instance` after it holds LOCK_SH and starts over if another process
 //      slipped in and re-created the table in that window.
+//  L5. Every attached handle also holds an open-file-description (OFD) read lock on byte
+//      0 of the segment (fcntl F_OFD_SETLKW, independent of flock). Upgrading it to a
+//      write lock with F_OFD_SETLK either succeeds atomically, meaning no other handle
+//      in any process is attached, or fails leaving the read lock in place. That is how
+//      Segment::run_exclusive (and the engines' recover()) knows nobody else can be
+//      running an operation. The kernel drops OFD locks when the process dies.
 #include "shmtable/segment.hpp"
 
 #include <fcntl.h>
@@ -116,6 +122,29 @@ public:
 private:
   int fd_;
 };
+
+// L5: the attach byte's lock. F_OFD_SETLKW waits while a recover() holds the write lock.
+int attach_byte_lock(int fd, short type, bool wait) {
+  struct flock fl {};
+  fl.l_type = type;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = 0;
+  fl.l_len = 1;
+  for (;;) {
+    if (::fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == 0) {
+      return 0;
+    }
+    if (errno != EINTR) {
+      return errno;
+    }
+  }
+}
+
+void hold_attach_byte(int fd, const Location &loc) {
+  if (const int err = attach_byte_lock(fd, F_RDLCK, true); err != 0) {
+    throw_os(loc.display + ": fcntl(F_OFD_SETLKW)", err);
+  }
+}
 
 // Polls for a flock until `deadline`; false on timeout.
 bool lock_until(int fd, int op, Clock::time_point deadline, const Location &loc) {
@@ -481,6 +510,7 @@ Segment Segment::attach(const Options &opts, const TableParams &requested, Layou
         if (::flock(fd.get(), LOCK_SH) != 0) { // L1
           throw_os(loc.display + ": flock", errno);
         }
+        hold_attach_byte(fd.get(), loc); // L5
         seg.fd_ = fd.release();
         return seg;
       }
@@ -520,6 +550,7 @@ Segment Segment::attach(const Options &opts, const TableParams &requested, Layou
         backoff(rng);
         continue;
       }
+      hold_attach_byte(fd.get(), loc); // L5
       seg.fd_ = fd.release();
       return seg;
     }
@@ -542,6 +573,7 @@ Segment Segment::attach(const Options &opts, const TableParams &requested, Layou
     }
     seg.layout_ = validate(h, file_bytes, req, layout_fn, loc);
     seg.base_ = attach_mapping(fd.get(), seg.layout_, loc).base;
+    hold_attach_byte(fd.get(), loc); // L5
     seg.fd_ = fd.release();
     return seg;
   }
@@ -586,6 +618,25 @@ void Segment::close() noexcept {
   }
   ::close(fd_);
   fd_ = -1;
+}
+
+bool Segment::run_exclusive(const std::function<void()> &fn) {
+  if (fd_ < 0) {
+    throw Error(Errc::kInvalidArgument, "run_exclusive: the handle is closed");
+  }
+  const int err = attach_byte_lock(fd_, F_WRLCK, false); // L5: atomic upgrade or nothing
+  if (err == EAGAIN || err == EACCES) {
+    return false; // another handle is attached; our read lock is untouched
+  }
+  if (err != 0) {
+    throw_os(display_ + ": fcntl(F_OFD_SETLK)", err);
+  }
+  struct Downgrade { // back to the read lock L5 requires, however fn exits
+    int fd;
+    ~Downgrade() { attach_byte_lock(fd, F_RDLCK, false); } // a downgrade cannot conflict
+  } downgrade{fd_};
+  fn();
+  return true;
 }
 
 void unlink(std::string_view name) {

@@ -22,7 +22,14 @@ struct RobustMutex {
   static void configure(Options &o) { o.robust = true; }
 };
 
-using Engines = ::testing::Types<FaithfulMutex, RobustMutex>;
+// The lock-free engine: 128-bit control words, seqlock reads, out-of-place records.
+struct LockFree {
+  using Table = LockFreeTable;
+  static constexpr const char *kName = "lockfree";
+  static void configure(Options &) {}
+};
+
+using Engines = ::testing::Types<FaithfulMutex, RobustMutex, LockFree>;
 
 struct EngineNames {
   template <class E> static std::string GetName(int) { return E::kName; }

@@ -26,6 +26,8 @@ enum class Errc {
   kSegmentMissing,      // OpenMode::kOpen and the segment does not exist
   kPermissionDenied,    // the OS refused access to the segment (mode/owner)
   kSystem,              // any other OS error; the message carries errno's text
+  kNotANumber,          // add(): the key's value is not a decimal integer, or would overflow
+  kBusy,                // recover(): other handles are attached, so it cannot run safely
 };
 
 // Stable, lower-case name of a code, e.g. "table_full".

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "shmtable/options.hpp"
+#include "shmtable/recovery.hpp"
 #include "shmtable/segment.hpp"
 
 namespace shmtable {
@@ -64,6 +65,15 @@ public:
   bool erase(std::string_view key); // true if the key was present
   bool contains(std::string_view key) const;
 
+  // ---- Atomic read-modify-write (the same contracts as LockFreeTable's) ---------------
+  // The key's value as a decimal signed 64-bit integer (absent = 0) plus `delta`, stored
+  // as decimal text and returned. Errc::kNotANumber if it is not one or would overflow.
+  std::int64_t add(std::string_view key, std::int64_t delta);
+  // Stores `desired` only if the key is present with exactly `expected`.
+  bool compare_and_set(std::string_view key, std::string_view expected, std::string_view desired);
+  // Inserts only if the key is absent.
+  bool set_if_absent(std::string_view key, std::string_view value);
+
   // ---- Whole-table operations -----------------------------------------------------
   // Safe to call concurrently with everything above, but best-effort under concurrent
   // writes: keys() and size() may miss or include keys that change meanwhile, and
@@ -71,6 +81,10 @@ public:
   std::vector<std::string> keys() const;
   void clear();
   std::size_t size() const noexcept;
+
+  // Runs only if this is the only handle attached (else Errc::kBusy): takes over every
+  // lock a dead process held (faithful mode: re-initialises it) and recounts entries.
+  RecoveryReport recover();
 
   // ---- Properties -------------------------------------------------------------------
   std::uint64_t capacity() const noexcept { return layout().params.capacity; }
@@ -99,7 +113,7 @@ private:
   std::string_view value_of(const detail::MutexSlotHeader *s) const noexcept;
   void write_value(detail::MutexSlotHeader *s, std::string_view value) const noexcept;
   template <class F> bool find_locked(std::string_view key, F &&on_found) const;
-  bool insert_or_update(std::string_view key, std::string_view value);
+  template <class Decide> bool mutate(std::string_view key, Decide &&decide);
   void drop_trailing_tombstones(std::uint64_t index);
 
   Segment segment_;

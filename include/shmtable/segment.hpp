@@ -92,6 +92,12 @@ public:
   // it. Idempotent; the destructor calls it.
   void close() noexcept;
 
+  // Runs `fn` only if no other handle, in this or any other process, is attached to the
+  // segment, and keeps every other handle from attaching until it returns (openers
+  // wait). Returns false, without running `fn`, if another handle is attached. The
+  // caller must not use this handle from other threads meanwhile. Throws Error.
+  bool run_exclusive(const std::function<void()> &fn);
+
   bool is_open() const noexcept { return base_ != nullptr; }
   std::byte *base() const noexcept { return base_; }
   const Layout &layout() const noexcept { return layout_; }

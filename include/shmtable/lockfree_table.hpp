@@ -1,0 +1,145 @@
+// shmtable/lockfree_table.hpp: the lock-free engine.
+//
+// Same interface and contracts as MutexTable, with no lock anywhere on the data path:
+//  - Every slot is a 16-byte control word {version, state, fingerprint, bound, buffer}
+//    that writers change only with an inline `lock cmpxchg16b`. Keys and values live
+//    out of place, in record buffers taken from a lock-free pool inside the segment;
+//    a write fills a private buffer, then publishes it with one CAS.
+//  - Readers take seqlock-style snapshots: read the control word, copy the buffer it
+//    names, re-check the word's version. They never store to shared memory.
+//  - Every operation is linearizable, per key, across threads and processes. get,
+//    contains, set of an existing key, erase, add, compare_and_set never wait for
+//    another process: they retry only when another operation has completed a CAS.
+//    Inserts of distinct keys do not wait either. Racing first inserts of ONE key
+//    resolve by cancelling each other's reservations (never by waiting), with backoff
+//    (obstruction-free; papers/protocol.md, "Progress").
+//  - A process killed at any instruction blocks nobody and leaves no torn value; what
+//    it leaves is at most one record buffer and one reserved slot, which recover()
+//    reclaims once no other handle is attached.
+//  - The empty table is all-zero bytes: creating a 10-million-slot table touches no slot.
+//
+// papers/protocol.md has the states, invariants, linearization points and the crash
+// and memory-ordering arguments; src/lockfree_table.cpp states each invariant where it
+// is kept.
+//
+// Caveats: do not use a handle in a child after fork(); open the table again there.
+// x86-64 only (cmpxchg16b). Keys and values are byte strings (any bytes, including NUL).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shmtable/options.hpp"
+#include "shmtable/planted.hpp"
+#include "shmtable/recovery.hpp"
+#include "shmtable/segment.hpp"
+
+namespace shmtable {
+
+namespace detail {
+struct LockFreeControl;
+struct Word128;
+struct Ctrl;
+class BufferPool;
+} // namespace detail
+
+class LockFreeTable {
+public:
+  static constexpr EngineKind kEngine = EngineKind::kLockFree;
+
+  // Attaches to or creates the table described by `opts` (see Options; `robust` must be
+  // false: crash safety is built in). Throws Error.
+  explicit LockFreeTable(const Options &opts);
+  ~LockFreeTable();
+  LockFreeTable(LockFreeTable &&) noexcept;
+  LockFreeTable &operator=(LockFreeTable &&) noexcept;
+
+  // ---- Per-key operations -----------------------------------------------------
+  // Linearizable and safe to call concurrently from any threads of any processes.
+  // Errc::kKeyTooLarge / kValueTooLarge on oversize input, before anything changes.
+  // Errc::kTableFull if a new key finds no free slot within its probe limit, or no
+  // free record buffer (papers/protocol.md, "Capacity").
+
+  void set(std::string_view key, std::string_view value);
+  std::optional<std::string> get(std::string_view key) const;
+  // Copies the value into `out` without allocating; returns its length, or nullopt if
+  // the key is absent. Errc::kBufferTooSmall if `out` is shorter than the value.
+  std::optional<std::size_t> get_into(std::string_view key, std::span<char> out) const;
+  bool erase(std::string_view key); // true if the key was present
+  bool contains(std::string_view key) const;
+
+  // ---- Atomic read-modify-write -------------------------------------------------
+  // Adds `delta` to the key's value read as a decimal signed 64-bit integer (an absent
+  // key counts as 0), stores the sum as decimal text and returns it. Errc::kNotANumber
+  // if the value is not such an integer or the sum overflows (the value is unchanged).
+  std::int64_t add(std::string_view key, std::int64_t delta);
+  // Stores `desired` only if the key is present with exactly `expected`; true if stored.
+  bool compare_and_set(std::string_view key, std::string_view expected, std::string_view desired);
+  // Inserts only if the key is absent; true if inserted.
+  bool set_if_absent(std::string_view key, std::string_view value);
+
+  // ---- Whole-table operations -----------------------------------------------------
+  // Safe to call concurrently with everything above, but best-effort under concurrent
+  // writes: keys() and size() may miss or include keys that change meanwhile, and
+  // clear() is not atomic (each entry is erased atomically, one at a time). They never
+  // crash, hang or return a key that was never written.
+  std::vector<std::string> keys() const;
+  void clear();
+  std::size_t size() const noexcept;
+
+  // Reclaims what crashed processes left (reserved slots, record buffers), recounts
+  // entries and shrinks probe bounds. Runs only if this is the only handle attached to
+  // the table (in any process) and no other thread is using this handle; otherwise
+  // throws Errc::kBusy without changing anything. Processes opening the table meanwhile
+  // wait for it to finish.
+  RecoveryReport recover();
+
+  // ---- Properties -------------------------------------------------------------------
+  std::uint64_t capacity() const noexcept { return layout().params.capacity; }
+  std::uint32_t max_key_bytes() const noexcept { return layout().params.max_key_bytes; }
+  std::uint32_t max_value_bytes() const noexcept { return layout().params.max_value_bytes; }
+  bool created() const noexcept { return segment_.created(); }
+  const Layout &layout() const noexcept { return segment_.layout(); }
+  // Record buffers: capacity plus spares for writes in flight and crash leaks.
+  std::uint32_t buffer_count() const noexcept { return buffer_count_; }
+
+  void close() noexcept { segment_.close(); }
+
+  static Layout layout_for(const TableParams &params);
+  // Buffers a table of `capacity` slots gets (capacity + max(64, capacity / 8)).
+  static std::uint64_t buffers_for(std::uint64_t capacity) noexcept;
+
+private:
+  struct Probe;
+  struct Sink;
+  enum class InsertResult { kInserted, kKeyIsLive };
+  enum class Found { kNo, kLive, kPending };
+
+  detail::Word128 *word(std::uint64_t slot) const noexcept;
+  Probe probe_for(std::string_view key) const;
+  void check_value(std::string_view value) const;
+  Found visit(std::uint64_t slot, const Probe &p, detail::Ctrl &c, Sink *sink) const;
+  std::optional<std::uint64_t> find(const Probe &p, detail::Ctrl &c, Sink *sink) const;
+  std::uint32_t fill(std::optional<std::uint32_t> &held, const Probe &p,
+                     std::string_view value) const;
+  bool publish(std::uint64_t slot, detail::Ctrl &expected, const detail::Ctrl &desired) const;
+  InsertResult insert_new(const Probe &p, std::uint32_t buffer) const;
+  bool cancel_rivals(const Probe &p, std::uint64_t mine) const;
+  void raise_bound(std::uint64_t home, std::uint64_t distance) const;
+  template <class Decide> bool mutate(std::string_view key, Decide &&decide);
+
+  Segment segment_;
+  detail::LockFreeControl *control_ = nullptr;
+  detail::Word128 *words_ = nullptr;
+  std::byte *records_ = nullptr;
+  std::uint32_t record_bytes_ = 0;
+  std::uint32_t buffer_count_ = 0;
+  std::uint64_t max_distance_ = 0;
+};
+
+} // namespace shmtable

@@ -1,0 +1,35 @@
+// shmtable/planted.hpp: the known bugs a test build can plant in the lock-free engine.
+//
+// Built with `meson setup -Dplanted_bug=NAME`, the library carries exactly one of these
+// bugs, so that the stress harness and the model checkers can show that they catch it.
+// A release build has none (planted_bug() == "none"). This list, with its meson option
+// (meson_options.txt, `planted_bug`), is the one place where they are named.
+#pragma once
+
+#include <string_view>
+
+namespace shmtable {
+
+enum class PlantedBug {
+  kNone,
+  // Readers skip the version re-check after copying a value: a value whose buffer is
+  // recycled mid-copy is returned torn.
+  kSkipRecheck,
+  // Writers publish an update with a plain load-compare-store instead of the 128-bit
+  // CAS: racing updates overwrite each other (lost add()s, resurrected entries).
+  kCasAsStore,
+  // Writers publish the new buffer before writing the value into it: readers return
+  // whatever the recycled buffer held before.
+  kPublishBeforeWrite,
+  // Inserters skip the scan for a racing reservation of the same key: racing inserts
+  // of one key leave it in two slots.
+  kNoDupScan,
+};
+
+inline constexpr std::string_view kPlantedBugNames[] = {
+    "none", "skip_recheck", "cas_as_store", "publish_before_write", "no_dup_scan"};
+
+// The bug this build of the library carries ("none" normally).
+std::string_view planted_bug_name() noexcept;
+
+} // namespace shmtable

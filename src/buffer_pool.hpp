@@ -1,0 +1,100 @@
+// The lock-free engine's pool of record buffers: a Treiber stack whose head is a
+// 128-bit word {version, top | bump}, so a pop that read a stale `next` fails its CAS
+// (the version defeats ABA) instead of corrupting the list.
+//
+// P1. A buffer is in exactly one of: the free list, unreached (index >= bump), a slot's
+//     control word (kPending or kLive), or the hands of one operation. Only the holder
+//     writes its bytes; a buffer in a slot is immutable (readers copy it and re-check
+//     the slot's version, which changes before the buffer can be freed).
+// P2. A crash leaks at most the one buffer the dying operation held; recover() finds it
+//     as a buffer that is below bump, in no slot and not on the free list.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "cas128.hpp"
+
+namespace shmtable::detail {
+
+class BufferPool {
+public:
+  BufferPool() = default;
+  BufferPool(Word128 *head, std::byte *records, std::uint32_t record_bytes, std::uint32_t count)
+      : head_(head), records_(records), record_bytes_(record_bytes), count_(count) {}
+
+  std::uint64_t *words(std::uint32_t index) const noexcept {
+    return reinterpret_cast<std::uint64_t *>(records_ + std::size_t{index} * record_bytes_);
+  }
+  std::uint32_t count() const noexcept { return count_; }
+
+  // Takes a buffer (P1: it is now the caller's alone), or nullopt if none is free.
+  std::optional<std::uint32_t> pop() const noexcept {
+    Word128 h = load128(head_); // acquire: pairs with push()'s CAS, so `next` is visible
+    for (;;) {
+      const auto top = static_cast<std::uint32_t>(h.hi);
+      const auto bump = static_cast<std::uint32_t>(h.hi >> 32);
+      std::uint32_t got;
+      Word128 next_head;
+      if (top != 0) {
+        got = top - 1;
+        // Relaxed: may read a value a racing pop+reuse wrote; then the version has moved
+        // on and the CAS below fails. The value is bounds-checked before any use.
+        const auto next = static_cast<std::uint32_t>(link(got).load(std::memory_order_relaxed));
+        next_head = {h.lo + 1, (std::uint64_t{bump} << 32) | (next <= count_ ? next : 0)};
+      } else if (bump < count_) {
+        got = bump;
+        next_head = {h.lo + 1, std::uint64_t{bump + 1} << 32};
+      } else {
+        return std::nullopt;
+      }
+      if (cas128(head_, h, next_head)) {
+        // Release fence: orders the CAS above (and every slot CAS that preceded this
+        // buffer's free, which happens-before it through the push/pop pair) before the
+        // caller's relaxed stores of new contents. A reader that reads any of those
+        // stores and then issues its acquire fence therefore sees the slot's version
+        // change when it re-checks (the seqlock edge, R3 in lockfree_table.cpp).
+        std::atomic_thread_fence(std::memory_order_release);
+        return got;
+      }
+    }
+  }
+
+  // Returns a buffer that is no longer reachable from any slot (P1).
+  void push(std::uint32_t index) const noexcept {
+    Word128 h = load128(head_);
+    for (;;) {
+      // Relaxed: published by the CAS below (a full barrier), read after pop's acquire.
+      link(index).store(static_cast<std::uint32_t>(h.hi), std::memory_order_relaxed);
+      const Word128 next_head = {h.lo + 1, (h.hi & ~0xffffffffULL) | (std::uint64_t{index} + 1)};
+      if (cas128(head_, h, next_head)) {
+        return;
+      }
+    }
+  }
+
+  // recover() only (run_exclusive): the pool's raw head.
+  Word128 head() const noexcept { return load128(head_); }
+  void reset(std::uint32_t bump) const noexcept {
+    Word128 h = load128(head_);
+    while (!cas128(head_, h, Word128{h.lo + 1, std::uint64_t{bump} << 32})) {
+    }
+  }
+  std::uint32_t next_of(std::uint32_t index) const noexcept {
+    return static_cast<std::uint32_t>(link(index).load(std::memory_order_relaxed));
+  }
+
+private:
+  std::atomic_ref<std::uint64_t> link(std::uint32_t index) const noexcept {
+    return std::atomic_ref<std::uint64_t>(*words(index));
+  }
+
+  Word128 *head_ = nullptr;
+  std::byte *records_ = nullptr;
+  std::uint32_t record_bytes_ = 0;
+  std::uint32_t count_ = 0;
+};
+
+} // namespace shmtable::detail

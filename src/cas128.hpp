@@ -1,0 +1,116 @@
+// The 128-bit words of the lock-free engine: the one place that touches them as a whole.
+//
+// Every 16-byte compare-and-swap in the library goes through cas128(), which is an
+// inline `lock cmpxchg16b`. Not std::atomic<unsigned __int128>: g++ routes that through
+// libatomic, whose fallback is a lock table private to one process, which is no lock at
+// all for another process mapping the same segment (../shared/TOOLCHAIN.md). The meson
+// test `cmpxchg16b` disassembles the built library to prove the instruction is there and
+// that no __atomic_*_16 call is.
+//
+// Readers never store: load128() reads the two halves with plain 8-byte acquire loads
+// as lo, hi, lo and accepts the pair only if both reads of lo agree. That is sound
+// because of invariant W1 below: no two successful CASes leave the same `lo`, so equal
+// lo reads bracket a hi read that belongs to the same word value.
+//
+// W1. `lo` is a version that every successful cas128() on a word increments (the
+//     callers build `desired` with lo + 1; 64 bits never wrap in practice).
+//
+// Under ThreadSanitizer (threads-only builds) both go through the compiler's 16-byte
+// __atomic builtins instead, which TSan instruments (emulating them with a lock that is
+// correct between threads of one process), so TSan sees every synchronisation edge.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#if !defined(__x86_64__)
+#error "shmtable's lock-free engine needs x86-64: its control words use lock cmpxchg16b"
+#endif
+#if !defined(__GCC_HAVE_SYNC_COMPARE_AND_SWAP_16)
+#error "shmtable's lock-free engine needs cmpxchg16b: compile with -mcx16 (meson adds it)"
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+#define SHMTABLE_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SHMTABLE_TSAN 1
+#endif
+#endif
+
+namespace shmtable::detail {
+
+struct alignas(16) Word128 {
+  std::uint64_t lo; // version (W1)
+  std::uint64_t hi; // payload, meaning given by the owner of the word
+  friend bool operator==(const Word128 &, const Word128 &) = default;
+};
+static_assert(sizeof(Word128) == 16 && alignof(Word128) == 16,
+              "cmpxchg16b needs a 16-byte, 16-byte-aligned operand");
+
+#if defined(SHMTABLE_TSAN)
+
+inline bool cas128(Word128 *w, Word128 &expected, Word128 desired) noexcept {
+  auto *p = reinterpret_cast<unsigned __int128 *>(w);
+  auto e = (static_cast<unsigned __int128>(expected.hi) << 64) | expected.lo;
+  const auto d = (static_cast<unsigned __int128>(desired.hi) << 64) | desired.lo;
+  const bool ok =
+      __atomic_compare_exchange_n(p, &e, d, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+  expected = {static_cast<std::uint64_t>(e), static_cast<std::uint64_t>(e >> 64)};
+  return ok;
+}
+
+inline Word128 load128(const Word128 *w) noexcept {
+  auto *p = reinterpret_cast<const unsigned __int128 *>(w);
+  const auto v = __atomic_load_n(p, __ATOMIC_ACQUIRE);
+  return {static_cast<std::uint64_t>(v), static_cast<std::uint64_t>(v >> 64)};
+}
+
+#else
+
+// Sequentially consistent and a full barrier: a locked instruction on x86-64 is ordered
+// with every load and store before and after it (this is what makes the inserters'
+// store-then-scan handshake work, see lockfree_table.cpp I3). On failure `expected`
+// receives the word's current value. The "memory" clobber keeps the compiler from
+// moving any access across it.
+inline bool cas128(Word128 *w, Word128 &expected, Word128 desired) noexcept {
+  bool ok;
+  asm volatile("lock cmpxchg16b %1"
+               : "=@ccz"(ok), "+m"(*w), "+a"(expected.lo), "+d"(expected.hi)
+               : "b"(desired.lo), "c"(desired.hi)
+               : "memory");
+  return ok;
+}
+
+inline Word128 load128(const Word128 *w) noexcept {
+  auto *mut = const_cast<Word128 *>(w); // atomic_ref needs a non-const object; no store
+  std::atomic_ref<std::uint64_t> lo(mut->lo);
+  std::atomic_ref<std::uint64_t> hi(mut->hi);
+  for (;;) {
+    // Acquire on each: the hi read may not move above the first lo read, nor the second
+    // lo read above the hi read; and whatever the CAS that wrote this value published
+    // (a buffer's contents) is visible to the caller's later loads. Partner: cas128().
+    const std::uint64_t v1 = lo.load(std::memory_order_acquire);
+    const std::uint64_t h = hi.load(std::memory_order_acquire);
+    const std::uint64_t v2 = lo.load(std::memory_order_acquire);
+    if (v1 == v2) {
+      return {v1, h}; // W1: no CAS landed between the lo reads, so h goes with v1
+    }
+  }
+}
+
+#endif
+
+// The version alone: what a seqlock reader re-checks after copying. Relaxed is enough
+// because the caller issues atomic_thread_fence(acquire) before it (see the engine's
+// read protocol), which orders the copy's loads before this one.
+inline std::uint64_t load_version(const Word128 *w) noexcept {
+#if defined(SHMTABLE_TSAN)
+  return load128(w).lo;
+#else
+  return std::atomic_ref<std::uint64_t>(const_cast<Word128 *>(w)->lo)
+      .load(std::memory_order_relaxed);
+#endif
+}
+
+} // namespace shmtable::detail

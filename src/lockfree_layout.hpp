@@ -1,0 +1,81 @@
+// LockFreeTable's in-segment layout. Private to the library and its tests.
+//
+//   segment: [SegmentHeader | LockFreeControl | control words | record buffers]
+//
+//   control word (16 bytes, one per slot, 4 per cache line; changed only by cas128):
+//   +---------------------------+-----------------+--------------+-----------+-------+
+//   | version (lo, 64 bits)     | buffer (32)     | fingerprint  | bound     | state |
+//   |                           | bits 63..32     | (16) 31..16  | (14) 15..2| (2)   |
+//   +---------------------------+-----------------+--------------+-----------+-------+
+//     state:  kFree (0), kPending (1: reserved by an inserter, invisible to readers),
+//             kLive (2: holds a key and its value, in `buffer`).
+//     fingerprint: the top 16 bits of the key's hash (skip a slot without reading it).
+//     bound:  for keys whose home is THIS slot: every one of them lies within `bound`
+//             probe steps of here. Unrelated to this slot's own entry.
+//     buffer: index of the record buffer holding the key and value (kPending, kLive).
+//
+//   record buffer (record_bytes each, 8-byte words, written only while unreachable):
+//   +----------------------------+-------------------------+-------------------------+
+//   | key_len (32) | value_len   | key bytes, zero-padded  | value bytes, zero-padded|
+//   |              | (32)        | to 8 [max_key_bytes]    | to 8 [max_value_bytes]  |
+//   +----------------------------+-------------------------+-------------------------+
+//     While a buffer is on the free list its first word holds the next free index + 1.
+//
+// All-zero is the empty table: every word kFree with bound 0, the pool's free list empty
+// and its bump counter 0 (no buffer handed out yet). Creation touches no slot page.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "cas128.hpp"
+
+namespace shmtable::detail {
+
+enum SlotStateLF : std::uint64_t { kFree = 0, kPending = 1, kLive = 2 };
+
+inline constexpr std::uint64_t kStateMask = 0x3;
+inline constexpr unsigned kBoundShift = 2;
+inline constexpr std::uint64_t kMaxBound = (1u << 14) - 1; // probe distance limit
+inline constexpr unsigned kFpShift = 16;
+inline constexpr unsigned kBufferShift = 32;
+
+// A decoded control word value. Every change builds a new value from an observed one
+// and keeps the fields it does not own (in particular `bound`, which belongs to the
+// keys homed here, not to this slot's entry).
+struct Ctrl {
+  Word128 w;
+
+  std::uint64_t version() const { return w.lo; }
+  std::uint64_t state() const { return w.hi & kStateMask; }
+  std::uint64_t bound() const { return (w.hi >> kBoundShift) & kMaxBound; }
+  std::uint64_t fingerprint() const { return (w.hi >> kFpShift) & 0xffff; }
+  std::uint32_t buffer() const { return static_cast<std::uint32_t>(w.hi >> kBufferShift); }
+
+  // The same slot holding (state, fp, buffer), bound kept, version + 1 (W1).
+  Ctrl with_entry(std::uint64_t state, std::uint64_t fp, std::uint32_t buffer) const {
+    const std::uint64_t bound_bits = w.hi & (kMaxBound << kBoundShift);
+    return {{w.lo + 1, bound_bits | state | (fp << kFpShift) |
+                           (static_cast<std::uint64_t>(buffer) << kBufferShift)}};
+  }
+  Ctrl freed() const { return with_entry(kFree, 0, 0); }
+  // The same entry with another bound, version + 1 (W1). Lowering is recover()'s alone.
+  Ctrl with_bound(std::uint64_t bound) const {
+    return {{w.lo + 1, (w.hi & ~(kMaxBound << kBoundShift)) | (bound << kBoundShift)}};
+  }
+};
+
+struct LockFreeControl {
+  // The buffer pool's head: lo = version (W1); hi = free-list top + 1 (low 32 bits, 0 =
+  // empty) | bump (high 32 bits: buffers [bump, count) were never handed out).
+  Word128 pool;
+  std::uint8_t pad0[48];
+  std::uint64_t entries;    // live entries; relaxed statistics (recover() recounts)
+  std::uint64_t recoveries; // completed recover() runs
+  std::uint8_t pad1[48];
+};
+
+static_assert(offsetof(LockFreeControl, pool) == 0 && sizeof(LockFreeControl) == 128,
+              "the pool head owns its cache line; counters live on the next one");
+
+} // namespace shmtable::detail
