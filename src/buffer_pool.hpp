@@ -56,7 +56,7 @@ public:
         // caller's relaxed stores of new contents. A reader that reads any of those
         // stores and then issues its acquire fence therefore sees the slot's version
         // change when it re-checks (the seqlock edge, R3 in lockfree_table.cpp).
-        std::atomic_thread_fence(std::memory_order_release);
+        writer_fence();
         return got;
       }
     }

@@ -113,4 +113,27 @@ inline std::uint64_t load_version(const Word128 *w) noexcept {
 #endif
 }
 
+// The seqlock's two fences and the orders of the record copies between them.
+//
+// Normal builds: relaxed record loads and stores, bracketed by an acquire fence in the
+// reader (after its copy, before re-checking the version) and a release fence in the
+// writer (after it takes a buffer, before it writes one), as in Boehm's "Can seqlocks
+// get along with programming language memory models?".
+//
+// ThreadSanitizer (g++) does not support atomic_thread_fence. Its builds use the other
+// correct form of the same edges instead: every record load is an acquire and every
+// record store a release, so a reader that reads any recycled word synchronises with
+// the store that wrote it, and through it with everything the recycler did before.
+#if defined(SHMTABLE_TSAN)
+inline constexpr std::memory_order kRecordLoad = std::memory_order_acquire;
+inline constexpr std::memory_order kRecordStore = std::memory_order_release;
+inline void reader_fence() noexcept {}
+inline void writer_fence() noexcept {}
+#else
+inline constexpr std::memory_order kRecordLoad = std::memory_order_relaxed;
+inline constexpr std::memory_order kRecordStore = std::memory_order_relaxed;
+inline void reader_fence() noexcept { std::atomic_thread_fence(std::memory_order_acquire); }
+inline void writer_fence() noexcept { std::atomic_thread_fence(std::memory_order_release); }
+#endif
+
 } // namespace shmtable::detail

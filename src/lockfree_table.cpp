@@ -94,9 +94,11 @@ std::atomic_ref<std::uint64_t> at(std::uint64_t *w) { return std::atomic_ref<std
 
 // Record words are read racily by design (a reader may copy a buffer that is being
 // recycled) and validated afterwards (R3), so every access is an atomic one: relaxed,
-// because the ordering comes from the control word and the fences around the copy.
-std::uint64_t load_word(std::uint64_t *w) { return at(w).load(std::memory_order_relaxed); }
-void store_word(std::uint64_t *w, std::uint64_t v) { at(w).store(v, std::memory_order_relaxed); }
+// because the ordering comes from the control word and the fences around the copy
+// (kRecordLoad/kRecordStore in cas128.hpp: acquire/release under TSan, which has no
+// fences).
+std::uint64_t load_word(std::uint64_t *w) { return at(w).load(detail::kRecordLoad); }
+void store_word(std::uint64_t *w, std::uint64_t v) { at(w).store(v, detail::kRecordStore); }
 
 std::uint64_t pack(const char *p, std::size_t n) { // n <= 8 bytes, zero-padded
   std::uint64_t v = 0;
@@ -306,7 +308,7 @@ LockFreeTable::Found LockFreeTable::visit(std::uint64_t slot, const Probe &p, Ct
     // made after this buffer was recycled, the fence synchronises with the recycler's
     // release fence (BufferPool::pop), which comes after the CAS that unpublished the
     // buffer from this slot: the re-load below then cannot miss that CAS (W1).
-    std::atomic_thread_fence(std::memory_order_acquire);
+    detail::reader_fence();
     if (kPlanted == PlantedBug::kSkipRecheck || detail::load_version(word(slot)) == c.version()) {
       if (sink != nullptr && sink->str != nullptr && match && state == kLive) {
         sink->str->resize(sink->len);
@@ -630,7 +632,7 @@ std::vector<std::string> LockFreeTable::keys() const {
         const std::uint64_t v = load_word(rec + 1 + i);
         std::memcpy(key.data() + i * 8, &v, 8);
       }
-      std::atomic_thread_fence(std::memory_order_acquire); // R3, as in visit()
+      detail::reader_fence(); // R3, as in visit()
       if (detail::load_version(word(slot)) == c.version()) {
         key.resize(len);
         out.push_back(key);

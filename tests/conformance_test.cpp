@@ -271,7 +271,7 @@ TYPED_TEST_P(Conformance, RandomOperationsMatchAnUnorderedMap) {
     for (int step = 0; step < 30000; ++step) {
       const std::string key = "k" + std::to_string(rng() % 40);
       const std::string value(rng() % 12, static_cast<char>('a' + rng() % 26));
-      switch (rng() % 8) {
+      switch (rng() % 11) {
       case 0:
       case 1: {
         bool full = false;
@@ -323,10 +323,115 @@ TYPED_TEST_P(Conformance, RandomOperationsMatchAnUnorderedMap) {
           }
         }
         break;
+      case 8: { // add: numbers count, anything else is refused and left alone
+        const auto it = model.find(key);
+        const bool numeric =
+            it == model.end() ||
+            (!it->second.empty() && it->second.find_first_not_of("-0123456789") == std::string::npos);
+        const bool full = it == model.end() && model.size() == 24;
+        const std::int64_t want = it == model.end() ? 3 : numeric ? std::stoll(it->second) + 3 : 0;
+        try {
+          const std::int64_t sum = t.add(key, 3);
+          ASSERT_TRUE(numeric && !full) << "step " << step;
+          ASSERT_EQ(sum, want) << "step " << step;
+          model[key] = std::to_string(sum);
+        } catch (const Error &e) {
+          ASSERT_EQ(e.code(), numeric ? Errc::kTableFull : Errc::kNotANumber) << "step " << step;
+        }
+        break;
+      }
+      case 9: { // compare_and_set against the current value half of the time
+        const auto it = model.find(key);
+        const std::string expected = it != model.end() && rng() % 2 == 0 ? it->second : "x";
+        const bool ok = t.compare_and_set(key, expected, value);
+        ASSERT_EQ(ok, it != model.end() && it->second == expected) << "step " << step;
+        if (ok) {
+          it->second = value;
+        }
+        break;
+      }
+      case 10: {
+        bool full = false;
+        bool inserted = false;
+        try {
+          inserted = t.set_if_absent(key, value);
+        } catch (const Error &e) {
+          ASSERT_EQ(e.code(), Errc::kTableFull);
+          full = true;
+        }
+        ASSERT_EQ(full, !model.contains(key) && model.size() == 24) << "step " << step;
+        ASSERT_EQ(inserted, !full && !model.contains(key)) << "step " << step;
+        if (inserted) {
+          model[key] = value;
+        }
+        break;
+      }
       }
       ASSERT_EQ(t.size(), model.size()) << "step " << step;
     }
   }
+}
+
+TYPED_TEST_P(Conformance, AddCountsFromAbsentAndRefusesNonNumbers) {
+  auto t = this->make();
+  EXPECT_EQ(t.add("hits", 1), 1);
+  EXPECT_EQ(t.add("hits", 41), 42);
+  EXPECT_EQ(t.add("hits", -50), -8);
+  EXPECT_EQ(t.get("hits"), "-8");
+  t.set("name", "alice");
+  this->expect_error(Errc::kNotANumber, "not a decimal", [&] { t.add("name", 1); });
+  EXPECT_EQ(t.get("name"), "alice");
+  t.set("big", std::to_string(INT64_MAX));
+  this->expect_error(Errc::kNotANumber, "overflows", [&] { t.add("big", 1); });
+  EXPECT_EQ(t.get("big"), std::to_string(INT64_MAX));
+  t.set("empty", "");
+  this->expect_error(Errc::kNotANumber, "not a decimal", [&] { t.add("empty", 1); });
+  this->expect_error(Errc::kKeyTooLarge, "max_key_bytes of 64",
+                     [&] { t.add(std::string(65, 'k'), 1); });
+  EXPECT_EQ(t.size(), 4u);
+}
+
+TYPED_TEST_P(Conformance, CompareAndSetStoresOnlyOverTheExpectedValue) {
+  auto t = this->make();
+  EXPECT_FALSE(t.compare_and_set("flag", "off", "on")) << "absent: nothing to compare";
+  EXPECT_FALSE(t.contains("flag"));
+  t.set("flag", "off");
+  EXPECT_FALSE(t.compare_and_set("flag", "of", "on"));
+  EXPECT_EQ(t.get("flag"), "off");
+  EXPECT_TRUE(t.compare_and_set("flag", "off", "on"));
+  EXPECT_EQ(t.get("flag"), "on");
+  this->expect_error(Errc::kValueTooLarge, "max_value_bytes of 256",
+                     [&] { t.compare_and_set("flag", "on", std::string(257, 'v')); });
+  EXPECT_EQ(t.get("flag"), "on");
+}
+
+TYPED_TEST_P(Conformance, SetIfAbsentInsertsOnlyOnce) {
+  auto t = this->make();
+  EXPECT_TRUE(t.set_if_absent("lock:job", "worker-1"));
+  EXPECT_FALSE(t.set_if_absent("lock:job", "worker-2"));
+  EXPECT_EQ(t.get("lock:job"), "worker-1");
+  EXPECT_TRUE(t.erase("lock:job"));
+  EXPECT_TRUE(t.set_if_absent("lock:job", "worker-2"));
+  EXPECT_EQ(t.get("lock:job"), "worker-2");
+  EXPECT_EQ(t.size(), 1u);
+}
+
+TYPED_TEST_P(Conformance, RecoverRunsOnlyForTheLastHandle) {
+  auto t = this->make();
+  t.set("a", "1");
+  t.set("b", "2");
+  {
+    auto other = this->make();
+    this->expect_error(Errc::kBusy, "other handles are attached", [&] { t.recover(); });
+  }
+  const RecoveryReport r = t.recover();
+  EXPECT_EQ(r.entries, 2u);
+  EXPECT_EQ(r.duplicate_keys, 0u);
+  EXPECT_EQ(r.corrupt_slots, 0u);
+  EXPECT_EQ(t.get("a"), "1");
+  EXPECT_EQ(t.size(), 2u);
+  t.set("c", "3"); // and the table works on
+  EXPECT_EQ(t.keys().size(), 3u);
 }
 
 REGISTER_TYPED_TEST_SUITE_P(Conformance, SetThenGetReturnsTheValue, MissingKeyIsAbsent,
@@ -338,7 +443,10 @@ REGISTER_TYPED_TEST_SUITE_P(Conformance, SetThenGetReturnsTheValue, MissingKeyIs
                             GetIntoCopiesIntoTheCallersBuffer, FullTableIsReportedAndStaysIntact,
                             EveryKeyFitsUpToCapacity, ErasingInsideACollisionChainKeepsLaterKeys,
                             ChurnAtHalfLoadNeverFills, LimitsAreConfigurableAtCreation,
-                            ASecondHandleSeesTheSameTable, RandomOperationsMatchAnUnorderedMap);
+                            ASecondHandleSeesTheSameTable, RandomOperationsMatchAnUnorderedMap,
+                            AddCountsFromAbsentAndRefusesNonNumbers,
+                            CompareAndSetStoresOnlyOverTheExpectedValue,
+                            SetIfAbsentInsertsOnlyOnce, RecoverRunsOnlyForTheLastHandle);
 
 INSTANTIATE_TYPED_TEST_SUITE_P(Engines, Conformance, Engines, EngineNames);
 
