@@ -683,8 +683,13 @@ RecoveryReport LockFreeTable::recover() {
       if (c.state() == kFree) {
         continue;
       }
-      bool corrupt = c.state() != kLive && c.state() != kPending;
-      corrupt = corrupt || c.buffer() >= bump || in_slot[c.buffer()] != 0;
+      if (c.state() == kPending) { // its inserter is gone: it never became visible
+        ++report.pending_cleared;
+        while (!detail::cas128(word(slot), c.w, c.freed().w)) {
+        }
+        continue; // its buffer is unmarked and returns to the pool below
+      }
+      bool corrupt = c.state() != kLive || c.buffer() >= bump || in_slot[c.buffer()] != 0;
       std::string key;
       std::uint64_t hash = 0;
       if (!corrupt) {
@@ -703,11 +708,11 @@ RecoveryReport LockFreeTable::recover() {
           corrupt = (hash >> 48) != c.fingerprint();
         }
       }
-      if (corrupt || c.state() == kPending) {
-        (corrupt ? report.corrupt_slots : report.pending_cleared) += 1;
+      if (corrupt) {
+        ++report.corrupt_slots;
         while (!detail::cas128(word(slot), c.w, c.freed().w)) {
         }
-        continue; // its buffer, if any, is unmarked and returns to the pool below
+        continue;
       }
       in_slot[c.buffer()] = 1;
       ++live;

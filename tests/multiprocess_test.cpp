@@ -27,28 +27,6 @@ protected:
 
 TYPED_TEST_SUITE(MultiProcess, Engines, EngineNames);
 
-// A one-shot barrier across fork(): children block reading a pipe until it closes.
-class Gate {
-public:
-  Gate() { EXPECT_EQ(::pipe(fds_), 0); }
-  ~Gate() { open(); }
-  void wait() { // in a child
-    ::close(fds_[1]);
-    char c;
-    while (::read(fds_[0], &c, 1) > 0) {
-    }
-  }
-  void open() { // in the parent
-    if (fds_[1] >= 0) {
-      ::close(fds_[1]);
-      fds_[1] = -1;
-    }
-  }
-
-private:
-  int fds_[2] = {-1, -1};
-};
-
 TYPED_TEST(MultiProcess, AChildSeesTheParentsWritesAndViceVersa) {
   typename TypeParam::Table t(this->options());
   t.set("from:parent", "hello");

@@ -25,25 +25,6 @@ Options named(const std::string &name, bool persist = false) {
 }
 
 // Pages of `path` in the page cache (for shm: pages that exist at all), via mincore.
-std::size_t resident_pages(const std::string &path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  EXPECT_GE(fd, 0) << path;
-  struct stat st {};
-  ::fstat(fd, &st);
-  const auto bytes = static_cast<std::size_t>(st.st_size);
-  void *p = ::mmap(nullptr, bytes, PROT_READ, MAP_SHARED, fd, 0);
-  ::close(fd);
-  EXPECT_NE(p, MAP_FAILED);
-  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-  std::vector<unsigned char> vec((bytes + page - 1) / page);
-  EXPECT_EQ(::mincore(p, bytes, vec.data()), 0);
-  ::munmap(p, bytes);
-  std::size_t n = 0;
-  for (unsigned char c : vec) {
-    n += c & 1u;
-  }
-  return n;
-}
 
 // The lock-free engine's layout contract: 64-byte slots whose empty state is all zero,
 // so its initialiser does nothing. Used to show what the segment layer itself costs.

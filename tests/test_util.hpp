@@ -16,7 +16,9 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include <gtest/gtest.h>
 #include <xxhash.h>
 
 namespace shmtable::test {
@@ -110,5 +112,52 @@ inline bool value_is_intact(const std::string &v) {
                 static_cast<unsigned long long>(XXH64(v.data(), colon, 7)));
   return v.compare(colon + 1, 16, sum) == 0;
 }
+
+// How many pages of the file at `path` are resident in memory (mincore).
+inline std::size_t resident_pages(const std::string &path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  EXPECT_GE(fd, 0) << path;
+  struct stat st {};
+  ::fstat(fd, &st);
+  const auto bytes = static_cast<std::size_t>(st.st_size);
+  void *p = ::mmap(nullptr, bytes, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  EXPECT_NE(p, MAP_FAILED);
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> vec((bytes + page - 1) / page);
+  EXPECT_EQ(::mincore(p, bytes, vec.data()), 0);
+  ::munmap(p, bytes);
+  std::size_t n = 0;
+  for (unsigned char c : vec) {
+    n += c & 1u;
+  }
+  return n;
+}
+
+// A one-shot barrier across fork(): children block reading a pipe until it closes.
+class Gate {
+public:
+  Gate() {
+    if (::pipe(fds_) != 0) {
+      std::abort();
+    }
+  }
+  ~Gate() { open(); }
+  void wait() { // in a child
+    ::close(fds_[1]);
+    char c;
+    while (::read(fds_[0], &c, 1) > 0) {
+    }
+  }
+  void open() { // in the parent
+    if (fds_[1] >= 0) {
+      ::close(fds_[1]);
+      fds_[1] = -1;
+    }
+  }
+
+private:
+  int fds_[2] = {-1, -1};
+};
 
 } // namespace shmtable::test

@@ -144,5 +144,32 @@ TYPED_TEST(Threads, ChurnWithReadersAndWholeTableCalls) {
   EXPECT_EQ(t.size(), 0u);
 }
 
+TYPED_TEST(Threads, AddAndCompareAndSetNeverLoseAnIncrement) {
+  typename TypeParam::Table a(this->options());
+  typename TypeParam::Table b(this->options());
+  constexpr int kPerThread = 2000;
+  std::vector<std::thread> threads;
+  for (int th = 0; th < 4; ++th) {
+    threads.emplace_back([&, th] {
+      auto &t = th % 2 == 0 ? a : b;
+      for (int i = 0; i < kPerThread; ++i) {
+        t.add("counter", 1);
+        for (;;) { // the same increment, by hand, with compare_and_set
+          const std::string cur = t.get("cas-counter").value_or("");
+          if (cur.empty() ? t.set_if_absent("cas-counter", "1")
+                          : t.compare_and_set("cas-counter", cur, std::to_string(std::stoll(cur) + 1))) {
+            break;
+          }
+        }
+      }
+    });
+  }
+  for (auto &th : threads) {
+    th.join();
+  }
+  EXPECT_EQ(a.get("counter"), std::to_string(4 * kPerThread));
+  EXPECT_EQ(b.get("cas-counter"), std::to_string(4 * kPerThread));
+}
+
 } // namespace
 } // namespace shmtable::test

@@ -1,0 +1,264 @@
+// The lock-free engine's own claims, across processes: nothing touched at creation,
+// no duplicate keys under racing inserts, churn never fills, SIGKILLed writers block
+// nobody and tear nothing, and recover() reclaims what they leaked.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <random>
+#include <set>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "buffer_pool.hpp"
+#include "lockfree_layout.hpp"
+#include "params.hpp"
+#include "shmtable/shmtable.hpp"
+#include "test_util.hpp"
+
+namespace shmtable::test {
+namespace {
+
+Options named(const std::string &name, std::uint64_t capacity) {
+  Options o;
+  o.name = name;
+  o.capacity = capacity;
+  return o;
+}
+
+TEST(LockFree, ThisBuildCarriesNoPlantedBug) { EXPECT_EQ(planted_bug_name(), "none"); }
+
+TEST(LockFree, ATenMillionSlotTableIsCreatedAndAttachedWithoutTouchingASlot) {
+  ScopedName name("lf10m");
+  const Options o = named(name.str(), 10'000'000);
+  LockFreeTable creator(o);
+  ASSERT_TRUE(creator.created());
+  LockFreeTable opener(o);
+  EXPECT_FALSE(opener.created());
+  EXPECT_GT(creator.layout().total_bytes, 3'000'000'000u); // words + record buffers
+  EXPECT_LE(resident_pages(name.dev_path()), 1u) << "only the header page may exist";
+  const pid_t child = spawn([&] {
+    LockFreeTable t(o);
+    return t.created() || t.size() != 0 ? 1 : 0;
+  });
+  EXPECT_EQ(exit_code(child), 0);
+  EXPECT_LE(resident_pages(name.dev_path()), 1u);
+  creator.set("one", "key"); // and it works: one word page, one record page
+  EXPECT_EQ(opener.get("one"), "key");
+  EXPECT_LE(resident_pages(name.dev_path()), 4u);
+}
+
+TEST(LockFree, RobustIsRefusedWithAClearError) {
+  ScopedName name("lfrobust");
+  Options o = named(name.str(), 64);
+  o.robust = true;
+  try {
+    LockFreeTable t(o);
+    ADD_FAILURE() << "robust was accepted";
+  } catch (const Error &e) {
+    EXPECT_EQ(e.code(), Errc::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("robust:"), std::string::npos) << e.what();
+  }
+}
+
+// Processes race set_if_absent on the same sequence of keys, on a table whose free
+// slots are scattered by erased fillers: each key is won exactly once and lives in
+// exactly one slot.
+TEST(LockFree, ProcessesRacingToInsertOneKeyLeaveExactlyOneEntry) {
+  ScopedName name("lfrace");
+  const Options o = named(name.str(), 8192);
+  LockFreeTable t(o);
+  constexpr int kProcs = 4;
+  constexpr int kRounds = 4000;
+  Gate gate;
+  std::vector<pid_t> kids;
+  for (int p = 0; p < kProcs; ++p) {
+    kids.push_back(spawn([&, p] {
+      LockFreeTable c(o);
+      gate.wait();
+      for (int r = 0; r < kRounds; ++r) {
+        const std::string key = "race:" + std::to_string(r);
+        if (c.set_if_absent(key, "p" + std::to_string(p))) {
+          c.add("wins", 1);
+        }
+        c.set("filler:" + std::to_string(p) + ":" + std::to_string(r % 5), "x");
+        c.erase("filler:" + std::to_string(p) + ":" + std::to_string((r + 2) % 5));
+      }
+      return 0;
+    }));
+  }
+  gate.open();
+  for (pid_t k : kids) {
+    EXPECT_EQ(exit_code(k), 0);
+  }
+  EXPECT_EQ(t.get("wins"), std::to_string(kRounds)) << "set_if_absent won other than once";
+  const auto keys = t.keys();
+  EXPECT_EQ(std::set<std::string>(keys.begin(), keys.end()).size(), keys.size())
+      << "duplicate keys";
+  const RecoveryReport r = t.recover();
+  EXPECT_EQ(r.duplicate_keys, 0u);
+  EXPECT_EQ(r.corrupt_slots, 0u);
+  EXPECT_EQ(r.pending_cleared, 0u) << "a finished inserter left a reservation";
+  EXPECT_EQ(r.buffers_reclaimed, 0u) << "a finished operation leaked a buffer";
+  EXPECT_EQ(r.entries, keys.size());
+}
+
+// Distinct keys inserted and erased forever at load factor 0.5, from two processes.
+TEST(LockFree, ChurnAtHalfLoadFromTwoProcessesNeverReportsFull) {
+  ScopedName name("lfchurn");
+  const Options o = named(name.str(), 512);
+  LockFreeTable t(o);
+  constexpr int kLive = 128; // per process: 256 of 512 slots
+  std::vector<pid_t> kids;
+  for (int p = 0; p < 2; ++p) {
+    kids.push_back(spawn([&, p] {
+      LockFreeTable c(o);
+      for (int i = 0; i < 60000; ++i) {
+        c.set("p" + std::to_string(p) + ":" + std::to_string(i), "v");
+        if (i >= kLive) {
+          if (!c.erase("p" + std::to_string(p) + ":" + std::to_string(i - kLive))) {
+            return 2;
+          }
+        }
+      }
+      return 0;
+    }));
+  }
+  for (pid_t k : kids) {
+    EXPECT_EQ(exit_code(k), 0) << "1 and 99 mean an error (table_full), 2 a lost key";
+  }
+  EXPECT_EQ(t.size(), 2u * kLive);
+  const RecoveryReport r = t.recover();
+  EXPECT_EQ(r.entries, 2u * kLive);
+  EXPECT_EQ(r.buffers_reclaimed, 0u);
+}
+
+// What a dead inserter leaves, made by hand from the documented layout: a reservation
+// naming a buffer, and a buffer taken from the pool and never published.
+TEST(LockFree, RecoverReclaimsWhatADeadWriterLeft) {
+  ScopedName name("lfleak");
+  LockFreeTable t(named(name.str(), 64));
+  t.set("kept", "1");
+  const Layout &lay = t.layout();
+  // Reach the segment through a second mapping of the shm file.
+  const int fd = ::open(name.dev_path().c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  void *base = ::mmap(nullptr, lay.total_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ::close(fd);
+  ASSERT_NE(base, MAP_FAILED);
+  auto *bytes = static_cast<std::byte *>(base);
+  auto *ctl = reinterpret_cast<detail::LockFreeControl *>(bytes + lay.control_offset);
+  auto *words = reinterpret_cast<detail::Word128 *>(bytes + lay.slots_offset);
+  const std::uint64_t records =
+      detail::round_up(lay.slots_offset + lay.params.capacity * 16, kCacheLineBytes);
+  const std::uint32_t record_bytes = 8 + 8 * 8 + 8 * 32;
+  const detail::BufferPool pool(&ctl->pool, bytes + records, record_bytes, t.buffer_count());
+  const std::uint32_t held = *pool.pop();     // a writer died holding this one
+  const std::uint32_t reserved = *pool.pop(); // an inserter died after reserving
+  std::uint64_t slot = 0;
+  while (detail::Ctrl{detail::load128(&words[slot])}.state() != detail::kFree) {
+    ++slot;
+  }
+  detail::Ctrl c{detail::load128(&words[slot])};
+  ASSERT_TRUE(detail::cas128(&words[slot], c.w, c.with_entry(detail::kPending, 7, reserved).w));
+  (void)held;
+  ::munmap(base, lay.total_bytes);
+
+  const RecoveryReport r = t.recover();
+  EXPECT_EQ(r.pending_cleared, 1u);
+  EXPECT_EQ(r.buffers_reclaimed, 2u);
+  EXPECT_EQ(r.entries, 1u);
+  EXPECT_EQ(t.get("kept"), "1");
+  const RecoveryReport again = t.recover();
+  EXPECT_EQ(again.pending_cleared + again.buffers_reclaimed, 0u) << "recover() is idempotent";
+}
+
+// Writers SIGKILLed at random moments, many times, while a survivor keeps reading and
+// writing the same hot keys: the survivor finishes (nothing blocks it), never sees a
+// torn value, and recover() finds a consistent table and reclaims every leak.
+TEST(LockFree, WritersKilledMidOperationBlockNobodyAndRecoverReclaimsTheLeaks) {
+  ScopedName name("lfkill");
+  const Options o = named(name.str(), 64);
+  LockFreeTable t(o);
+  const auto writer = [&](const std::string &me, bool survivor) {
+    LockFreeTable c(o);
+    for (int i = 0;; ++i) {
+      if (survivor && i % 1000 == 0 && c.contains("stop")) {
+        return 0; // the parent is done killing
+      }
+      const std::string key = "hot" + std::to_string(i % 6);
+      switch (i % 7) {
+      case 0:
+      case 1:
+        c.set(key, checked_value(me, static_cast<std::uint64_t>(i),
+                                 static_cast<std::size_t>(i % 150)));
+        break;
+      case 2:
+        c.erase(key);
+        break;
+      case 3:
+        c.add("count" + std::to_string(i % 2), 1);
+        break;
+      case 4:
+        c.set_if_absent(key, checked_value(me, static_cast<std::uint64_t>(i)));
+        break;
+      default:
+        if (auto v = c.get(key); v && !value_is_intact(*v)) {
+          std::fprintf(stderr, "%s saw a torn value: %s\n", me.c_str(), v->c_str());
+          return 1;
+        }
+      }
+    }
+  };
+  const pid_t survivor = spawn([&] { return writer("survivor", true); });
+  std::mt19937 rng(12345);
+  int kills = 0;
+  for (int round = 0; round < 40; ++round) {
+    std::vector<pid_t> victims;
+    for (int v = 0; v < 2; ++v) {
+      victims.push_back(spawn([&, v] { return writer("victim" + std::to_string(v), false); }));
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(2000 + rng() % 8000));
+    for (pid_t v : victims) {
+      ::kill(v, SIGKILL);
+      int status = 0;
+      ::waitpid(v, &status, 0);
+      kills += WIFSIGNALED(status) ? 1 : 0;
+    }
+  }
+  t.set("stop", "1");
+  EXPECT_EQ(exit_code(survivor, std::chrono::seconds(120)), 0)
+      << "the survivor was blocked or saw a torn value";
+  EXPECT_GE(kills, 70);
+  for (const auto &k : t.keys()) {
+    const auto v = t.get(k);
+    ASSERT_TRUE(v.has_value()) << k;
+    if (k.rfind("hot", 0) == 0) { // (count0/1 hold numbers, "stop" a flag)
+      EXPECT_TRUE(value_is_intact(*v)) << k << " = " << *v;
+    }
+  }
+  const RecoveryReport r = t.recover();
+  std::printf("recover after %d kills: %llu buffers reclaimed, %llu reservations cleared, "
+              "%llu bounds lowered\n",
+              kills, static_cast<unsigned long long>(r.buffers_reclaimed),
+              static_cast<unsigned long long>(r.pending_cleared),
+              static_cast<unsigned long long>(r.bounds_lowered));
+  EXPECT_EQ(r.duplicate_keys, 0u);
+  EXPECT_EQ(r.corrupt_slots, 0u);
+  EXPECT_LE(r.buffers_reclaimed, static_cast<std::uint64_t>(kills)) << "at most one per crash";
+  EXPECT_LE(r.pending_cleared, static_cast<std::uint64_t>(kills));
+  EXPECT_EQ(r.entries, t.keys().size());
+  const RecoveryReport again = t.recover();
+  EXPECT_EQ(again.buffers_reclaimed + again.pending_cleared, 0u);
+  // Every buffer is accounted for again: the whole capacity fits.
+  t.clear();
+  for (std::uint64_t i = 0; i < t.capacity(); ++i) {
+    t.set("fill:" + std::to_string(i), std::string(200, 'f'));
+  }
+  EXPECT_EQ(t.size(), t.capacity());
+}
+
+} // namespace
+} // namespace shmtable::test
