@@ -54,8 +54,7 @@ inline bool cas128(Word128 *w, Word128 &expected, Word128 desired) noexcept {
   auto *p = reinterpret_cast<unsigned __int128 *>(w);
   auto e = (static_cast<unsigned __int128>(expected.hi) << 64) | expected.lo;
   const auto d = (static_cast<unsigned __int128>(desired.hi) << 64) | desired.lo;
-  const bool ok =
-      __atomic_compare_exchange_n(p, &e, d, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+  const bool ok = __atomic_compare_exchange_n(p, &e, d, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
   expected = {static_cast<std::uint64_t>(e), static_cast<std::uint64_t>(e >> 64)};
   return ok;
 }

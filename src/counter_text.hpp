@@ -21,14 +21,13 @@ inline std::string add_to_text(std::optional<std::string_view> current, std::int
     const char *e = b + current->size();
     const auto [end, ec] = std::from_chars(b, e, base);
     if (current->empty() || ec != std::errc() || end != e) {
-      throw Error(Errc::kNotANumber,
-                  "add: the key's value (" + std::to_string(current->size()) +
-                      " bytes) is not a decimal signed 64-bit integer");
+      throw Error(Errc::kNotANumber, "add: the key's value (" + std::to_string(current->size()) +
+                                         " bytes) is not a decimal signed 64-bit integer");
     }
   }
   if (__builtin_add_overflow(base, delta, &sum)) {
-    throw Error(Errc::kNotANumber, "add: " + std::to_string(base) + " + " +
-                                       std::to_string(delta) + " overflows a signed 64-bit integer");
+    throw Error(Errc::kNotANumber, "add: " + std::to_string(base) + " + " + std::to_string(delta) +
+                                       " overflows a signed 64-bit integer");
   }
   return std::to_string(sum);
 }

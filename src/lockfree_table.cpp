@@ -115,8 +115,9 @@ void cpu_pause(unsigned n) {
 // After a cancelled reservation: a random pause that grows with the round, so that two
 // inserters of one key stop cancelling each other (obstruction-free progress).
 void backoff(unsigned round) {
-  thread_local std::minstd_rand rng(static_cast<unsigned>(
-      std::hash<std::thread::id>{}(std::this_thread::get_id()) ^ reinterpret_cast<std::uintptr_t>(&round)));
+  thread_local std::minstd_rand rng(
+      static_cast<unsigned>(std::hash<std::thread::id>{}(std::this_thread::get_id()) ^
+                            reinterpret_cast<std::uintptr_t>(&round)));
   const unsigned limit = 1u << std::min(round, 12u);
   cpu_pause(1 + rng() % limit);
   if (round > 16) {
@@ -176,10 +177,9 @@ Layout LockFreeTable::layout_for(const TableParams &p) {
       detail::round_up(lay.slots_offset + p.capacity * sizeof(Word128), kCacheLineBytes);
   const std::uint64_t bytes = records_offset + buffers_for(p.capacity) * record_bytes;
   if (bytes > kMaxSegmentBytes) {
-    throw Error(Errc::kInvalidArgument, "capacity: " + std::to_string(p.capacity) +
-                                            " slots need " + std::to_string(bytes) +
-                                            " bytes, over the segment limit of " +
-                                            std::to_string(kMaxSegmentBytes));
+    throw Error(Errc::kInvalidArgument,
+                "capacity: " + std::to_string(p.capacity) + " slots need " + std::to_string(bytes) +
+                    " bytes, over the segment limit of " + std::to_string(kMaxSegmentBytes));
   }
   lay.total_bytes = bytes;
   lay.reserve = false; // all-zero is the empty table: touch nothing
@@ -214,8 +214,8 @@ LockFreeTable::LockFreeTable(const Options &opts)
   const Layout &lay = segment_.layout();
   control_ = reinterpret_cast<LockFreeControl *>(segment_.base() + lay.control_offset);
   words_ = reinterpret_cast<Word128 *>(segment_.base() + lay.slots_offset);
-  records_ = segment_.base() + detail::round_up(lay.slots_offset + capacity() * sizeof(Word128),
-                                                kCacheLineBytes);
+  records_ = segment_.base() +
+             detail::round_up(lay.slots_offset + capacity() * sizeof(Word128), kCacheLineBytes);
   record_bytes_ = static_cast<std::uint32_t>(
       kRecordHeaderBytes + 8ULL * (words_for(max_key_bytes()) + words_for(max_value_bytes())));
   buffer_count_ = static_cast<std::uint32_t>(buffers_for(capacity()));
@@ -354,7 +354,8 @@ std::uint32_t LockFreeTable::fill(std::optional<std::uint32_t> &held, const Prob
   }
   std::uint64_t *val = rec + 1 + words_for(max_key_bytes());
   for (std::size_t off = 0; off < value.size(); off += 8) {
-    store_word(val + off / 8, pack(value.data() + off, std::min<std::size_t>(8, value.size() - off)));
+    store_word(val + off / 8,
+               pack(value.data() + off, std::min<std::size_t>(8, value.size() - off)));
   }
   return *held;
 }
@@ -429,10 +430,9 @@ LockFreeTable::InsertResult LockFreeTable::insert_new(const Probe &p, std::uint3
       }
     }
     if (d > max_distance_) {
-      throw Error(Errc::kTableFull, "set: table is full (no free slot within " +
-                                        std::to_string(max_distance_ + 1) +
-                                        " probes of the key's home; capacity " +
-                                        std::to_string(capacity()) + ")");
+      throw Error(Errc::kTableFull,
+                  "set: table is full (no free slot within " + std::to_string(max_distance_ + 1) +
+                      " probes of the key's home; capacity " + std::to_string(capacity()) + ")");
     }
     raise_bound(p.home, d); // I1: before the reservation becomes visible
     Ctrl mine = c.with_entry(kPending, p.fp, buffer);
@@ -504,7 +504,7 @@ template <class Decide> bool LockFreeTable::mutate(std::string_view key, Decide 
       }
       buf = fill(held, p, next);
       if (publish(*slot, c, c.with_entry(kLive, p.fp, buf))) { // linearization point
-        held.reset();  // now in the slot (P1)
+        held.reset();                                          // now in the slot (P1)
         pool.push(old); // I2: unpublished by the CAS above; readers catch it by R3
         return true;
       }
@@ -625,8 +625,8 @@ std::vector<std::string> LockFreeTable::keys() const {
         break;
       }
       std::uint64_t *rec = pool.words(c.buffer());
-      const std::size_t len = std::min<std::uint64_t>(static_cast<std::uint32_t>(load_word(rec)),
-                                                      max_key_bytes());
+      const std::size_t len =
+          std::min<std::uint64_t>(static_cast<std::uint32_t>(load_word(rec)), max_key_bytes());
       key.resize(detail::round_up(len, 8));
       for (std::size_t i = 0; i < words_for(static_cast<std::uint32_t>(len)); ++i) { // R2
         const std::uint64_t v = load_word(rec + 1 + i);
@@ -672,8 +672,8 @@ RecoveryReport LockFreeTable::recover() {
     // Nobody else is attached (Segment L5): every kPending word and every buffer that is
     // neither in a slot nor on the free list belongs to a dead operation (P2).
     const BufferPool pool = pool_of(control_, records_, record_bytes_, buffer_count_);
-    const auto bump = static_cast<std::uint32_t>(std::min<std::uint64_t>(
-        pool.head().hi >> 32, buffer_count_));
+    const auto bump =
+        static_cast<std::uint32_t>(std::min<std::uint64_t>(pool.head().hi >> 32, buffer_count_));
     std::vector<std::uint8_t> in_slot(buffer_count_, 0);
     std::vector<std::uint16_t> bound(capacity(), 0);
     std::unordered_set<std::string> seen;
@@ -725,9 +725,8 @@ RecoveryReport LockFreeTable::recover() {
     }
     // The free list as it was, to count what was leaked (cycle- and range-safe walk).
     std::uint64_t listed = 0;
-    for (std::uint32_t top = static_cast<std::uint32_t>(pool.head().hi); top != 0 && top <= bump &&
-                                                                         listed <= bump;
-         top = pool.next_of(top - 1)) {
+    for (std::uint32_t top = static_cast<std::uint32_t>(pool.head().hi);
+         top != 0 && top <= bump && listed <= bump; top = pool.next_of(top - 1)) {
       ++listed;
     }
     // Rebuild the free list from scratch: every handed-out buffer that no slot names.

@@ -326,8 +326,8 @@ TYPED_TEST_P(Conformance, RandomOperationsMatchAnUnorderedMap) {
       case 8: { // add: numbers count, anything else is refused and left alone
         const auto it = model.find(key);
         const bool numeric =
-            it == model.end() ||
-            (!it->second.empty() && it->second.find_first_not_of("-0123456789") == std::string::npos);
+            it == model.end() || (!it->second.empty() &&
+                                  it->second.find_first_not_of("-0123456789") == std::string::npos);
         const bool full = it == model.end() && model.size() == 24;
         const std::int64_t want = it == model.end() ? 3 : numeric ? std::stoll(it->second) + 3 : 0;
         try {
@@ -445,8 +445,8 @@ REGISTER_TYPED_TEST_SUITE_P(Conformance, SetThenGetReturnsTheValue, MissingKeyIs
                             ChurnAtHalfLoadNeverFills, LimitsAreConfigurableAtCreation,
                             ASecondHandleSeesTheSameTable, RandomOperationsMatchAnUnorderedMap,
                             AddCountsFromAbsentAndRefusesNonNumbers,
-                            CompareAndSetStoresOnlyOverTheExpectedValue,
-                            SetIfAbsentInsertsOnlyOnce, RecoverRunsOnlyForTheLastHandle);
+                            CompareAndSetStoresOnlyOverTheExpectedValue, SetIfAbsentInsertsOnlyOnce,
+                            RecoverRunsOnlyForTheLastHandle);
 
 INSTANTIATE_TYPED_TEST_SUITE_P(Engines, Conformance, Engines, EngineNames);
 

@@ -192,8 +192,8 @@ TEST(LockFree, WritersKilledMidOperationBlockNobodyAndRecoverReclaimsTheLeaks) {
       switch (i % 7) {
       case 0:
       case 1:
-        c.set(key, checked_value(me, static_cast<std::uint64_t>(i),
-                                 static_cast<std::size_t>(i % 150)));
+        c.set(key,
+              checked_value(me, static_cast<std::uint64_t>(i), static_cast<std::size_t>(i % 150)));
         break;
       case 2:
         c.erase(key);

@@ -156,8 +156,9 @@ TYPED_TEST(Threads, AddAndCompareAndSetNeverLoseAnIncrement) {
         t.add("counter", 1);
         for (;;) { // the same increment, by hand, with compare_and_set
           const std::string cur = t.get("cas-counter").value_or("");
-          if (cur.empty() ? t.set_if_absent("cas-counter", "1")
-                          : t.compare_and_set("cas-counter", cur, std::to_string(std::stoll(cur) + 1))) {
+          if (cur.empty()
+                  ? t.set_if_absent("cas-counter", "1")
+                  : t.compare_and_set("cas-counter", cur, std::to_string(std::stoll(cur) + 1))) {
             break;
           }
         }

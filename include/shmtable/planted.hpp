@@ -26,8 +26,8 @@ enum class PlantedBug {
   kNoDupScan,
 };
 
-inline constexpr std::string_view kPlantedBugNames[] = {
-    "none", "skip_recheck", "cas_as_store", "publish_before_write", "no_dup_scan"};
+inline constexpr std::string_view kPlantedBugNames[] = {"none", "skip_recheck", "cas_as_store",
+                                                        "publish_before_write", "no_dup_scan"};
 
 // The bug this build of the library carries ("none" normally).
 std::string_view planted_bug_name() noexcept;
