@@ -15,18 +15,24 @@ namespace {
 constexpr std::uint64_t kSlots = 16384;
 
 struct FaithfulMutex {
+  using Table = shmtable::MutexTable;
   static void configure(shmtable::Options &) {}
 };
 struct RobustMutex {
+  using Table = shmtable::MutexTable;
   static void configure(shmtable::Options &o) { o.robust = true; }
 };
+struct LockFree {
+  using Table = shmtable::LockFreeTable;
+  static void configure(shmtable::Options &) {}
+};
 
-template <class E> shmtable::MutexTable make_table(const char *tag) {
+template <class E> typename E::Table make_table(const char *tag) {
   shmtable::Options o;
   o.name = std::string("shmtable-bench-") + tag + "-" + std::to_string(::getpid());
   o.capacity = kSlots;
   E::configure(o);
-  return shmtable::MutexTable(o);
+  return typename E::Table(o);
 }
 
 std::vector<std::string> make_keys(std::size_t n, const char *prefix) {
@@ -109,7 +115,8 @@ template <class E> void BM_InsertErase(benchmark::State &state) {
 
 #define SHMTABLE_SWEEP(fn)                                                                         \
   BENCHMARK_TEMPLATE(fn, FaithfulMutex)->Arg(4096)->Arg(8192)->Arg(12288);                         \
-  BENCHMARK_TEMPLATE(fn, RobustMutex)->Arg(4096)->Arg(8192)->Arg(12288)
+  BENCHMARK_TEMPLATE(fn, RobustMutex)->Arg(4096)->Arg(8192)->Arg(12288);                           \
+  BENCHMARK_TEMPLATE(fn, LockFree)->Arg(4096)->Arg(8192)->Arg(12288)
 
 SHMTABLE_SWEEP(BM_GetHit);
 SHMTABLE_SWEEP(BM_GetMiss);

@@ -461,7 +461,10 @@ LockFreeTable::InsertResult LockFreeTable::insert_new(const Probe &p, std::uint3
 // The one write path: reads the key's current value, asks `decide` for the new one and
 // installs it atomically, retrying from the read if anything changed in between.
 // decide(std::optional<std::string_view> current, std::string &next) -> bool (write?).
-template <class Decide> bool LockFreeTable::mutate(std::string_view key, Decide &&decide) {
+// Without `reads_value`, `current` only tells present from absent (its bytes are not
+// copied: a plain set does not need them).
+template <class Decide>
+bool LockFreeTable::mutate(std::string_view key, bool reads_value, Decide &&decide) {
   const Probe p = probe_for(key);
   const BufferPool pool = pool_of(control_, records_, record_bytes_, buffer_count_);
   std::optional<std::uint32_t> held; // the one buffer this operation may hold (P2)
@@ -479,7 +482,7 @@ template <class Decide> bool LockFreeTable::mutate(std::string_view key, Decide 
   for (;;) {
     Ctrl c;
     Sink sink{&current};
-    const std::optional<std::uint64_t> slot = find(p, c, &sink);
+    const std::optional<std::uint64_t> slot = find(p, c, reads_value ? &sink : nullptr);
     if (!decide(slot ? std::optional<std::string_view>(current) : std::nullopt, next)) {
       return false; // linearized at the validated read of `c` (or the absent scan)
     }
@@ -524,7 +527,7 @@ template <class Decide> bool LockFreeTable::mutate(std::string_view key, Decide 
 
 void LockFreeTable::set(std::string_view key, std::string_view value) {
   check_value(value);
-  mutate(key, [&](std::optional<std::string_view>, std::string &next) {
+  mutate(key, /*reads_value=*/false, [&](std::optional<std::string_view>, std::string &next) {
     next.assign(value);
     return true;
   });
@@ -584,7 +587,7 @@ bool LockFreeTable::erase(std::string_view key) {
 
 std::int64_t LockFreeTable::add(std::string_view key, std::int64_t delta) {
   std::int64_t sum = 0;
-  mutate(key, [&](std::optional<std::string_view> current, std::string &next) {
+  mutate(key, true, [&](std::optional<std::string_view> current, std::string &next) {
     next = detail::add_to_text(current, delta, sum);
     return true;
   });
@@ -594,7 +597,7 @@ std::int64_t LockFreeTable::add(std::string_view key, std::int64_t delta) {
 bool LockFreeTable::compare_and_set(std::string_view key, std::string_view expected,
                                     std::string_view desired) {
   check_value(desired);
-  return mutate(key, [&](std::optional<std::string_view> current, std::string &next) {
+  return mutate(key, true, [&](std::optional<std::string_view> current, std::string &next) {
     if (!current || *current != expected) {
       return false;
     }
@@ -605,7 +608,7 @@ bool LockFreeTable::compare_and_set(std::string_view key, std::string_view expec
 
 bool LockFreeTable::set_if_absent(std::string_view key, std::string_view value) {
   check_value(value);
-  return mutate(key, [&](std::optional<std::string_view> current, std::string &next) {
+  return mutate(key, false, [&](std::optional<std::string_view> current, std::string &next) {
     if (current) {
       return false;
     }

@@ -131,7 +131,7 @@ private:
   InsertResult insert_new(const Probe &p, std::uint32_t buffer) const;
   bool cancel_rivals(const Probe &p, std::uint64_t mine) const;
   void raise_bound(std::uint64_t home, std::uint64_t distance) const;
-  template <class Decide> bool mutate(std::string_view key, Decide &&decide);
+  template <class Decide> bool mutate(std::string_view key, bool reads_value, Decide &&decide);
 
   Segment segment_;
   detail::LockFreeControl *control_ = nullptr;
