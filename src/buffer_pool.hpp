@@ -38,7 +38,7 @@ public:
       const auto bump = static_cast<std::uint32_t>(h.hi >> 32);
       std::uint32_t got;
       Word128 next_head;
-      if (top != 0) {
+      if (top != 0 && top <= count_) { // a corrupted top reads as an empty list
         got = top - 1;
         // Relaxed: may read a value a racing pop+reuse wrote; then the version has moved
         // on and the CAS below fails. The value is bounds-checked before any use.
@@ -65,9 +65,13 @@ public:
   // Returns a buffer that is no longer reachable from any slot (P1).
   void push(std::uint32_t index) const noexcept {
     Word128 h = load128(head_);
+    // Release fence: the slot CAS that unpublished this buffer happens-before the link
+    // store below, which overwrites the record's first word. A reader that copies that
+    // word and then fences (R3) therefore sees the slot's new version (seqlock edge 2).
+    writer_fence();
     for (;;) {
-      // Relaxed: published by the CAS below (a full barrier), read after pop's acquire.
-      link(index).store(static_cast<std::uint32_t>(h.hi), std::memory_order_relaxed);
+      // kRecordStore (relaxed; release under TSan): published to poppers by the CAS below.
+      link(index).store(static_cast<std::uint32_t>(h.hi), kRecordStore);
       const Word128 next_head = {h.lo + 1, (h.hi & ~0xffffffffULL) | (std::uint64_t{index} + 1)};
       if (cas128(head_, h, next_head)) {
         return;

@@ -338,6 +338,10 @@ std::optional<std::uint64_t> LockFreeTable::find(const Probe &p, Ctrl &c, Sink *
 std::uint32_t LockFreeTable::fill(std::optional<std::uint32_t> &held, const Probe &p,
                                   std::string_view value) const {
   const BufferPool pool = pool_of(control_, records_, record_bytes_, buffer_count_);
+  // Release fence before every (re)fill, also of a buffer kept in hand across a retry:
+  // whatever unpublished it happens-before these stores for a reader's R3 (pop() has
+  // one too, for buffers taken from the pool).
+  detail::writer_fence();
   if (!held) {
     held = pool.pop(); // ends with the release fence the seqlock readers rely on (R3)
     if (!held) {
@@ -653,7 +657,9 @@ void LockFreeTable::clear() {
     while (c.state() == kLive) {
       const std::uint32_t old = c.buffer();
       if (detail::cas128(word(slot), c.w, c.freed().w)) { // erases this entry atomically
-        pool.push(old);                                   // I2
+        if (old < buffer_count_) { // a corrupted index is never used (recover() counts it)
+          pool.push(old);          // I2
+        }
         std::atomic_ref<std::uint64_t>(control_->entries).fetch_sub(1, std::memory_order_relaxed);
         break;
       }
@@ -745,10 +751,10 @@ RecoveryReport LockFreeTable::recover() {
     // Shrink bounds to what the live keys need (safe only because we are alone: I1).
     for (std::uint64_t slot = 0; slot < capacity(); ++slot) {
       Ctrl c{detail::load128(word(slot))};
-      if (c.bound() > bound[slot]) {
+      if (c.bound() != bound[slot]) { // exact: a raise means I1 was broken (corruption)
+        (c.bound() > bound[slot] ? report.bounds_lowered : report.bounds_raised) += 1;
         while (!detail::cas128(word(slot), c.w, c.with_bound(bound[slot]).w)) {
         }
-        ++report.bounds_lowered;
       }
     }
     std::atomic_ref<std::uint64_t>(control_->entries).store(live, std::memory_order_relaxed);

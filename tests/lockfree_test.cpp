@@ -175,6 +175,40 @@ TEST(LockFree, RecoverReclaimsWhatADeadWriterLeft) {
   EXPECT_EQ(again.pending_cleared + again.buffers_reclaimed, 0u) << "recover() is idempotent";
 }
 
+// A control word naming a buffer that does not exist (a stray write into the segment):
+// every operation refuses to use the index, and recover() frees the slot.
+TEST(LockFree, ACorruptedBufferIndexIsNeverUsed) {
+  ScopedName name("lfcorrupt");
+  LockFreeTable t(named(name.str(), 64));
+  t.set("kept", "1");
+  const Layout &lay = t.layout();
+  const int fd = ::open(name.dev_path().c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  void *base = ::mmap(nullptr, lay.total_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ::close(fd);
+  ASSERT_NE(base, MAP_FAILED);
+  auto *words =
+      reinterpret_cast<detail::Word128 *>(static_cast<std::byte *>(base) + lay.slots_offset);
+  const auto corrupt = [&] {
+    for (std::uint64_t slot = 0;; ++slot) {
+      detail::Ctrl c{detail::load128(&words[slot])};
+      if (c.state() == detail::kFree) {
+        ASSERT_TRUE(
+            detail::cas128(&words[slot], c.w, c.with_entry(detail::kLive, 1, 0xfffffff0u).w));
+        return;
+      }
+    }
+  };
+  corrupt();
+  EXPECT_EQ(t.keys(), std::vector<std::string>{"kept"});
+  EXPECT_EQ(t.get("kept"), "1");
+  EXPECT_EQ(t.recover().corrupt_slots, 1u);
+  corrupt();
+  t.clear(); // frees the word without touching the impossible buffer
+  EXPECT_EQ(t.keys().size(), 0u);
+  ::munmap(base, lay.total_bytes);
+}
+
 // Writers SIGKILLed at random moments, many times, while a survivor keeps reading and
 // writing the same hot keys: the survivor finishes (nothing blocks it), never sees a
 // torn value, and recover() finds a consistent table and reclaims every leak.
@@ -247,6 +281,7 @@ TEST(LockFree, WritersKilledMidOperationBlockNobodyAndRecoverReclaimsTheLeaks) {
               static_cast<unsigned long long>(r.bounds_lowered));
   EXPECT_EQ(r.duplicate_keys, 0u);
   EXPECT_EQ(r.corrupt_slots, 0u);
+  EXPECT_EQ(r.bounds_raised, 0u) << "a key lay beyond its home's bound (I1)";
   EXPECT_LE(r.buffers_reclaimed, static_cast<std::uint64_t>(kills)) << "at most one per crash";
   EXPECT_LE(r.pending_cleared, static_cast<std::uint64_t>(kills));
   EXPECT_EQ(r.entries, t.keys().size());

@@ -68,7 +68,9 @@ public:
   void set(std::string_view key, std::string_view value);
   std::optional<std::string> get(std::string_view key) const;
   // Copies the value into `out` without allocating; returns its length, or nullopt if
-  // the key is absent. Errc::kBufferTooSmall if `out` is shorter than the value.
+  // the key is absent. Errc::kBufferTooSmall if `out` is shorter than the value. The
+  // bytes of `out` beyond the returned length, and all of it on a miss or an error,
+  // are unspecified (a lock-free read may have copied a record it then discarded).
   std::optional<std::size_t> get_into(std::string_view key, std::span<char> out) const;
   bool erase(std::string_view key); // true if the key was present
   bool contains(std::string_view key) const;

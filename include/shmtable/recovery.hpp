@@ -15,6 +15,7 @@ struct RecoveryReport {
   std::uint64_t pending_cleared = 0;   // lock-free: reservations of dead inserters freed
   std::uint64_t buffers_reclaimed = 0; // lock-free: value buffers leaked by dead writers
   std::uint64_t bounds_lowered = 0;    // lock-free: probe bounds shrunk to what is needed
+  std::uint64_t bounds_raised = 0;     // lock-free: bounds too small for a key (must be 0)
   std::uint64_t duplicate_keys = 0;    // keys found in more than one slot (must be 0)
   std::uint64_t corrupt_slots = 0;     // slots naming an impossible buffer, now freed
   std::uint64_t locks_reset = 0;       // mutex: slot mutexes held by dead processes
