@@ -229,6 +229,12 @@ LockFreeTable &LockFreeTable::operator=(LockFreeTable &&) noexcept = default;
 // ---- Private helpers --------------------------------------------------------------
 
 namespace {
+// The live-entry counter: statistics with no ordering duties (size() is best-effort and
+// recover() recounts), so every access to it is relaxed.
+std::atomic_ref<std::uint64_t> entries_of(LockFreeControl *control) {
+  return std::atomic_ref<std::uint64_t>(control->entries);
+}
+
 BufferPool pool_of(LockFreeControl *control, std::byte *records, std::uint32_t record_bytes,
                    std::uint32_t count) {
   return BufferPool(&control->pool, records, record_bytes, count);
@@ -376,6 +382,8 @@ bool LockFreeTable::publish(std::uint64_t slot, Ctrl &expected, const Ctrl &desi
     }
     auto *w = word(slot); // the planted bug: two plain stores where one CAS belongs
     std::atomic_ref<std::uint64_t>(w->hi).store(desired.w.hi, std::memory_order_relaxed);
+    // Release: the planted bug keeps the publish edge (partner: readers' R1 acquire) and
+    // breaks only atomicity, so the checkers are shown to catch exactly that.
     std::atomic_ref<std::uint64_t>(w->lo).store(desired.w.lo, std::memory_order_release);
     return true;
   }
@@ -520,7 +528,7 @@ bool LockFreeTable::mutate(std::string_view key, bool reads_value, Decide &&deci
     const std::uint32_t buf = fill(held, p, next);
     if (insert_new(p, buf) == InsertResult::kInserted) {
       held.reset();
-      std::atomic_ref<std::uint64_t>(control_->entries).fetch_add(1, std::memory_order_relaxed);
+      entries_of(control_).fetch_add(1, std::memory_order_relaxed);
       return true;
     }
     // The key became live meanwhile: decide again against its value.
@@ -583,7 +591,7 @@ bool LockFreeTable::erase(std::string_view key) {
     const std::uint32_t old = c.buffer();
     if (publish(*slot, c, c.freed())) { // linearization point
       pool.push(old);                   // I2
-      std::atomic_ref<std::uint64_t>(control_->entries).fetch_sub(1, std::memory_order_relaxed);
+      entries_of(control_).fetch_sub(1, std::memory_order_relaxed);
       return true;
     }
   }
@@ -660,7 +668,7 @@ void LockFreeTable::clear() {
         if (old < buffer_count_) { // a corrupted index is never used (recover() counts it)
           pool.push(old);          // I2
         }
-        std::atomic_ref<std::uint64_t>(control_->entries).fetch_sub(1, std::memory_order_relaxed);
+        entries_of(control_).fetch_sub(1, std::memory_order_relaxed);
         break;
       }
     }
@@ -670,8 +678,7 @@ void LockFreeTable::clear() {
 std::size_t LockFreeTable::size() const noexcept {
   // Relaxed statistics: an insert counts after its promote, so an erase of it may count
   // first; the signed view clamps that transient to zero.
-  const auto n = static_cast<std::int64_t>(
-      std::atomic_ref<std::uint64_t>(control_->entries).load(std::memory_order_relaxed));
+  const auto n = static_cast<std::int64_t>(entries_of(control_).load(std::memory_order_relaxed));
   return n < 0 ? 0 : static_cast<std::size_t>(n);
 }
 
@@ -757,8 +764,9 @@ RecoveryReport LockFreeTable::recover() {
         }
       }
     }
-    std::atomic_ref<std::uint64_t>(control_->entries).store(live, std::memory_order_relaxed);
-    std::atomic_ref<std::uint64_t>(control_->recoveries).fetch_add(1, std::memory_order_relaxed);
+    entries_of(control_).store(live, std::memory_order_relaxed);
+    std::atomic_ref<std::uint64_t>(control_->recoveries) /* statistics: relaxed */.fetch_add(
+        1, std::memory_order_relaxed);
     report.entries = live;
   });
   if (!ran) {

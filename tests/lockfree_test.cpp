@@ -8,6 +8,7 @@
 
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -135,37 +136,64 @@ TEST(LockFree, ChurnAtHalfLoadFromTwoProcessesNeverReportsFull) {
   EXPECT_EQ(r.buffers_reclaimed, 0u);
 }
 
-// What a dead inserter leaves, made by hand from the documented layout: a reservation
-// naming a buffer, and a buffer taken from the pool and never published.
+// A second read-write mapping of a table's segment, to plant by hand what a crash or a
+// stray write would leave, through the documented layout (src/lockfree_layout.hpp).
+class RawSegment {
+public:
+  RawSegment(const std::string &path, const LockFreeTable &t) : lay_(t.layout()) {
+    const int fd = ::open(path.c_str(), O_RDWR);
+    if (fd < 0) {
+      throw std::runtime_error("open " + path);
+    }
+    base_ = static_cast<std::byte *>(
+        ::mmap(nullptr, lay_.total_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+    ::close(fd);
+    if (base_ == MAP_FAILED) {
+      throw std::runtime_error("mmap " + path);
+    }
+    const std::uint64_t records =
+        detail::round_up(lay_.slots_offset + lay_.params.capacity * 16, kCacheLineBytes);
+    const std::uint32_t record_bytes =
+        8 + 8 * ((lay_.params.max_key_bytes + 7) / 8) + 8 * ((lay_.params.max_value_bytes + 7) / 8);
+    auto *control = reinterpret_cast<detail::LockFreeControl *>(base_ + lay_.control_offset);
+    pool_ = detail::BufferPool(&control->pool, base_ + records, record_bytes, t.buffer_count());
+  }
+  RawSegment(const RawSegment &) = delete;
+  RawSegment &operator=(const RawSegment &) = delete;
+  ~RawSegment() { ::munmap(base_, lay_.total_bytes); }
+
+  const detail::BufferPool &pool() const { return pool_; }
+
+  // Makes the first free slot hold {state, fp, buffer}, as one CAS would.
+  void occupy_first_free(std::uint64_t state, std::uint64_t fp, std::uint32_t buffer) {
+    auto *words = reinterpret_cast<detail::Word128 *>(base_ + lay_.slots_offset);
+    for (std::uint64_t slot = 0;; ++slot) {
+      detail::Ctrl c{detail::load128(&words[slot])};
+      if (c.state() == detail::kFree) {
+        ASSERT_TRUE(detail::cas128(&words[slot], c.w, c.with_entry(state, fp, buffer).w));
+        return;
+      }
+    }
+  }
+
+private:
+  Layout lay_;
+  std::byte *base_ = nullptr;
+  detail::BufferPool pool_;
+};
+
+// What a dead inserter leaves: a reservation naming a buffer, and a buffer taken from
+// the pool and never published.
 TEST(LockFree, RecoverReclaimsWhatADeadWriterLeft) {
   ScopedName name("lfleak");
   LockFreeTable t(named(name.str(), 64));
   t.set("kept", "1");
-  const Layout &lay = t.layout();
-  // Reach the segment through a second mapping of the shm file.
-  const int fd = ::open(name.dev_path().c_str(), O_RDWR);
-  ASSERT_GE(fd, 0);
-  void *base = ::mmap(nullptr, lay.total_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  ::close(fd);
-  ASSERT_NE(base, MAP_FAILED);
-  auto *bytes = static_cast<std::byte *>(base);
-  auto *ctl = reinterpret_cast<detail::LockFreeControl *>(bytes + lay.control_offset);
-  auto *words = reinterpret_cast<detail::Word128 *>(bytes + lay.slots_offset);
-  const std::uint64_t records =
-      detail::round_up(lay.slots_offset + lay.params.capacity * 16, kCacheLineBytes);
-  const std::uint32_t record_bytes = 8 + 8 * 8 + 8 * 32;
-  const detail::BufferPool pool(&ctl->pool, bytes + records, record_bytes, t.buffer_count());
-  const std::uint32_t held = *pool.pop();     // a writer died holding this one
-  const std::uint32_t reserved = *pool.pop(); // an inserter died after reserving
-  std::uint64_t slot = 0;
-  while (detail::Ctrl{detail::load128(&words[slot])}.state() != detail::kFree) {
-    ++slot;
+  {
+    RawSegment raw(name.dev_path(), t);
+    (void)*raw.pool().pop();                          // a writer died holding this one
+    const std::uint32_t reserved = *raw.pool().pop(); // an inserter died after reserving
+    raw.occupy_first_free(detail::kPending, 7, reserved);
   }
-  detail::Ctrl c{detail::load128(&words[slot])};
-  ASSERT_TRUE(detail::cas128(&words[slot], c.w, c.with_entry(detail::kPending, 7, reserved).w));
-  (void)held;
-  ::munmap(base, lay.total_bytes);
-
   const RecoveryReport r = t.recover();
   EXPECT_EQ(r.pending_cleared, 1u);
   EXPECT_EQ(r.buffers_reclaimed, 2u);
@@ -181,32 +209,14 @@ TEST(LockFree, ACorruptedBufferIndexIsNeverUsed) {
   ScopedName name("lfcorrupt");
   LockFreeTable t(named(name.str(), 64));
   t.set("kept", "1");
-  const Layout &lay = t.layout();
-  const int fd = ::open(name.dev_path().c_str(), O_RDWR);
-  ASSERT_GE(fd, 0);
-  void *base = ::mmap(nullptr, lay.total_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  ::close(fd);
-  ASSERT_NE(base, MAP_FAILED);
-  auto *words =
-      reinterpret_cast<detail::Word128 *>(static_cast<std::byte *>(base) + lay.slots_offset);
-  const auto corrupt = [&] {
-    for (std::uint64_t slot = 0;; ++slot) {
-      detail::Ctrl c{detail::load128(&words[slot])};
-      if (c.state() == detail::kFree) {
-        ASSERT_TRUE(
-            detail::cas128(&words[slot], c.w, c.with_entry(detail::kLive, 1, 0xfffffff0u).w));
-        return;
-      }
-    }
-  };
-  corrupt();
+  RawSegment raw(name.dev_path(), t);
+  raw.occupy_first_free(detail::kLive, 1, 0xfffffff0u);
   EXPECT_EQ(t.keys(), std::vector<std::string>{"kept"});
   EXPECT_EQ(t.get("kept"), "1");
   EXPECT_EQ(t.recover().corrupt_slots, 1u);
-  corrupt();
+  raw.occupy_first_free(detail::kLive, 1, 0xfffffff0u);
   t.clear(); // frees the word without touching the impossible buffer
   EXPECT_EQ(t.keys().size(), 0u);
-  ::munmap(base, lay.total_bytes);
 }
 
 // Writers SIGKILLed at random moments, many times, while a survivor keeps reading and
