@@ -243,6 +243,10 @@ BufferPool pool_of(LockFreeControl *control, std::byte *records, std::uint32_t r
 
 Word128 *LockFreeTable::word(std::uint64_t slot) const noexcept { return words_ + slot; }
 
+std::uint64_t LockFreeTable::home_slot(std::string_view key) const noexcept {
+  return XXH3_64bits_withSeed(key.data(), key.size(), layout().params.hash_seed) % capacity();
+}
+
 LockFreeTable::Probe LockFreeTable::probe_for(std::string_view key) const {
   detail::check_key_size(key.size(), max_key_bytes());
   Probe p; // words[] beyond nwords stay unwritten: only the first nwords are ever read

@@ -109,6 +109,9 @@ public:
   const Layout &layout() const noexcept { return segment_.layout(); }
   // Record buffers: capacity plus spares for writes in flight and crash leaks.
   std::uint32_t buffer_count() const noexcept { return buffer_count_; }
+  // The slot a key's probe sequence starts at (XXH3-64, seeded, modulo capacity). For
+  // diagnostics and for stress runs that need keys colliding on purpose.
+  std::uint64_t home_slot(std::string_view key) const noexcept;
 
   void close() noexcept { segment_.close(); }
 

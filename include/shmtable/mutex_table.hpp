@@ -97,6 +97,9 @@ public:
   const Layout &layout() const noexcept { return segment_.layout(); }
   // Robust mode: how many times a lock was recovered from a dead holder (all processes).
   std::uint64_t recovered_locks() const noexcept;
+  // The slot a key's probe sequence starts at (FNV-1a, seeded, modulo capacity). For
+  // diagnostics and for stress runs that need keys colliding on purpose.
+  std::uint64_t home_slot(std::string_view key) const noexcept { return home(key); }
 
   // Detaches (the destructor does too). The handle must not be used afterwards.
   void close() noexcept { segment_.close(); }

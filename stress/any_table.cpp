@@ -1,0 +1,65 @@
+// stress/any_table.cpp: AnyTable over LockFreeTable and MutexTable.
+#include "any_table.hpp"
+
+namespace shmtable::stress {
+namespace {
+
+template <class Table> class Adapter final : public AnyTable {
+public:
+  explicit Adapter(const Options &opts) : t_(opts) {}
+  void set(std::string_view k, std::string_view v) override { t_.set(k, v); }
+  std::optional<std::string> get(std::string_view k) const override { return t_.get(k); }
+  bool erase(std::string_view k) override { return t_.erase(k); }
+  bool contains(std::string_view k) const override { return t_.contains(k); }
+  std::int64_t add(std::string_view k, std::int64_t d) override { return t_.add(k, d); }
+  bool compare_and_set(std::string_view k, std::string_view e, std::string_view d) override {
+    return t_.compare_and_set(k, e, d);
+  }
+  bool set_if_absent(std::string_view k, std::string_view v) override {
+    return t_.set_if_absent(k, v);
+  }
+  std::vector<std::string> keys() const override { return t_.keys(); }
+  void clear() override { t_.clear(); }
+  std::size_t size() const override { return t_.size(); }
+  RecoveryReport recover() override { return t_.recover(); }
+  std::uint64_t capacity() const override { return t_.capacity(); }
+  std::uint64_t home_slot(std::string_view k) const override { return t_.home_slot(k); }
+  bool created() const override { return t_.created(); }
+  void close() override { t_.close(); }
+
+private:
+  Table t_;
+};
+
+} // namespace
+
+std::string_view to_string(Engine e) noexcept {
+  switch (e) {
+  case Engine::kLockFree:
+    return "lockfree";
+  case Engine::kMutex:
+    return "mutex";
+  case Engine::kRobust:
+    return "robust";
+  }
+  return "?";
+}
+
+std::optional<Engine> engine_from_string(std::string_view name) noexcept {
+  for (Engine e : {Engine::kLockFree, Engine::kMutex, Engine::kRobust}) {
+    if (to_string(e) == name) {
+      return e;
+    }
+  }
+  return std::nullopt;
+}
+
+std::unique_ptr<AnyTable> open_table(Engine e, Options opts) {
+  opts.robust = e == Engine::kRobust;
+  if (e == Engine::kLockFree) {
+    return std::make_unique<Adapter<LockFreeTable>>(opts);
+  }
+  return std::make_unique<Adapter<MutexTable>>(opts);
+}
+
+} // namespace shmtable::stress

@@ -1,0 +1,864 @@
+// stress/driver.cpp: shmtable-stress, the stress and crash-torture harness.
+//
+//   shmtable-stress COMMAND [options]        (--help for the list)
+//
+// A run forks worker processes that hammer one table and record every operation in a
+// shared log (shared_log.hpp); optionally SIGKILLs them at random and starts
+// replacements; watches for hangs; then audits the table (fsck.hpp) and checks the
+// whole history for linearizability (checker.hpp). Exit status: 0 clean, 1 a violation
+// (or, with --expect-violation, none found), 2 bad usage.
+#include <getopt.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "any_table.hpp"
+#include "checker.hpp"
+#include "create_race.hpp"
+#include "fsck.hpp"
+#include "history.hpp"
+#include "shared_log.hpp"
+#include "values.hpp"
+#include "workload.hpp"
+
+namespace shmtable::stress {
+namespace {
+
+constexpr const char *kUsage = R"(usage: shmtable-stress COMMAND [options]
+
+Commands (each runs worker processes against one fresh table, then checks everything):
+  mix          random mix of all operations on a small hot key set (default 16 keys)
+  full         more keys than slots: inserts race for the last free slots
+  churn        distinct keys inserted and erased at a fixed load factor (--load)
+  limits       keys and values exactly at the size limits, and one byte over
+  collide      every key has the same home slot (adversarial probe collisions)
+  clear-race   one worker calls clear() while the others write
+  create-race  processes race to create the same segment, --rounds times
+  check FILE   check a recorded history (JSON lines, see stress/README.md)
+
+Options:
+  --engine E            lockfree (default) | mutex (the faithful baseline) | robust
+  --procs N             worker processes (default 4)
+  --ops N               total operations (default 200000 unless --seconds is given)
+  --seconds S           run for S seconds instead
+  --max-ops N           log capacity for --seconds runs (default 8000000)
+  --keys N              key set size (mix, limits, collide, clear-race; full: 1.5 x capacity)
+  --capacity N          table slots (default 1024; full: 64)
+  --load F              churn: load factor kept (default 0.5)
+  --value-bytes N       value length (default 32; limits: the table's max)
+  --crash               SIGKILL random workers at random moments and start replacements
+  --kill-interval-ms N  mean time between kills (default 50)
+  --hang-ms N           an operation in flight this long is a hang (default 3000)
+  --rounds N            create-race rounds (default 200)
+  --seed N              replay a run (the seed is printed at the start)
+  --history FILE        write the history as JSON lines
+  --summary FILE        write the summary as JSON
+  --expect-violation    succeed only if a violation is found (planted-bug builds); stops
+                        at the first violation seen online
+  --check-threads N     checker threads (default: hardware threads)
+  --max-steps N         checker search steps per key before giving up (default 1e8)
+  --quiet               no progress lines
+)";
+
+struct Cli {
+  std::string command;
+  std::string file; // check
+  RunConfig cfg;
+  std::uint64_t keys = 0;
+  std::uint64_t max_ops = 8'000'000;
+  bool crash = false;
+  unsigned kill_interval_ms = 50;
+  unsigned hang_ms = 3000;
+  std::uint64_t rounds = 200;
+  std::string history;
+  std::string summary;
+  bool expect_violation = false;
+  bool quiet = false;
+  CheckOptions check;
+  bool seed_given = false;
+};
+
+[[noreturn]] void usage_error(const std::string &what) {
+  std::fprintf(stderr, "shmtable-stress: %s\n%s", what.c_str(), kUsage);
+  std::exit(2);
+}
+
+std::uint64_t number_arg(const char *name, const char *text) {
+  char *end = nullptr;
+  errno = 0;
+  const unsigned long long v = std::strtoull(text, &end, 10);
+  if (errno || end == text || *end || text[0] == '-') {
+    usage_error(std::string("--") + name + ": \"" + text + "\" is not a non-negative integer");
+  }
+  return v;
+}
+
+double real_arg(const char *name, const char *text) {
+  char *end = nullptr;
+  const double v = std::strtod(text, &end);
+  if (end == text || *end || !(v >= 0) || !std::isfinite(v)) {
+    usage_error(std::string("--") + name + ": \"" + text + "\" is not a non-negative number");
+  }
+  return v;
+}
+
+Cli parse(int argc, char **argv) {
+  Cli c;
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    std::fputs(kUsage, stdout);
+    std::exit(argc < 2 ? 2 : 0);
+  }
+  c.command = argv[1];
+  static const option kLong[] = {{"engine", required_argument, nullptr, 'e'},
+                                 {"procs", required_argument, nullptr, 'p'},
+                                 {"ops", required_argument, nullptr, 'o'},
+                                 {"seconds", required_argument, nullptr, 's'},
+                                 {"max-ops", required_argument, nullptr, 'M'},
+                                 {"keys", required_argument, nullptr, 'k'},
+                                 {"capacity", required_argument, nullptr, 'c'},
+                                 {"load", required_argument, nullptr, 'l'},
+                                 {"value-bytes", required_argument, nullptr, 'v'},
+                                 {"crash", no_argument, nullptr, 'C'},
+                                 {"kill-interval-ms", required_argument, nullptr, 'K'},
+                                 {"hang-ms", required_argument, nullptr, 'H'},
+                                 {"rounds", required_argument, nullptr, 'r'},
+                                 {"seed", required_argument, nullptr, 'S'},
+                                 {"history", required_argument, nullptr, 'h'},
+                                 {"summary", required_argument, nullptr, 'j'},
+                                 {"expect-violation", no_argument, nullptr, 'x'},
+                                 {"check-threads", required_argument, nullptr, 't'},
+                                 {"max-steps", required_argument, nullptr, 'm'},
+                                 {"quiet", no_argument, nullptr, 'q'},
+                                 {nullptr, 0, nullptr, 0}};
+  optind = 2;
+  RunConfig &cfg = c.cfg;
+  cfg.table.capacity = 0; // 0 = the scenario's default
+  for (int ch; (ch = getopt_long(argc, argv, "", kLong, nullptr)) != -1;) {
+    switch (ch) {
+    case 'e': {
+      const auto e = engine_from_string(optarg);
+      if (!e) {
+        usage_error(std::string("--engine: \"") + optarg + "\" is not lockfree, mutex or robust");
+      }
+      cfg.engine = *e;
+      break;
+    }
+    case 'p':
+      cfg.procs = static_cast<unsigned>(number_arg("procs", optarg));
+      if (cfg.procs < 1 || cfg.procs > 1024) {
+        usage_error("--procs: must be 1..1024");
+      }
+      break;
+    case 'o':
+      cfg.ops = number_arg("ops", optarg);
+      break;
+    case 's':
+      cfg.seconds = real_arg("seconds", optarg);
+      break;
+    case 'M':
+      c.max_ops = number_arg("max-ops", optarg);
+      break;
+    case 'k':
+      c.keys = number_arg("keys", optarg);
+      break;
+    case 'c':
+      cfg.table.capacity = number_arg("capacity", optarg);
+      break;
+    case 'l':
+      cfg.load_factor = real_arg("load", optarg);
+      if (cfg.load_factor <= 0 || cfg.load_factor > 1) {
+        usage_error("--load: must be in (0, 1]");
+      }
+      break;
+    case 'v':
+      cfg.value_bytes = number_arg("value-bytes", optarg);
+      if (cfg.value_bytes < kMinValueBytes) {
+        usage_error("--value-bytes: at least " + std::to_string(kMinValueBytes) +
+                    " (a value carries its id and checksum)");
+      }
+      break;
+    case 'C':
+      c.crash = true;
+      break;
+    case 'K':
+      c.kill_interval_ms = static_cast<unsigned>(number_arg("kill-interval-ms", optarg));
+      break;
+    case 'H':
+      c.hang_ms = static_cast<unsigned>(number_arg("hang-ms", optarg));
+      break;
+    case 'r':
+      c.rounds = number_arg("rounds", optarg);
+      break;
+    case 'S':
+      cfg.seed = number_arg("seed", optarg);
+      c.seed_given = true;
+      break;
+    case 'h':
+      c.history = optarg;
+      break;
+    case 'j':
+      c.summary = optarg;
+      break;
+    case 'x':
+      c.expect_violation = true;
+      break;
+    case 't':
+      c.check.threads = static_cast<unsigned>(number_arg("check-threads", optarg));
+      break;
+    case 'm':
+      c.check.max_steps_per_key = number_arg("max-steps", optarg);
+      break;
+    case 'q':
+      c.quiet = true;
+      break;
+    default:
+      usage_error("unknown option");
+    }
+  }
+  if (c.command == "check") {
+    if (optind + 1 != argc) {
+      usage_error("check: give exactly one history file");
+    }
+    c.file = argv[optind];
+  } else if (optind != argc) {
+    usage_error(std::string("unexpected argument \"") + argv[optind] + "\"");
+  }
+  if (!c.seed_given) {
+    cfg.seed = std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32);
+  }
+  return c;
+}
+
+std::string fmt_count(double v) {
+  char b[32];
+  if (v >= 1e6) {
+    std::snprintf(b, sizeof b, "%.2fM", v / 1e6);
+  } else if (v >= 1e3) {
+    std::snprintf(b, sizeof b, "%.1fk", v / 1e3);
+  } else {
+    std::snprintf(b, sizeof b, "%.0f", v);
+  }
+  return b;
+}
+
+// ---- One run: workers, crashes, watchdog -------------------------------------------
+
+struct Tally {
+  std::uint64_t started = 0, kills = 0, hangs = 0, worker_failures = 0;
+  bool hang_expected = false;
+  std::vector<std::string> messages;
+  double seconds = 0;
+};
+
+class Runner {
+public:
+  Runner(const Cli &cli, SharedLog &log) : cli_(cli), cfg_(cli.cfg), log_(log), rng_(cfg_.seed) {}
+
+  Tally run() {
+    lanes_.resize(cfg_.procs);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (std::size_t l = 0; l < lanes_.size(); ++l) {
+      start(l);
+    }
+    // Release/acquire: timing only (see run_worker). A worker that failed to attach
+    // never arrives; the loop below reports it.
+    LogHeader &h = log_.header();
+    while (h.ready.load(std::memory_order_acquire) < cfg_.procs && all_alive()) {
+      usleep(200);
+      reap_exited();
+    }
+    h.go.store(true, std::memory_order_release);
+    const double deadline = cfg_.ops ? 0 : cfg_.seconds;
+    auto next_kill = cli_.crash ? draw_kill_delay() : 0.0;
+    double next_progress = 1.0;
+    bool stopping = false;
+    double stop_at = 0;
+    for (;;) {
+      usleep(2000);
+      const double t = elapsed(t0);
+      reap_exited();
+      if (std::none_of(lanes_.begin(), lanes_.end(), [](const LaneState &s) { return s.alive; })) {
+        break;
+      }
+      if (!stopping && ((deadline > 0 && t >= deadline) || want_early_stop())) {
+        stop_all_gently();
+        stopping = true;
+        stop_at = t;
+      }
+      if (stopping && t - stop_at > cli_.hang_ms / 1e3) {
+        hang("workers did not stop within --hang-ms of the stop flag");
+        break;
+      }
+      if (const std::string h = find_hang(); !h.empty()) {
+        hang(h);
+        break;
+      }
+      if (cli_.crash && !stopping && t >= next_kill) {
+        kill_one();
+        next_kill = t + draw_kill_delay();
+      }
+      if (!cli_.quiet && t >= next_progress) {
+        progress(t, deadline);
+        next_progress += 1.0;
+      }
+    }
+    tally_.seconds = elapsed(t0);
+    return tally_;
+  }
+
+  // Time by which each process was seen dead (index: process id); 0 = unknown.
+  const std::vector<std::uint64_t> &reaped_at() const { return reaped_at_; }
+  std::uint32_t next_process() const { return next_process_; }
+
+private:
+  struct LaneState {
+    pid_t pid = -1;
+    std::uint32_t process = 0;
+    bool alive = false;
+  };
+
+  static double elapsed(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+
+  double draw_kill_delay() {
+    return std::uniform_real_distribution<double>(0, 2.0 * cli_.kill_interval_ms / 1e3)(rng_);
+  }
+
+  bool lane_full(std::size_t l) const {
+    // Acquire: pairs with the worker's release of `next` (a progress read only).
+    return log_.lane(l).next.load(std::memory_order_acquire) >= log_.per_lane();
+  }
+
+  void start(std::size_t l) {
+    const std::uint32_t process = next_process_++;
+    std::fflush(nullptr); // children must not flush the parent's buffered output again
+    const pid_t pid = fork();
+    if (pid < 0) {
+      throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+    }
+    if (pid == 0) {
+      run_worker(cfg_, log_, l, process);
+    }
+    lanes_[l] = {pid, process, true};
+    ++tally_.started;
+  }
+
+  void note_death(LaneState &s) {
+    s.alive = false;
+    if (reaped_at_.size() <= s.process) {
+      reaped_at_.resize(s.process + 1, 0);
+    }
+    reaped_at_[s.process] = now_ns();
+  }
+
+  void reap_exited() {
+    for (std::size_t l = 0; l < lanes_.size(); ++l) {
+      LaneState &s = lanes_[l];
+      int status = 0;
+      if (!s.alive || waitpid(s.pid, &status, WNOHANG) != s.pid) {
+        continue;
+      }
+      note_death(s);
+      if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        continue; // finished its lane, or stopped
+      }
+      ++tally_.worker_failures;
+      tally_.messages.push_back(
+          "process " + std::to_string(s.process) + " (lane " + std::to_string(l) + ") " +
+          (WIFSIGNALED(status) ? std::string("died of signal ") + strsignal(WTERMSIG(status))
+                               : "exited with status " + std::to_string(WEXITSTATUS(status))));
+      // Relaxed: the stop flag is a hint; workers poll it once per operation.
+      if (!lane_full(l) && !log_.header().stop.load(std::memory_order_relaxed)) {
+        start(l);
+      }
+    }
+  }
+
+  bool all_alive() const {
+    return std::all_of(lanes_.begin(), lanes_.end(), [](const LaneState &s) { return s.alive; });
+  }
+
+  bool want_early_stop() const {
+    // Relaxed: a count; stopping a poll late is harmless.
+    return cli_.expect_violation &&
+           (log_.header().online.load(std::memory_order_relaxed) > 0 || tally_.worker_failures > 0);
+  }
+
+  void stop_all_gently() {
+    log_.header().stop.store(true, std::memory_order_relaxed); // relaxed: see reap_exited
+  }
+
+  void kill_one() {
+    // A worker whose operation has been in flight for 20 ms looks blocked (operations
+    // take microseconds): killing it would hide a hang behind a fresh replacement that
+    // blocks again. Sparing one that was merely descheduled costs nothing.
+    const std::uint64_t now = now_ns();
+    const std::uint64_t blocked = 20'000'000;
+    std::vector<std::size_t> candidates;
+    for (std::size_t l = 0; l < lanes_.size(); ++l) {
+      if (lanes_[l].alive && !lane_full(l) && in_flight_ns(l, now) < blocked) {
+        candidates.push_back(l);
+      }
+    }
+    if (candidates.empty()) {
+      return;
+    }
+    const std::size_t l = candidates[rng_() % candidates.size()];
+    LaneState &s = lanes_[l];
+    ::kill(s.pid, SIGKILL);
+    waitpid(s.pid, nullptr, 0);
+    note_death(s);
+    ++tally_.kills;
+    start(l);
+  }
+
+  // How long lane l's current operation has been in flight (0: none in flight).
+  std::uint64_t in_flight_ns(std::size_t l, std::uint64_t now) const {
+    const Lane &lane = log_.lane(l);
+    // Acquire (both): pair with the worker's releases; the record below is then whole.
+    const std::uint64_t next = lane.next.load(std::memory_order_acquire);
+    const std::uint64_t done = lane.done.load(std::memory_order_acquire);
+    if (next == 0 || done == next) {
+      return 0;
+    }
+    const Record &r = log_.records(l)[next - 1];
+    return r.process == lanes_[l].process && now > r.invoke_ns ? now - r.invoke_ns : 0;
+  }
+
+  // A hang: one operation in flight for longer than --hang-ms, or a lane that completed
+  // no operation for that long (with crash injection, replacements of blocked workers
+  // block again, so no single operation grows old).
+  std::string find_hang() {
+    const std::uint64_t now = now_ns();
+    const std::uint64_t limit = std::uint64_t{cli_.hang_ms} * 1'000'000;
+    progress_.resize(lanes_.size(), {0, now});
+    for (std::size_t l = 0; l < lanes_.size(); ++l) {
+      // Relaxed: a progress figure, compared with the previous poll's.
+      const std::uint64_t done = log_.lane(l).done.load(std::memory_order_relaxed);
+      if (done != progress_[l].first) {
+        progress_[l] = {done, now};
+      }
+      if (!lanes_[l].alive || lane_full(l)) {
+        continue;
+      }
+      if (in_flight_ns(l, now) > limit || now - progress_[l].second > limit) {
+        const std::uint64_t next = log_.lane(l).next.load(std::memory_order_acquire);
+        const Record &r = log_.records(l)[next ? next - 1 : 0];
+        return "lane " + std::to_string(l) + " completed no operation for " +
+               std::to_string(cli_.hang_ms) + " ms (process " + std::to_string(r.process) +
+               " was inside " + std::string(to_string(static_cast<OpKind>(r.op))) + ")";
+      }
+    }
+    return {};
+  }
+
+  void hang(const std::string &what) {
+    ++tally_.hangs;
+    tally_.hang_expected = cfg_.engine == Engine::kMutex && tally_.kills > 0;
+    tally_.messages.push_back("hang: " + what +
+                              (tally_.hang_expected
+                                   ? " (expected: the faithful mutex engine blocks forever once "
+                                     "a process dies holding a lock)"
+                                   : ""));
+    stop_all_gently();
+    for (LaneState &s : lanes_) {
+      if (s.alive) {
+        ::kill(s.pid, SIGKILL);
+        waitpid(s.pid, nullptr, 0);
+        note_death(s);
+      }
+    }
+  }
+
+  void progress(double t, double deadline) const {
+    std::uint64_t ops = 0;
+    for (std::size_t l = 0; l < lanes_.size(); ++l) {
+      ops += log_.lane(l).done.load(std::memory_order_relaxed); // relaxed: a progress figure
+    }
+    const double total = cfg_.ops ? double(cfg_.ops) : 0;
+    std::string left;
+    if (deadline > 0) {
+      left = "  left " + std::to_string(static_cast<int>(std::max(0.0, deadline - t))) + " s";
+    } else if (ops > 0) {
+      left = "  left ~" +
+             std::to_string(static_cast<int>((total - double(ops)) * t / double(ops))) + " s";
+    }
+    std::fprintf(
+        stderr, "[%5.1fs] ops %s%s (%s/s)  kills %llu  violations so far %llu%s\n", t,
+        fmt_count(double(ops)).c_str(), total > 0 ? (" of " + fmt_count(total)).c_str() : "",
+        fmt_count(double(ops) / t).c_str(), static_cast<unsigned long long>(tally_.kills),
+        static_cast<unsigned long long>(log_.header().online.load(std::memory_order_relaxed) +
+                                        tally_.worker_failures), // relaxed: progress
+        left.c_str());
+  }
+
+  const Cli &cli_;
+  const RunConfig &cfg_;
+  SharedLog &log_;
+  std::mt19937_64 rng_;
+  std::vector<LaneState> lanes_;
+  std::vector<std::uint64_t> reaped_at_;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> progress_; // per lane: done, when seen
+  std::uint32_t next_process_ = 0;
+  Tally tally_;
+};
+
+// ---- From the shared log to a history --------------------------------------------
+
+std::vector<Operation> collect(const RunConfig &cfg, const SharedLog &log,
+                               const std::vector<std::uint64_t> &reaped_at) {
+  std::vector<Operation> ops;
+  for (std::size_t l = 0; l < log.lanes(); ++l) {
+    const Lane &lane = log.lane(l);
+    // Every writer of the lane has been reaped: wait() ordered its writes before these
+    // reads, so relaxed loads suffice here.
+    const std::uint64_t n = lane.next.load(std::memory_order_relaxed);
+    for (std::uint64_t i = 0; i < n; ++i) {
+      const Record &r = log.records(l)[i];
+      Operation op;
+      op.process = r.process;
+      op.op = static_cast<OpKind>(r.op);
+      if (op.op != OpKind::kClear) {
+        op.key = key_name(cfg, r.key);
+      }
+      switch (op.op) {
+      case OpKind::kSet:
+      case OpKind::kSetIfAbsent:
+        op.value = value_text(r.arg, cfg.value_bytes);
+        break;
+      case OpKind::kCompareAndSet:
+        op.value = r.arg2_kind == ArgKind::kNumber
+                       ? std::to_string(static_cast<std::int64_t>(r.arg2))
+                       : value_text(r.arg2, cfg.value_bytes);
+        op.desired = value_text(r.arg, cfg.value_bytes);
+        break;
+      case OpKind::kAdd:
+        op.delta = static_cast<std::int64_t>(r.arg);
+        break;
+      default:
+        break;
+      }
+      op.invoke_ns = r.invoke_ns;
+      const std::uint64_t resp = r.response_ns.load(std::memory_order_relaxed);
+      op.completed = resp != 0;
+      if (!op.completed) {
+        if (r.process < reaped_at.size() && reaped_at[r.process]) {
+          op.response_ns = reaped_at[r.process];
+        }
+        ops.push_back(std::move(op));
+        continue;
+      }
+      op.response_ns = resp;
+      Result &res = op.result;
+      switch (r.out_kind) {
+      case Out::kNone:
+      case Out::kAbsent:
+        res.kind = Result::Kind::kAbsent;
+        break;
+      case Out::kValueId:
+        res.kind = Result::Kind::kValue;
+        res.value = value_text(r.out, cfg.value_bytes);
+        break;
+      case Out::kNumber:
+        if (op.op == OpKind::kAdd) {
+          res.kind = Result::Kind::kNumber;
+          res.number = static_cast<std::int64_t>(r.out);
+        } else {
+          res.kind = Result::Kind::kValue;
+          res.value = std::to_string(static_cast<std::int64_t>(r.out));
+        }
+        break;
+      case Out::kBool:
+        res.kind = Result::Kind::kBool;
+        res.flag = r.out != 0;
+        break;
+      case Out::kOk:
+        res.kind = Result::Kind::kOk;
+        break;
+      case Out::kError:
+        res.kind = Result::Kind::kError;
+        res.error = std::string(to_string(static_cast<Errc>(r.out)));
+        break;
+      case Out::kGarbage:
+        res.kind = Result::Kind::kValue;
+        res.value = r.out < kGarbageSlots
+                        ? std::string(lane.garbage[r.out], lane.garbage_len[r.out])
+                        : std::string("<garbage text not kept>");
+        break;
+      }
+      ops.push_back(std::move(op));
+    }
+  }
+  return ops;
+}
+
+// ---- Commands ------------------------------------------------------------------------
+
+void apply_defaults(Cli &c) {
+  RunConfig &cfg = c.cfg;
+  Scenario s = Scenario::kMix;
+  if (c.command == "mix") {
+    s = Scenario::kMix;
+  } else if (c.command == "full") {
+    s = Scenario::kFull;
+  } else if (c.command == "churn") {
+    s = Scenario::kChurn;
+  } else if (c.command == "limits") {
+    s = Scenario::kLimits;
+  } else if (c.command == "collide") {
+    s = Scenario::kCollide;
+  } else if (c.command == "clear-race") {
+    s = Scenario::kClearRace;
+  } else {
+    usage_error("unknown command \"" + c.command + "\"");
+  }
+  cfg.scenario = s;
+  if (!cfg.table.capacity) {
+    cfg.table.capacity = s == Scenario::kFull ? 64 : 1024;
+  }
+  if (!c.keys) {
+    c.keys = s == Scenario::kFull ? cfg.table.capacity * 3 / 2 : s == Scenario::kCollide ? 24 : 16;
+  }
+  if (!cfg.ops && cfg.seconds == 0) {
+    cfg.ops = 200'000;
+  }
+  if (s == Scenario::kFull) {
+    cfg.mix = {25, 25, 15, 5, 10, 10, 10};
+  }
+  if (s == Scenario::kLimits) {
+    cfg.key_bytes = cfg.table.max_key_bytes;
+    cfg.value_bytes = cfg.table.max_value_bytes;
+    cfg.oversize_permille = 20;
+  }
+  if (s == Scenario::kClearRace) {
+    cfg.clear_permille = 20;
+  }
+  if (cfg.value_bytes > cfg.table.max_value_bytes) {
+    usage_error("--value-bytes: " + std::to_string(cfg.value_bytes) +
+                " exceeds the table's max_value_bytes of " +
+                std::to_string(cfg.table.max_value_bytes));
+  }
+}
+
+// Keys that all share one home slot, found by asking the table where keys land.
+std::vector<std::string> colliding_keys(const AnyTable &t, std::uint64_t n, std::size_t bytes) {
+  std::vector<std::string> keys;
+  const std::uint64_t target = t.home_slot(key_text(0, bytes));
+  for (std::uint64_t i = 0; keys.size() < n; ++i) {
+    std::string k = key_text(i, bytes);
+    if (t.home_slot(k) == target) {
+      keys.push_back(std::move(k));
+    }
+  }
+  return keys;
+}
+
+nlohmann::json report_json(const CheckReport &r) {
+  return {{"operations", r.operations},
+          {"keys", r.keys},
+          {"violations", r.violations},
+          {"inconclusive", r.inconclusive},
+          {"steps", r.steps}};
+}
+
+void print_check(const CheckReport &r, double secs) {
+  std::printf("  linearizability: %zu operations over %zu keys checked in %.1f s: %zu violations, "
+              "%zu inconclusive\n",
+              r.operations, r.keys, secs, r.violations, r.inconclusive);
+  for (const KeyFailure &f : r.failures) {
+    std::printf("  %s on key %s:\n%s\n", f.inconclusive ? "INCONCLUSIVE" : "VIOLATION",
+                f.key.c_str(), f.explanation.c_str());
+  }
+}
+
+int finish(const Cli &c, std::uint64_t violations, nlohmann::json summary) {
+  summary["violations"] = violations;
+  summary["seed"] = c.cfg.seed;
+  if (!c.summary.empty()) {
+    std::ofstream(c.summary) << summary.dump(2) << '\n';
+  }
+  if (c.expect_violation) {
+    std::printf("verdict: %s\n", violations ? "PASS (the planted bug was caught)"
+                                            : "FAIL (expected a violation, found none)");
+    return violations ? 0 : 1;
+  }
+  std::printf("verdict: %s\n", violations
+                                   ? ("FAIL: " + std::to_string(violations) + " violations").c_str()
+                                   : "PASS");
+  return violations ? 1 : 0;
+}
+
+int run_check(const Cli &c) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::vector<Operation> history = read_history(c.file);
+  const CheckReport r = check_linearizable(history, c.check);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("history %s: %zu operations\n", c.file.c_str(), history.size());
+  print_check(r, secs);
+  return finish(c, r.violations + r.inconclusive,
+                {{"command", "check"}, {"check", report_json(r)}});
+}
+
+int run_create_race(const Cli &c) {
+  std::printf("create-race: engine %s, %u processes, %llu rounds\n",
+              std::string(to_string(c.cfg.engine)).c_str(), c.cfg.procs,
+              static_cast<unsigned long long>(c.rounds));
+  const CreateRaceReport r = create_race(
+      c.cfg.engine, "shmtable-stress-" + std::to_string(getpid()), c.cfg.procs, c.rounds, !c.quiet);
+  std::printf("  %llu rounds, %llu violations\n", static_cast<unsigned long long>(r.rounds),
+              static_cast<unsigned long long>(r.violations));
+  for (const std::string &m : r.messages) {
+    std::printf("  VIOLATION: %s\n", m.c_str());
+  }
+  return finish(
+      c, r.violations,
+      {{"command", "create-race"}, {"engine", to_string(c.cfg.engine)}, {"rounds", r.rounds}});
+}
+
+int run_scenario(Cli &c) {
+  apply_defaults(c);
+  RunConfig &cfg = c.cfg;
+  cfg.table.name = "shmtable-stress-" + std::to_string(getpid());
+  cfg.table.open_mode = OpenMode::kCreate;
+  std::unique_ptr<AnyTable> table = open_table(cfg.engine, cfg.table);
+  cfg.table.open_mode = OpenMode::kOpen; // the workers attach
+  const std::size_t kbytes = cfg.scenario == Scenario::kLimits ? cfg.key_bytes : 16;
+  if (cfg.scenario == Scenario::kCollide) {
+    cfg.keys = colliding_keys(*table, c.keys, kbytes);
+  } else if (cfg.scenario != Scenario::kChurn) {
+    for (std::uint64_t i = 0; i < c.keys; ++i) {
+      cfg.keys.push_back(key_text(i, kbytes));
+    }
+  }
+  std::printf("%s: engine %s, %u processes, %s, capacity %llu, %zu-byte values%s, seed %llu\n",
+              c.command.c_str(), std::string(to_string(cfg.engine)).c_str(), cfg.procs,
+              cfg.ops ? (std::to_string(cfg.ops) + " operations").c_str()
+                      : (std::to_string(cfg.seconds) + " s").c_str(),
+              static_cast<unsigned long long>(cfg.table.capacity), cfg.value_bytes,
+              c.crash ? (", SIGKILL every ~" + std::to_string(c.kill_interval_ms) + " ms").c_str()
+                      : "",
+              static_cast<unsigned long long>(cfg.seed));
+  std::fflush(stdout);
+
+  const std::uint64_t per_lane = cfg.ops ? (cfg.ops + cfg.procs - 1) / cfg.procs
+                                         : std::max<std::uint64_t>(1, c.max_ops / cfg.procs);
+  SharedLog log(cfg.procs, per_lane);
+  Runner runner(c, log);
+  const Tally tally = runner.run();
+
+  const std::uint64_t online = log.header().online.load(std::memory_order_relaxed);
+  std::vector<Operation> finals;
+  const std::uint64_t killed = tally.kills + tally.hangs * cfg.procs;
+  const FsckReport f = fsck(*table, cfg, killed, cfg.engine == Engine::kMutex && tally.kills > 0,
+                            runner.next_process(), finals);
+  table.reset(); // the last handle: the segment goes away
+
+  std::vector<Operation> history = collect(cfg, log, runner.reaped_at());
+  const std::size_t worker_ops = history.size();
+  history.insert(history.end(), finals.begin(), finals.end());
+  if (!c.history.empty()) {
+    write_history(c.history, history);
+  }
+  if (!c.quiet) {
+    std::fprintf(stderr, "checking %zu operations...\n", history.size());
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const CheckReport r = check_linearizable(history, c.check);
+  const double check_secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  std::size_t incomplete = 0;
+  for (const Operation &op : history) {
+    incomplete += !op.completed;
+  }
+  std::printf("summary: %zu operations by %llu processes in %.1f s (%s ops/s), %zu did not "
+              "complete\n",
+              worker_ops, static_cast<unsigned long long>(tally.started), tally.seconds,
+              fmt_count(double(worker_ops) / tally.seconds).c_str(), incomplete);
+  std::printf("  crashes injected: %llu; hangs detected: %llu%s; workers failed: %llu\n",
+              static_cast<unsigned long long>(tally.kills),
+              static_cast<unsigned long long>(tally.hangs),
+              tally.hangs ? (tally.hang_expected ? " (expected)" : " (a violation)") : "",
+              static_cast<unsigned long long>(tally.worker_failures));
+  for (const std::string &m : tally.messages) {
+    std::printf("  %s\n", m.c_str());
+  }
+  std::printf("  values read torn or invented, unexpected errors (seen online): %llu\n",
+              static_cast<unsigned long long>(online));
+  std::printf("  recover(): %llu entries, %llu reservations freed, %llu buffers reclaimed, "
+              "%llu locks reset; second recover(): %s\n",
+              static_cast<unsigned long long>(f.first.entries),
+              static_cast<unsigned long long>(f.first.pending_cleared),
+              static_cast<unsigned long long>(f.first.buffers_reclaimed),
+              static_cast<unsigned long long>(f.first.locks_reset),
+              f.second.pending_cleared || f.second.buffers_reclaimed ? "found more"
+                                                                     : "nothing left");
+  std::printf("  fsck: %zu entries, refilled %llu of %llu slots, %llu violations%s\n", f.entries,
+              static_cast<unsigned long long>(f.refilled),
+              static_cast<unsigned long long>(cfg.table.capacity),
+              static_cast<unsigned long long>(f.violations),
+              f.expected_damage
+                  ? (", " + std::to_string(f.expected_damage) + " torn values (expected)").c_str()
+                  : "");
+  for (const std::string &m : f.messages) {
+    std::printf("  VIOLATION: %s\n", m.c_str());
+  }
+  print_check(r, check_secs);
+
+  const std::uint64_t violations = online + f.violations + r.violations + r.inconclusive +
+                                   tally.worker_failures + (tally.hang_expected ? 0 : tally.hangs);
+  return finish(c, violations,
+                {{"command", c.command},
+                 {"engine", to_string(cfg.engine)},
+                 {"processes", cfg.procs},
+                 {"operations", worker_ops},
+                 {"incomplete", incomplete},
+                 {"seconds", tally.seconds},
+                 {"kills", tally.kills},
+                 {"hangs", tally.hangs},
+                 {"hang_expected", tally.hang_expected},
+                 {"worker_failures", tally.worker_failures},
+                 {"online_violations", online},
+                 {"recover",
+                  {{"pending_cleared", f.first.pending_cleared},
+                   {"buffers_reclaimed", f.first.buffers_reclaimed},
+                   {"locks_reset", f.first.locks_reset}}},
+                 {"fsck_violations", f.violations},
+                 {"expected_damage", f.expected_damage},
+                 {"check", report_json(r)},
+                 {"check_seconds", check_secs}});
+}
+
+} // namespace
+} // namespace shmtable::stress
+
+int main(int argc, char **argv) {
+  using namespace shmtable::stress;
+  Cli cli = parse(argc, argv);
+  try {
+    if (cli.command == "check") {
+      return run_check(cli);
+    }
+    if (cli.command == "create-race") {
+      return run_create_race(cli);
+    }
+    return run_scenario(cli);
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "shmtable-stress: %s\n", e.what());
+    return 2;
+  }
+}

@@ -1,0 +1,104 @@
+// stress/fsck.cpp: see fsck.hpp.
+#include "fsck.hpp"
+
+#include <set>
+#include <unordered_set>
+
+#include "values.hpp"
+
+namespace shmtable::stress {
+namespace {
+
+void add(FsckReport &f, const std::string &message) {
+  ++f.violations;
+  f.messages.push_back(message);
+}
+
+} // namespace
+
+FsckReport fsck(AnyTable &table, const RunConfig &cfg, std::uint64_t killed, bool damage_expected,
+                std::uint32_t process, std::vector<Operation> &final_reads) {
+  FsckReport f;
+  f.first = table.recover();
+  const RecoveryReport &r = f.first;
+  if (r.duplicate_keys) {
+    add(f, "recover(): " + std::to_string(r.duplicate_keys) + " keys found in more than one slot");
+  }
+  if (r.corrupt_slots) {
+    add(f, "recover(): " + std::to_string(r.corrupt_slots) + " slots named impossible buffers");
+  }
+  if (r.bounds_raised) {
+    add(f, "recover(): " + std::to_string(r.bounds_raised) + " probe bounds were too small (I1)");
+  }
+  // The lock-free engine's crash bound: a dead process leaves at most one reservation and
+  // one record buffer (papers/protocol.md, "Crashes").
+  if (r.pending_cleared > killed || r.buffers_reclaimed > killed) {
+    add(f, "recover(): " + std::to_string(r.pending_cleared) + " reservations and " +
+               std::to_string(r.buffers_reclaimed) + " buffers leaked by " +
+               std::to_string(killed) + " dead processes: more than one of each per crash");
+  }
+
+  const std::vector<std::string> keys = table.keys();
+  f.entries = keys.size();
+  std::unordered_set<std::string> distinct(keys.begin(), keys.end());
+  if (distinct.size() != keys.size()) {
+    add(f, "keys(): " + std::to_string(keys.size() - distinct.size()) + " duplicate keys");
+  }
+  if (table.size() != keys.size() || r.entries != keys.size()) {
+    add(f, "size() " + std::to_string(table.size()) + ", recover() counted " +
+               std::to_string(r.entries) + ", keys() listed " + std::to_string(keys.size()));
+  }
+
+  // Read back every key the run could have written.
+  std::set<std::string> to_read(keys.begin(), keys.end());
+  if (cfg.scenario != Scenario::kChurn) {
+    to_read.insert(cfg.keys.begin(), cfg.keys.end());
+  }
+  for (const std::string &k : to_read) {
+    Operation op;
+    op.process = process;
+    op.op = OpKind::kGet;
+    op.key = k;
+    op.invoke_ns = now_ns();
+    const auto got = table.get(k);
+    op.response_ns = now_ns();
+    op.completed = true;
+    if (!got) {
+      op.result.kind = Result::Kind::kAbsent;
+    } else {
+      op.result.kind = Result::Kind::kValue;
+      op.result.value = *got;
+      if (judge_value(*got, cfg.value_bytes).kind == ReadValue::Kind::kGarbage) {
+        if (damage_expected) {
+          ++f.expected_damage; // and keep it out of the history
+          continue;
+        }
+        add(f, "key " + k + " holds a value no process wrote (" + std::to_string(got->size()) +
+                   " bytes)");
+      }
+    }
+    final_reads.push_back(std::move(op));
+  }
+
+  f.second = table.recover();
+  const RecoveryReport &s = f.second;
+  if (s.pending_cleared || s.buffers_reclaimed || s.duplicate_keys || s.corrupt_slots ||
+      s.bounds_raised || s.locks_reset || s.entries != keys.size()) {
+    add(f, "a second recover() still found work: not idempotent");
+  }
+
+  // Nothing leaked: after clear() every slot takes a key again.
+  table.clear();
+  try {
+    for (; f.refilled < table.capacity(); ++f.refilled) {
+      table.set("refill-" + std::to_string(f.refilled), "x");
+    }
+  } catch (const Error &e) {
+    add(f, "after clear(), only " + std::to_string(f.refilled) + " of " +
+               std::to_string(table.capacity()) + " slots took a key (" + e.what() + ")");
+  }
+  table.clear();
+  return f;
+}
+
+} // namespace shmtable::stress

@@ -1,0 +1,33 @@
+// stress/fsck.hpp: the end-of-run audit of a table nobody else has open.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "any_table.hpp"
+#include "operation.hpp"
+#include "workload.hpp"
+
+namespace shmtable::stress {
+
+struct FsckReport {
+  RecoveryReport first;  // recover() after the run
+  RecoveryReport second; // recover() again: must find nothing
+  std::size_t entries = 0;
+  std::uint64_t refilled = 0; // distinct keys inserted after clear(): should be capacity
+  std::uint64_t violations = 0;
+  std::uint64_t expected_damage = 0; // faithful engine after a crash: torn values it cannot avoid
+  std::vector<std::string> messages;
+};
+
+// Runs recover(), checks the table (no duplicate keys, every value a stress value or a
+// number, size() agrees, leaks within the crash bound), reads every key of the run into
+// `final_reads` (as process `process`, so the checker ties the final contents to the
+// history), runs recover() again, then clears and refills the table to capacity.
+// `killed`: processes that died without closing; `damage_expected`: the faithful engine
+// after a crash, whose torn values are the design's known failure, not a finding.
+FsckReport fsck(AnyTable &table, const RunConfig &cfg, std::uint64_t killed, bool damage_expected,
+                std::uint32_t process, std::vector<Operation> &final_reads);
+
+} // namespace shmtable::stress
