@@ -2,47 +2,63 @@
 //
 // Locality. A map's operations on distinct keys commute, so the history is split by key and
 // each key is searched on its own, on a small thread pool, the largest keys first. A `clear`
-// becomes, for every key that has writes, one erase with its result ignored inside the
-// clear's interval (optional when the clear did not complete) and k optional erases, k the
-// number of writes to that key overlapping the clear. Those k + 1 erases are interchangeable,
-// so they are chained (each may be linearized only after the one before it), which keeps the
-// search from trying their permutations.
+// becomes, for every key with writes, one erase with its result ignored inside the clear's
+// interval (optional if the clear did not complete) and k optional erases, k the number of
+// writes to that key overlapping the clear. (A key is skipped if absent throughout: no
+// writes, or none begun before the clear ended.)
 //
-// Search (Wing & Gong, with Lowe's memoisation, laid out as in Porcupine). Every operation of
-// the key puts a call and a return entry into a doubly linked list sorted by time, calls
-// before returns at equal times (equal timestamps overlap). An operation may be linearized
-// next when its call entry precedes the first return entry. Linearizing it unlinks both of
-// its entries ("lift"); backtracking relinks them ("unlift"). The depth-first search keeps an
-// explicit stack of frames. A node's moves, in the order tried: apply a completed operation
-// that may go next (in list order); apply an optional one; and, when the first return entry
-// belongs to an optional operation, drop it. A frame records the operation and which of
-// these alternatives it took, so backtracking resumes with the node's next alternative.
+// Search: Wing & Gong with Lowe's memoisation, laid out as in Porcupine. Every operation of a
+// key puts a call and a return entry into a doubly linked list sorted by time, calls before
+// returns at equal times (equal timestamps overlap). An operation may be linearized next when
+// its call entry precedes the first return entry. Linearizing one unlinks its entries
+// ("lift"); backtracking relinks them ("unlift"). The depth-first search keeps an explicit
+// stack of frames. A node's moves, tried in this order: apply a completed operation that may
+// go next (list order); apply a bounded optional one; apply an unbounded one; drop the
+// optional operation whose return entry is first. A frame records the move and which of these
+// alternatives it was, so backtracking resumes the node with the next move.
 //
-// Optional operations are those that did not complete (their return entry is at the
-// response_ns bound, or at +infinity without one) and the erases of a clear described above.
-// Applied, one has the effect of a successful execution; dropped, none; either way it counts
-// as linearized. A drop has no effect and so commutes with everything: dropping at the last
-// moment, when the operation's return entry reaches the front, loses no linearization, and
-// the search never drops earlier. Incomplete get and contains have no effect at all and are
-// left out of the search.
+// Optional operations: those that did not complete (their return entry is at the response_ns
+// bound; "unbounded" ones, without a bound, have no entries, see below) and a clear's erases
+// described above. Applied, one has the effect of a successful execution; dropped, none;
+// either way it then counts as linearized. A drop commutes with everything, so dropping only
+// when the return entry reaches the front loses no linearization; for the same reason an
+// optional operation that would not change the state is never applied. Incomplete get and
+// contains have no effect and are left out. An unbounded operation never has to be passed,
+// so it has no entries: it may be applied once invoked (its invocation is not after the first
+// return entry), and the key is linearizable once every other operation is.
+//
+// Symmetry. Interchangeable operations are linearized only in a fixed order, so that their
+// permutations are not tried: a clear's erases of one key (same interval, same effect; the
+// list scan skips the run of them at once), and unbounded operations with the same effect,
+// grouped, the earliest invoked first (it may stand in for any later one).
 //
 // Memo. A node is (linearized set, state). The set is the XOR of a random 128-bit key per
-// operation (Zobrist hashing), updated by every lift and unlift; the cache holds (hash, state
-// id) pairs, never bitsets. A pair is cached when its node is first entered; a node met again
-// that is not on the current path was fully explored and failed, so it is skipped. The cache
-// is bounded: when full it forgets entries, which costs time but never soundness.
+// operation (Zobrist hashing), updated by every lift and unlift; a table holds (hash, state
+// id) pairs, never bitsets. A pair is recorded when its node is first entered; a node met
+// again is not on the current path (sets only grow along a path), so it was fully explored
+// and failed, and is skipped. Dominance: a node fully explored without success is also
+// recorded under (hash of its completed operations, state) with its set of linearized
+// optional operations (a linked list in a shared pool: a path's optional moves, newest
+// first). A node with the same completed operations and state and a superset of those
+// optional ones is skipped too: anything it can do, the recorded node could have done by
+// dropping the extra ones (or, within a symmetric run, by using the earlier ones).
 //
-// States. The values of a key are interned to integer ids (0 is absent); add interns the
+// Memory is bounded per worker: the tables and the pool have size limits (about 150 MiB in
+// all); a full table overwrites and a full pool starts over from the current path, forgetting
+// the dominance records. Forgetting costs time, never soundness.
+//
+// States: the values of a key are interned to integer ids (0 is absent); add interns the
 // decimal text of the sums it creates.
 //
-// Soundness. A violation is reported only when every alternative of every node reachable
-// from the start failed or was pruned by the cache, and the moves above are complete (any
-// linearization maps to a path of moves: an operation the linearization applies next is
-// always a candidate, and the optional operations it leaves out are dropped as their return
-// entries reach the front). So a linearizable history is never reported as a violation, with
-// one theoretical exception: two different linearized sets whose 128-bit hashes collide
-// could prune a branch wrongly (probability about n^2 / 2^129 for n nodes visited). A search
-// that runs out of steps reports "inconclusive", never a violation.
+// Soundness. A violation is reported only when every move of every node reachable from the
+// start failed or was pruned, and the moves are complete: any linearization maps to a path of
+// moves (an operation it applies next is always a candidate; the optional operations it
+// leaves out, or applies without effect, are dropped as their return entries come first; a
+// symmetric run is used in its fixed order), and a pruned node is one equal to, or dominated
+// by, a node already fully explored. So a linearizable history is never reported as a
+// violation, with one theoretical exception: two different sets whose 128-bit hashes collide
+// could prune a branch wrongly (probability about n^2 / 2^129 for n nodes). A search that runs
+// out of steps reports "inconclusive", never a violation.
 #include "checker.hpp"
 
 #include <algorithm>
@@ -268,7 +284,7 @@ private:
 // older entry, which costs the search time but never soundness (entries only ever prune).
 class NodeTable {
 public:
-  NodeTable() : slots_(kInitialSlots) {}
+  explicit NodeTable(std::size_t max_slots) : slots_(kInitialSlots), max_slots_(max_slots) {}
 
   // Records the key and returns true, or returns false if it is already there.
   bool insert_new(std::uint64_t lo, std::uint64_t hi, std::uint32_t state) {
@@ -309,7 +325,6 @@ private:
     std::uint32_t payload = 0;
   };
   static constexpr std::size_t kInitialSlots = std::size_t{1} << 10;
-  static constexpr std::size_t kMaxSlots = std::size_t{1} << 22; // 24 bytes each: 96 MiB
   static constexpr std::size_t kMaxProbes = 32;
 
   static std::size_t slot_of(std::uint64_t lo, std::uint32_t state) {
@@ -325,7 +340,7 @@ private:
         Slot &s = slots_[(home + i) & mask];
         if (s.state == kEmpty) {
           s = Slot{lo, hi, state, payload};
-          if (++size_ * 2 > slots_.size() && slots_.size() < kMaxSlots) {
+          if (++size_ * 2 > slots_.size() && slots_.size() < max_slots_) {
             grow();
           }
           return true;
@@ -334,7 +349,7 @@ private:
           return false;
         }
       }
-      if (slots_.size() < kMaxSlots) {
+      if (slots_.size() < max_slots_) {
         grow();
         continue;
       }
@@ -365,6 +380,7 @@ private:
   }
 
   std::vector<Slot> slots_;
+  std::size_t max_slots_;
   std::size_t size_ = 0;
 };
 
@@ -452,7 +468,11 @@ private:
     std::uint32_t parent;
     bool on_path; // a link of the current path
   };
-  static constexpr std::size_t kMaxChainLinks = std::size_t{1} << 22;
+  // Memory bounds per key being checked (per worker thread): 24 bytes a table slot, 12 a
+  // link, about 150 MiB in all.
+  static constexpr std::size_t kMaxVisited = std::size_t{1} << 22;
+  static constexpr std::size_t kMaxFailed = std::size_t{1} << 20;
+  static constexpr std::size_t kMaxChainLinks = std::size_t{1} << 21;
   // Unbounded operations with one effect, in invocation order; the first `next` are
   // linearized.
   struct Group {
@@ -824,12 +844,12 @@ private:
       left += unbounded(op) ? 0 : 1;
     }
     // Every node entered: (hash of its linearized set, state).
-    NodeTable visited;
+    NodeTable visited(kMaxVisited);
     // Nodes fully explored without success: (hash of the completed operations among its
     // linearized set, state) -> the chain link of its optional ones. A node with the same
     // completed operations and state and a superset of those optional ones can do nothing
     // that node could not (it could drop the extra ones instead), so it is skipped.
-    NodeTable failed;
+    NodeTable failed(kMaxFailed);
     std::uint64_t all_lo = 0;
     std::uint64_t all_hi = 0;
     std::uint64_t done_lo = 0; // completed operations only

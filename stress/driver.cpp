@@ -410,7 +410,10 @@ private:
     const std::uint64_t blocked = 20'000'000;
     std::vector<std::size_t> candidates;
     for (std::size_t l = 0; l < lanes_.size(); ++l) {
-      if (lanes_[l].alive && !lane_full(l) && in_flight_ns(l, now) < blocked) {
+      // A lane that completed nothing for 100 ms is starving (its replacements were
+      // killed while attaching): its worker is spared until it gets an operation done.
+      const bool starving = l < progress_.size() && now - progress_[l].second > 100'000'000;
+      if (lanes_[l].alive && !lane_full(l) && in_flight_ns(l, now) < blocked && !starving) {
         candidates.push_back(l);
       }
     }
