@@ -107,10 +107,13 @@ std::uint64_t fnv1a(std::string_view s) {
 
 // The whole string as a decimal signed 64-bit integer, or nullopt.
 std::optional<std::int64_t> parse_number(std::string_view s) {
+  if (s.empty()) {
+    return std::nullopt;
+  }
   std::int64_t v = 0;
   const char *end = s.data() + s.size();
   const auto [ptr, ec] = std::from_chars(s.data(), end, v);
-  if (s.empty() || ec != std::errc() || ptr != end) {
+  if (ec != std::errc() || ptr != end) {
     return std::nullopt;
   }
   return v;
@@ -248,9 +251,19 @@ void validate(const std::vector<Operation> &history) {
   }
 }
 
-bool is_write(OpKind k) {
-  return k == OpKind::kSet || k == OpKind::kErase || k == OpKind::kAdd ||
-         k == OpKind::kCompareAndSet || k == OpKind::kSetIfAbsent;
+// Whether op could make its key present where it was absent: set, add and set_if_absent that
+// did not complete or succeeded. (erase cannot; compare_and_set needs a present value.)
+bool may_insert(const Operation &op) {
+  const Result &r = op.result;
+  switch (op.op) {
+  case OpKind::kSet:
+  case OpKind::kAdd:
+    return !op.completed || r.kind != Result::Kind::kError;
+  case OpKind::kSetIfAbsent:
+    return !op.completed || (r.kind == Result::Kind::kBool && r.flag);
+  default:
+    return false;
+  }
 }
 
 // A key's values, interned to dense ids; id kAbsent stands for "no value".
@@ -485,9 +498,9 @@ private:
   void add_own(std::uint32_t index) {
     const Operation &op = history_[index];
     ++operations_;
-    if (is_write(op.op)) {
-      write_calls_.push_back(op.invoke_ns);
-      write_rets_.push_back(op.response_ns.value_or(kInfinity));
+    if (may_insert(op)) {
+      insert_calls_.push_back(op.invoke_ns);
+      insert_rets_.push_back(op.response_ns.value_or(kInfinity));
     }
     KeyOp k;
     k.source = index;
@@ -568,34 +581,43 @@ private:
     ops_.push_back(k);
   }
 
+  // A clear's erases of this key: one (optional if the clear did not complete) and k optional
+  // further ones. checker.hpp bounds k by the writes overlapping the clear; only writes that
+  // could insert the key can make a further erase do anything (each gap between two erases
+  // that remove something holds an insertion inside the clear's interval), so k counts just
+  // those, which accepts exactly the same histories.
   void add_clears(const std::vector<std::uint32_t> &clears) {
-    if (write_calls_.empty()) {
+    if (insert_calls_.empty()) {
       return; // absent throughout: every erase of a clear is a no-op
     }
-    std::sort(write_calls_.begin(), write_calls_.end());
-    std::sort(write_rets_.begin(), write_rets_.end());
-    const std::size_t writes = write_calls_.size();
+    std::sort(insert_calls_.begin(), insert_calls_.end());
+    std::sort(insert_rets_.begin(), insert_rets_.end());
+    const std::size_t inserts = insert_calls_.size();
     for (const std::uint32_t index : clears) {
       const Operation &op = history_[index];
       const std::uint64_t call = op.invoke_ns;
       const std::uint64_t ret = op.response_ns.value_or(kInfinity);
-      if (ret < write_calls_.front()) {
-        continue; // over before the first write began: the key was absent throughout
+      if (ret < insert_calls_.front()) {
+        continue; // over before anything could insert the key: absent throughout
       }
       const auto ended_before = static_cast<std::size_t>(
-          std::lower_bound(write_rets_.begin(), write_rets_.end(), call) - write_rets_.begin());
+          std::lower_bound(insert_rets_.begin(), insert_rets_.end(), call) - insert_rets_.begin());
       const auto began_after = static_cast<std::size_t>(
-          write_calls_.end() - std::upper_bound(write_calls_.begin(), write_calls_.end(), ret));
-      const std::size_t overlapping = writes - ended_before - began_after;
-      KeyOp k;
-      k.source = index;
-      k.call = call;
-      k.ret = ret;
-      k.rule = Rule::kEraseAny;
-      for (std::size_t j = 0; j <= overlapping; ++j) {
-        k.optional = j > 0 || !op.completed;
-        k.clear = j == 0 ? ClearPart::kMandatory : ClearPart::kExtra;
-        ops_.push_back(k);
+          insert_calls_.end() - std::upper_bound(insert_calls_.begin(), insert_calls_.end(), ret));
+      const std::size_t k = inserts - ended_before - began_after;
+      KeyOp erase;
+      erase.source = index;
+      erase.call = call;
+      erase.ret = ret;
+      erase.rule = Rule::kEraseAny;
+      if (ops_.size() + k >= kNone / 4) {
+        throw std::length_error("check_linearizable: key " + quote(key_) +
+                                " has too many operations after expanding clear");
+      }
+      for (std::size_t j = 0; j <= k; ++j) {
+        erase.optional = j > 0 || !op.completed;
+        erase.clear = j == 0 ? ClearPart::kMandatory : ClearPart::kExtra;
+        ops_.push_back(erase);
         ++operations_;
       }
     }
@@ -619,8 +641,8 @@ private:
     for (std::uint32_t i = 0; i < n; ++i) {
       KeyOp &k = ops_[i];
       if (unbounded(k)) {
-        const auto [it, fresh] =
-            groups.try_emplace({k.rule, k.a, k.b, k.delta}, static_cast<std::uint32_t>(groups_.size()));
+        const auto [it, fresh] = groups.try_emplace({k.rule, k.a, k.b, k.delta},
+                                                    static_cast<std::uint32_t>(groups_.size()));
         if (fresh) {
           groups_.emplace_back();
         }
@@ -1039,8 +1061,9 @@ private:
       return s;
     }
     const KeyOp &b = ops_[blocker_];
-    s += "  the longest linearized prefixes all got stuck before the response of\n    " +
-         describe_key_op(blocker_) + "\n";
+    s += std::string("  the longest linearized prefixes") +
+         (verdict == Verdict::kViolation ? " all" : " so far") +
+         " got stuck before the response of\n    " + describe_key_op(blocker_) + "\n";
     s += deepest_states_.size() == 1 ? "  state after that prefix: "
                                      : "  states after those prefixes: ";
     for (std::size_t i = 0; i < deepest_states_.size(); ++i) {
@@ -1055,17 +1078,23 @@ private:
         concurrent.push_back(i);
       }
     }
-    std::sort(concurrent.begin(), concurrent.end(), [this](std::uint32_t x, std::uint32_t y) {
-      return ops_[x].call != ops_[y].call ? ops_[x].call < ops_[y].call : x < y;
-    });
+    const std::size_t total = concurrent.size();
+    // The ones invoked nearest to it, listed by invocation.
+    const auto distance = [&](std::uint32_t i) {
+      return ops_[i].call > b.call ? ops_[i].call - b.call : b.call - ops_[i].call;
+    };
+    std::stable_sort(concurrent.begin(), concurrent.end(),
+                     [&](std::uint32_t x, std::uint32_t y) { return distance(x) < distance(y); });
+    concurrent.resize(std::min(total, kMaxConcurrentShown));
+    std::sort(concurrent.begin(), concurrent.end()); // index order is invocation order
     if (concurrent.empty()) {
       s += "  no operation on this key overlaps it\n";
     } else {
       s += "  operations on this key that overlap it (" +
-           std::to_string(std::min(concurrent.size(), kMaxConcurrentShown)) + " of " +
-           std::to_string(concurrent.size()) + "):\n";
-      for (std::size_t i = 0; i < concurrent.size() && i < kMaxConcurrentShown; ++i) {
-        s += "    " + describe_key_op(concurrent[i]) + "\n";
+           (total > concurrent.size() ? std::to_string(concurrent.size()) + " nearest of " : "") +
+           std::to_string(total) + "):\n";
+      for (const std::uint32_t i : concurrent) {
+        s += "    " + describe_key_op(i) + "\n";
       }
     }
     return s;
@@ -1076,8 +1105,9 @@ private:
   std::uint64_t max_steps_;
   StateTable states_;
   std::vector<KeyOp> ops_;
-  std::vector<std::uint64_t> write_calls_;
-  std::vector<std::uint64_t> write_rets_;
+  // Intervals of the operations that could insert the key (see add_clears).
+  std::vector<std::uint64_t> insert_calls_;
+  std::vector<std::uint64_t> insert_rets_;
   std::size_t operations_ = 0;
   // The entry list: entry 2i is operation i's call, 2i + 1 its return; head_ the sentinel.
   std::vector<std::uint32_t> next_;

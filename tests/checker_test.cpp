@@ -4,9 +4,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -253,22 +255,21 @@ TEST(CheckerSequential, CompareAndSetWrongRejected) {
   EXPECT_TRUE(rejected(sequential({set(0, "k", "a", 0, 0), cas(0, "k", "a", "b", 0, 0, false)})));
   EXPECT_TRUE(rejected(sequential({set(0, "k", "a", 0, 0), cas(0, "k", "x", "b", 0, 0, true)})));
   EXPECT_TRUE(rejected(sequential({cas(0, "k", "", "b", 0, 0, true)}))); // absent is not ""
-  EXPECT_TRUE(rejected(sequential({set(0, "k", "a", 0, 0), cas(0, "k", "a", "b", 0, 0, true),
-                                   get(0, "k", 0, 0, "a")})));
+  EXPECT_TRUE(rejected(sequential(
+      {set(0, "k", "a", 0, 0), cas(0, "k", "a", "b", 0, 0, true), get(0, "k", 0, 0, "a")})));
 }
 
 TEST(CheckerSequential, SetIfAbsentWrongRejected) {
   EXPECT_TRUE(rejected(sequential({set_if_absent(0, "k", "a", 0, 0, false)})));
-  EXPECT_TRUE(rejected(
-      sequential({set(0, "k", "a", 0, 0), set_if_absent(0, "k", "b", 0, 0, true)})));
-  EXPECT_TRUE(rejected(
-      sequential({set(0, "k", "a", 0, 0), set_if_absent(0, "k", "b", 0, 0, false),
-                  get(0, "k", 0, 0, "b")})));
+  EXPECT_TRUE(
+      rejected(sequential({set(0, "k", "a", 0, 0), set_if_absent(0, "k", "b", 0, 0, true)})));
+  EXPECT_TRUE(rejected(sequential(
+      {set(0, "k", "a", 0, 0), set_if_absent(0, "k", "b", 0, 0, false), get(0, "k", 0, 0, "b")})));
 }
 
 TEST(CheckerSequential, KeysAreIndependent) {
-  EXPECT_TRUE(accepted(sequential({set(0, "a", "1", 0, 0), get(0, "b", 0, 0, std::nullopt),
-                                   get(0, "a", 0, 0, "1")})));
+  EXPECT_TRUE(accepted(sequential(
+      {set(0, "a", "1", 0, 0), get(0, "b", 0, 0, std::nullopt), get(0, "a", 0, 0, "1")})));
   EXPECT_TRUE(rejected(sequential({set(0, "a", "1", 0, 0), get(0, "b", 0, 0, "1")})));
 }
 
@@ -281,25 +282,25 @@ TEST(CheckerConcurrent, OverlappingSetsReadEitherValue) {
         << v;
   }
   // A read overlapping both sets may see either, or neither.
-  EXPECT_TRUE(accepted({set(1, "k", "a", 0, 100), set(2, "k", "b", 10, 90),
-                        get(3, "k", 5, 95, std::nullopt)}));
+  EXPECT_TRUE(accepted(
+      {set(1, "k", "a", 0, 100), set(2, "k", "b", 10, 90), get(3, "k", 5, 95, std::nullopt)}));
   // Once a later read saw "a", an even later one cannot see "b" again.
   EXPECT_TRUE(rejected({set(1, "k", "a", 0, 100), set(2, "k", "b", 10, 90),
                         get(3, "k", 120, 130, "a"), get(3, "k", 140, 150, "b")}));
 }
 
 TEST(CheckerConcurrent, NeverWrittenValueRejected) {
-  EXPECT_TRUE(rejected({set(1, "k", "a", 0, 100), set(2, "k", "b", 10, 90),
-                        get(3, "k", 50, 60, "c")}));
+  EXPECT_TRUE(
+      rejected({set(1, "k", "a", 0, 100), set(2, "k", "b", 10, 90), get(3, "k", 50, 60, "c")}));
 }
 
 TEST(CheckerConcurrent, StaleReadRejected) {
   // B is overwritten by A, A completes, and then a read still returns B.
-  EXPECT_TRUE(rejected({set(1, "k", "b", 0, 10), set(2, "k", "a", 20, 30),
-                        get(3, "k", 40, 50, "b")}));
+  EXPECT_TRUE(
+      rejected({set(1, "k", "b", 0, 10), set(2, "k", "a", 20, 30), get(3, "k", 40, 50, "b")}));
   // The same read overlapping the write of A is fine.
-  EXPECT_TRUE(accepted({set(1, "k", "b", 0, 10), set(2, "k", "a", 20, 30),
-                        get(3, "k", 25, 50, "b")}));
+  EXPECT_TRUE(
+      accepted({set(1, "k", "b", 0, 10), set(2, "k", "a", 20, 30), get(3, "k", 25, 50, "b")}));
 }
 
 TEST(CheckerConcurrent, EqualTimestampsOverlap) {
@@ -357,33 +358,35 @@ TEST(CheckerIncomplete, UnboundedCrashAppliesAnyTimeLater) {
                         get(2, "k", 100, 110, std::nullopt), set(2, "k", "b", 200, 210),
                         get(2, "k", 1000, 1010, "b"), get(2, "k", 100000, 100010, "a")}));
   // But only once: after "b" is written over "a", "a" cannot come back.
-  EXPECT_TRUE(rejected({crashed(set(1, "k", "a", 10, 0), std::nullopt),
-                        get(2, "k", 100, 110, "a"), set(2, "k", "b", 200, 210),
-                        get(2, "k", 1000, 1010, "a")}));
+  EXPECT_TRUE(rejected({crashed(set(1, "k", "a", 10, 0), std::nullopt), get(2, "k", 100, 110, "a"),
+                        set(2, "k", "b", 200, 210), get(2, "k", 1000, 1010, "a")}));
 }
 
 TEST(CheckerIncomplete, CrashedWritesHaveTheirSuccessfulEffect) {
-  EXPECT_TRUE(accepted({set(1, "k", "5", 0, 5), crashed(add(2, "k", 3, 10, 0, 0), 20),
-                        get(1, "k", 30, 40, "8")}));
-  EXPECT_TRUE(rejected({set(1, "k", "5", 0, 5), crashed(add(2, "k", 3, 10, 0, 0), 20),
-                        get(1, "k", 30, 40, "3")}));
+  EXPECT_TRUE(accepted(
+      {set(1, "k", "5", 0, 5), crashed(add(2, "k", 3, 10, 0, 0), 20), get(1, "k", 30, 40, "8")}));
+  EXPECT_TRUE(rejected(
+      {set(1, "k", "5", 0, 5), crashed(add(2, "k", 3, 10, 0, 0), 20), get(1, "k", 30, 40, "3")}));
   EXPECT_TRUE(accepted({set(1, "k", "a", 0, 5), crashed(cas(2, "k", "a", "b", 10, 0, false), 20),
                         get(1, "k", 30, 40, "b")}));
   EXPECT_TRUE(rejected({set(1, "k", "x", 0, 5), crashed(cas(2, "k", "a", "b", 10, 0, false), 20),
                         get(1, "k", 30, 40, "b")}));
-  EXPECT_TRUE(accepted({crashed(set_if_absent(2, "k", "a", 10, 0, false), 20),
-                        get(1, "k", 30, 40, "a")}));
-  EXPECT_TRUE(rejected({set(1, "k", "x", 0, 5), crashed(set_if_absent(2, "k", "a", 10, 0, false), 20),
-                        get(1, "k", 30, 40, "a")}));
+  EXPECT_TRUE(
+      accepted({crashed(set_if_absent(2, "k", "a", 10, 0, false), 20), get(1, "k", 30, 40, "a")}));
+  EXPECT_TRUE(
+      rejected({set(1, "k", "x", 0, 5), crashed(set_if_absent(2, "k", "a", 10, 0, false), 20),
+                get(1, "k", 30, 40, "a")}));
   EXPECT_TRUE(accepted({set(1, "k", "x", 0, 5), crashed(erase(2, "k", 10, 0, false), 20),
                         get(1, "k", 30, 40, std::nullopt)}));
   // A crashed get or contains constrains nothing.
-  EXPECT_TRUE(accepted({crashed(get(2, "k", 10, 0, "zzz"), 20), crashed(contains(3, "k", 0, 0, true), 5),
-                        get(1, "k", 30, 40, std::nullopt)}));
+  EXPECT_TRUE(
+      accepted({crashed(get(2, "k", 10, 0, "zzz"), 20), crashed(contains(3, "k", 0, 0, true), 5),
+                get(1, "k", 30, 40, std::nullopt)}));
 }
 
 TEST(CheckerIncomplete, CrashedOpTakesEffectAtMostOnce) {
-  EXPECT_TRUE(accepted({crashed(add(2, "k", 1, 10, 0, 0), std::nullopt), get(1, "k", 30, 40, "1")}));
+  EXPECT_TRUE(
+      accepted({crashed(add(2, "k", 1, 10, 0, 0), std::nullopt), get(1, "k", 30, 40, "1")}));
   EXPECT_TRUE(rejected({crashed(add(2, "k", 1, 10, 0, 0), std::nullopt), get(1, "k", 30, 40, "1"),
                         get(1, "k", 50, 60, "2")}));
 }
@@ -392,9 +395,9 @@ TEST(CheckerIncomplete, CrashedOpTakesEffectAtMostOnce) {
 
 TEST(CheckerClear, OverlappingSetEitherOutcome) {
   for (const bool survived : {false, true}) {
-    EXPECT_TRUE(accepted({set(1, "k", "a", 0, 10), clear(2, 20, 60), set(1, "k", "b", 30, 40),
-                          get(1, "k", 70, 80, survived ? std::optional<std::string>("b")
-                                                       : std::nullopt)}))
+    EXPECT_TRUE(
+        accepted({set(1, "k", "a", 0, 10), clear(2, 20, 60), set(1, "k", "b", 30, 40),
+                  get(1, "k", 70, 80, survived ? std::optional<std::string>("b") : std::nullopt)}))
         << survived;
   }
   // "a" was set before the clear began and cannot survive it.
@@ -404,7 +407,8 @@ TEST(CheckerClear, OverlappingSetEitherOutcome) {
 
 TEST(CheckerClear, KeyPresentThroughoutIsErased) {
   EXPECT_TRUE(rejected({set(1, "k", "a", 0, 10), clear(2, 20, 30), get(1, "k", 40, 50, "a")}));
-  EXPECT_TRUE(accepted({set(1, "k", "a", 0, 10), clear(2, 20, 30), get(1, "k", 40, 50, std::nullopt)}));
+  EXPECT_TRUE(
+      accepted({set(1, "k", "a", 0, 10), clear(2, 20, 30), get(1, "k", 40, 50, std::nullopt)}));
   // Another key with writes is cleared too; a key only ever read is absent anyway.
   EXPECT_TRUE(rejected({set(1, "k", "a", 0, 10), set(1, "j", "b", 0, 10), clear(2, 20, 30),
                         get(1, "k", 40, 50, std::nullopt), get(1, "j", 40, 50, "b"),
@@ -414,27 +418,27 @@ TEST(CheckerClear, KeyPresentThroughoutIsErased) {
 TEST(CheckerClear, ErasesAgainAfterReinsertion) {
   // The clear erased "a" (seen absent at 22..24), "b" was inserted while the clear ran, and
   // it is gone afterwards: only a second erase by the same clear explains that.
-  EXPECT_TRUE(accepted({set(1, "k", "a", 0, 10), clear(2, 20, 100), get(1, "k", 22, 24, std::nullopt),
-                        set(1, "k", "b", 30, 40), get(1, "k", 50, 60, "b"),
-                        get(1, "k", 110, 120, std::nullopt)}));
+  EXPECT_TRUE(accepted({set(1, "k", "a", 0, 10), clear(2, 20, 100),
+                        get(1, "k", 22, 24, std::nullopt), set(1, "k", "b", 30, 40),
+                        get(1, "k", 50, 60, "b"), get(1, "k", 110, 120, std::nullopt)}));
   // Reinserted and erased twice during one clear: two overlapping writes allow two more.
-  EXPECT_TRUE(accepted({set(1, "k", "a", 0, 10), clear(2, 20, 100), get(1, "k", 22, 24, std::nullopt),
-                        set(1, "k", "b", 30, 40), get(1, "k", 42, 44, std::nullopt),
-                        set_if_absent(1, "k", "c", 50, 60, true), get(1, "k", 62, 64, "c"),
-                        get(1, "k", 110, 120, std::nullopt)}));
+  EXPECT_TRUE(accepted({set(1, "k", "a", 0, 10), clear(2, 20, 100),
+                        get(1, "k", 22, 24, std::nullopt), set(1, "k", "b", 30, 40),
+                        get(1, "k", 42, 44, std::nullopt), set_if_absent(1, "k", "c", 50, 60, true),
+                        get(1, "k", 62, 64, "c"), get(1, "k", 110, 120, std::nullopt)}));
   // A user erase answering false while the clear runs: the clear got there first.
   EXPECT_TRUE(accepted({set(1, "k", "a", 0, 10), clear(2, 20, 100), erase(1, "k", 30, 40, false),
                         set(1, "k", "b", 50, 60), get(1, "k", 110, 120, std::nullopt)}));
   // Erases cannot bring a value back.
-  EXPECT_TRUE(rejected({set(1, "k", "a", 0, 10), clear(2, 20, 100), get(1, "k", 22, 24, std::nullopt),
-                        get(1, "k", 50, 60, "a")}));
+  EXPECT_TRUE(rejected({set(1, "k", "a", 0, 10), clear(2, 20, 100),
+                        get(1, "k", 22, 24, std::nullopt), get(1, "k", 50, 60, "a")}));
 }
 
 TEST(CheckerClear, IncompleteClearIsOptional) {
-  EXPECT_TRUE(accepted({set(1, "k", "a", 0, 10), crashed(clear(2, 20, 0), 30),
-                        get(1, "k", 40, 50, "a")}));
-  EXPECT_TRUE(accepted({set(1, "k", "a", 0, 10), crashed(clear(2, 20, 0), 30),
-                        get(1, "k", 40, 50, std::nullopt)}));
+  EXPECT_TRUE(
+      accepted({set(1, "k", "a", 0, 10), crashed(clear(2, 20, 0), 30), get(1, "k", 40, 50, "a")}));
+  EXPECT_TRUE(accepted(
+      {set(1, "k", "a", 0, 10), crashed(clear(2, 20, 0), 30), get(1, "k", 40, 50, std::nullopt)}));
   EXPECT_TRUE(rejected({set(1, "k", "a", 0, 10), crashed(clear(2, 20, 0), 30),
                         get(1, "k", 40, 50, std::nullopt), get(1, "k", 60, 70, "a")}));
   EXPECT_TRUE(accepted({set(1, "k", "a", 0, 10), crashed(clear(2, 20, 0), std::nullopt),
@@ -464,8 +468,8 @@ TEST(CheckerErrors, TableFullIsANoOpAnyTime) {
       get(0, "k", 0, 0, "a"),
   })));
   // The failed set had no effect.
-  EXPECT_TRUE(rejected(sequential({failed(set(0, "k", "b", 0, 0), "table_full"),
-                                   get(0, "k", 0, 0, "b")})));
+  EXPECT_TRUE(
+      rejected(sequential({failed(set(0, "k", "b", 0, 0), "table_full"), get(0, "k", 0, 0, "b")})));
 }
 
 TEST(CheckerErrors, MalformedHistoryThrows) {
@@ -524,9 +528,10 @@ TEST(CheckerReport, TinyBudgetIsInconclusive) {
 }
 
 TEST(CheckerReport, ExplanationNamesKeyAndOperation) {
-  const CheckReport r = check({set(1, "the-key", "old", 0, 10), set(2, "the-key", "new", 20, 30),
-                               get(3, "the-key", 40, 50, "old"), get(4, "other", 0, 5, std::nullopt),
-                               set(5, "the-key", "x", 45, 47)});
+  const CheckReport r =
+      check({set(1, "the-key", "old", 0, 10), set(2, "the-key", "new", 20, 30),
+             get(3, "the-key", 40, 50, "old"), get(4, "other", 0, 5, std::nullopt),
+             set(5, "the-key", "x", 45, 47)});
   ASSERT_EQ(r.failures.size(), 1u);
   const std::string &e = r.failures[0].explanation;
   std::cout << e;
@@ -574,10 +579,10 @@ struct Simulation {
   std::size_t operations = 2000;
   std::size_t keys = 4;
   unsigned processes = 4;
-  double crash = 0.01;     // share of operations whose process dies before the response
-  double unbounded = 0.0;  // share of those with no response bound
-  double clear = 0.0;      // share of operations that are clear
-  double error = 0.005;    // share of writes failing with table_full
+  double crash = 0.01;    // share of operations whose process dies before the response
+  double unbounded = 0.0; // share of those with no response bound
+  double clear = 0.0;     // share of operations that are clear
+  double error = 0.005;   // share of writes failing with table_full
   std::uint64_t seed = 1;
 };
 
@@ -599,8 +604,8 @@ std::vector<Operation> simulate(const Simulation &sim) {
     return std::uniform_int_distribution<std::uint64_t>(lo, hi)(rng);
   };
   const auto chance = [&](double p) { return std::bernoulli_distribution(p)(rng); };
-  static const std::vector<std::string> kValues = {"a", "b", "0", "1", "7", "-3",
-                                                   "9223372036854775807"};
+  static const std::vector<std::string> kValues = {
+      "a", "b", "0", "1", "7", "-3", "9223372036854775807"};
   const auto value = [&] { return kValues[uniform(0, kValues.size() - 1)]; };
   struct Event {
     std::uint64_t time;
@@ -801,6 +806,310 @@ TEST(CheckerRandom, SameReportForAnyThreadCount) {
     EXPECT_EQ(a.failures[i].key, b.failures[i].key);
     EXPECT_EQ(a.failures[i].explanation, b.failures[i].explanation);
   }
+}
+
+// ---- cross-check against brute force ------------------------------------------------------
+
+// The specification again, coded independently: a key's operations after expanding clear,
+// each may go next unless another one still to be placed must come before it; optional ones
+// may be skipped. Exhaustive, memoised on (remaining set, state); for small histories.
+struct BruteOp {
+  const Operation *op;
+  bool clear_erase = false;
+  bool optional = false;
+  std::uint64_t call = 0;
+  std::uint64_t ret = 0;
+};
+
+using State = std::optional<std::string>;
+
+// Whether `o` may take effect in state s, and the state after it.
+bool brute_step(const BruteOp &b, State &s) {
+  const Operation &o = *b.op;
+  if (b.clear_erase || (b.optional && o.op == OpKind::kErase)) {
+    s.reset();
+    return true;
+  }
+  const auto sum = [&]() -> std::optional<std::int64_t> {
+    const std::optional<std::int64_t> base = s ? number_of(*s) : 0;
+    std::int64_t out = 0;
+    if (!base || __builtin_add_overflow(*base, o.delta, &out)) {
+      return std::nullopt;
+    }
+    return out;
+  };
+  if (b.optional) { // the effect of a successful execution
+    switch (o.op) {
+    case OpKind::kSet:
+      s = o.value;
+      break;
+    case OpKind::kAdd:
+      if (const auto n = sum()) {
+        s = std::to_string(*n);
+      }
+      break;
+    case OpKind::kCompareAndSet:
+      if (s == o.value) {
+        s = o.desired;
+      }
+      break;
+    case OpKind::kSetIfAbsent:
+      if (!s) {
+        s = o.value;
+      }
+      break;
+    default:
+      break;
+    }
+    return true;
+  }
+  const Result &r = o.result;
+  if (r.kind == Result::Kind::kError) {
+    return r.error != "not_a_number" || !sum();
+  }
+  switch (o.op) {
+  case OpKind::kGet:
+    return r.kind == Result::Kind::kAbsent ? !s : s == r.value;
+  case OpKind::kContains:
+    return r.flag == s.has_value();
+  case OpKind::kSet:
+    s = o.value;
+    return true;
+  case OpKind::kErase: {
+    const bool was = s.has_value();
+    s.reset();
+    return r.flag == was;
+  }
+  case OpKind::kAdd: {
+    const auto n = sum();
+    if (!n || *n != r.number) {
+      return false;
+    }
+    s = std::to_string(*n);
+    return true;
+  }
+  case OpKind::kCompareAndSet: {
+    const bool eq = s == o.value;
+    if (eq) {
+      s = o.desired;
+    }
+    return r.flag == eq;
+  }
+  case OpKind::kSetIfAbsent: {
+    const bool absent = !s;
+    if (absent) {
+      s = o.value;
+    }
+    return r.flag == absent;
+  }
+  case OpKind::kClear:
+    break;
+  }
+  return false;
+}
+
+bool brute_search(const std::vector<BruteOp> &ops, std::uint32_t remaining, const State &s,
+                  std::set<std::pair<std::uint32_t, State>> &failed) {
+  if (remaining == 0) {
+    return true;
+  }
+  if (failed.count({remaining, s}) != 0) {
+    return false;
+  }
+  for (std::size_t x = 0; x < ops.size(); ++x) {
+    if ((remaining >> x & 1) == 0) {
+      continue;
+    }
+    if (ops[x].optional && brute_search(ops, remaining & ~(1U << x), s, failed)) {
+      return true; // skipped
+    }
+    bool first = true;
+    for (std::size_t y = 0; y < ops.size(); ++y) {
+      if ((remaining >> y & 1) != 0 && y != x && ops[y].ret < ops[x].call) {
+        first = false;
+      }
+    }
+    State next = s;
+    if (first && brute_step(ops[x], next) &&
+        brute_search(ops, remaining & ~(1U << x), next, failed)) {
+      return true;
+    }
+  }
+  failed.insert({remaining, s});
+  return false;
+}
+
+bool brute_linearizable(const std::vector<Operation> &h) {
+  const auto ret_of = [](const Operation &o) {
+    return o.response_ns.value_or(std::numeric_limits<std::uint64_t>::max());
+  };
+  std::set<std::string> keys;
+  for (const Operation &o : h) {
+    if (o.op != OpKind::kClear) {
+      keys.insert(o.key);
+    }
+  }
+  for (const std::string &key : keys) {
+    std::vector<BruteOp> ops;
+    for (const Operation &o : h) {
+      if (o.op != OpKind::kClear && o.key == key) {
+        ops.push_back({&o, false, !o.completed, o.invoke_ns, ret_of(o)});
+      }
+    }
+    for (const Operation &c : h) {
+      if (c.op != OpKind::kClear || c.result.kind == Result::Kind::kError) {
+        continue;
+      }
+      std::size_t k = 0;
+      for (const Operation &w : h) {
+        const bool write = w.op == OpKind::kSet || w.op == OpKind::kErase || w.op == OpKind::kAdd ||
+                           w.op == OpKind::kCompareAndSet || w.op == OpKind::kSetIfAbsent;
+        k += write && w.key == key && w.invoke_ns <= ret_of(c) && ret_of(w) >= c.invoke_ns;
+      }
+      for (std::size_t j = 0; j <= k; ++j) {
+        ops.push_back({&c, true, j > 0 || !c.completed, c.invoke_ns, ret_of(c)});
+      }
+    }
+    if (ops.size() > 31) {
+      ADD_FAILURE() << "history too big for brute force";
+      return false;
+    }
+    std::set<std::pair<std::uint32_t, State>> failed;
+    if (!brute_search(ops, static_cast<std::uint32_t>((1ULL << ops.size()) - 1), std::nullopt,
+                      failed)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A result of the right kind for o, at random (often wrong).
+Result random_result(const Operation &o, std::mt19937_64 &rng) {
+  const auto uniform = [&](std::uint64_t lo, std::uint64_t hi) {
+    return std::uniform_int_distribution<std::uint64_t>(lo, hi)(rng);
+  };
+  Result r;
+  switch (o.op) {
+  case OpKind::kGet:
+    r.kind = uniform(0, 2) == 0 ? Result::Kind::kAbsent : Result::Kind::kValue;
+    r.value = r.kind == Result::Kind::kValue ? (uniform(0, 1) ? "a" : "1") : "";
+    break;
+  case OpKind::kSet:
+  case OpKind::kClear:
+    r.kind = Result::Kind::kOk;
+    break;
+  case OpKind::kAdd:
+    r.kind = Result::Kind::kNumber;
+    r.number = static_cast<std::int64_t>(uniform(0, 6)) - 3;
+    if (uniform(0, 3) == 0) {
+      r = Result{Result::Kind::kError, false, 0, "", "not_a_number"};
+    }
+    break;
+  default:
+    r.kind = Result::Kind::kBool;
+    r.flag = uniform(0, 1) == 1;
+    break;
+  }
+  if (o.op != OpKind::kClear && uniform(0, 15) == 0) {
+    r = Result{Result::Kind::kError, false, 0, "", "table_full"};
+  }
+  return r;
+}
+
+// Small random histories with arbitrary (often wrong) results.
+std::vector<Operation> random_small_history(std::mt19937_64 &rng) {
+  const auto uniform = [&](std::uint64_t lo, std::uint64_t hi) {
+    return std::uniform_int_distribution<std::uint64_t>(lo, hi)(rng);
+  };
+  static const std::vector<std::string> kSmall = {"a", "b", "1", "9223372036854775807"};
+  const auto value = [&] { return kSmall[uniform(0, kSmall.size() - 1)]; };
+  std::vector<Operation> h;
+  const std::size_t n = uniform(1, 7);
+  bool cleared = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    Operation o;
+    o.process = static_cast<std::uint32_t>(i);
+    o.invoke_ns = uniform(0, 30);
+    o.response_ns = o.invoke_ns + uniform(0, 12);
+    o.completed = true;
+    o.key = uniform(0, 3) == 0 ? "y" : "x";
+    o.op = static_cast<OpKind>(uniform(0, cleared ? 6 : 7));
+    if (o.op == OpKind::kClear) {
+      o.key.clear();
+      cleared = true;
+    }
+    o.value = value();
+    o.desired = value();
+    o.delta = static_cast<std::int64_t>(uniform(0, 4)) - 2;
+    o.result = random_result(o, rng);
+    if (uniform(0, 4) == 0) {
+      o.completed = false;
+      o.result = Result{};
+      if (uniform(0, 1) == 0) {
+        o.response_ns.reset();
+      }
+    }
+    h.push_back(std::move(o));
+  }
+  return h;
+}
+
+TEST(CheckerRandom, AgreesWithBruteForce) {
+  std::mt19937_64 rng(12345);
+  std::size_t linearizable = 0;
+  constexpr std::size_t kHistories = 20000;
+  for (std::size_t i = 0; i < kHistories; ++i) {
+    const std::vector<Operation> h = random_small_history(rng);
+    const bool expected = brute_linearizable(h);
+    CheckOptions o;
+    o.threads = 1;
+    const CheckReport r = check(h, o);
+    ASSERT_EQ(r.inconclusive, 0u);
+    ASSERT_EQ(r.ok(), expected) << "history " << i << ": "
+                                << (r.failures.empty() ? "" : r.failures[0].explanation);
+    linearizable += expected;
+  }
+  // Both verdicts are well represented.
+  EXPECT_GT(linearizable, kHistories / 5);
+  EXPECT_LT(linearizable, kHistories * 4 / 5);
+  std::cout << linearizable << " of " << kHistories << " linearizable\n";
+}
+
+TEST(CheckerRandom, AgreesWithBruteForceNearValid) {
+  // Valid small histories, half of them with one result replaced at random: the cases that
+  // are nearly linearizable.
+  std::mt19937_64 rng(777);
+  std::size_t linearizable = 0;
+  constexpr std::size_t kHistories = 10000;
+  for (std::size_t i = 0; i < kHistories; ++i) {
+    Simulation sim;
+    sim.operations = 2 + i % 7;
+    sim.keys = 1 + i % 2;
+    sim.processes = 2 + i % 3;
+    sim.crash = 0.2;
+    sim.unbounded = 0.5;
+    sim.clear = 0.1;
+    sim.error = 0.05;
+    sim.seed = i;
+    std::vector<Operation> h = simulate(sim);
+    if (i % 2 == 1) {
+      Operation &o = h[rng() % h.size()];
+      if (o.completed) {
+        o.result = random_result(o, rng);
+      }
+    }
+    const bool expected = brute_linearizable(h);
+    CheckOptions o;
+    o.threads = 1;
+    const CheckReport r = check(h, o);
+    ASSERT_EQ(r.inconclusive, 0u);
+    ASSERT_EQ(r.ok(), expected) << "history " << i << ": "
+                                << (r.failures.empty() ? "" : r.failures[0].explanation);
+    ASSERT_TRUE(expected || i % 2 == 1) << "history " << i;
+    linearizable += expected;
+  }
+  EXPECT_LT(linearizable, kHistories * 9 / 10);
+  std::cout << linearizable << " of " << kHistories << " linearizable\n";
 }
 
 // A quick benchmark: 100k operations over 32 keys from 4 processes, 1% of them crashed with a
