@@ -3,8 +3,8 @@
 # millions of checked operations each, plus the faithful mutex engine without crashes
 # (with crashes it hangs by design, which the last run shows).
 #   bash stress/long_runs.sh [BUILD_DIR] [OUT_DIR] [SCALE]
-# SCALE multiplies the operation counts (default 1: about 5 minutes and 6 GiB of RAM on
-# a 2-core machine; the checker holds the whole history in memory).
+# SCALE multiplies the operation counts (default 1: about 80 s and 5 GiB of RAM on a
+# 2-core machine; the harness holds the whole history in memory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
