@@ -20,6 +20,7 @@ constexpr std::uint64_t kBarrierTimeoutNs = 10'000'000'000ULL;
 struct Shared {
   std::atomic<std::uint64_t> arrived{0}; // barrier: processes arrived, over all rounds
   std::atomic<std::uint64_t> failures{0};
+  std::atomic<bool> abort{false}; // a barrier timed out: every process gives up
   char message[256];
   std::atomic<bool> message_taken{false};
 };
@@ -32,7 +33,13 @@ bool barrier(Shared &s, unsigned procs, std::uint64_t generation) {
   s.arrived.fetch_add(1, std::memory_order_acq_rel);
   const std::uint64_t deadline = now_ns() + kBarrierTimeoutNs;
   while (s.arrived.load(std::memory_order_acquire) < procs * generation) {
+    // Relaxed: once one process has missed a barrier the count is off for good, so all
+    // stop rather than time out round after round (or pass a barrier early).
+    if (s.abort.load(std::memory_order_relaxed)) {
+      return false;
+    }
     if (now_ns() > deadline) {
+      s.abort.store(true, std::memory_order_relaxed);
       return false;
     }
     sched_yield();
@@ -47,7 +54,7 @@ void fail(Shared &s, const std::string &what) {
   }
 }
 
-void round_child(Engine engine, const std::string &name, unsigned me, unsigned procs,
+bool round_child(Engine engine, const std::string &name, unsigned me, unsigned procs,
                  std::uint64_t round, Shared &s, std::atomic<std::uint64_t> &creators) {
   const std::uint64_t base = round * 3; // three barriers per round
   Options o;
@@ -55,7 +62,7 @@ void round_child(Engine engine, const std::string &name, unsigned me, unsigned p
   o.capacity = 64;
   if (!barrier(s, procs, base + 1)) {
     fail(s, "round " + std::to_string(round) + ": start barrier timed out");
-    return;
+    return false;
   }
   std::unique_ptr<AnyTable> t;
   try {
@@ -83,7 +90,7 @@ void round_child(Engine engine, const std::string &name, unsigned me, unsigned p
   }
   if (!barrier(s, procs, base + 2)) {
     fail(s, "round " + std::to_string(round) + ": write barrier timed out");
-    return;
+    return false;
   }
   if (t) {
     for (unsigned p = 0; p < procs; ++p) {
@@ -96,7 +103,7 @@ void round_child(Engine engine, const std::string &name, unsigned me, unsigned p
     }
     t->close();
   }
-  barrier(s, procs, base + 3);
+  return barrier(s, procs, base + 3);
 }
 
 } // namespace
@@ -118,7 +125,10 @@ CreateRaceReport create_race(Engine engine, const std::string &name_prefix, unsi
     const pid_t pid = fork();
     if (pid == 0) {
       for (std::uint64_t r = 0; r < rounds; ++r) {
-        round_child(engine, name_prefix + "-" + std::to_string(r), me, procs, r, *s, creators[r]);
+        if (!round_child(engine, name_prefix + "-" + std::to_string(r), me, procs, r, *s,
+                         creators[r])) {
+          _exit(1);
+        }
       }
       _exit(0);
     }
@@ -127,8 +137,19 @@ CreateRaceReport create_race(Engine engine, const std::string &name_prefix, unsi
   std::uint64_t shown = 0;
   for (std::size_t alive = kids.size(); alive > 0;) {
     alive = 0;
-    for (const pid_t k : kids) {
-      alive += waitpid(k, nullptr, WNOHANG) == 0;
+    for (pid_t &k : kids) {
+      int status = 0;
+      const pid_t got = k > 0 ? waitpid(k, &status, WNOHANG) : -1;
+      if (got == 0) {
+        ++alive;
+      } else if (got == k) {
+        k = -1;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+          fail(*s, "a create-race process " +
+                       std::string(WIFSIGNALED(status) ? "died of a signal" : "gave up"));
+          s->abort.store(true, std::memory_order_relaxed); // the others stop too
+        }
+      }
     }
     // Acquire: pairs with the barrier's acq_rel arrivals (only a progress figure here).
     const std::uint64_t done = s->arrived.load(std::memory_order_acquire) / (3 * procs);

@@ -281,6 +281,7 @@ public:
       reap_exited();
     }
     h.go.store(true, std::memory_order_release);
+    started_ = true;
     const double deadline = cfg_.ops ? 0 : cfg_.seconds;
     auto next_kill = cli_.crash ? draw_kill_delay() : 0.0;
     double next_progress = 1.0;
@@ -365,6 +366,25 @@ private:
     reaped_at_[s.process] = now_ns();
   }
 
+  // Waits for a worker we sent SIGKILL. If it died of something else first (it crashed
+  // between our last poll and the kill), that is a failure of its own.
+  void reap_killed(LaneState &s, std::size_t l) {
+    int status = 0;
+    waitpid(s.pid, &status, 0);
+    note_death(s);
+    if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) {
+      failed(s, l, status);
+    }
+  }
+
+  void failed(const LaneState &s, std::size_t l, int status) {
+    ++tally_.worker_failures;
+    tally_.messages.push_back(
+        "process " + std::to_string(s.process) + " (lane " + std::to_string(l) + ") " +
+        (WIFSIGNALED(status) ? std::string("died of signal ") + strsignal(WTERMSIG(status))
+                             : "exited with status " + std::to_string(WEXITSTATUS(status))));
+  }
+
   void reap_exited() {
     for (std::size_t l = 0; l < lanes_.size(); ++l) {
       LaneState &s = lanes_[l];
@@ -376,13 +396,10 @@ private:
       if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         continue; // finished its lane, or stopped
       }
-      ++tally_.worker_failures;
-      tally_.messages.push_back(
-          "process " + std::to_string(s.process) + " (lane " + std::to_string(l) + ") " +
-          (WIFSIGNALED(status) ? std::string("died of signal ") + strsignal(WTERMSIG(status))
-                               : "exited with status " + std::to_string(WEXITSTATUS(status))));
-      // Relaxed: the stop flag is a hint; workers poll it once per operation.
-      if (!lane_full(l) && !log_.header().stop.load(std::memory_order_relaxed)) {
+      failed(s, l, status);
+      // Relaxed: the stop flag is a hint; workers poll it once per operation. Before the
+      // start, a failure is not retried: a worker that cannot attach would fail forever.
+      if (started_ && !lane_full(l) && !log_.header().stop.load(std::memory_order_relaxed)) {
         start(l);
       }
     }
@@ -423,8 +440,7 @@ private:
     const std::size_t l = candidates[rng_() % candidates.size()];
     LaneState &s = lanes_[l];
     ::kill(s.pid, SIGKILL);
-    waitpid(s.pid, nullptr, 0);
-    note_death(s);
+    reap_killed(s, l);
     ++tally_.kills;
     start(l);
   }
@@ -481,8 +497,7 @@ private:
     for (LaneState &s : lanes_) {
       if (s.alive) {
         ::kill(s.pid, SIGKILL);
-        waitpid(s.pid, nullptr, 0);
-        note_death(s);
+        reap_killed(s, static_cast<std::size_t>(&s - lanes_.data()));
       }
     }
   }
@@ -518,6 +533,7 @@ private:
   std::vector<std::pair<std::uint64_t, std::uint64_t>> progress_; // per lane: done, when seen
   std::uint32_t next_process_ = 0;
   Tally tally_;
+  bool started_ = false; // the first workers were released (replacements allowed)
 };
 
 // ---- From the shared log to a history --------------------------------------------
@@ -766,8 +782,28 @@ int run_scenario(Cli &c) {
   const std::uint64_t online = log.header().online.load(std::memory_order_relaxed);
   std::vector<Operation> finals;
   const std::uint64_t killed = tally.kills + tally.hangs * cfg.procs;
-  const FsckReport f = fsck(*table, cfg, killed, cfg.engine == Engine::kMutex && tally.kills > 0,
-                            runner.next_process(), finals);
+  // Churn: read back every key ever inserted, so a key the table lost is seen missing.
+  std::vector<std::string> written;
+  if (cfg.scenario == Scenario::kChurn) {
+    for (std::size_t l = 0; l < log.lanes(); ++l) {
+      const std::uint64_t n = log.lane(l).next.load(std::memory_order_relaxed); // all reaped
+      for (std::uint64_t i = 0; i < n; ++i) {
+        const Record &r = log.records(l)[i];
+        const auto op = static_cast<OpKind>(r.op);
+        if (op == OpKind::kSet || op == OpKind::kSetIfAbsent) {
+          written.push_back(key_name(cfg, r.key));
+        }
+      }
+    }
+  }
+  FsckReport f;
+  try {
+    f = fsck(*table, cfg, killed, cfg.engine == Engine::kMutex && tally.kills > 0,
+             runner.next_process(), written, finals);
+  } catch (const std::exception &e) {
+    ++f.violations;
+    f.messages.push_back(std::string("the audit itself failed: ") + e.what());
+  }
   table.reset(); // the last handle: the segment goes away
 
   std::vector<Operation> history = collect(cfg, log, runner.reaped_at());

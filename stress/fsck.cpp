@@ -17,7 +17,8 @@ void add(FsckReport &f, const std::string &message) {
 } // namespace
 
 FsckReport fsck(AnyTable &table, const RunConfig &cfg, std::uint64_t killed, bool damage_expected,
-                std::uint32_t process, std::vector<Operation> &final_reads) {
+                std::uint32_t process, const std::vector<std::string> &written,
+                std::vector<Operation> &final_reads) {
   FsckReport f;
   f.first = table.recover();
   const RecoveryReport &r = f.first;
@@ -51,9 +52,8 @@ FsckReport fsck(AnyTable &table, const RunConfig &cfg, std::uint64_t killed, boo
 
   // Read back every key the run could have written.
   std::set<std::string> to_read(keys.begin(), keys.end());
-  if (cfg.scenario != Scenario::kChurn) {
-    to_read.insert(cfg.keys.begin(), cfg.keys.end());
-  }
+  to_read.insert(cfg.keys.begin(), cfg.keys.end());
+  to_read.insert(written.begin(), written.end());
   for (const std::string &k : to_read) {
     Operation op;
     op.process = process;

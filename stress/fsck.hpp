@@ -27,7 +27,9 @@ struct FsckReport {
 // history), runs recover() again, then clears and refills the table to capacity.
 // `killed`: processes that died without closing; `damage_expected`: the faithful engine
 // after a crash, whose torn values are the design's known failure, not a finding.
+// `written`: further keys to read back (churn: every key ever inserted).
 FsckReport fsck(AnyTable &table, const RunConfig &cfg, std::uint64_t killed, bool damage_expected,
-                std::uint32_t process, std::vector<Operation> &final_reads);
+                std::uint32_t process, const std::vector<std::string> &written,
+                std::vector<Operation> &final_reads);
 
 } // namespace shmtable::stress
