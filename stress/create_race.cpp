@@ -49,6 +49,7 @@ bool barrier(Shared &s, unsigned procs, std::uint64_t generation) {
 
 void fail(Shared &s, const std::string &what) {
   s.failures.fetch_add(1, std::memory_order_relaxed); // relaxed: read after every child exits
+  // Relaxed: only one process wins the message slot; the parent reads it after wait().
   if (!s.message_taken.exchange(true, std::memory_order_relaxed)) {
     std::snprintf(s.message, sizeof s.message, "%s", what.c_str());
   }

@@ -475,6 +475,7 @@ private:
         continue;
       }
       if (in_flight_ns(l, now) > limit || now - progress_[l].second > limit) {
+        // Acquire: as in in_flight_ns, so the record named below is whole.
         const std::uint64_t next = log_.lane(l).next.load(std::memory_order_acquire);
         const Record &r = log_.records(l)[next ? next - 1 : 0];
         return "lane " + std::to_string(l) + " completed no operation for " +
@@ -779,6 +780,7 @@ int run_scenario(Cli &c) {
   Runner runner(c, log);
   const Tally tally = runner.run();
 
+  // Relaxed: every worker has been reaped; wait() ordered their increments before this.
   const std::uint64_t online = log.header().online.load(std::memory_order_relaxed);
   std::vector<Operation> finals;
   const std::uint64_t killed = tally.kills + tally.hangs * cfg.procs;

@@ -63,13 +63,10 @@ struct alignas(64) Lane {
 };
 
 struct alignas(64) LogHeader {
-  std::atomic<bool> go{false};             // parent -> first workers: every one is attached, start
-  std::atomic<bool> stop{false};           // parent -> workers: finish the current op and exit
-  std::atomic<std::uint32_t> ready{0};     // first workers attached so far
-  std::atomic<std::uint64_t> online{0};    // violations workers saw directly (torn reads, ...)
-  std::atomic<std::uint64_t> counter_a{0}; // scenario use (create-race: barrier, creators)
-  std::atomic<std::uint64_t> counter_b{0};
-  std::atomic<std::uint64_t> counter_c{0};
+  std::atomic<bool> go{false};          // parent -> first workers: every one is attached, start
+  std::atomic<bool> stop{false};        // parent -> workers: finish the current op and exit
+  std::atomic<std::uint32_t> ready{0};  // first workers attached so far
+  std::atomic<std::uint64_t> online{0}; // violations workers saw directly (torn reads, ...)
 };
 
 class SharedLog {

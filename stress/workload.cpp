@@ -134,6 +134,8 @@ private:
   void recover_lane_keys() {
     std::unordered_map<std::uint64_t, bool> present;
     std::deque<std::uint64_t> order;
+    // Relaxed: the lane's previous writers are dead and reaped, and fork() ordered the
+    // parent's view (which saw them reaped) before this process started.
     for (std::uint64_t i = 0; i < lane_.next.load(std::memory_order_relaxed); ++i) {
       const Record &r = records_[i];
       const auto op = static_cast<OpKind>(r.op);
