@@ -1,0 +1,104 @@
+// node/addon/addon.cpp: the module's exports.
+//
+//   LockFreeTable, MutexTable   the engines' classes (table_wrap.hpp); index.js extends them
+//   Floor                       the binding's floor, for benchmarks (below)
+//   unlink(name, byPath)        removes a table's name or file; false if there was none
+//   validateName(name)          throws the library's RangeError for a bad name
+#include <napi.h>
+
+#include <shmtable/lockfree_table.hpp>
+#include <shmtable/mutex_table.hpp>
+#include <shmtable/segment.hpp>
+
+#include "args.hpp"
+#include "errors.hpp"
+#include "table_wrap.hpp"
+
+#include <array>
+#include <string>
+
+namespace shmtable::node {
+namespace {
+
+// The cheapest call a get can be: decode the key exactly as the tables do, then return
+// a 256-byte string, through the same ObjectWrap dispatch. No table is touched, so
+// get's time over Floor.get's is what the table itself costs from JS.
+class Floor : public Napi::ObjectWrap<Floor> {
+public:
+  static Napi::Function define(Napi::Env env) {
+    return DefineClass(env, "Floor", {InstanceMethod("get", &Floor::get)});
+  }
+
+  explicit Floor(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Floor>(info) {
+    key_.reserve_for(kDefaultMaxKeyBytes);
+    value_.fill('v');
+  }
+
+private:
+  Napi::Value get(const Napi::CallbackInfo &info) {
+    const std::string_view k = key_arg(info.Env(), info[0], key_, kDefaultMaxKeyBytes);
+    value_[0] = k.empty() ? 'v' : k[0]; // depend on the key, as a lookup would
+    return Napi::String::New(info.Env(), value_.data(), value_.size());
+  }
+
+  Scratch key_;
+  std::array<char, kDefaultMaxValueBytes> value_{};
+};
+
+std::string name_arg(const Napi::CallbackInfo &info) {
+  if (!info[0].IsString()) {
+    throw_js(info.Env(), JsClass::kTypeError, "ERR_INVALID_ARG_TYPE",
+             "name: expected a string, got " + type_name(info.Env(), info[0]));
+  }
+  return info[0].As<Napi::String>().Utf8Value();
+}
+
+// unlink(name, byPath): removes a table's name (or its backing file); false if absent.
+Napi::Value unlink_name(const Napi::CallbackInfo &info) {
+  const std::string name = name_arg(info);
+  try {
+    if (info[1].ToBoolean()) {
+      shmtable::unlink_path(name);
+    } else {
+      shmtable::unlink(name);
+    }
+  } catch (const Error &e) {
+    if (e.code() == Errc::kSegmentMissing) {
+      return Napi::Boolean::New(info.Env(), false);
+    }
+    throw_js(info.Env(), e);
+  }
+  return Napi::Boolean::New(info.Env(), true);
+}
+
+void validate_name_js(const Napi::CallbackInfo &info) {
+  const std::string name = name_arg(info);
+  try {
+    shmtable::validate_name(name);
+  } catch (const Error &e) {
+    throw_js(info.Env(), e);
+  }
+}
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  exports.Set("LockFreeTable", TableWrap<LockFreeTable>::define(env, "LockFreeTable"));
+  exports.Set("MutexTable", TableWrap<MutexTable>::define(env, "MutexTable"));
+  exports.Set("Floor", Floor::define(env));
+  exports.Set("unlink", Napi::Function::New(env, unlink_name, "unlink"));
+  exports.Set("validateName", Napi::Function::New(env, validate_name_js, "validateName"));
+  Napi::Object limits = Napi::Object::New(env);
+  limits.Set("maxKeyBytes", Napi::Number::New(env, kMaxKeyBytesLimit));
+  limits.Set("maxValueBytes", Napi::Number::New(env, kMaxValueBytesLimit));
+  limits.Set("maxNameBytes", Napi::Number::New(env, static_cast<double>(kMaxNameBytes)));
+  exports.Set("limits", limits);
+  return exports;
+}
+
+} // namespace
+} // namespace shmtable::node
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  return shmtable::node::init(env, exports);
+}
+
+NODE_API_MODULE(shmtable, Init)

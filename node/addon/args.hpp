@@ -1,0 +1,195 @@
+// node/addon/args.hpp: decoding JS arguments into bytes, with the errors the API
+// promises (TypeError for a wrong type, RangeError naming the limit for a size).
+//
+// Keys are JS strings, stored as their UTF-8 bytes. Values are strings (stored as UTF-8)
+// or any ArrayBufferView (Buffer, Uint8Array, other typed arrays, DataView: its bytes).
+// Decoding never allocates on the hot path: strings are encoded into a scratch buffer the
+// table owns, and views are read in place.
+#pragma once
+
+#include <napi.h>
+
+#include "errors.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace shmtable::node {
+
+// napi_get_value_string_utf8 truncates at a character boundary, silently. With room for
+// limit + kSlack bytes, a truncated result is longer than `limit` (a UTF-8 character is
+// at most 4 bytes), so a result of at most `limit` bytes is the whole string.
+inline constexpr std::size_t kSlack = 4;
+
+inline void check(Napi::Env env, napi_status status) {
+  if (status != napi_ok) {
+    throw Napi::Error::New(env); // the pending JS exception, or N-API's last error
+  }
+}
+
+inline std::string type_name(napi_env env, napi_value v) {
+  napi_valuetype t = napi_undefined;
+  check(env, napi_typeof(env, v, &t));
+  switch (t) {
+  case napi_undefined:
+    return "undefined";
+  case napi_null:
+    return "null";
+  case napi_boolean:
+    return "boolean";
+  case napi_number:
+    return "number";
+  case napi_string:
+    return "string";
+  case napi_symbol:
+    return "symbol";
+  case napi_function:
+    return "function";
+  case napi_bigint:
+    return "bigint";
+  case napi_external:
+    return "external";
+  case napi_object: {
+    bool is = false;
+    check(env, napi_is_array(env, v, &is));
+    return is ? "an array" : "an object";
+  }
+  }
+  return "unknown";
+}
+
+// Scratch space for one string argument of at most `limit` UTF-8 bytes.
+class Scratch {
+public:
+  void reserve_for(std::uint32_t limit) { bytes_.resize(std::size_t{limit} + kSlack + 1); }
+  char *data() noexcept { return bytes_.data(); }
+  std::size_t size() const noexcept { return bytes_.size(); }
+
+private:
+  std::vector<char> bytes_;
+};
+
+// A string's UTF-8 length, for error messages only (encodes nothing).
+inline std::size_t utf8_length(napi_env env, napi_value v) {
+  std::size_t n = 0;
+  check(env, napi_get_value_string_utf8(env, v, nullptr, 0, &n));
+  return n;
+}
+
+[[noreturn]] inline void throw_too_large(napi_env env, const char *arg, std::size_t bytes,
+                                         const char *limit_name, std::uint32_t limit,
+                                         Errc code) {
+  throw_js(env, JsClass::kRangeError, js_code(to_string(code)),
+           std::string(arg) + ": " + std::to_string(bytes) + " bytes exceeds " + limit_name +
+               " (" + std::to_string(limit) + "; counted in UTF-8 bytes)");
+}
+
+// A key: a JS string of at most `limit` UTF-8 bytes.
+inline std::string_view key_arg(napi_env env, napi_value v, Scratch &s, std::uint32_t limit,
+                                const char *arg = "key") {
+  std::size_t n = 0;
+  if (napi_get_value_string_utf8(env, v, s.data(), s.size(), &n) != napi_ok) {
+    throw_js(env, JsClass::kTypeError, "ERR_INVALID_ARG_TYPE",
+             std::string(arg) + ": expected a string, got " + type_name(env, v));
+  }
+  if (n > limit) {
+    throw_too_large(env, arg, utf8_length(env, v), "maxKeyBytes", limit, Errc::kKeyTooLarge);
+  }
+  return {s.data(), n};
+}
+
+inline std::size_t element_bytes(napi_typedarray_type t) {
+  switch (t) {
+  case napi_int8_array:
+  case napi_uint8_array:
+  case napi_uint8_clamped_array:
+    return 1;
+  case napi_int16_array:
+  case napi_uint16_array:
+    return 2;
+  case napi_int32_array:
+  case napi_uint32_array:
+  case napi_float32_array:
+    return 4;
+  default:
+    return 8; // float64, bigint64, biguint64
+  }
+}
+
+// The bytes of an ArrayBufferView, in place; false if `v` is not one.
+inline bool view_bytes(napi_env env, napi_value v, std::string_view &out) {
+  bool is = false;
+  check(env, napi_is_typedarray(env, v, &is));
+  if (is) {
+    napi_typedarray_type type{};
+    std::size_t length = 0;
+    void *data = nullptr; // already advanced by the view's byteOffset
+    check(env, napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr));
+    out = {static_cast<const char *>(data), length * element_bytes(type)};
+    return true;
+  }
+  check(env, napi_is_dataview(env, v, &is));
+  if (is) {
+    std::size_t length = 0;
+    void *data = nullptr;
+    check(env, napi_get_dataview_info(env, v, &length, &data, nullptr, nullptr));
+    out = {static_cast<const char *>(data), length};
+    return true;
+  }
+  return false;
+}
+
+// A value: a string (as UTF-8) or an ArrayBufferView, of at most `limit` bytes.
+inline std::string_view value_arg(napi_env env, napi_value v, Scratch &s, std::uint32_t limit,
+                                  const char *arg = "value") {
+  std::size_t n = 0;
+  if (napi_get_value_string_utf8(env, v, s.data(), s.size(), &n) == napi_ok) {
+    if (n > limit) {
+      throw_too_large(env, arg, utf8_length(env, v), "maxValueBytes", limit,
+                      Errc::kValueTooLarge);
+    }
+    return {s.data(), n};
+  }
+  // napi_string_expected leaves no exception pending: try the byte views.
+  std::string_view bytes;
+  if (!view_bytes(env, v, bytes)) {
+    throw_js(env, JsClass::kTypeError, "ERR_INVALID_ARG_TYPE",
+             std::string(arg) + ": expected a string, Buffer or Uint8Array, got " +
+                 type_name(env, v));
+  }
+  if (bytes.size() > limit) {
+    throw_too_large(env, arg, bytes.size(), "maxValueBytes", limit, Errc::kValueTooLarge);
+  }
+  return bytes;
+}
+
+// A writable byte view (getInto's target); TypeError if `v` is none.
+inline std::span<char> target_arg(napi_env env, napi_value v, const char *arg = "target") {
+  std::string_view bytes;
+  if (!view_bytes(env, v, bytes)) {
+    throw_js(env, JsClass::kTypeError, "ERR_INVALID_ARG_TYPE",
+             std::string(arg) + ": expected a Buffer or Uint8Array, got " + type_name(env, v));
+  }
+  return {const_cast<char *>(bytes.data()), bytes.size()};
+}
+
+// An integer argument: a JS number that is a safe integer (|n| <= 2^53 - 1).
+inline std::int64_t safe_integer_arg(napi_env env, napi_value v, const char *arg) {
+  double d = 0;
+  if (napi_get_value_double(env, v, &d) != napi_ok) {
+    throw_js(env, JsClass::kTypeError, "ERR_INVALID_ARG_TYPE",
+             std::string(arg) + ": expected a number, got " + type_name(env, v));
+  }
+  constexpr double kMaxSafe = 9007199254740991.0; // Number.MAX_SAFE_INTEGER
+  if (!(d >= -kMaxSafe && d <= kMaxSafe) || d != static_cast<double>(static_cast<std::int64_t>(d))) {
+    throw_js(env, JsClass::kRangeError, "ERR_OUT_OF_RANGE",
+             std::string(arg) + ": expected a safe integer (|n| <= 2^53 - 1), got " +
+                 Napi::Value(env, v).ToString().Utf8Value());
+  }
+  return static_cast<std::int64_t>(d);
+}
+
+} // namespace shmtable::node

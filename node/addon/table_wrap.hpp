@@ -1,0 +1,376 @@
+// node/addon/table_wrap.hpp: one JS class per engine, over the C++ table.
+//
+// TableWrap<LockFreeTable> and TableWrap<MutexTable> are the native classes that
+// index.js extends. Each instance owns one handle to one shared table. Node runs a
+// handle's methods on one thread (its isolate's), so the scratch buffers and the
+// per-handle counters need no synchronisation; the table itself is shared with every
+// other process and worker thread that has it open.
+#pragma once
+
+#include <napi.h>
+
+#include <shmtable/lockfree_table.hpp>
+#include <shmtable/mutex_table.hpp>
+
+#include "args.hpp"
+#include "errors.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace shmtable::node {
+
+// What this handle did, for stats(): process-local, never shared between processes.
+struct Counters {
+  std::uint64_t gets = 0;       // get, getBuffer, getInto, has
+  std::uint64_t hits = 0;
+  std::uint64_t misses = 0;
+  std::uint64_t sets = 0;       // set calls that stored their value
+  std::uint64_t table_full = 0; // writes refused because the table was full
+  std::uint64_t deletes = 0;    // delete calls that removed a key
+  std::uint64_t rmw = 0;        // incr/add, compareAndSet, setIfAbsent calls
+};
+
+inline OpenMode open_mode_of(Napi::Env env, const std::string &s) {
+  if (s == "openOrCreate") {
+    return OpenMode::kOpenOrCreate;
+  }
+  if (s == "create") {
+    return OpenMode::kCreate;
+  }
+  if (s == "open") {
+    return OpenMode::kOpen;
+  }
+  throw_js(env, JsClass::kRangeError, "ERR_INVALID_ARG_VALUE",
+           "options.openMode: expected 'openOrCreate', 'create' or 'open', got '" + s + "'");
+}
+
+template <class Engine> class TableWrap : public Napi::ObjectWrap<TableWrap<Engine>> {
+  using Base = Napi::ObjectWrap<TableWrap<Engine>>;
+
+public:
+  static constexpr const char *kEngineName =
+      Engine::kEngine == EngineKind::kLockFree ? "lockfree" : "mutex";
+
+  static Napi::Function define(Napi::Env env, const char *class_name) {
+    return Base::DefineClass(
+        env, class_name,
+        {
+            Base::InstanceMethod("set", &TableWrap::set),
+            Base::InstanceMethod("get", &TableWrap::get),
+            Base::InstanceMethod("getBuffer", &TableWrap::get_buffer),
+            Base::InstanceMethod("getInto", &TableWrap::get_into),
+            Base::InstanceMethod("delete", &TableWrap::erase),
+            Base::InstanceMethod("has", &TableWrap::has),
+            Base::InstanceMethod("incr", &TableWrap::incr),
+            Base::InstanceMethod("add", &TableWrap::incr),
+            Base::InstanceMethod("compareAndSet", &TableWrap::compare_and_set),
+            Base::InstanceMethod("setIfAbsent", &TableWrap::set_if_absent),
+            Base::InstanceMethod("keys", &TableWrap::keys),
+            Base::InstanceMethod("clear", &TableWrap::clear),
+            Base::InstanceMethod("recover", &TableWrap::recover),
+            Base::InstanceMethod("close", &TableWrap::close),
+            Base::InstanceMethod("_counters", &TableWrap::counters),
+            Base::InstanceAccessor("size", &TableWrap::size, nullptr),
+            Base::InstanceAccessor("closed", &TableWrap::closed, nullptr),
+            Base::InstanceAccessor("created", &TableWrap::created, nullptr),
+            Base::InstanceAccessor("capacity", &TableWrap::capacity, nullptr),
+            Base::InstanceAccessor("maxKeyBytes", &TableWrap::max_key_bytes, nullptr),
+            Base::InstanceAccessor("maxValueBytes", &TableWrap::max_value_bytes, nullptr),
+            Base::InstanceAccessor("engine", &TableWrap::engine, nullptr),
+        });
+  }
+
+  // new Native({ name | path, capacity, maxKeyBytes, maxValueBytes, persist, robust,
+  //              openMode, mode }): index.js validates and fills every field.
+  explicit TableWrap(const Napi::CallbackInfo &info) : Base(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsObject()) {
+      throw_js(env, JsClass::kTypeError, "ERR_INVALID_ARG_TYPE",
+               "options: expected an object, got " + type_name(env, info[0]));
+    }
+    const Napi::Object o = info[0].As<Napi::Object>();
+    Options opts;
+    const auto str = [&](const char *field) {
+      const Napi::Value v = o.Get(field);
+      return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
+    };
+    const auto num = [&](const char *field) {
+      const Napi::Value v = o.Get(field);
+      return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0.0;
+    };
+    opts.name = str("name");
+    opts.path = str("path");
+    opts.capacity = static_cast<std::uint64_t>(num("capacity"));
+    opts.max_key_bytes = static_cast<std::uint32_t>(num("maxKeyBytes"));
+    opts.max_value_bytes = static_cast<std::uint32_t>(num("maxValueBytes"));
+    opts.persist = o.Get("persist").ToBoolean();
+    opts.robust = o.Get("robust").ToBoolean();
+    if (o.Get("mode").IsNumber()) {
+      opts.mode = static_cast<unsigned>(num("mode"));
+    }
+    opts.open_mode = open_mode_of(env, str("openMode"));
+    label_ = opts.name.empty() ? opts.path : opts.name;
+    try {
+      table_.emplace(opts);
+    } catch (const Error &e) {
+      throw_js(env, e);
+    }
+    key_.reserve_for(table_->max_key_bytes());
+    value_.reserve_for(table_->max_value_bytes());
+    expected_.reserve_for(table_->max_value_bytes());
+  }
+
+private:
+  Engine &table(Napi::Env env) {
+    if (!table_) {
+      throw_js(env, JsClass::kError, "ERR_SHMTABLE_CLOSED",
+               "closed: the table '" + label_ + "' was closed by close(); open it again");
+    }
+    return *table_;
+  }
+  std::string_view key(const Napi::CallbackInfo &info, std::size_t i = 0) {
+    return key_arg(info.Env(), info[i], key_, table_->max_key_bytes());
+  }
+  std::string_view value(const Napi::CallbackInfo &info, std::size_t i, Scratch &s,
+                         const char *arg = "value") {
+    return value_arg(info.Env(), info[i], s, table_->max_value_bytes(), arg);
+  }
+
+  // Runs `body`, turning a library Error into its JS error.
+  template <class Body> static auto guard(Napi::Env env, Body &&body) {
+    try {
+      return body();
+    } catch (const Error &e) {
+      throw_js(env, e);
+    }
+  }
+
+  Napi::Value set(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Engine &t = table(env);
+    const std::string_view k = key(info);
+    const std::string_view v = value(info, 1, value_);
+    try {
+      t.set(k, v);
+    } catch (const Error &e) {
+      if (e.code() != Errc::kTableFull) {
+        throw_js(env, e);
+      }
+      ++counters_.table_full; // the seed's contract: a full table makes set return false
+      return Napi::Boolean::New(env, false);
+    }
+    ++counters_.sets;
+    return Napi::Boolean::New(env, true);
+  }
+
+  // The value of the key, copied into value_ (no allocation); nullopt on a miss.
+  std::optional<std::string_view> lookup(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Engine &t = table(env);
+    const std::string_view k = key(info);
+    const auto n = guard(env, [&] {
+      return t.get_into(k, std::span<char>(value_.data(), t.max_value_bytes()));
+    });
+    ++counters_.gets;
+    if (!n) {
+      ++counters_.misses;
+      return std::nullopt;
+    }
+    ++counters_.hits;
+    return std::string_view(value_.data(), *n);
+  }
+
+  Napi::Value get(const Napi::CallbackInfo &info) {
+    const auto v = lookup(info);
+    if (!v) {
+      return info.Env().Undefined();
+    }
+    return Napi::String::New(info.Env(), v->data(), v->size());
+  }
+
+  Napi::Value get_buffer(const Napi::CallbackInfo &info) {
+    const auto v = lookup(info);
+    if (!v) {
+      return info.Env().Undefined();
+    }
+    return Napi::Buffer<char>::Copy(info.Env(), v->data(), v->size());
+  }
+
+  // getInto(key, target): copies the value into target (a Buffer or Uint8Array) and
+  // returns its length in bytes, or undefined on a miss. Allocates nothing.
+  Napi::Value get_into(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Engine &t = table(env);
+    const std::string_view k = key(info);
+    const std::span<char> out = target_arg(env, info[1]);
+    ++counters_.gets;
+    std::optional<std::size_t> n;
+    try {
+      n = t.get_into(k, out);
+    } catch (const Error &e) {
+      if (e.code() != Errc::kBufferTooSmall) {
+        throw_js(env, e);
+      }
+      const auto now = guard(env, [&] { return t.get(k); }); // for the message only
+      throw_js(env, JsClass::kRangeError, "ERR_SHMTABLE_BUFFER_TOO_SMALL",
+               "target: " + std::to_string(out.size()) + " bytes cannot hold the value's " +
+                   (now ? std::to_string(now->size()) : std::string("current")) +
+                   " bytes (maxValueBytes " + std::to_string(t.max_value_bytes()) + ")");
+    }
+    if (!n) {
+      ++counters_.misses;
+      return env.Undefined();
+    }
+    ++counters_.hits;
+    return Napi::Number::New(env, static_cast<double>(*n));
+  }
+
+  Napi::Value erase(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Engine &t = table(env);
+    const std::string_view k = key(info);
+    const bool removed = guard(env, [&] { return t.erase(k); });
+    counters_.deletes += removed ? 1 : 0;
+    return Napi::Boolean::New(env, removed);
+  }
+
+  Napi::Value has(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Engine &t = table(env);
+    const std::string_view k = key(info);
+    const bool present = guard(env, [&] { return t.contains(k); });
+    ++counters_.gets;
+    ++(present ? counters_.hits : counters_.misses);
+    return Napi::Boolean::New(env, present);
+  }
+
+  // incr(key, by = 1) and its alias add(key, delta): the new value, as a number. The
+  // table keeps a signed 64-bit decimal; beyond 2^53 the returned number is rounded.
+  Napi::Value incr(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Engine &t = table(env);
+    const std::string_view k = key(info);
+    const std::int64_t by =
+        info.Length() < 2 || info[1].IsUndefined() ? 1 : safe_integer_arg(env, info[1], "by");
+    ++counters_.rmw;
+    try {
+      return Napi::Number::New(env, static_cast<double>(t.add(k, by)));
+    } catch (const Error &e) {
+      counters_.table_full += e.code() == Errc::kTableFull ? 1 : 0;
+      throw_js(env, e);
+    }
+  }
+
+  Napi::Value compare_and_set(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Engine &t = table(env);
+    const std::string_view k = key(info);
+    const std::string_view expected = value(info, 1, expected_, "expected");
+    const std::string_view desired = value(info, 2, value_, "desired");
+    ++counters_.rmw;
+    return Napi::Boolean::New(env,
+                              guard(env, [&] { return t.compare_and_set(k, expected, desired); }));
+  }
+
+  Napi::Value set_if_absent(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Engine &t = table(env);
+    const std::string_view k = key(info);
+    const std::string_view v = value(info, 1, value_);
+    ++counters_.rmw;
+    try {
+      return Napi::Boolean::New(env, t.set_if_absent(k, v));
+    } catch (const Error &e) {
+      counters_.table_full += e.code() == Errc::kTableFull ? 1 : 0;
+      throw_js(env, e);
+    }
+  }
+
+  Napi::Value keys(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Engine &t = table(env);
+    const std::vector<std::string> all = guard(env, [&] { return t.keys(); });
+    Napi::Array out = Napi::Array::New(env, all.size());
+    for (std::uint32_t i = 0; i < all.size(); ++i) {
+      out.Set(i, Napi::String::New(env, all[i]));
+    }
+    return out;
+  }
+
+  void clear(const Napi::CallbackInfo &info) {
+    Engine &t = table(info.Env());
+    guard(info.Env(), [&] { t.clear(); });
+  }
+
+  Napi::Value recover(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Engine &t = table(env);
+    const RecoveryReport r = guard(env, [&] { return t.recover(); });
+    Napi::Object o = Napi::Object::New(env);
+    const auto put = [&](const char *field, std::uint64_t v) {
+      o.Set(field, Napi::Number::New(env, static_cast<double>(v)));
+    };
+    put("entries", r.entries);
+    put("pendingCleared", r.pending_cleared);
+    put("buffersReclaimed", r.buffers_reclaimed);
+    put("boundsLowered", r.bounds_lowered);
+    put("boundsRaised", r.bounds_raised);
+    put("duplicateKeys", r.duplicate_keys);
+    put("corruptSlots", r.corrupt_slots);
+    put("locksReset", r.locks_reset);
+    return o;
+  }
+
+  // Detaches this handle (idempotent). With persist false, the last close of a table
+  // anywhere discards its contents.
+  void close(const Napi::CallbackInfo &) { table_.reset(); }
+
+  Napi::Value counters(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    const auto put = [&](const char *field, std::uint64_t v) {
+      o.Set(field, Napi::Number::New(env, static_cast<double>(v)));
+    };
+    put("gets", counters_.gets);
+    put("hits", counters_.hits);
+    put("misses", counters_.misses);
+    put("sets", counters_.sets);
+    put("tableFull", counters_.table_full);
+    put("deletes", counters_.deletes);
+    put("rmw", counters_.rmw);
+    return o;
+  }
+
+  Napi::Value size(const Napi::CallbackInfo &info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(table(info.Env()).size()));
+  }
+  Napi::Value closed(const Napi::CallbackInfo &info) {
+    return Napi::Boolean::New(info.Env(), !table_);
+  }
+  Napi::Value created(const Napi::CallbackInfo &info) {
+    return Napi::Boolean::New(info.Env(), table(info.Env()).created());
+  }
+  Napi::Value capacity(const Napi::CallbackInfo &info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(table(info.Env()).capacity()));
+  }
+  Napi::Value max_key_bytes(const Napi::CallbackInfo &info) {
+    return Napi::Number::New(info.Env(), table(info.Env()).max_key_bytes());
+  }
+  Napi::Value max_value_bytes(const Napi::CallbackInfo &info) {
+    return Napi::Number::New(info.Env(), table(info.Env()).max_value_bytes());
+  }
+  Napi::Value engine(const Napi::CallbackInfo &info) {
+    return Napi::String::New(info.Env(), kEngineName);
+  }
+
+  std::optional<Engine> table_;
+  std::string label_;
+  Scratch key_;      // the key argument, UTF-8
+  Scratch value_;    // a value argument, or the value read
+  Scratch expected_; // compareAndSet's expected value
+  Counters counters_;
+};
+
+} // namespace shmtable::node

@@ -1,0 +1,18 @@
+'use strict';
+// Loads the native addon that `npm install` built (scripts/build.js), with an error that
+// says what to do when it is missing.
+const path = require('node:path');
+
+const built = path.join(__dirname, '..', 'build', 'Release', 'shmtable.node');
+
+try {
+  module.exports = require(built);
+} catch (err) {
+  const e = new Error(
+    `shmtable: cannot load the native addon ${built} (${err.message}). ` +
+      'It is built at install time: run `npm rebuild shmtable` (or `npm install` in the ' +
+      'package folder); the build needs a C++20 compiler and libxxhash.');
+  e.code = 'ERR_SHMTABLE_ADDON_MISSING';
+  e.cause = err;
+  throw e;
+}

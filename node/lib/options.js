@@ -1,0 +1,129 @@
+'use strict';
+// The factory's options: validation (TypeError / RangeError naming the option and its
+// limit) and sizing. Defaults are the seed module's: maxKeys 1024, persist false, 64-byte
+// keys, 256-byte values.
+const { limits, validateName } = require('./binding');
+
+const DEFAULTS = Object.freeze({
+  name: 'shmtable',
+  maxKeys: 1024,
+  maxKeyBytes: 64,
+  maxValueBytes: 256,
+  persist: false,
+  engine: 'lockfree',
+});
+
+const ENGINES = ['lockfree', 'mutex'];
+const OPEN_MODES = ['openOrCreate', 'create', 'open'];
+const KNOWN = ['name', 'path', 'maxKeys', 'persist', 'engine', 'maxKeyBytes', 'maxValueBytes',
+               'robust', 'mode', 'openMode'];
+
+// Slots for maxKeys keys: a load factor of at most 3/4, so that maxKeys distinct keys
+// always fit (both engines probe linearly; the lock-free engine probes at most
+// min(slots - 1, 16383) slots past a key's home, which a table 3/4 full stays far below).
+function slotsFor(maxKeys) {
+  return maxKeys + Math.ceil(maxKeys / 3);
+}
+
+// The largest maxKeys that slotsFor maps to at most `slots` (for messages and stats).
+function maxKeysFor(slots) {
+  let m = Math.floor((slots * 3) / 4);
+  while (m > 0 && slotsFor(m) > slots) m -= 1;
+  while (slotsFor(m + 1) <= slots) m += 1;
+  return m;
+}
+
+function fail(Cls, code, message) {
+  const e = new Cls(message);
+  e.code = code;
+  throw e;
+}
+
+function describe(v) {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `string ${JSON.stringify(v)}`;
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
+}
+
+function integer(o, field, min, max) {
+  const v = o[field];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number') {
+    fail(TypeError, 'ERR_INVALID_ARG_TYPE', `options.${field}: expected a number, got ${describe(v)}`);
+  }
+  if (!Number.isInteger(v) || v < min || v > max) {
+    fail(RangeError, 'ERR_OUT_OF_RANGE',
+         `options.${field}: expected an integer from ${min} to ${max}, got ${v}`);
+  }
+  return v;
+}
+
+function boolean(o, field) {
+  const v = o[field];
+  if (v !== undefined && typeof v !== 'boolean') {
+    fail(TypeError, 'ERR_INVALID_ARG_TYPE', `options.${field}: expected a boolean, got ${describe(v)}`);
+  }
+  return v;
+}
+
+function oneOf(o, field, allowed) {
+  const v = o[field];
+  if (v !== undefined && !allowed.includes(v)) {
+    fail(typeof v === 'string' ? RangeError : TypeError, 'ERR_INVALID_ARG_VALUE',
+         `options.${field}: expected ${allowed.map((a) => `'${a}'`).join(' or ')}, got ${describe(v)}`);
+  }
+  return v;
+}
+
+// Returns the options with every field checked; fields the caller left out stay undefined
+// (the factory then takes them from an existing table, or the defaults when creating).
+function normalize(options) {
+  if (options === undefined || options === null) options = {};
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    fail(TypeError, 'ERR_INVALID_ARG_TYPE', `options: expected an object, got ${describe(options)}`);
+  }
+  for (const field of Object.keys(options)) {
+    if (!KNOWN.includes(field)) {
+      fail(TypeError, 'ERR_INVALID_ARG_VALUE',
+           `options.${field}: unknown option (known: ${KNOWN.join(', ')})`);
+    }
+  }
+  const o = {};
+  for (const field of ['name', 'path']) {
+    const v = options[field];
+    if (v !== undefined && typeof v !== 'string') {
+      fail(TypeError, 'ERR_INVALID_ARG_TYPE', `options.${field}: expected a string, got ${describe(v)}`);
+    }
+    o[field] = v;
+  }
+  if (o.name !== undefined && o.path !== undefined) {
+    fail(TypeError, 'ERR_INVALID_ARG_VALUE', 'options: give name or path, not both');
+  }
+  if (o.path === undefined) {
+    o.name = o.name ?? DEFAULTS.name;
+    try {
+      validateName(o.name); // the library's rule: 1..200 bytes of [A-Za-z0-9._-], no leading '.'
+    } catch (e) {
+      e.message = e.message.replace(/^(shmtable: )?name:/, 'options.name:');
+      throw e;
+    }
+  }
+  if (o.path === '') fail(RangeError, 'ERR_INVALID_ARG_VALUE', 'options.path: must not be empty');
+  // Segment size guard is the library's (1 TiB); this bound only keeps the arithmetic exact.
+  o.maxKeys = integer(options, 'maxKeys', 1, 2 ** 40);
+  o.maxKeyBytes = integer(options, 'maxKeyBytes', 1, limits.maxKeyBytes);
+  o.maxValueBytes = integer(options, 'maxValueBytes', 1, limits.maxValueBytes);
+  o.mode = integer(options, 'mode', 0, 0o7777);
+  o.persist = boolean(options, 'persist') ?? DEFAULTS.persist;
+  o.robust = boolean(options, 'robust') ?? false;
+  o.engine = oneOf(options, 'engine', ENGINES) ?? DEFAULTS.engine;
+  o.openMode = oneOf(options, 'openMode', OPEN_MODES) ?? 'openOrCreate';
+  if (o.robust && o.engine !== 'mutex') {
+    fail(TypeError, 'ERR_INVALID_ARG_VALUE',
+         "options.robust: only for engine 'mutex' (the lock-free engine is crash-safe by design)");
+  }
+  return o;
+}
+
+module.exports = { DEFAULTS, normalize, slotsFor, maxKeysFor, fail };
