@@ -63,15 +63,27 @@ function open(o) {
     maxKeyBytes: o.maxKeyBytes ?? DEFAULTS.maxKeyBytes,
     maxValueBytes: o.maxValueBytes ?? DEFAULTS.maxValueBytes,
   };
+  const creating = (openMode) => {
+    try {
+      return new Cls({ ...create, openMode });
+    } catch (e) {
+      // The library names its own fields (capacity = slots); say which option led there.
+      if (e.code === 'ERR_SHMTABLE_INVALID_ARGUMENT') {
+        e.message = `options.maxKeys: ${maxKeys} keys need ${create.capacity} slots of up to ` +
+          `${create.maxKeyBytes} + ${create.maxValueBytes} bytes: ${e.message.replace(/^shmtable: /, '')}`;
+      }
+      throw e;
+    }
+  };
   let table;
   if (o.openMode === 'create') {
-    table = new Cls({ ...create, openMode: 'create' });
+    table = creating('create');
   } else {
     try {
       table = new Cls({ ...where, capacity: 0, maxKeyBytes: 0, maxValueBytes: 0, openMode: 'open' });
     } catch (e) {
       if (e.code !== 'ERR_SHMTABLE_SEGMENT_MISSING' || o.openMode === 'open') throw e;
-      table = new Cls({ ...create, openMode: 'openOrCreate' });
+      table = creating('openOrCreate');
     }
   }
   if (o.maxKeys !== undefined && table.capacity !== slotsFor(o.maxKeys)) {

@@ -1,0 +1,290 @@
+'use strict';
+// API conformance: every behaviour of the package, written once, run against both engines.
+const { describe, it, afterEach } = require('node:test');
+const assert = require('node:assert/strict');
+const createCache = require('..');
+const { ENGINES, uniqueName } = require('./helpers');
+
+for (const engine of ENGINES) {
+  describe(`engine ${engine}`, () => {
+    const open = [];
+    function make(options = {}) {
+      const c = createCache({ name: uniqueName(engine), engine, ...options });
+      open.push(c);
+      return c;
+    }
+    afterEach(() => {
+      while (open.length) open.pop().close();
+    });
+
+    it('set/get/has/delete round trip, with the seed return types', () => {
+      const c = make();
+      assert.equal(c.get('session:123'), undefined);
+      assert.equal(c.has('session:123'), false);
+      assert.equal(c.set('session:123', 'active'), true);
+      assert.equal(c.get('session:123'), 'active');
+      assert.equal(c.has('session:123'), true);
+      assert.equal(c.set('session:123', 'idle'), true);
+      assert.equal(c.get('session:123'), 'idle');
+      assert.equal(c.delete('session:123'), true);
+      assert.equal(c.delete('session:123'), false);
+      assert.equal(c.get('session:123'), undefined);
+      assert.equal(c.clear(), undefined);
+    });
+
+    it('reports its engine and the seed defaults', () => {
+      const c = make();
+      assert.equal(c.engine, engine);
+      assert.equal(c.maxKeys, 1024);
+      assert.equal(c.maxKeyBytes, 64);
+      assert.equal(c.maxValueBytes, 256);
+      assert.equal(c.persist, false);
+      assert.ok(c.capacity >= 1024);
+    });
+
+    it('keys() lists every key, size counts them, clear() empties', () => {
+      const c = make({ maxKeys: 100 });
+      const want = [];
+      for (let i = 0; i < 50; i++) {
+        want.push(`k${i}`);
+        assert.equal(c.set(`k${i}`, `v${i}`), true);
+      }
+      assert.deepEqual(c.keys().sort(), want.sort());
+      assert.equal(c.size, 50);
+      c.clear();
+      assert.deepEqual(c.keys(), []);
+      assert.equal(c.size, 0);
+      assert.equal(c.get('k1'), undefined);
+    });
+
+    it('stores keys and values by their UTF-8 bytes, up to exactly the limits', () => {
+      const c = make();
+      const key = 'é'.repeat(32); // 64 bytes
+      const value = '€'.repeat(85) + 'x'; // 256 bytes
+      assert.equal(c.set(key, value), true);
+      assert.equal(c.get(key), value);
+      const emoji = '🔑'.repeat(16); // 64 bytes of 4-byte characters
+      assert.equal(c.set(emoji, ''), true);
+      assert.equal(c.get(emoji), '');
+      assert.deepEqual(c.keys().sort(), [key, emoji].sort());
+    });
+
+    it('maxKeys distinct keys always fit; past the slots, set returns false and counts it', () => {
+      for (const maxKeys of [1, 3, 100, 1000]) {
+        const c = make({ maxKeys });
+        for (let i = 0; i < maxKeys; i++) {
+          assert.equal(c.set(`key-${i}`, 'v'), true, `key ${i} of maxKeys ${maxKeys}`);
+        }
+        let extra = 0;
+        while (c.set(`extra-${extra}`, 'v')) extra += 1;
+        assert.equal(c.size, maxKeys + extra);
+        assert.equal(c.size, c.capacity, 'full means every slot holds a key');
+        assert.equal(c.stats().tableFull, 1);
+        assert.equal(c.set('key-0', 'updated'), true, 'an update still fits in a full table');
+        assert.equal(c.get('key-0'), 'updated');
+        assert.throws(() => c.setIfAbsent('one-more', 'v'), { code: 'ERR_SHMTABLE_TABLE_FULL' });
+        assert.throws(() => c.incr('one-more'), { code: 'ERR_SHMTABLE_TABLE_FULL' });
+        assert.equal(c.stats().tableFull, 3);
+        assert.equal(c.delete('key-0'), true);
+        assert.equal(c.set('one-more', 'v'), true, 'a deleted slot is reused');
+      }
+    });
+
+    it('Buffer and Uint8Array values round-trip byte for byte', () => {
+      const c = make();
+      const bytes = Buffer.from([0, 1, 2, 0xfe, 0xff, 0x80, 0]);
+      assert.equal(c.set('bin', bytes), true);
+      assert.deepEqual(c.getBuffer('bin'), bytes);
+      const u8 = new Uint8Array([9, 8, 7]);
+      assert.equal(c.set('u8', u8), true);
+      assert.deepEqual(c.getBuffer('u8'), Buffer.from(u8));
+      const view = new Uint8Array(new ArrayBuffer(16), 4, 3); // offset view: only its bytes
+      view.set([1, 2, 3]);
+      c.set('view', view);
+      assert.deepEqual([...c.getBuffer('view')], [1, 2, 3]);
+      assert.equal(c.set('full', Buffer.alloc(256, 7)), true);
+      assert.equal(c.getBuffer('full').length, 256);
+      assert.equal(c.getBuffer('missing'), undefined);
+      c.set('text', 'héllo');
+      assert.deepEqual(c.getBuffer('text'), Buffer.from('héllo'));
+    });
+
+    it('getInto fills the caller\'s buffer and returns the length', () => {
+      const c = make();
+      const buf = Buffer.alloc(256);
+      c.set('k', 'hello');
+      assert.equal(c.getInto('k', buf), 5);
+      assert.equal(buf.toString('utf8', 0, 5), 'hello');
+      assert.equal(c.getInto('missing', buf), undefined);
+      const u8 = new Uint8Array(8);
+      assert.equal(c.getInto('k', u8), 5);
+      assert.deepEqual([...u8.subarray(0, 5)], [...Buffer.from('hello')]);
+      c.set('empty', '');
+      assert.equal(c.getInto('empty', Buffer.alloc(0)), 0);
+      assert.throws(() => c.getInto('k', Buffer.alloc(4)),
+                    { name: 'RangeError', code: 'ERR_SHMTABLE_BUFFER_TOO_SMALL', message: /target: 4 bytes cannot hold the value's 5 bytes/ });
+    });
+
+    it('incr/add are atomic counters on decimal text', () => {
+      const c = make();
+      assert.equal(c.incr('n'), 1);
+      assert.equal(c.incr('n'), 2);
+      assert.equal(c.incr('n', 10), 12);
+      assert.equal(c.add('n', -20), -8);
+      assert.equal(c.get('n'), '-8');
+      c.set('m', '41');
+      assert.equal(c.incr('m'), 42);
+      assert.equal(c.incr('big', Number.MAX_SAFE_INTEGER), Number.MAX_SAFE_INTEGER);
+      c.set('word', 'abc');
+      assert.throws(() => c.incr('word'), { code: 'ERR_SHMTABLE_NOT_A_NUMBER' });
+      assert.equal(c.get('word'), 'abc', 'a failed incr leaves the value');
+      c.set('max', '9223372036854775807');
+      assert.throws(() => c.incr('max'), { code: 'ERR_SHMTABLE_NOT_A_NUMBER', message: /overflow/ });
+      assert.equal(c.get('max'), '9223372036854775807');
+    });
+
+    it('compareAndSet stores only over the expected value', () => {
+      const c = make();
+      assert.equal(c.compareAndSet('flag', 'off', 'on'), false, 'absent key');
+      assert.equal(c.has('flag'), false);
+      c.set('flag', 'off');
+      assert.equal(c.compareAndSet('flag', 'on', 'off'), false);
+      assert.equal(c.get('flag'), 'off');
+      assert.equal(c.compareAndSet('flag', 'off', 'on'), true);
+      assert.equal(c.get('flag'), 'on');
+      assert.equal(c.compareAndSet('flag', Buffer.from('on'), new Uint8Array([0x78])), true);
+      assert.equal(c.get('flag'), 'x');
+    });
+
+    it('setIfAbsent inserts once', () => {
+      const c = make();
+      assert.equal(c.setIfAbsent('lock', 'owner-1'), true);
+      assert.equal(c.setIfAbsent('lock', 'owner-2'), false);
+      assert.equal(c.get('lock'), 'owner-1');
+      c.delete('lock');
+      assert.equal(c.setIfAbsent('lock', 'owner-2'), true);
+    });
+
+    it('stats() counts this handle\'s operations', () => {
+      const c = make({ maxKeys: 10 });
+      c.set('a', '1');
+      c.get('a');
+      c.get('b');
+      c.has('a');
+      c.delete('a');
+      c.incr('n');
+      const s = c.stats();
+      assert.equal(s.engine, engine);
+      assert.equal(s.maxKeys, 10);
+      assert.equal(s.capacity, c.capacity);
+      assert.equal(s.size, 1);
+      assert.deepEqual(
+        { gets: s.gets, hits: s.hits, misses: s.misses, sets: s.sets, deletes: s.deletes, rmw: s.rmw, tableFull: s.tableFull },
+        { gets: 3, hits: 2, misses: 1, sets: 1, deletes: 1, rmw: 1, tableFull: 0 });
+    });
+
+    it('two handles on one name share one table', () => {
+      const name = uniqueName(`${engine}_shared`);
+      const a = createCache({ name, engine, maxKeys: 64 });
+      const b = createCache({ name, engine }); // no maxKeys: takes the table's
+      open.push(a, b);
+      assert.equal(a.created, true);
+      assert.equal(b.created, false);
+      assert.equal(b.maxKeys, 64);
+      a.set('k', 'from a');
+      assert.equal(b.get('k'), 'from a');
+      b.delete('k');
+      assert.equal(a.has('k'), false);
+    });
+
+    it('persist false: the contents go with the last handle; persist true: they stay until unlink', () => {
+      const name = uniqueName(`${engine}_life`);
+      let c = createCache({ name, engine });
+      c.set('k', 'v');
+      c.close();
+      c = createCache({ name, engine });
+      assert.equal(c.get('k'), undefined, 'a fresh table after the last close');
+      c.close();
+
+      const pname = uniqueName(`${engine}_persist`);
+      c = createCache({ name: pname, engine, persist: true });
+      c.set('k', 'kept');
+      c.close();
+      c = createCache({ name: pname, engine, persist: true });
+      assert.equal(c.get('k'), 'kept');
+      assert.equal(c.unlink(), true);
+      assert.equal(c.get('k'), 'kept', 'an open handle keeps its table after unlink');
+      c.close();
+      assert.equal(createCache.unlink(pname), false, 'already gone');
+      c = createCache({ name: pname, engine, persist: true });
+      assert.equal(c.get('k'), undefined);
+      c.unlink();
+      c.close();
+    });
+
+    it('configurable key and value limits', () => {
+      const c = make({ maxKeyBytes: 8, maxValueBytes: 1000 });
+      assert.equal(c.maxKeyBytes, 8);
+      assert.equal(c.maxValueBytes, 1000);
+      assert.equal(c.set('12345678', 'x'.repeat(1000)), true);
+      assert.equal(c.get('12345678').length, 1000);
+      assert.throws(() => c.set('123456789', 'x'), { name: 'RangeError', message: /maxKeyBytes \(8/ });
+      assert.throws(() => c.set('k', 'x'.repeat(1001)), { name: 'RangeError', message: /maxValueBytes \(1000/ });
+    });
+
+    it('a file-backed table (path) works like a named one', () => {
+      const path = require('node:path');
+      const os = require('node:os');
+      const file = path.join(os.tmpdir(), `${uniqueName(engine)}.shm`);
+      const c = createCache({ path: file, engine, persist: true, maxKeys: 16 });
+      c.set('k', 'on disk');
+      c.close();
+      const d = createCache({ path: file, engine, persist: true });
+      assert.equal(d.get('k'), 'on disk');
+      assert.equal(d.unlink(), true);
+      d.close();
+      assert.equal(require('node:fs').existsSync(file), false);
+    });
+
+    it('close() is idempotent and later calls throw ERR_SHMTABLE_CLOSED', () => {
+      const c = make();
+      c.set('k', 'v');
+      c.close();
+      c.close();
+      assert.equal(c.closed, true);
+      for (const call of [() => c.get('k'), () => c.set('k', 'v'), () => c.has('k'),
+        () => c.delete('k'), () => c.keys(), () => c.clear(), () => c.size, () => c.incr('k'),
+        () => c.getInto('k', Buffer.alloc(8)), () => c.stats()]) {
+        assert.throws(call, { name: 'Error', code: 'ERR_SHMTABLE_CLOSED', message: /closed/ });
+      }
+    });
+
+    it('recover() runs on the only handle and refuses while others are attached', () => {
+      const c = make();
+      c.set('a', '1');
+      const report = c.recover();
+      assert.equal(report.entries, 1);
+      assert.equal(report.duplicateKeys, 0);
+      const other = createCache({ name: c.name, engine });
+      open.push(other);
+      assert.throws(() => c.recover(), { code: 'ERR_SHMTABLE_BUSY' });
+    });
+  });
+}
+
+describe('both engines in one process', () => {
+  it('are separate tables that cannot open each other\'s segment', () => {
+    const name = uniqueName('both');
+    const lf = createCache({ name, engine: 'lockfree' });
+    assert.throws(() => createCache({ name, engine: 'mutex' }),
+                  { code: 'ERR_SHMTABLE_LAYOUT_MISMATCH', message: /engine: the segment belongs to the 'lockfree' engine/ });
+    assert.equal(lf.get('x'), undefined, 'the failed open left the table intact');
+    lf.set('x', '1');
+    const mu = createCache({ name: `${name}_m`, engine: 'mutex' });
+    mu.set('x', '2');
+    assert.equal(lf.get('x'), '1');
+    assert.equal(mu.get('x'), '2');
+    lf.close();
+    mu.close();
+  });
+});

@@ -1,0 +1,151 @@
+'use strict';
+// Bad input: every misuse throws a TypeError / RangeError / Error whose message names the
+// argument and the limit, and leaves the table as it was.
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const createCache = require('..');
+const { ENGINES, uniqueName } = require('./helpers');
+
+describe('factory options', () => {
+  const cases = [
+    [42, TypeError, /^options: expected an object, got number 42/],
+    [[], TypeError, /^options: expected an object, got an array/],
+    [{ maxkeys: 10 }, TypeError, /^options\.maxkeys: unknown option \(known: name, path, maxKeys/],
+    [{ name: 7 }, TypeError, /^options\.name: expected a string, got number 7/],
+    [{ name: '' }, RangeError, /^options\.name: must not be empty/],
+    [{ name: 'a/b' }, RangeError, /^options\.name: character '\/' is not allowed/],
+    [{ name: '.hidden' }, RangeError, /^options\.name: must not start with '\.'/],
+    [{ name: 'x'.repeat(201) }, RangeError, /^options\.name: 201 bytes/],
+    [{ name: 'a', path: '/tmp/a' }, TypeError, /^options: give name or path, not both/],
+    [{ maxKeys: '10' }, TypeError, /^options\.maxKeys: expected a number, got string "10"/],
+    [{ maxKeys: 0 }, RangeError, /^options\.maxKeys: expected an integer from 1 to/],
+    [{ maxKeys: 1.5 }, RangeError, /^options\.maxKeys: expected an integer/],
+    [{ maxKeys: NaN }, RangeError, /^options\.maxKeys: expected an integer/],
+    [{ maxKeyBytes: 4097 }, RangeError, /^options\.maxKeyBytes: expected an integer from 1 to 4096, got 4097/],
+    [{ maxValueBytes: 0 }, RangeError, /^options\.maxValueBytes: expected an integer from 1 to 1048576, got 0/],
+    [{ persist: 'yes' }, TypeError, /^options\.persist: expected a boolean, got string "yes"/],
+    [{ engine: 'redis' }, RangeError, /^options\.engine: expected 'lockfree' or 'mutex', got string "redis"/],
+    [{ engine: 1 }, TypeError, /^options\.engine: expected 'lockfree' or 'mutex'/],
+    [{ robust: true }, TypeError, /^options\.robust: only for engine 'mutex'/],
+    [{ openMode: 'maybe' }, RangeError, /^options\.openMode: expected 'openOrCreate' or 'create' or 'open'/],
+  ];
+  for (const [options, Cls, message] of cases) {
+    it(`${JSON.stringify(options) ?? String(options)} -> ${Cls.name}`, () => {
+      assert.throws(() => createCache(options), (e) => {
+        assert.equal(e.constructor, Cls);
+        assert.match(e.message, message);
+        assert.ok(e.code, 'every error has a code');
+        return true;
+      });
+    });
+  }
+
+  it('a table too large for the library names the limit', () => {
+    assert.throws(() => createCache({ name: uniqueName('huge'), maxKeys: 2 ** 40 }),
+                  { name: 'RangeError', code: 'ERR_SHMTABLE_INVALID_ARGUMENT',
+                    message: /^options\.maxKeys: 1099511627776 keys need 1466015503702 slots .*limit of/ });
+  });
+
+  it('openMode open on a missing table, create on an existing one', () => {
+    const name = uniqueName('modes');
+    assert.throws(() => createCache({ name, openMode: 'open' }), { code: 'ERR_SHMTABLE_SEGMENT_MISSING' });
+    const c = createCache({ name, openMode: 'create' });
+    assert.throws(() => createCache({ name, openMode: 'create' }), { code: 'ERR_SHMTABLE_ALREADY_EXISTS' });
+    c.close();
+  });
+});
+
+for (const engine of ENGINES) {
+  describe(`engine ${engine}: layout mismatch with an existing table`, () => {
+    const name = uniqueName(`${engine}_mismatch`);
+    let c;
+    before(() => {
+      c = createCache({ name, engine, maxKeys: 100, maxValueBytes: 300 });
+      c.set('keep', 'me');
+    });
+    after(() => c.close());
+
+    const cases = [
+      [{ maxKeys: 50 }, /^options\.maxKeys: the table '.*' already exists with maxKeys 100 \(134 slots\); this call asks for maxKeys 50 \(67 slots\)/],
+      [{ maxValueBytes: 256 }, /^options\.maxValueBytes: the table '.*' already exists with maxValueBytes 300; this call asks for maxValueBytes 256/],
+      [{ maxKeyBytes: 32 }, /^options\.maxKeyBytes: the table '.*' already exists with maxKeyBytes 64; this call asks for maxKeyBytes 32/],
+      [{ persist: true }, /persist: the segment has false, the options ask for true/],
+      [{ engine: engine === 'mutex' ? 'lockfree' : 'mutex' }, /engine: the segment belongs to the '\w+' engine/],
+    ];
+    for (const [extra, message] of cases) {
+      it(`${JSON.stringify(extra)} throws ERR_SHMTABLE_LAYOUT_MISMATCH and leaves the table`, () => {
+        assert.throws(() => createCache({ name, engine, ...extra }),
+                      { name: 'Error', code: 'ERR_SHMTABLE_LAYOUT_MISMATCH', message });
+        assert.equal(c.get('keep'), 'me');
+        assert.equal(c.size, 1);
+      });
+    }
+
+    it('the same options, or none, attach', () => {
+      const d = createCache({ name, engine, maxKeys: 100, maxValueBytes: 300 });
+      const e = createCache({ name, engine });
+      assert.equal(d.get('keep'), 'me');
+      assert.equal(e.maxKeys, 100);
+      assert.equal(e.maxValueBytes, 300);
+      d.close();
+      e.close();
+    });
+  });
+
+  describe(`engine ${engine}: bad arguments`, () => {
+    let c;
+    before(() => {
+      c = createCache({ name: uniqueName(`${engine}_args`), engine, maxKeys: 16 });
+      c.set('present', 'value');
+    });
+    after(() => c.close());
+
+    const key64 = 'k'.repeat(64);
+    const cases = [
+      ['get(123)', () => c.get(123), TypeError, /^key: expected a string, got number/],
+      ['get()', () => c.get(), TypeError, /^key: expected a string, got undefined/],
+      ['get(null)', () => c.get(null), TypeError, /^key: expected a string, got null/],
+      ['get(Buffer)', () => c.get(Buffer.from('k')), TypeError, /^key: expected a string, got an object/],
+      ['set({}, v)', () => c.set({}, 'v'), TypeError, /^key: expected a string, got an object/],
+      ['has(Symbol)', () => c.has(Symbol('k')), TypeError, /^key: expected a string, got symbol/],
+      ['delete(1n)', () => c.delete(1n), TypeError, /^key: expected a string, got bigint/],
+      ['set(65-byte key)', () => c.set(`${key64}x`, 'v'), RangeError, /^key: 65 bytes exceeds maxKeyBytes \(64; counted in UTF-8 bytes\)/],
+      ['get(33 two-byte chars)', () => c.get('é'.repeat(33)), RangeError, /^key: 66 bytes exceeds maxKeyBytes \(64/],
+      ['get(key ending in a 4-byte char past the limit)', () => c.get(`${'k'.repeat(62)}🔑`), RangeError, /^key: 66 bytes exceeds maxKeyBytes \(64/],
+      ['set(k, 257-byte value)', () => c.set('k', 'v'.repeat(257)), RangeError, /^value: 257 bytes exceeds maxValueBytes \(256/],
+      ['set(k, 129 two-byte chars)', () => c.set('k', 'é'.repeat(129)), RangeError, /^value: 258 bytes exceeds maxValueBytes \(256/],
+      ['set(k, 257-byte Buffer)', () => c.set('k', Buffer.alloc(257)), RangeError, /^value: 257 bytes exceeds maxValueBytes \(256/],
+      ['set(k, 42)', () => c.set('k', 42), TypeError, /^value: expected a string, Buffer or Uint8Array, got number/],
+      ['set(k)', () => c.set('k'), TypeError, /^value: expected a string, Buffer or Uint8Array, got undefined/],
+      ['set(k, {})', () => c.set('k', {}), TypeError, /^value: expected a string, Buffer or Uint8Array, got an object/],
+      ['incr(k, "1")', () => c.incr('k', '1'), TypeError, /^by: expected a number, got string/],
+      ['incr(k, 0.5)', () => c.incr('k', 0.5), RangeError, /^by: expected a safe integer/],
+      ['incr(k, 2**53)', () => c.incr('k', 2 ** 53), RangeError, /^by: expected a safe integer/],
+      ['incr(present)', () => c.incr('present'), Error, /is not a decimal signed 64-bit integer/],
+      ['compareAndSet(k, 1, v)', () => c.compareAndSet('k', 1, 'v'), TypeError, /^expected: expected a string, Buffer or Uint8Array, got number/],
+      ['compareAndSet(k, v, 257 bytes)', () => c.compareAndSet('k', 'v', 'd'.repeat(257)), RangeError, /^desired: 257 bytes exceeds maxValueBytes \(256/],
+      ['setIfAbsent(k, null)', () => c.setIfAbsent('k', null), TypeError, /^value: expected a string, Buffer or Uint8Array, got null/],
+      ['getInto(k, "str")', () => c.getInto('present', 'str'), TypeError, /^target: expected a Buffer or Uint8Array, got string/],
+      ['getInto(k, small)', () => c.getInto('present', Buffer.alloc(2)), RangeError, /^target: 2 bytes cannot hold the value's 5 bytes/],
+    ];
+    for (const [label, call, Cls, message] of cases) {
+      it(`${label} -> ${Cls.name}, table intact`, () => {
+        assert.throws(call, (e) => {
+          assert.equal(e.constructor, Cls, e.stack);
+          assert.match(e.message, message);
+          assert.ok(e.code, 'every error has a code');
+          return true;
+        });
+        assert.equal(c.get('present'), 'value');
+        assert.equal(c.size, 1);
+        assert.equal(c.has('k'), false);
+      });
+    }
+
+    it('the createCache.unlink helper checks its argument', () => {
+      assert.throws(() => createCache.unlink(5), { name: 'TypeError', message: /^name: expected a string/ });
+      assert.throws(() => createCache.unlink('bad/name'), { name: 'RangeError', code: 'ERR_SHMTABLE_INVALID_NAME' });
+      assert.equal(createCache.unlink(uniqueName('never')), false);
+    });
+  });
+}

@@ -1,0 +1,29 @@
+'use strict';
+// Shared by the test files: unique table names, and running a fixture in a child process.
+const { spawnSync } = require('node:child_process');
+const path = require('node:path');
+
+const ENGINES = ['lockfree', 'mutex'];
+
+let serial = 0;
+// A table name no other test (or test run) uses: tables are machine-wide.
+function uniqueName(tag) {
+  serial += 1;
+  return `shmtable_test_${tag}_${process.pid}_${serial}`;
+}
+
+// Runs `node fixtures/<file> ...args` and returns its parsed last stdout line (JSON).
+function runFixture(file, args, { timeout = 60000 } = {}) {
+  const r = spawnSync(process.execPath, [path.join(__dirname, 'fixtures', file), ...args], {
+    encoding: 'utf8',
+    timeout,
+  });
+  if (r.status !== 0) {
+    throw new Error(`${file} ${args.join(' ')} exited ${r.status ?? r.signal}\n` +
+                    `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  }
+  const lines = r.stdout.trim().split('\n');
+  return { result: JSON.parse(lines[lines.length - 1]), stdout: r.stdout, stderr: r.stderr };
+}
+
+module.exports = { ENGINES, uniqueName, runFixture };
