@@ -80,11 +80,10 @@ inline std::size_t utf8_length(napi_env env, napi_value v) {
 }
 
 [[noreturn]] inline void throw_too_large(napi_env env, const char *arg, std::size_t bytes,
-                                         const char *limit_name, std::uint32_t limit,
-                                         Errc code) {
+                                         const char *limit_name, std::uint32_t limit, Errc code) {
   throw_js(env, JsClass::kRangeError, js_code(to_string(code)),
-           std::string(arg) + ": " + std::to_string(bytes) + " bytes exceeds " + limit_name +
-               " (" + std::to_string(limit) + "; counted in UTF-8 bytes)");
+           std::string(arg) + ": " + std::to_string(bytes) + " bytes exceeds " + limit_name + " (" +
+               std::to_string(limit) + "; counted in UTF-8 bytes)");
 }
 
 // A key: a JS string of at most `limit` UTF-8 bytes.
@@ -148,8 +147,7 @@ inline std::string_view value_arg(napi_env env, napi_value v, Scratch &s, std::u
   std::size_t n = 0;
   if (napi_get_value_string_utf8(env, v, s.data(), s.size(), &n) == napi_ok) {
     if (n > limit) {
-      throw_too_large(env, arg, utf8_length(env, v), "maxValueBytes", limit,
-                      Errc::kValueTooLarge);
+      throw_too_large(env, arg, utf8_length(env, v), "maxValueBytes", limit, Errc::kValueTooLarge);
     }
     return {s.data(), n};
   }
@@ -184,7 +182,8 @@ inline std::int64_t safe_integer_arg(napi_env env, napi_value v, const char *arg
              std::string(arg) + ": expected a number, got " + type_name(env, v));
   }
   constexpr double kMaxSafe = 9007199254740991.0; // Number.MAX_SAFE_INTEGER
-  if (!(d >= -kMaxSafe && d <= kMaxSafe) || d != static_cast<double>(static_cast<std::int64_t>(d))) {
+  if (!(d >= -kMaxSafe && d <= kMaxSafe) ||
+      d != static_cast<double>(static_cast<std::int64_t>(d))) {
     throw_js(env, JsClass::kRangeError, "ERR_OUT_OF_RANGE",
              std::string(arg) + ": expected a safe integer (|n| <= 2^53 - 1), got " +
                  Napi::Value(env, v).ToString().Utf8Value());

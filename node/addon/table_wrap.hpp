@@ -23,7 +23,7 @@ namespace shmtable::node {
 
 // What this handle did, for stats(): process-local, never shared between processes.
 struct Counters {
-  std::uint64_t gets = 0;       // get, getBuffer, getInto, has
+  std::uint64_t gets = 0; // get, getBuffer, getInto, has
   std::uint64_t hits = 0;
   std::uint64_t misses = 0;
   std::uint64_t sets = 0;       // set calls that stored their value
@@ -170,9 +170,8 @@ private:
     Napi::Env env = info.Env();
     Engine &t = table(env);
     const std::string_view k = key(info);
-    const auto n = guard(env, [&] {
-      return t.get_into(k, std::span<char>(value_.data(), t.max_value_bytes()));
-    });
+    const auto n = guard(
+        env, [&] { return t.get_into(k, std::span<char>(value_.data(), t.max_value_bytes())); });
     ++counters_.gets;
     if (!n) {
       ++counters_.misses;

@@ -1,0 +1,138 @@
+// Type declarations for shmtable (index.js). See README.md for the behaviour of each call.
+
+declare namespace createCache {
+  type Engine = 'lockfree' | 'mutex';
+  type OpenMode = 'openOrCreate' | 'create' | 'open';
+  /** A value to store: a string (stored as UTF-8) or any ArrayBufferView's bytes. */
+  type Value = string | Buffer | Uint8Array | ArrayBufferView;
+
+  interface Options {
+    /** Shared-memory name: 1..200 bytes of [A-Za-z0-9._-], not starting with '.'. Default 'shmtable'. */
+    name?: string;
+    /** Or a file that backs the table (instead of name). */
+    path?: string;
+    /** Distinct keys that always fit. Default 1024 when creating; omitted, an existing table's is taken. */
+    maxKeys?: number;
+    /** Keep the contents after the last process closes the table (until unlink() or reboot). Default false. */
+    persist?: boolean;
+    /** Default 'lockfree'. */
+    engine?: Engine;
+    /** Longest key in UTF-8 bytes, 1..4096. Default 64. */
+    maxKeyBytes?: number;
+    /** Longest value in bytes, 1..1048576. Default 256. */
+    maxValueBytes?: number;
+    /** engine 'mutex' only: robust mutexes that recover when a holder dies. Default false. */
+    robust?: boolean;
+    /** Permission bits of a created table. Default 0o600. */
+    mode?: number;
+    /** Default 'openOrCreate'. */
+    openMode?: OpenMode;
+  }
+
+  interface Stats {
+    engine: Engine;
+    name: string | undefined;
+    path: string | undefined;
+    persist: boolean;
+    maxKeys: number;
+    /** Slots in the table. */
+    capacity: number;
+    size: number;
+    /** size / capacity. */
+    load: number;
+    maxKeyBytes: number;
+    maxValueBytes: number;
+    /** Counters of this handle (this process), since it was opened. */
+    gets: number;
+    hits: number;
+    misses: number;
+    sets: number;
+    /** Writes refused because the table was full (set returned false, or incr/setIfAbsent threw). */
+    tableFull: number;
+    deletes: number;
+    /** incr/add, compareAndSet and setIfAbsent calls. */
+    rmw: number;
+  }
+
+  interface RecoveryReport {
+    entries: number;
+    pendingCleared: number;
+    buffersReclaimed: number;
+    boundsLowered: number;
+    boundsRaised: number;
+    duplicateKeys: number;
+    corruptSlots: number;
+    locksReset: number;
+  }
+
+  /** Errors carry a code: ERR_SHMTABLE_KEY_TOO_LARGE, ERR_SHMTABLE_LAYOUT_MISMATCH, ERR_SHMTABLE_CLOSED, ... */
+  interface ShmtableError extends Error {
+    code: string;
+  }
+
+  interface Cache {
+    /** Stores the value; false if the key is new and the table is full. */
+    set(key: string, value: Value): boolean;
+    /** The value as a string (UTF-8), or undefined. */
+    get(key: string): string | undefined;
+    /** The value's bytes in a new Buffer, or undefined. */
+    getBuffer(key: string): Buffer | undefined;
+    /** Copies the value into target without allocating; its length in bytes, or undefined. */
+    getInto(key: string, target: Buffer | Uint8Array | ArrayBufferView): number | undefined;
+    /** true if the key was present. */
+    delete(key: string): boolean;
+    has(key: string): boolean;
+    keys(): string[];
+    clear(): void;
+    /** Atomically adds `by` (default 1) to the key's decimal value (absent counts as 0); the new value. */
+    incr(key: string, by?: number): number;
+    /** incr under another name. */
+    add(key: string, delta: number): number;
+    /** Stores desired only if the key holds exactly expected; true if stored. */
+    compareAndSet(key: string, expected: Value, desired: Value): boolean;
+    /** Inserts only if the key is absent; true if inserted. */
+    setIfAbsent(key: string, value: Value): boolean;
+    /** Entries in the table (best effort while others write). */
+    readonly size: number;
+    stats(): Stats;
+    /** Reclaims what crashed processes left; only while this is the table's only handle. */
+    recover(): RecoveryReport;
+    /** Detaches (idempotent); later calls throw ERR_SHMTABLE_CLOSED. */
+    close(): void;
+    /** Removes the table's name; open handles keep their table. false if already gone. */
+    unlink(): boolean;
+    readonly closed: boolean;
+    /** true if this handle created the table. */
+    readonly created: boolean;
+    readonly engine: Engine;
+    readonly name: string | undefined;
+    readonly path: string | undefined;
+    readonly persist: boolean;
+    readonly maxKeys: number;
+    readonly capacity: number;
+    readonly maxKeyBytes: number;
+    readonly maxValueBytes: number;
+  }
+
+  const createCache: (options?: Options) => Cache;
+  /** Removes a table by name; false if there was none. */
+  function unlink(name: string): boolean;
+  /** Slots a table gets for maxKeys keys. */
+  function slotsFor(maxKeys: number): number;
+  const defaults: Readonly<{
+    name: string;
+    maxKeys: number;
+    maxKeyBytes: number;
+    maxValueBytes: number;
+    persist: boolean;
+    engine: Engine;
+  }>;
+  const limits: Readonly<{ maxKeyBytes: number; maxValueBytes: number; maxNameBytes: number }>;
+  const LockFreeCache: new (nativeOptions: object) => Cache;
+  const MutexCache: new (nativeOptions: object) => Cache;
+}
+
+/** require('shmtable')({ name, maxKeys, persist, ... }): opens or creates a shared table. */
+declare function createCache(options?: createCache.Options): createCache.Cache;
+
+export = createCache;

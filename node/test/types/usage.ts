@@ -1,0 +1,20 @@
+// Compiled by types.test.js (tsc --noEmit --strict): index.d.ts must accept this usage.
+import createCache = require('../..');
+const c = createCache({ name: 'x', maxKeys: 10, engine: 'mutex' });
+const ok: boolean = c.set('k', Buffer.from('v'));
+const v: string | undefined = c.get('k');
+const n: number = c.incr('k', 2);
+const s: createCache.Stats = c.stats();
+const buf = Buffer.alloc(256); const len: number | undefined = c.getInto('k', buf);
+createCache.unlink('x');
+// @ts-expect-error wrong engine
+createCache({ engine: 'redis' });
+console.log(ok, v, n, s.tableFull, len, c.size, createCache.limits.maxKeyBytes);
+const m: createCache.Cache = createCache();
+m.compareAndSet('k', 'a', new Uint8Array([1]));
+const r: createCache.RecoveryReport = m.recover();
+// @ts-expect-error keys are strings
+m.get(42);
+// @ts-expect-error get returns string | undefined
+const wrong: number = m.get('k');
+console.log(r.entries, wrong);
