@@ -197,6 +197,23 @@ for (const engine of ENGINES) {
       assert.equal(a.has('k'), false);
     });
 
+    it('a worker thread opening the name shares the table', async () => {
+      const { Worker } = require('node:worker_threads');
+      const c = make({ maxKeys: 16 });
+      c.set('from', 'main thread');
+      const w = new Worker(`
+        const { parentPort, workerData } = require('node:worker_threads');
+        const t = require(workerData.pkg)({ name: workerData.name, engine: workerData.engine });
+        t.set('reply', t.get('from') + ' seen by a worker thread');
+        t.close();
+        parentPort.postMessage('done');`,
+      { eval: true, workerData: { pkg: require.resolve('..'), name: c.name, engine } });
+      const [msg] = await require('node:events').once(w, 'message');
+      assert.equal(msg, 'done');
+      assert.equal(c.get('reply'), 'main thread seen by a worker thread');
+      await w.terminate();
+    });
+
     it('persist false: the contents go with the last handle; persist true: they stay until unlink', () => {
       const name = uniqueName(`${engine}_life`);
       let c = createCache({ name, engine });
