@@ -23,7 +23,7 @@ declare namespace createCache {
     maxValueBytes?: number;
     /** engine 'mutex' only: robust mutexes that recover when a holder dies. Default false. */
     robust?: boolean;
-    /** Permission bits of a created table. Default 0o600. */
+    /** Permission bits of a created table, within 0o777 and including 0o600. Default 0o600. */
     mode?: number;
     /** Default 'openOrCreate'. */
     openMode?: OpenMode;
@@ -128,8 +128,6 @@ declare namespace createCache {
     engine: Engine;
   }>;
   const limits: Readonly<{ maxKeyBytes: number; maxValueBytes: number; maxNameBytes: number }>;
-  const LockFreeCache: new (nativeOptions: object) => Cache;
-  const MutexCache: new (nativeOptions: object) => Cache;
 }
 
 /** require('shmtable')({ name, maxKeys, persist, ... }): opens or creates a shared table. */

@@ -42,17 +42,33 @@ function withJsMethods(Native) {
 const LockFreeCache = withJsMethods(binding.LockFreeTable);
 const MutexCache = withJsMethods(binding.MutexTable);
 
-function geometryMismatch(table, o, field, asked, has, detail) {
+function geometryMismatch(table, o, field, asked, detail) {
+  let has = `${field} ${table[field]}`;
+  let advice = `with ${field} ${table[field]} or without ${field}`;
+  if (field === 'maxKeys') {
+    const m = maxKeysFor(table.capacity);
+    const exact = slotsFor(m) === table.capacity; // else made by other code, sized its own way
+    has = `${table.capacity} slots (${exact ? `maxKeys ${m}` : `room for maxKeys ${m}, made with another sizing`})`;
+    advice = exact ? `with maxKeys ${m} or without maxKeys` : 'without maxKeys';
+  }
   table.close();
   fail(Error, 'ERR_SHMTABLE_LAYOUT_MISMATCH',
        `options.${field}: the table ${o.path !== undefined ? `file '${o.path}'` : `'${o.name}'`} ` +
-         `already exists with ${detail(has)}; this call asks for ${detail(asked)}. Open it ` +
-         `with the same ${field} or without ${field}, or unlink it first`);
+         `already exists with ${has}; this call asks for ${detail(asked)}. Open it ${advice}, ` +
+         'or unlink it first');
+}
+
+// A random, non-zero 64-bit hash seed for each table created: keys chosen to collide
+// under one seed do not collide under another (the seed lives in the segment's header).
+function randomSeed() {
+  const seed = require('node:crypto').randomBytes(8).readBigUInt64LE();
+  return String(seed === 0n ? 1n : seed);
 }
 
 // Opens or creates the table. An existing table is attached first with its own geometry,
 // so that a different maxKeys / maxKeyBytes / maxValueBytes is reported in these
-// options' terms; only if there is none is it created, with the defaults filled in.
+// options' terms; only if there is none is it created, with the defaults filled in. A
+// process that loses a race to create it attaches to the winner's, as if it had been there.
 function open(o) {
   const Cls = o.engine === 'mutex' ? MutexCache : LockFreeCache;
   const where = { name: o.name, path: o.path, persist: o.persist, robust: o.robust, mode: o.mode };
@@ -62,37 +78,43 @@ function open(o) {
     capacity: slotsFor(maxKeys),
     maxKeyBytes: o.maxKeyBytes ?? DEFAULTS.maxKeyBytes,
     maxValueBytes: o.maxValueBytes ?? DEFAULTS.maxValueBytes,
+    hashSeed: randomSeed(),
   };
-  const creating = (openMode) => {
+  const creating = () => {
     try {
-      return new Cls({ ...create, openMode });
+      return new Cls({ ...create, openMode: 'create' });
     } catch (e) {
-      // The library names its own fields (capacity = slots); say which option led there.
-      if (e.code === 'ERR_SHMTABLE_INVALID_ARGUMENT') {
-        e.message = `options.maxKeys: ${maxKeys} keys need ${create.capacity} slots of up to ` +
-          `${create.maxKeyBytes} + ${create.maxValueBytes} bytes: ${e.message.replace(/^shmtable: /, '')}`;
+      // The library names its own field (capacity = slots); say which option led there.
+      if (e.code === 'ERR_SHMTABLE_INVALID_ARGUMENT' && e.message.startsWith('shmtable: capacity:')) {
+        e.message = `options.maxKeys: ${maxKeys} keys need ${create.capacity} slots: ` +
+          e.message.replace(/^shmtable: /, '');
       }
       throw e;
     }
   };
   let table;
-  if (o.openMode === 'create') {
-    table = creating('create');
-  } else {
+  for (let round = 1; table === undefined; round++) {
     try {
-      table = new Cls({ ...where, capacity: 0, maxKeyBytes: 0, maxValueBytes: 0, openMode: 'open' });
+      table = o.openMode === 'create'
+        ? creating()
+        : new Cls({ ...where, capacity: 0, maxKeyBytes: 0, maxValueBytes: 0, openMode: 'open' });
     } catch (e) {
       if (e.code !== 'ERR_SHMTABLE_SEGMENT_MISSING' || o.openMode === 'open') throw e;
-      table = creating('openOrCreate');
+      try {
+        table = creating();
+      } catch (e2) {
+        // Another process created it between our two tries: attach to theirs (a few
+        // rounds, in case it is also removed again meanwhile).
+        if (e2.code !== 'ERR_SHMTABLE_ALREADY_EXISTS' || round >= 8) throw e2;
+      }
     }
   }
   if (o.maxKeys !== undefined && table.capacity !== slotsFor(o.maxKeys)) {
-    geometryMismatch(table, o, 'maxKeys', o.maxKeys, maxKeysFor(table.capacity),
-                     (m) => `maxKeys ${m} (${slotsFor(m)} slots)`);
+    geometryMismatch(table, o, 'maxKeys', o.maxKeys, (m) => `maxKeys ${m} (${slotsFor(m)} slots)`);
   }
   for (const field of ['maxKeyBytes', 'maxValueBytes']) {
     if (o[field] !== undefined && table[field] !== o[field]) {
-      geometryMismatch(table, o, field, o[field], table[field], (n) => `${field} ${n}`);
+      geometryMismatch(table, o, field, o[field], (n) => `${field} ${n}`);
     }
   }
   Object.defineProperties(table, {
@@ -121,8 +143,6 @@ module.exports = createCache;
 module.exports.createCache = createCache;
 module.exports.default = createCache;
 module.exports.unlink = unlink;
-module.exports.LockFreeCache = LockFreeCache;
-module.exports.MutexCache = MutexCache;
 module.exports.defaults = DEFAULTS;
 module.exports.limits = binding.limits;
 module.exports.slotsFor = slotsFor;

@@ -13,6 +13,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -86,7 +88,9 @@ inline std::size_t utf8_length(napi_env env, napi_value v) {
                std::to_string(limit) + "; counted in UTF-8 bytes)");
 }
 
-// A key: a JS string of at most `limit` UTF-8 bytes.
+inline void check_well_formed(napi_env env, napi_value v, std::string_view utf8, const char *arg);
+
+// A key: a JS string of at most `limit` UTF-8 bytes (well-formed: no lone surrogates).
 inline std::string_view key_arg(napi_env env, napi_value v, Scratch &s, std::uint32_t limit,
                                 const char *arg = "key") {
   std::size_t n = 0;
@@ -97,9 +101,13 @@ inline std::string_view key_arg(napi_env env, napi_value v, Scratch &s, std::uin
   if (n > limit) {
     throw_too_large(env, arg, utf8_length(env, v), "maxKeyBytes", limit, Errc::kKeyTooLarge);
   }
+  check_well_formed(env, v, {s.data(), n}, arg);
   return {s.data(), n};
 }
 
+// Bytes per element of the typed array kinds this Node-API version names; 0 for any
+// other (a kind added later, e.g. Float16Array, which Node 24 reports without setting the
+// type and Node 26 as a new value): refused, never guessed.
 inline std::size_t element_bytes(napi_typedarray_type t) {
   switch (t) {
   case napi_int8_array:
@@ -113,32 +121,79 @@ inline std::size_t element_bytes(napi_typedarray_type t) {
   case napi_uint32_array:
   case napi_float32_array:
     return 4;
-  default:
-    return 8; // float64, bigint64, biguint64
+  case napi_float64_array:
+  case napi_bigint64_array:
+  case napi_biguint64_array:
+    return 8;
   }
+  return 0;
 }
 
-// The bytes of an ArrayBufferView, in place; false if `v` is not one.
-inline bool view_bytes(napi_env env, napi_value v, std::string_view &out) {
+[[noreturn]] inline void throw_bad_view(napi_env env, const char *arg, const char *why) {
+  throw_js(env, JsClass::kTypeError, "ERR_INVALID_ARG_TYPE", std::string(arg) + ": " + why);
+}
+
+// The bytes of an ArrayBufferView, in place; false if `v` is not one. TypeError for a
+// view whose buffer is detached, or a typed array kind this build does not know.
+inline bool view_bytes(napi_env env, napi_value v, std::string_view &out, const char *arg) {
   bool is = false;
+  void *data = nullptr; // already advanced by the view's byteOffset
+  napi_value buffer = nullptr;
   check(env, napi_is_typedarray(env, v, &is));
   if (is) {
-    napi_typedarray_type type{};
+    // Left unset by Node versions that have a kind Node-API does not name yet.
+    auto type = static_cast<napi_typedarray_type>(-1);
     std::size_t length = 0;
-    void *data = nullptr; // already advanced by the view's byteOffset
-    check(env, napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr));
-    out = {static_cast<const char *>(data), length * element_bytes(type)};
-    return true;
-  }
-  check(env, napi_is_dataview(env, v, &is));
-  if (is) {
+    check(env, napi_get_typedarray_info(env, v, &type, &length, &data, &buffer, nullptr));
+    const std::size_t each = element_bytes(type);
+    if (each == 0) {
+      throw_bad_view(env, arg,
+                     "a typed array of a kind this build of shmtable does not know; "
+                     "pass a Buffer or Uint8Array over its bytes");
+    }
+    out = {static_cast<const char *>(data), length * each};
+  } else {
+    check(env, napi_is_dataview(env, v, &is));
+    if (!is) {
+      return false;
+    }
     std::size_t length = 0;
-    void *data = nullptr;
-    check(env, napi_get_dataview_info(env, v, &length, &data, nullptr, nullptr));
+    check(env, napi_get_dataview_info(env, v, &length, &data, &buffer, nullptr));
     out = {static_cast<const char *>(data), length};
-    return true;
   }
-  return false;
+  bool detached = false;
+  check(env, napi_is_detached_arraybuffer(env, buffer, &detached));
+  if (detached || (data == nullptr && !out.empty())) {
+    throw_bad_view(env, arg, "its ArrayBuffer is detached");
+  }
+  if (data == nullptr) {
+    out = {"", 0}; // an empty view may have no storage at all
+  }
+  return true;
+}
+
+// napi_get_value_string_utf8 writes a lone surrogate as U+FFFD (EF BF BD), so two
+// different JS strings would name one key. Only if the bytes hold EF is the string
+// itself examined (UTF-16), so the common case costs one memchr.
+inline void check_well_formed(napi_env env, napi_value v, std::string_view utf8, const char *arg) {
+  if (std::memchr(utf8.data(), 0xEF, utf8.size()) == nullptr) {
+    return;
+  }
+  std::size_t units = 0;
+  check(env, napi_get_value_string_utf16(env, v, nullptr, 0, &units));
+  std::vector<char16_t> s(units + 1);
+  check(env, napi_get_value_string_utf16(env, v, s.data(), s.size(), &units));
+  for (std::size_t i = 0; i < units; ++i) {
+    const char16_t c = s[i];
+    if (c >= 0xD800 && c <= 0xDBFF && i + 1 < units && s[i + 1] >= 0xDC00 && s[i + 1] <= 0xDFFF) {
+      ++i; // a well-formed pair
+    } else if (c >= 0xD800 && c <= 0xDFFF) {
+      throw_js(env, JsClass::kTypeError, "ERR_INVALID_ARG_VALUE",
+               std::string(arg) + ": contains a lone surrogate at index " + std::to_string(i) +
+                   " (not well-formed UTF-16, so it has no UTF-8 form; see "
+                   "String.prototype.toWellFormed)");
+    }
+  }
 }
 
 // A value: a string (as UTF-8) or an ArrayBufferView, of at most `limit` bytes.
@@ -149,11 +204,12 @@ inline std::string_view value_arg(napi_env env, napi_value v, Scratch &s, std::u
     if (n > limit) {
       throw_too_large(env, arg, utf8_length(env, v), "maxValueBytes", limit, Errc::kValueTooLarge);
     }
+    check_well_formed(env, v, {s.data(), n}, arg);
     return {s.data(), n};
   }
   // napi_string_expected leaves no exception pending: try the byte views.
   std::string_view bytes;
-  if (!view_bytes(env, v, bytes)) {
+  if (!view_bytes(env, v, bytes, arg)) {
     throw_js(env, JsClass::kTypeError, "ERR_INVALID_ARG_TYPE",
              std::string(arg) + ": expected a string, Buffer or Uint8Array, got " +
                  type_name(env, v));
@@ -167,7 +223,7 @@ inline std::string_view value_arg(napi_env env, napi_value v, Scratch &s, std::u
 // A writable byte view (getInto's target); TypeError if `v` is none.
 inline std::span<char> target_arg(napi_env env, napi_value v, const char *arg = "target") {
   std::string_view bytes;
-  if (!view_bytes(env, v, bytes)) {
+  if (!view_bytes(env, v, bytes, arg)) {
     throw_js(env, JsClass::kTypeError, "ERR_INVALID_ARG_TYPE",
              std::string(arg) + ": expected a Buffer or Uint8Array, got " + type_name(env, v));
   }

@@ -105,6 +105,10 @@ public:
     opts.capacity = static_cast<std::uint64_t>(num("capacity"));
     opts.max_key_bytes = static_cast<std::uint32_t>(num("maxKeyBytes"));
     opts.max_value_bytes = static_cast<std::uint32_t>(num("maxValueBytes"));
+    // A decimal string (64 bits do not fit a JS number); "" or "0": the segment's, or
+    // the default when creating. index.js draws a random one for every table it creates.
+    const std::string seed = str("hashSeed");
+    opts.hash_seed = seed.empty() ? 0 : std::stoull(seed);
     opts.persist = o.Get("persist").ToBoolean();
     opts.robust = o.Get("robust").ToBoolean();
     if (o.Get("mode").IsNumber()) {
@@ -212,6 +216,7 @@ private:
       if (e.code() != Errc::kBufferTooSmall) {
         throw_js(env, e);
       }
+      ++counters_.hits; // the key is there; its value does not fit
       const auto now = guard(env, [&] { return t.get(k); }); // for the message only
       throw_js(env, JsClass::kRangeError, "ERR_SHMTABLE_BUFFER_TOO_SMALL",
                "target: " + std::to_string(out.size()) + " bytes cannot hold the value's " +

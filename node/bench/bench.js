@@ -25,7 +25,7 @@
 //                              stops; skipped, saying why, when redis-server is not installed
 //     lmdb get / putSync       lmdb-js in a temp dir, encoding 'string', noSync (no fsync per
 //                              write: the shm table is not durable either); skipped when
-//                              require('lmdb') fails
+//                              require('lmdb') fails (npm install --no-save lmdb in node/)
 //   Multi process (N = --procs forked workers, default one per core, on one shared table):
 //     the same get / set / mixed for both engines, on a hot set of 16 keys (rate-limit
 //     counters, feature flags: where the mutex engine's per-slot locks contend) and on the
@@ -364,7 +364,7 @@ async function startRedis(keys, values) {
   try {
     Redis = require('ioredis');
   } catch (e) {
-    return { skipped: `require('ioredis') failed: ${e.message.split('\n')[0]} (npm install in node/)` };
+    return { skipped: `require('ioredis') failed: ${e.message.split('\n')[0]} (npm ci in node/)` };
   }
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (probe.error) {
@@ -428,7 +428,7 @@ function openLmdb(keys, values) {
   try {
     lmdb = require('lmdb');
   } catch (e) {
-    return { skipped: `require('lmdb') failed: ${e.message.split('\n')[0]} (npm install in node/)` };
+    return { skipped: `require('lmdb') failed: ${e.message.split('\n')[0]} (lmdb is not a devDependency, as its optional platform packages break npm ci's lock check: npm install --no-save lmdb in node/)` };
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmtable-bench-lmdb-'));
   onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -2,26 +2,38 @@
 // A rate limiter shared by every process of a cluster, exact under contention.
 //
 // The usual get-then-set limiter (read the count, compare, write count + 1) is racy: two
-// workers can read the same count and both admit. incr() is one atomic read-modify-write
-// on the shared table, so across all workers exactly `limit` calls per window get
-// `true`, however they interleave.
+// workers can read the same count and both admit. Here every admission is one successful
+// compareAndSet from "window:count" to "window:count+1" on the shared table, so across all
+// workers exactly `limit` calls per window and client get `true`, however they interleave.
+// A client has one key, whatever the number of windows: size maxKeys for the number of
+// distinct clients you expect (or clear() the table now and then). When the table is
+// full, a new client's first call throws ERR_SHMTABLE_TABLE_FULL: catch it, and admit or
+// refuse as your policy says.
 //
 //   const cache = require('shmtable')({ name: 'rate_limits', maxKeys: 100000 });
 //   const allow = createRateLimiter(cache, { limit: 100, windowMs: 60_000 });
-//   if (!allow(req.ip)) res.writeHead(429).end();
+//   if (!allow(req.socket.remoteAddress)) res.writeHead(429).end();
 //
 // Run this file to see it: `node examples/rate-limiter.js [workers] [limit] [attempts]`
 // forks the workers, hammers one client id and prints how many calls each one admitted.
 
 function createRateLimiter(cache, { limit = 100, windowMs = 60_000 } = {}) {
   return function allow(id, now = Date.now()) {
+    const key = `rate:${id}`;
     const window = Math.floor(now / windowMs);
-    const count = cache.incr(`rate:${id}:${window}`);
-    if (count === 1) {
-      // Exactly one call sees 1 per window and id: it drops the previous window's counter.
-      cache.delete(`rate:${id}:${window - 1}`);
+    for (;;) {
+      const current = cache.get(key); // "window:count", or undefined for a new client
+      if (current === undefined) {
+        if (cache.setIfAbsent(key, `${window}:1`)) return limit >= 1;
+        continue; // another worker created it first: read theirs
+      }
+      const colon = current.indexOf(':');
+      const seen = Number(current.slice(0, colon));
+      const count = seen === window ? Number(current.slice(colon + 1)) : 0; // a new window
+      if (count >= limit) return false;
+      if (cache.compareAndSet(key, current, `${window}:${count + 1}`)) return true;
+      // Another worker changed it between our get and our compareAndSet: try again.
     }
-    return count <= limit;
   };
 }
 

@@ -70,7 +70,8 @@ function boolean(o, field) {
 function oneOf(o, field, allowed) {
   const v = o[field];
   if (v !== undefined && !allowed.includes(v)) {
-    fail(typeof v === 'string' ? RangeError : TypeError, 'ERR_INVALID_ARG_VALUE',
+    fail(typeof v === 'string' ? RangeError : TypeError,
+         typeof v === 'string' ? 'ERR_INVALID_ARG_VALUE' : 'ERR_INVALID_ARG_TYPE',
          `options.${field}: expected ${allowed.map((a) => `'${a}'`).join(' or ')}, got ${describe(v)}`);
   }
   return v;
@@ -114,7 +115,11 @@ function normalize(options) {
   o.maxKeys = integer(options, 'maxKeys', 1, 2 ** 40);
   o.maxKeyBytes = integer(options, 'maxKeyBytes', 1, limits.maxKeyBytes);
   o.maxValueBytes = integer(options, 'maxValueBytes', 1, limits.maxValueBytes);
-  o.mode = integer(options, 'mode', 0, 0o7777);
+  o.mode = integer(options, 'mode', 0, 0o777);
+  if (o.mode !== undefined && (o.mode & 0o600) !== 0o600) {
+    fail(RangeError, 'ERR_OUT_OF_RANGE',
+         `options.mode: 0o${o.mode.toString(8)} must include 0o600 (the owner reads and writes the table)`);
+  }
   o.persist = boolean(options, 'persist') ?? DEFAULTS.persist;
   o.robust = boolean(options, 'robust') ?? false;
   o.engine = oneOf(options, 'engine', ENGINES) ?? DEFAULTS.engine;

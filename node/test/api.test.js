@@ -69,6 +69,15 @@ for (const engine of ENGINES) {
       assert.deepEqual(c.keys().sort(), [key, emoji].sort());
     });
 
+    it('maxKeys distinct keys fit in a large table too (probe limit far away)', () => {
+      const c = make({ maxKeys: 30000 });
+      for (let i = 0; i < 30000; i++) {
+        if (!c.set(`user:${i}:profile`, 'v')) assert.fail(`key ${i} did not fit`);
+      }
+      assert.equal(c.size, 30000);
+      assert.equal(c.capacity, 40000);
+    });
+
     it('maxKeys distinct keys always fit; past the slots, set returns false and counts it', () => {
       for (const maxKeys of [1, 3, 100, 1000]) {
         const c = make({ maxKeys });
@@ -107,6 +116,45 @@ for (const engine of ENGINES) {
       assert.equal(c.getBuffer('missing'), undefined);
       c.set('text', 'héllo');
       assert.deepEqual(c.getBuffer('text'), Buffer.from('héllo'));
+    });
+
+    it('typed arrays of every element size and DataViews store their bytes', () => {
+      const c = make();
+      const f64 = new Float64Array(new ArrayBuffer(40), 8, 3); // 24 bytes at offset 8
+      f64.set([1.5, -2, Math.PI]);
+      assert.equal(c.set('f64', f64), true);
+      assert.deepEqual(c.getBuffer('f64'), Buffer.from(f64.buffer, 8, 24));
+      const i16 = Int16Array.of(-1, 2, 300);
+      c.set('i16', i16);
+      assert.deepEqual(c.getBuffer('i16'), Buffer.from(i16.buffer));
+      const dv = new DataView(new ArrayBuffer(6), 2, 3);
+      dv.setUint8(0, 7);
+      c.set('dv', dv);
+      assert.deepEqual([...c.getBuffer('dv')], [7, 0, 0]);
+      const out = new Float64Array(4); // getInto fills any view's bytes
+      assert.equal(c.getInto('f64', out), 24);
+      assert.deepEqual([...out.subarray(0, 3)], [1.5, -2, Math.PI]);
+      assert.throws(() => c.set('big', new Float64Array(33)), { name: 'RangeError', message: /^value: 264 bytes exceeds maxValueBytes/ });
+    });
+
+    it('keys and values with lone surrogates are refused; U+FFFD itself is a key', () => {
+      const c = make();
+      assert.throws(() => c.set('\uD800', 'v'), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: /^key: contains a lone surrogate at index 0/ });
+      assert.throws(() => c.get('ok\uDC00'), { name: 'TypeError', message: /^key: contains a lone surrogate at index 2/ });
+      assert.throws(() => c.set('k', 'x\uD83D'), { name: 'TypeError', message: /^value: contains a lone surrogate at index 1/ });
+      assert.equal(c.set('\uFFFD', 'replacement char'), true);
+      assert.equal(c.set('😀', 'pair'), true);
+      assert.deepEqual(c.keys().sort(), ['\uFFFD', '😀'].sort());
+      assert.equal(c.get('\uFFFD'), 'replacement char');
+    });
+
+    it('a detached buffer is refused, not stored as empty', () => {
+      const c = make();
+      const u8 = new Uint8Array([1, 2, 3]);
+      structuredClone(u8.buffer, { transfer: [u8.buffer] }); // detaches u8's buffer
+      assert.throws(() => c.set('k', u8), { name: 'TypeError', message: /^value: its ArrayBuffer is detached/ });
+      assert.throws(() => c.getInto('k', u8), { name: 'TypeError', message: /^target: its ArrayBuffer is detached/ });
+      assert.equal(c.has('k'), false);
     });
 
     it('getInto fills the caller\'s buffer and returns the length', () => {

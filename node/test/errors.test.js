@@ -25,16 +25,19 @@ describe('factory options', () => {
     [{ maxValueBytes: 0 }, RangeError, /^options\.maxValueBytes: expected an integer from 1 to 1048576, got 0/],
     [{ persist: 'yes' }, TypeError, /^options\.persist: expected a boolean, got string "yes"/],
     [{ engine: 'redis' }, RangeError, /^options\.engine: expected 'lockfree' or 'mutex', got string "redis"/],
-    [{ engine: 1 }, TypeError, /^options\.engine: expected 'lockfree' or 'mutex'/],
+    [{ engine: 1 }, TypeError, /^options\.engine: expected 'lockfree' or 'mutex'/, 'ERR_INVALID_ARG_TYPE'],
     [{ robust: true }, TypeError, /^options\.robust: only for engine 'mutex'/],
+    [{ mode: 0o400 }, RangeError, /^options\.mode: 0o400 must include 0o600/],
+    [{ mode: 0o1600 }, RangeError, /^options\.mode: expected an integer from 0 to 511, got 896/],
     [{ openMode: 'maybe' }, RangeError, /^options\.openMode: expected 'openOrCreate' or 'create' or 'open'/],
   ];
-  for (const [options, Cls, message] of cases) {
+  for (const [options, Cls, message, code] of cases) {
     it(`${JSON.stringify(options) ?? String(options)} -> ${Cls.name}`, () => {
       assert.throws(() => createCache(options), (e) => {
         assert.equal(e.constructor, Cls);
         assert.match(e.message, message);
         assert.ok(e.code, 'every error has a code');
+        if (code) assert.equal(e.code, code);
         return true;
       });
     });
@@ -43,7 +46,31 @@ describe('factory options', () => {
   it('a table too large for the library names the limit', () => {
     assert.throws(() => createCache({ name: uniqueName('huge'), maxKeys: 2 ** 40 }),
                   { name: 'RangeError', code: 'ERR_SHMTABLE_INVALID_ARGUMENT',
-                    message: /^options\.maxKeys: 1099511627776 keys need 1466015503702 slots .*limit of/ });
+                    message: /^options\.maxKeys: 1099511627776 keys need 1466015503702 slots: capacity: .*limit of/ });
+  });
+
+  it('processes racing to open a missing table all end up on one table', async () => {
+    const { spawn } = require('node:child_process');
+    const once = require('node:events').once;
+    const script = `const c = require(${JSON.stringify(require.resolve('..'))})(JSON.parse(process.argv[1]));
+      process.stdout.write(JSON.stringify({ capacity: c.capacity, created: c.created }));`;
+    for (let round = 0; round < 6; round++) {
+      const name = uniqueName('race');
+      // One opener with maxKeys and two without, started together: whoever creates it, the
+      // others attach (the one with maxKeys may only fail on a real size mismatch).
+      const kids = [{ name, maxKeys: 1024 }, { name }, { name }].map((o) => {
+        const p = spawn(process.execPath, ['-e', script, JSON.stringify(o)], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        p.stdout.on('data', (d) => { out += d; });
+        p.stderr.on('data', (d) => { err += d; });
+        return once(p, 'exit').then(([code]) => ({ code, out, err }));
+      });
+      const results = await Promise.all(kids);
+      for (const r of results) assert.equal(r.code, 0, r.err);
+      const parsed = results.map((r) => JSON.parse(r.out));
+      assert.ok(parsed.every((p) => p.capacity === 1366), JSON.stringify(parsed));
+    }
   });
 
   it('openMode open on a missing table, create on an existing one', () => {
@@ -66,7 +93,7 @@ for (const engine of ENGINES) {
     after(() => c.close());
 
     const cases = [
-      [{ maxKeys: 50 }, /^options\.maxKeys: the table '.*' already exists with maxKeys 100 \(134 slots\); this call asks for maxKeys 50 \(67 slots\)/],
+      [{ maxKeys: 50 }, /^options\.maxKeys: the table '.*' already exists with 134 slots \(maxKeys 100\); this call asks for maxKeys 50 \(67 slots\)\. Open it with maxKeys 100 or without maxKeys, or unlink it first$/],
       [{ maxValueBytes: 256 }, /^options\.maxValueBytes: the table '.*' already exists with maxValueBytes 300; this call asks for maxValueBytes 256/],
       [{ maxKeyBytes: 32 }, /^options\.maxKeyBytes: the table '.*' already exists with maxKeyBytes 64; this call asks for maxKeyBytes 32/],
       [{ persist: true }, /persist: the segment has false, the options ask for true/],
