@@ -191,8 +191,8 @@ std::atomic_ref<std::uint32_t> ready_flag(std::byte *base) {
 enum class State { kUnfinished, kReady };
 
 // Reads the header through the file descriptor. kUnfinished: a creator died before
-// publishing `ready` (all-zero or short header, or ready still 0). Anything else that is
-// not a well-formed header of ours is refused, never overwritten.
+// publishing `ready` (an empty file, or our magic with ready still 0). Anything else that
+// is not a well-formed header of ours is refused, never overwritten.
 State read_header(int fd, const Location &loc, SegmentHeader &h, std::uint64_t &file_bytes) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
@@ -205,18 +205,22 @@ State read_header(int fd, const Location &loc, SegmentHeader &h, std::uint64_t &
   if (got < 0) {
     throw_os(loc.display + ": read header", errno);
   }
+  if (got == 0) {
+    return State::kUnfinished; // created, and its creator wrote nothing yet (or died)
+  }
+  // A creator writes our magic before anything else (initialise()), so a file that starts
+  // with zeros is somebody else's: refused, never reinitialised.
   static constexpr SegmentHeader kZero{};
-  const bool all_zero = std::memcmp(&h, &kZero, sizeof h) == 0;
+  if (std::memcmp(&h, &kZero, static_cast<std::size_t>(got)) == 0) {
+    throw Error(Errc::kCorruptedHeader,
+                loc.display + ": not a shmtable segment (it starts with " + std::to_string(got) +
+                    " zero bytes; a shmtable segment starts with its magic from the moment "
+                    "it is created)");
+  }
   if (got < want) {
-    if (all_zero) {
-      return State::kUnfinished;
-    }
     throw Error(Errc::kCorruptedHeader, loc.display + ": not a shmtable segment (" +
                                             std::to_string(file_bytes) +
                                             " bytes, shorter than a header)");
-  }
-  if (all_zero) {
-    return State::kUnfinished;
   }
   if (h.magic != kMagic) {
     char buf[64];
@@ -351,6 +355,14 @@ Mapping initialise(int fd, const Location &loc, const Options &opts, const Table
   }
   if (::fchmod(fd, opts.mode) != 0 && errno != EPERM) { // umask must not narrow `mode`
     throw_os(loc.display + ": chmod", errno);
+  }
+  // Our mark, before the file grows: from here on a creator that dies leaves our magic
+  // with ready = 0, which the next open redoes; a file that starts with zeros is never
+  // taken for one of ours (read_header).
+  SegmentHeader mark{};
+  mark.magic = kMagic;
+  if (::pwrite(fd, &mark, sizeof mark, 0) != static_cast<ssize_t>(sizeof mark)) {
+    throw_os(loc.display + ": write header", errno);
   }
   if (::ftruncate(fd, static_cast<off_t>(lay.total_bytes)) != 0) {
     throw_os(loc.display + ": cannot size the segment to " + std::to_string(lay.total_bytes) +

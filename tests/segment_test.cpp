@@ -236,6 +236,38 @@ TEST(Segment, ACreationCutShortIsRedone) {
   }
 }
 
+TEST(Segment, AFileThatStartsWithZerosIsRefusedAndLeftAlone) {
+  char dir[] = "/tmp/shmtable-zeros-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/disk.img";
+  std::vector<char> bytes(4096 + 19, 0); // a sparse image: zeros first, data later
+  bytes.back() = 'x';
+  const int fd = ::open(path.c_str(), O_CREAT | O_WRONLY, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  ::close(fd);
+  for (const OpenMode mode : {OpenMode::kOpen, OpenMode::kOpenOrCreate}) {
+    Options o;
+    o.path = path;
+    o.persist = true;
+    o.open_mode = mode;
+    try {
+      LockFreeTable t(o);
+      ADD_FAILURE() << "a foreign file was opened as a table";
+    } catch (const Error &e) {
+      EXPECT_EQ(e.code(), Errc::kCorruptedHeader) << e.what();
+      const std::string want =
+          "starts with " + std::to_string(sizeof(detail::SegmentHeader)) + " zero bytes";
+      EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
+    }
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0) << "the file must not be removed";
+    EXPECT_EQ(st.st_size, static_cast<off_t>(bytes.size())) << "nor truncated or grown";
+  }
+  ::unlink(path.c_str());
+  ::rmdir(dir);
+}
+
 TEST(Segment, UnlinkRemovesTheNameButNotAttachedMappings) {
   ScopedName name("unlink");
   MutexTable t(named(name.str(), true));
