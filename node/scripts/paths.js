@@ -1,6 +1,7 @@
 'use strict';
-// Where binding.gyp finds the C++ library: node/native/ inside a packed tarball (copied
-// there by scripts/vendor.js at `npm pack`), else the repository's own include/ and src/.
+// Where binding.gyp finds the C++ library: the repository's own include/ and src/ when
+// this package sits in its repository (so a leftover native/ copy is never built from),
+// else node/native/ inside a packed tarball (copied there by scripts/vendor.js).
 // Prints paths relative to this package, as gyp wants them.
 //   node scripts/paths.js include   -> the include directory
 //   node scripts/paths.js sources   -> the library's .cpp files, one per line
@@ -12,7 +13,9 @@ const pkg = path.resolve(__dirname, '..');
 const SOURCES = ['error.cpp', 'segment.cpp', 'mutex_table.cpp', 'lockfree_table.cpp'];
 
 function root() {
-  for (const candidate of [path.join(pkg, 'native'), path.join(pkg, '..')]) {
+  const repo = path.join(pkg, '..');
+  const inRepo = fs.existsSync(path.join(repo, 'meson.build'));
+  for (const candidate of inRepo ? [repo] : [path.join(pkg, 'native')]) {
     if (fs.existsSync(path.join(candidate, 'include', 'shmtable', 'shmtable.hpp'))) {
       return candidate;
     }
