@@ -1,9 +1,10 @@
 'use strict';
 // Loads the native addon that `npm install` built (scripts/build.js), with an error that
-// says what to do when it is missing.
+// says what to do when it is missing. SHMTABLE_ADDON=/path/to/shmtable.node loads another
+// build of it instead (meson's sanitized build uses this for suite node-sanitized).
 const path = require('node:path');
 
-const built = path.join(__dirname, '..', 'build', 'Release', 'shmtable.node');
+const built = process.env.SHMTABLE_ADDON || path.join(__dirname, '..', 'build', 'Release', 'shmtable.node');
 
 try {
   module.exports = require(built);
