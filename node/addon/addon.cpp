@@ -38,7 +38,7 @@ private:
   Napi::Value get(const Napi::CallbackInfo &info) {
     const std::string_view k = key_arg(info.Env(), info[0], key_, kDefaultMaxKeyBytes);
     value_[0] = k.empty() ? 'v' : k[0]; // depend on the key, as a lookup would
-    return Napi::String::New(info.Env(), value_.data(), value_.size());
+    return {info.Env(), make_string(info.Env(), value_.data(), value_.size())};
   }
 
   Scratch key_;

@@ -220,6 +220,26 @@ inline std::string_view value_arg(napi_env env, napi_value v, Scratch &s, std::u
   return bytes;
 }
 
+// A JS string from UTF-8 bytes. ASCII (the common case for cached text) is created as
+// Latin-1, which V8 copies without decoding; anything else goes through the UTF-8
+// decoder. Both give the same string for ASCII bytes.
+inline napi_value make_string(napi_env env, const char *data, std::size_t n) {
+  std::uint64_t high = 0;
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, data + i, 8);
+    high |= w;
+  }
+  for (; i < n; ++i) {
+    high |= static_cast<unsigned char>(data[i]);
+  }
+  napi_value out = nullptr;
+  check(env, (high & 0x8080808080808080ULL) == 0 ? napi_create_string_latin1(env, data, n, &out)
+                                                 : napi_create_string_utf8(env, data, n, &out));
+  return out;
+}
+
 // A writable byte view (getInto's target); TypeError if `v` is none.
 inline std::span<char> target_arg(napi_env env, napi_value v, const char *arg = "target") {
   std::string_view bytes;

@@ -190,7 +190,7 @@ private:
     if (!v) {
       return info.Env().Undefined();
     }
-    return Napi::String::New(info.Env(), v->data(), v->size());
+    return {info.Env(), make_string(info.Env(), v->data(), v->size())};
   }
 
   Napi::Value get_buffer(const Napi::CallbackInfo &info) {
