@@ -304,8 +304,15 @@ LockFreeTable::Found LockFreeTable::visit(std::uint64_t slot, const Probe &p, Ct
       sink->len = len;
       if (!sink->too_small) {
         const std::size_t full = sink->str != nullptr ? words_for(len) : len / 8;
-        for (std::size_t i = 0; i < full; ++i) {
-          const std::uint64_t v = load_word(const_cast<std::uint64_t *>(val + i));
+        std::uint64_t *src = const_cast<std::uint64_t *>(val);
+        std::size_t i = 0;
+        for (; i + 4 <= full; i += 4) { // four words per step: a 256-byte value in 8 steps
+          const std::uint64_t v[4] = {load_word(src + i), load_word(src + i + 1),
+                                      load_word(src + i + 2), load_word(src + i + 3)};
+          std::memcpy(dst + i * 8, v, sizeof v);
+        }
+        for (; i < full; ++i) {
+          const std::uint64_t v = load_word(src + i);
           std::memcpy(dst + i * 8, &v, 8);
         }
         if (full * 8 < len) { // the span's tail: only the bytes it has room for
