@@ -102,7 +102,11 @@ void store_word(std::uint64_t *w, std::uint64_t v) { at(w).store(v, detail::kRec
 
 std::uint64_t pack(const char *p, std::size_t n) { // n <= 8 bytes, zero-padded
   std::uint64_t v = 0;
-  std::memcpy(&v, p, n);
+  if (n == 8) {
+    std::memcpy(&v, p, 8); // the common case: one load, no call
+  } else {
+    std::memcpy(&v, p, n);
+  }
   return v;
 }
 
@@ -241,7 +245,8 @@ BufferPool pool_of(LockFreeControl *control, std::byte *records, std::uint32_t r
 }
 } // namespace
 
-Word128 *LockFreeTable::word(std::uint64_t slot) const noexcept { return words_ + slot; }
+// inline: not interposable, so calls in this file are inlined even under -fPIC.
+inline Word128 *LockFreeTable::word(std::uint64_t slot) const noexcept { return words_ + slot; }
 
 std::uint64_t LockFreeTable::home_slot(std::string_view key) const noexcept {
   return XXH3_64bits_withSeed(key.data(), key.size(), layout().params.hash_seed) % capacity();
