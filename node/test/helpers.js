@@ -17,7 +17,12 @@ function runFixture(file, args, { timeout = 60000 } = {}) {
   const r = spawnSync(process.execPath, [path.join(__dirname, 'fixtures', file), ...args], {
     encoding: 'utf8',
     timeout,
-    env: { ...process.env, SHMTABLE_TEST_NAMESPACE: `shmtable_test_${process.pid}_` },
+    env: {
+      ...process.env,
+      SHMTABLE_TEST_NAMESPACE: `shmtable_test_${process.pid}_`,
+      // require('fast-shm-cache') in the seed's examples resolves to fixtures/aliases/.
+      NODE_PATH: path.join(__dirname, 'fixtures', 'aliases'),
+    },
   });
   if (r.status !== 0) {
     throw new Error(`${file} ${args.join(' ')} exited ${r.status ?? r.signal}\n` +

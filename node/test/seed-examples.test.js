@@ -1,6 +1,6 @@
 'use strict';
 // The seed module's README examples run as they are written there, with
-// require('fast-shm-cache') resolving to this package (fixtures/node_modules/).
+// require('fast-shm-cache') resolving to this package (fixtures/aliases/, on NODE_PATH).
 const { it } = require('node:test');
 const assert = require('node:assert/strict');
 const { runFixture } = require('./helpers');
