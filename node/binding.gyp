@@ -11,8 +11,7 @@
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
-        "<!(node scripts/paths.js include)",
-        "<!(node scripts/paths.js private)"
+        "<!(node scripts/paths.js include)"
       ],
       "defines": [
         "NAPI_VERSION=8",

@@ -131,11 +131,9 @@ function createCache(options) {
   return open(normalize(options));
 }
 
-// Removes a table by name (see unlink() on a handle); false if there was none.
+// Removes a table by name (see unlink() on a handle); false if there was none. The
+// addon checks the argument (TypeError for a non-string, RangeError for a bad name).
 function unlink(name) {
-  if (typeof name !== 'string') {
-    fail(TypeError, 'ERR_INVALID_ARG_TYPE', `name: expected a string, got ${typeof name}`);
-  }
   return binding.unlink(name);
 }
 

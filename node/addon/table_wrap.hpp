@@ -16,8 +16,10 @@
 #include "errors.hpp"
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace shmtable::node {
 
@@ -142,6 +144,22 @@ private:
     return value_arg(info.Env(), info[i], s, table_->max_value_bytes(), arg);
   }
 
+  // A plain object of numeric fields, for recover() and _counters().
+  static Napi::Object
+  numbers(Napi::Env env, std::initializer_list<std::pair<const char *, std::uint64_t>> fields) {
+    Napi::Object o = Napi::Object::New(env);
+    for (const auto &[field, v] : fields) {
+      o.Set(field, Napi::Number::New(env, static_cast<double>(v)));
+    }
+    return o;
+  }
+
+  // Rethrows a library error from an insert-capable call as JS, counting a full table.
+  [[noreturn]] void throw_counting_full(Napi::Env env, const Error &e) {
+    counters_.table_full += e.code() == Errc::kTableFull ? 1 : 0;
+    throw_js(env, e);
+  }
+
   // Runs `body`, turning a library Error into its JS error.
   template <class Body> static auto guard(Napi::Env env, Body &&body) {
     try {
@@ -262,8 +280,7 @@ private:
     try {
       return Napi::Number::New(env, static_cast<double>(t.add(k, by)));
     } catch (const Error &e) {
-      counters_.table_full += e.code() == Errc::kTableFull ? 1 : 0;
-      throw_js(env, e);
+      throw_counting_full(env, e);
     }
   }
 
@@ -287,8 +304,7 @@ private:
     try {
       return Napi::Boolean::New(env, t.set_if_absent(k, v));
     } catch (const Error &e) {
-      counters_.table_full += e.code() == Errc::kTableFull ? 1 : 0;
-      throw_js(env, e);
+      throw_counting_full(env, e);
     }
   }
 
@@ -312,19 +328,14 @@ private:
     Napi::Env env = info.Env();
     Engine &t = table(env);
     const RecoveryReport r = guard(env, [&] { return t.recover(); });
-    Napi::Object o = Napi::Object::New(env);
-    const auto put = [&](const char *field, std::uint64_t v) {
-      o.Set(field, Napi::Number::New(env, static_cast<double>(v)));
-    };
-    put("entries", r.entries);
-    put("pendingCleared", r.pending_cleared);
-    put("buffersReclaimed", r.buffers_reclaimed);
-    put("boundsLowered", r.bounds_lowered);
-    put("boundsRaised", r.bounds_raised);
-    put("duplicateKeys", r.duplicate_keys);
-    put("corruptSlots", r.corrupt_slots);
-    put("locksReset", r.locks_reset);
-    return o;
+    return numbers(env, {{"entries", r.entries},
+                         {"pendingCleared", r.pending_cleared},
+                         {"buffersReclaimed", r.buffers_reclaimed},
+                         {"boundsLowered", r.bounds_lowered},
+                         {"boundsRaised", r.bounds_raised},
+                         {"duplicateKeys", r.duplicate_keys},
+                         {"corruptSlots", r.corrupt_slots},
+                         {"locksReset", r.locks_reset}});
   }
 
   // Detaches this handle (idempotent). With persist false, the last close of a table
@@ -332,19 +343,13 @@ private:
   void close(const Napi::CallbackInfo &) { table_.reset(); }
 
   Napi::Value counters(const Napi::CallbackInfo &info) {
-    Napi::Env env = info.Env();
-    Napi::Object o = Napi::Object::New(env);
-    const auto put = [&](const char *field, std::uint64_t v) {
-      o.Set(field, Napi::Number::New(env, static_cast<double>(v)));
-    };
-    put("gets", counters_.gets);
-    put("hits", counters_.hits);
-    put("misses", counters_.misses);
-    put("sets", counters_.sets);
-    put("tableFull", counters_.table_full);
-    put("deletes", counters_.deletes);
-    put("rmw", counters_.rmw);
-    return o;
+    return numbers(info.Env(), {{"gets", counters_.gets},
+                                {"hits", counters_.hits},
+                                {"misses", counters_.misses},
+                                {"sets", counters_.sets},
+                                {"tableFull", counters_.table_full},
+                                {"deletes", counters_.deletes},
+                                {"rmw", counters_.rmw}});
   }
 
   Napi::Value size(const Napi::CallbackInfo &info) {

@@ -37,14 +37,11 @@ if (require.main === module) {
     case 'include':
       console.log(rel(path.join(r, 'include')));
       break;
-    case 'private':
-      console.log(rel(path.join(r, 'src')));
-      break;
     case 'sources':
       console.log(SOURCES.map((s) => rel(path.join(r, 'src', s))).join('\n'));
       break;
     default:
-      console.error('usage: node scripts/paths.js include|private|sources');
+      console.error('usage: node scripts/paths.js include|sources');
       process.exit(2);
   }
 }
