@@ -1,0 +1,177 @@
+// bench/floor_table.hpp: the floor, an unsynchronized table with the lock-free engine's
+// layout. What memory alone costs: the same hash (seeded XXH3-64), the same control
+// words (state, fingerprint, bound, buffer), the same record buffers and probe bounds,
+// read and written with plain loads and stores, and no version, no CAS, no fence, no
+// re-check. One thread of one process only; it exists to be measured against.
+#pragma once
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <xxhash.h>
+
+#include "lockfree_layout.hpp"
+#include "params.hpp"
+#include "shmtable/lockfree_table.hpp"
+
+namespace shmtable::bench {
+
+class FloorTable {
+public:
+  FloorTable(std::uint64_t capacity, std::uint32_t max_key_bytes, std::uint32_t max_value_bytes,
+             std::uint64_t seed = 0x5eed)
+      : capacity_(capacity), max_key_(max_key_bytes), max_value_(max_value_bytes), seed_(seed) {
+    // The engine's own layout function: the same offsets, slot and record sizes.
+    const Layout lay = LockFreeTable::layout_for(
+        TableParams{EngineKind::kLockFree, 0u, capacity, max_key_bytes, max_value_bytes, seed});
+    bytes_ = lay.total_bytes;
+    void *p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+      throw std::runtime_error("floor: mmap of " + std::to_string(bytes_) + " bytes failed");
+    }
+    base_ = static_cast<std::byte *>(p);
+    words_ = reinterpret_cast<detail::Word128 *>(base_ + lay.slots_offset);
+    key_words_ = (max_key_bytes + 7) / 8;
+    record_words_ = 1 + key_words_ + (max_value_bytes + 7) / 8;
+    records_ = reinterpret_cast<std::uint64_t *>(
+        base_ +
+        detail::round_up(lay.slots_offset + capacity * sizeof(detail::Word128), kCacheLineBytes));
+    buffers_ = static_cast<std::uint32_t>(LockFreeTable::buffers_for(capacity));
+    max_distance_ = std::min<std::uint64_t>(capacity - 1, detail::kMaxBound);
+  }
+  ~FloorTable() { ::munmap(base_, bytes_); }
+  FloorTable(const FloorTable &) = delete;
+  FloorTable &operator=(const FloorTable &) = delete;
+
+  std::optional<std::size_t> get_into(std::string_view key, std::span<char> out) const {
+    const Probe p = probe(key);
+    const std::optional<std::uint64_t> slot = find(p);
+    if (!slot) {
+      return std::nullopt;
+    }
+    const std::uint64_t *rec = record(detail::Ctrl{words_[*slot]}.buffer());
+    const std::size_t len = rec[0] >> 32;
+    if (len > out.size()) {
+      throw std::length_error("floor: buffer too small");
+    }
+    std::memcpy(out.data(), rec + 1 + key_words_, len);
+    return len;
+  }
+
+  void set(std::string_view key, std::string_view value) {
+    const Probe p = probe(key);
+    if (const std::optional<std::uint64_t> slot = find(p)) {
+      write(record(detail::Ctrl{words_[*slot]}.buffer()), p, value); // in place: no reader
+      return;
+    }
+    std::uint64_t slot = p.home;
+    std::uint64_t d = 0;
+    for (; d <= max_distance_; ++d, slot = slot + 1 == capacity_ ? 0 : slot + 1) {
+      if (detail::Ctrl{words_[slot]}.state() == detail::kFree) {
+        break;
+      }
+    }
+    if (d > max_distance_ || (free_.empty() && bump_ == buffers_)) {
+      throw std::runtime_error("floor: table full");
+    }
+    std::uint32_t buffer = 0;
+    if (free_.empty()) {
+      buffer = bump_++;
+    } else {
+      buffer = free_.back();
+      free_.pop_back();
+    }
+    write(record(buffer), p, value);
+    detail::Ctrl home{words_[p.home]};
+    if (home.bound() < d) {
+      words_[p.home] = home.with_bound(d).w;
+    }
+    words_[slot] = detail::Ctrl{words_[slot]}.with_entry(detail::kLive, p.fp, buffer).w;
+  }
+
+  bool erase(std::string_view key) {
+    const Probe p = probe(key);
+    const std::optional<std::uint64_t> slot = find(p);
+    if (!slot) {
+      return false;
+    }
+    detail::Ctrl c{words_[*slot]};
+    free_.push_back(c.buffer());
+    words_[*slot] = c.freed().w;
+    return true;
+  }
+
+  std::uint64_t capacity() const { return capacity_; }
+
+private:
+  struct Probe {
+    std::string_view key;
+    std::uint64_t home;
+    std::uint64_t fp;
+  };
+
+  Probe probe(std::string_view key) const {
+    if (key.size() > max_key_) {
+      throw std::length_error("floor: key too large");
+    }
+    const std::uint64_t h = XXH3_64bits_withSeed(key.data(), key.size(), seed_);
+    return {key, h % capacity_, h >> 48};
+  }
+
+  std::uint64_t *record(std::uint32_t buffer) const {
+    return records_ + std::size_t{buffer} * record_words_;
+  }
+
+  // The engine's probe: home .. home + bound(home), fingerprint first, then the key.
+  std::optional<std::uint64_t> find(const Probe &p) const {
+    const std::uint64_t bound = detail::Ctrl{words_[p.home]}.bound();
+    std::uint64_t slot = p.home;
+    for (std::uint64_t d = 0; d <= bound; ++d) {
+      const detail::Ctrl c{words_[slot]};
+      if (c.state() == detail::kLive && c.fingerprint() == p.fp) {
+        const std::uint64_t *rec = record(c.buffer());
+        if (static_cast<std::uint32_t>(rec[0]) == p.key.size() &&
+            std::memcmp(rec + 1, p.key.data(), p.key.size()) == 0) {
+          return slot;
+        }
+      }
+      slot = slot + 1 == capacity_ ? 0 : slot + 1;
+    }
+    return std::nullopt;
+  }
+
+  void write(std::uint64_t *rec, const Probe &p, std::string_view value) const {
+    if (value.size() > max_value_) {
+      throw std::length_error("floor: value too large");
+    }
+    rec[0] = p.key.size() | (std::uint64_t{value.size()} << 32);
+    std::memcpy(rec + 1, p.key.data(), p.key.size());
+    std::memcpy(rec + 1 + key_words_, value.data(), value.size());
+  }
+
+  std::uint64_t capacity_;
+  std::uint32_t max_key_;
+  std::uint32_t max_value_;
+  std::uint64_t seed_;
+  std::size_t bytes_ = 0;
+  std::byte *base_ = nullptr;
+  detail::Word128 *words_ = nullptr;
+  std::uint64_t *records_ = nullptr;
+  std::uint32_t key_words_ = 0;
+  std::uint32_t record_words_ = 0;
+  std::uint32_t buffers_ = 0;
+  std::uint32_t bump_ = 0;
+  std::uint64_t max_distance_ = 0;
+  std::vector<std::uint32_t> free_;
+};
+
+} // namespace shmtable::bench

@@ -1,0 +1,202 @@
+// bench/stores_engines.cpp: shmtable's engines (lock-free, faithful mutex, robust mutex)
+// and the floor as YCSB stores, plus the store registry.
+#include <unistd.h>
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "floor_table.hpp"
+#include "shmtable/shmtable.hpp"
+#include "store.hpp"
+
+namespace shmtable::bench {
+
+std::string Dataset::value(std::uint64_t i) const {
+  std::string v(value_bytes, 'a');
+  for (std::size_t j = 0; j < v.size(); ++j) {
+    v[j] = static_cast<char>('a' + (i + j) % 26);
+  }
+  return v;
+}
+
+namespace {
+
+// The first byte of a value, changed: what F's read-modify-write writes back.
+char bumped(char c) { return c == 'z' ? 'a' : static_cast<char>(c + 1); }
+
+// Slots for a dataset: the seed's sizing rule (maxKeys + a third), load factor 0.75.
+std::uint64_t slots_for(const Dataset &d) { return d.keys.size() + (d.keys.size() + 2) / 3; }
+
+enum class Kind { kLockFree, kFaithful, kRobust };
+
+template <class Table> class EngineClient final : public Client {
+public:
+  EngineClient(Table t, bool atomic_rmw) : t_(std::move(t)), atomic_rmw_(atomic_rmw) {}
+
+  bool read(std::string_view key, std::span<char> buf) override {
+    return t_.get_into(key, buf).has_value();
+  }
+  void update(std::string_view key, std::string_view value) override { t_.set(key, value); }
+
+  bool read_modify_write(std::string_view key, std::span<char> buf) override {
+    for (;;) {
+      const auto len = t_.get_into(key, buf);
+      if (!len || *len == 0) {
+        return false;
+      }
+      const std::string_view old(buf.data(), *len);
+      std::string next(old);
+      next[0] = bumped(next[0]);
+      if (!atomic_rmw_) {
+        t_.set(key, next); // the seed's API has no conditional write: get, then set
+        return true;
+      }
+      if (t_.compare_and_set(key, old, next)) {
+        return true;
+      }
+    }
+  }
+
+private:
+  Table t_;
+  bool atomic_rmw_;
+};
+
+class EngineStore final : public Store {
+public:
+  explicit EngineStore(Kind kind) : kind_(kind) {}
+
+  std::string name() const override {
+    return kind_ == Kind::kLockFree ? "lockfree" : kind_ == Kind::kFaithful ? "mutex" : "robust";
+  }
+  std::string rmw_note() const override {
+    return kind_ == Kind::kFaithful ? "get + set (the seed's API; not atomic)"
+                                    : "get + compare_and_set, retried (atomic)";
+  }
+
+  void prepare(const Dataset &data) override {
+    opts_ = Options{};
+    opts_.name = "shmtable-ycsb-" + std::to_string(::getpid()) + "-" + std::to_string(++runs_);
+    opts_.capacity = slots_for(data);
+    opts_.max_key_bytes = std::max<std::uint32_t>(data.key_bytes, 1);
+    opts_.max_value_bytes = std::max<std::uint32_t>(data.value_bytes, 1);
+    opts_.robust = kind_ == Kind::kRobust;
+    opts_.open_mode = OpenMode::kCreate;
+    if (kind_ == Kind::kLockFree) {
+      lockfree_.emplace(opts_);
+      load(*lockfree_, data);
+    } else {
+      mutex_.emplace(opts_);
+      load(*mutex_, data);
+    }
+    opts_.open_mode = OpenMode::kOpen;
+  }
+
+  std::unique_ptr<Client> attach(const Dataset &) override {
+    if (kind_ == Kind::kLockFree) {
+      return std::make_unique<EngineClient<LockFreeTable>>(LockFreeTable(opts_), true);
+    }
+    return std::make_unique<EngineClient<MutexTable>>(MutexTable(opts_), kind_ == Kind::kRobust);
+  }
+
+  void finish() override {
+    lockfree_.reset(); // persist = false: the last close removes the segment
+    mutex_.reset();
+  }
+
+private:
+  template <class Table> static void load(Table &t, const Dataset &data) {
+    for (std::size_t i = 0; i < data.keys.size(); ++i) {
+      t.set(data.keys[i], data.value(i));
+    }
+  }
+
+  Kind kind_;
+  Options opts_;
+  unsigned runs_ = 0;
+  std::optional<LockFreeTable> lockfree_;
+  std::optional<MutexTable> mutex_;
+};
+
+class FloorClient final : public Client {
+public:
+  explicit FloorClient(const Dataset &data)
+      : t_(slots_for(data), std::max<std::uint32_t>(data.key_bytes, 1),
+           std::max<std::uint32_t>(data.value_bytes, 1)) {
+    for (std::size_t i = 0; i < data.keys.size(); ++i) {
+      t_.set(data.keys[i], data.value(i));
+    }
+  }
+  bool read(std::string_view key, std::span<char> buf) override {
+    return t_.get_into(key, buf).has_value();
+  }
+  void update(std::string_view key, std::string_view value) override { t_.set(key, value); }
+  bool read_modify_write(std::string_view key, std::span<char> buf) override {
+    const auto len = t_.get_into(key, buf);
+    if (!len || *len == 0) {
+      return false;
+    }
+    buf[0] = bumped(buf[0]);
+    t_.set(key, std::string_view(buf.data(), *len));
+    return true;
+  }
+
+private:
+  FloorTable t_;
+};
+
+// The floor lives in the worker's private memory: one process, no synchronization.
+class FloorStore final : public Store {
+public:
+  std::string name() const override { return "floor"; }
+  std::string rmw_note() const override { return "get + set in place (unsynchronized)"; }
+  bool multi_process() const override { return false; }
+  void prepare(const Dataset &) override {}
+  std::unique_ptr<Client> attach(const Dataset &data) override {
+    return std::make_unique<FloorClient>(data);
+  }
+  void finish() override {}
+};
+
+} // namespace
+
+std::unique_ptr<Store> make_engine_store(std::string_view name) {
+  if (name == "lockfree") {
+    return std::make_unique<EngineStore>(Kind::kLockFree);
+  }
+  if (name == "mutex") {
+    return std::make_unique<EngineStore>(Kind::kFaithful);
+  }
+  if (name == "robust") {
+    return std::make_unique<EngineStore>(Kind::kRobust);
+  }
+  if (name == "floor") {
+    return std::make_unique<FloorStore>();
+  }
+  return nullptr;
+}
+
+std::vector<std::string> all_store_names() {
+  return {"lockfree", "mutex", "robust", "floor", "boost", "redis", "memcached"};
+}
+
+std::unique_ptr<Store> make_store(std::string_view name, std::string &why) {
+  if (auto s = make_engine_store(name)) {
+    return s;
+  }
+  if (name == "boost") {
+    return make_boost_store(why);
+  }
+  if (name == "redis") {
+    return make_redis_store(why);
+  }
+  if (name == "memcached") {
+    return make_memcached_store(why);
+  }
+  why = "unknown store '" + std::string(name) + "' (known: lockfree, mutex, robust, floor, " +
+        "boost, redis, memcached)";
+  return nullptr;
+}
+
+} // namespace shmtable::bench
