@@ -1,127 +1,308 @@
-// Single-thread micro-benchmarks of the engines, BM_<op><Engine>/<keys>. Keys are made
-// before timing; every table has 16384 slots, so the argument is the load factor.
+// bench/micro_bench.cpp: Google Benchmark micro-benchmarks of the engines and the floor,
+// BM_<Op><Engine>/<slots>/<load %>/<key bytes>/<value bytes>[/threads:N].
+//
+// Engines: LockFree, FaithfulMutex, RobustMutex, and Floor (the lock-free layout read and
+// written without synchronization, one thread only: what memory alone costs). Keys and
+// values are made before timing; keys have exactly <key bytes> bytes.
+//
+// Three sweeps (bench/run.sh picks them with --benchmark_filter):
+//   ops:     every operation, 16384 slots, load 25/50/75/90 %, keys/values 16/64 and 64/256
+//   threads: get, set and add from 1 to all hardware threads on one table (load 75 %)
+//   sizes:   get hit at 1 Ki, 64 Ki and 1 Mi slots (load 75 %), the floor's figure
+// Multi-threaded runs share one table; thread 0 builds it before the timing loop (whose
+// start is a barrier for all threads) and drops it after.
 #include <unistd.h>
 
 #include <array>
+#include <charconv>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <benchmark/benchmark.h>
 
+#include "floor_table.hpp"
 #include "shmtable/shmtable.hpp"
 
 namespace {
 
-constexpr std::uint64_t kSlots = 16384;
+using shmtable::bench::FloorTable;
 
-struct FaithfulMutex {
-  using Table = shmtable::MutexTable;
-  static void configure(shmtable::Options &) {}
-};
-struct RobustMutex {
-  using Table = shmtable::MutexTable;
-  static void configure(shmtable::Options &o) { o.robust = true; }
-};
-struct LockFree {
-  using Table = shmtable::LockFreeTable;
-  static void configure(shmtable::Options &) {}
+struct Shape {
+  std::uint64_t slots;
+  std::uint64_t keys; // slots * load
+  std::uint32_t key_bytes;
+  std::uint32_t value_bytes;
 };
 
-template <class E> typename E::Table make_table(const char *tag) {
-  shmtable::Options o;
-  o.name = std::string("shmtable-bench-") + tag + "-" + std::to_string(::getpid());
-  o.capacity = kSlots;
-  E::configure(o);
-  return typename E::Table(o);
+Shape shape_of(const benchmark::State &s) {
+  const auto slots = static_cast<std::uint64_t>(s.range(0));
+  return {slots, slots * static_cast<std::uint64_t>(s.range(1)) / 100,
+          static_cast<std::uint32_t>(s.range(2)), static_cast<std::uint32_t>(s.range(3))};
 }
 
-std::vector<std::string> make_keys(std::size_t n, const char *prefix) {
+// Keys of exactly `bytes` bytes: a prefix and a zero-padded number.
+std::vector<std::string> make_keys(std::uint64_t n, std::uint32_t bytes, char prefix) {
   std::vector<std::string> keys;
   keys.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    keys.push_back(prefix + std::to_string(i * 2654435761u % 1000003));
+  for (std::uint64_t i = 0; i < n; ++i) {
+    std::string k(bytes, '0');
+    k[0] = prefix;
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, i).ptr;
+    const auto len = static_cast<std::size_t>(end - digits);
+    k.replace(bytes - len, len, digits, len);
+    keys.push_back(std::move(k));
   }
   return keys;
 }
 
-void label(benchmark::State &state) {
-  state.SetLabel("load " +
-                 std::to_string(static_cast<double>(state.range(0)) / kSlots).substr(0, 4));
+template <class Table> struct ShmEngine {
+  static std::unique_ptr<Table> make(const Shape &s, const char *tag, bool robust) {
+    shmtable::Options o;
+    o.name = std::string("shmtable-micro-") + tag + "-" + std::to_string(::getpid());
+    o.capacity = s.slots;
+    o.max_key_bytes = s.key_bytes;
+    o.max_value_bytes = s.value_bytes;
+    o.robust = robust;
+    return std::make_unique<Table>(o);
+  }
+};
+
+struct LockFree {
+  using Table = shmtable::LockFreeTable;
+  static constexpr bool kThreads = true;
+  static std::unique_ptr<Table> make(const Shape &s) {
+    return ShmEngine<Table>::make(s, "lf", false);
+  }
+};
+struct FaithfulMutex {
+  using Table = shmtable::MutexTable;
+  static constexpr bool kThreads = true;
+  static std::unique_ptr<Table> make(const Shape &s) {
+    return ShmEngine<Table>::make(s, "mx", false);
+  }
+};
+struct RobustMutex {
+  using Table = shmtable::MutexTable;
+  static constexpr bool kThreads = true;
+  static std::unique_ptr<Table> make(const Shape &s) {
+    return ShmEngine<Table>::make(s, "rb", true);
+  }
+};
+
+// The floor has no add or compare_and_set: single-threaded, they are a get and a set.
+class FloorOps : public FloorTable {
+public:
+  using FloorTable::FloorTable;
+  std::int64_t add(std::string_view key, std::int64_t delta) {
+    std::array<char, 32> buf{};
+    const auto len = get_into(key, buf);
+    std::int64_t v = 0;
+    if (len) {
+      std::from_chars(buf.data(), buf.data() + *len, v);
+    }
+    v += delta;
+    const auto end = std::to_chars(buf.data(), buf.data() + buf.size(), v).ptr;
+    set(key, std::string_view(buf.data(), static_cast<std::size_t>(end - buf.data())));
+    return v;
+  }
+  bool compare_and_set(std::string_view key, std::string_view expected, std::string_view desired) {
+    std::array<char, 1024> buf{};
+    const auto len = get_into(key, buf);
+    if (!len || std::string_view(buf.data(), *len) != expected) {
+      return false;
+    }
+    set(key, desired);
+    return true;
+  }
+};
+struct Floor {
+  using Table = FloorOps;
+  static constexpr bool kThreads = false;
+  static std::unique_ptr<Table> make(const Shape &s) {
+    return std::make_unique<Table>(s.slots, s.key_bytes, s.value_bytes);
+  }
+};
+
+// The table of the running benchmark, shared by its threads.
+template <class E> struct Fixture {
+  static inline std::unique_ptr<typename E::Table> table;
+  static inline std::vector<std::string> keys;
+};
+
+template <class E>
+std::unique_ptr<typename E::Table> &setup(benchmark::State &state, bool counters) {
+  if (state.thread_index() == 0) {
+    const Shape s = shape_of(state);
+    Fixture<E>::table = E::make(s);
+    Fixture<E>::keys = make_keys(s.keys, s.key_bytes, 'k');
+    const std::string value = counters ? std::string("0") : std::string(s.value_bytes, 'v');
+    for (const auto &k : Fixture<E>::keys) {
+      Fixture<E>::table->set(k, value);
+    }
+    state.SetLabel("slots " + std::to_string(s.slots) + " load " + std::to_string(state.range(1)) +
+                   "% k" + std::to_string(s.key_bytes) + " v" + std::to_string(s.value_bytes));
+  }
+  return Fixture<E>::table; // dereferenced only inside the loop, after its start barrier
+}
+
+template <class E> void teardown(benchmark::State &state, std::uint64_t ops_per_iter = 1) {
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(ops_per_iter));
+  if (state.thread_index() == 0) {
+    Fixture<E>::table.reset();
+    Fixture<E>::keys.clear();
+  }
+}
+
+// Where thread t starts in the key list, so threads do not walk in lockstep.
+std::size_t start_of(const benchmark::State &state, std::size_t n) {
+  return n * static_cast<std::size_t>(state.thread_index()) /
+         static_cast<std::size_t>(state.threads());
 }
 
 template <class E> void BM_GetHit(benchmark::State &state) {
-  auto t = make_table<E>("get");
-  const auto keys = make_keys(static_cast<std::size_t>(state.range(0)), "session:");
-  for (const auto &k : keys) {
-    t.set(k, std::string(64, 'v'));
-  }
-  std::array<char, 256> buf{};
-  std::size_t i = 0;
+  auto &t = setup<E>(state, false);
+  std::vector<char> buf(shape_of(state).value_bytes);
+  const std::size_t n = shape_of(state).keys;
+  std::size_t i = start_of(state, n);
   for (auto _ : state) {
-    benchmark::DoNotOptimize(t.get_into(keys[i], buf));
-    i = i + 1 == keys.size() ? 0 : i + 1;
+    benchmark::DoNotOptimize(t->get_into(Fixture<E>::keys[i], buf));
+    i = i + 1 == n ? 0 : i + 1;
   }
-  state.SetItemsProcessed(state.iterations());
-  label(state);
+  teardown<E>(state);
 }
 
 template <class E> void BM_GetMiss(benchmark::State &state) {
-  auto t = make_table<E>("miss");
-  for (const auto &k : make_keys(static_cast<std::size_t>(state.range(0)), "session:")) {
-    t.set(k, "v");
-  }
-  const auto absent = make_keys(4096, "absent:");
-  std::array<char, 256> buf{};
+  auto &t = setup<E>(state, false);
+  const auto absent = make_keys(4096, shape_of(state).key_bytes, 'a');
+  std::vector<char> buf(shape_of(state).value_bytes);
   std::size_t i = 0;
   for (auto _ : state) {
-    benchmark::DoNotOptimize(t.get_into(absent[i], buf));
+    benchmark::DoNotOptimize(t->get_into(absent[i], buf));
     i = (i + 1) % absent.size();
   }
-  state.SetItemsProcessed(state.iterations());
-  label(state);
+  teardown<E>(state);
 }
 
 template <class E> void BM_SetUpdate(benchmark::State &state) {
-  auto t = make_table<E>("set");
-  const auto keys = make_keys(static_cast<std::size_t>(state.range(0)), "session:");
-  const std::string value(64, 'v');
-  for (const auto &k : keys) {
-    t.set(k, value);
-  }
-  std::size_t i = 0;
+  auto &t = setup<E>(state, false);
+  const std::string value(shape_of(state).value_bytes, 'w');
+  const std::size_t n = shape_of(state).keys;
+  std::size_t i = start_of(state, n);
   for (auto _ : state) {
-    t.set(keys[i], value);
-    i = i + 1 == keys.size() ? 0 : i + 1;
+    t->set(Fixture<E>::keys[i], value);
+    i = i + 1 == n ? 0 : i + 1;
   }
-  state.SetItemsProcessed(state.iterations());
-  label(state);
+  teardown<E>(state);
 }
 
+// A fresh key inserted, then erased: two operations per iteration. Each thread has keys
+// of its own.
 template <class E> void BM_InsertErase(benchmark::State &state) {
-  auto t = make_table<E>("churn");
-  for (const auto &k : make_keys(static_cast<std::size_t>(state.range(0)), "session:")) {
-    t.set(k, "v");
-  }
-  const auto fresh = make_keys(1024, "fresh:");
+  auto &t = setup<E>(state, false);
+  const auto fresh =
+      make_keys(1024, shape_of(state).key_bytes, static_cast<char>('A' + state.thread_index()));
+  const std::string value(shape_of(state).value_bytes, 'n');
   std::size_t i = 0;
   for (auto _ : state) {
-    t.set(fresh[i], "v");
-    t.erase(fresh[i]);
+    t->set(fresh[i], value);
+    t->erase(fresh[i]);
     i = (i + 1) % fresh.size();
   }
-  state.SetItemsProcessed(state.iterations() * 2);
-  label(state);
+  teardown<E>(state, 2);
 }
 
-#define SHMTABLE_SWEEP(fn)                                                                         \
-  BENCHMARK_TEMPLATE(fn, FaithfulMutex)->Arg(4096)->Arg(8192)->Arg(12288);                         \
-  BENCHMARK_TEMPLATE(fn, RobustMutex)->Arg(4096)->Arg(8192)->Arg(12288);                           \
-  BENCHMARK_TEMPLATE(fn, LockFree)->Arg(4096)->Arg(8192)->Arg(12288)
+template <class E> void BM_Add(benchmark::State &state) {
+  auto &t = setup<E>(state, true);
+  const std::size_t n = shape_of(state).keys;
+  std::size_t i = start_of(state, n);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(t->add(Fixture<E>::keys[i], 1));
+    i = i + 1 == n ? 0 : i + 1;
+  }
+  teardown<E>(state);
+}
 
-SHMTABLE_SWEEP(BM_GetHit);
-SHMTABLE_SWEEP(BM_GetMiss);
-SHMTABLE_SWEEP(BM_SetUpdate);
-SHMTABLE_SWEEP(BM_InsertErase);
+// Successful compare_and_set: thread t owns keys i with i % threads == t and flips each
+// between two values it knows.
+template <class E> void BM_CompareAndSet(benchmark::State &state) {
+  auto &t = setup<E>(state, false);
+  const std::size_t n = shape_of(state).keys;
+  const auto step = static_cast<std::size_t>(state.threads());
+  const std::string a(shape_of(state).value_bytes, 'v'), b(shape_of(state).value_bytes, 'w');
+  std::vector<std::uint8_t> flipped(n);
+  std::size_t i = static_cast<std::size_t>(state.thread_index());
+  for (auto _ : state) {
+    const bool f = flipped[i] != 0;
+    benchmark::DoNotOptimize(t->compare_and_set(Fixture<E>::keys[i], f ? b : a, f ? a : b));
+    flipped[i] = f ? 0 : 1;
+    i += step;
+    if (i >= n) {
+      i = static_cast<std::size_t>(state.thread_index());
+    }
+  }
+  teardown<E>(state);
+}
+
+// ---- Sweeps ---------------------------------------------------------------------------
+
+void ops_sweep(benchmark::internal::Benchmark *b) {
+  for (const std::int64_t load : {25, 50, 75, 90}) {
+    b->Args({16384, load, 16, 64});
+    b->Args({16384, load, 64, 256});
+  }
+}
+
+void size_sweep(benchmark::internal::Benchmark *b) {
+  for (const std::int64_t slots : {1024, 65536, 1048576}) {
+    b->Args({slots, 75, 16, 64});
+  }
+}
+
+int hardware_threads() {
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+template <class E> void thread_sweep(benchmark::internal::Benchmark *b) {
+  b->Args({16384, 75, 16, 64})->UseRealTime();
+  if constexpr (E::kThreads) {
+    b->ThreadRange(1, hardware_threads());
+  }
+}
+
+#define SHMTABLE_OPS(fn)                                                                           \
+  BENCHMARK_TEMPLATE(fn, LockFree)->Name(#fn "LockFree/ops")->Apply(ops_sweep);                    \
+  BENCHMARK_TEMPLATE(fn, FaithfulMutex)->Name(#fn "FaithfulMutex/ops")->Apply(ops_sweep);          \
+  BENCHMARK_TEMPLATE(fn, RobustMutex)->Name(#fn "RobustMutex/ops")->Apply(ops_sweep);              \
+  BENCHMARK_TEMPLATE(fn, Floor)->Name(#fn "Floor/ops")->Apply(ops_sweep)
+
+SHMTABLE_OPS(BM_GetHit);
+SHMTABLE_OPS(BM_GetMiss);
+SHMTABLE_OPS(BM_SetUpdate);
+SHMTABLE_OPS(BM_InsertErase);
+SHMTABLE_OPS(BM_Add);
+SHMTABLE_OPS(BM_CompareAndSet);
+
+#define SHMTABLE_THREADS(fn)                                                                       \
+  BENCHMARK_TEMPLATE(fn, LockFree)->Name(#fn "LockFree/threads")->Apply(thread_sweep<LockFree>);   \
+  BENCHMARK_TEMPLATE(fn, FaithfulMutex)                                                            \
+      ->Name(#fn "FaithfulMutex/threads")                                                          \
+      ->Apply(thread_sweep<FaithfulMutex>);                                                        \
+  BENCHMARK_TEMPLATE(fn, RobustMutex)                                                              \
+      ->Name(#fn "RobustMutex/threads")                                                            \
+      ->Apply(thread_sweep<RobustMutex>)
+
+SHMTABLE_THREADS(BM_GetHit);
+SHMTABLE_THREADS(BM_SetUpdate);
+SHMTABLE_THREADS(BM_Add);
+
+BENCHMARK_TEMPLATE(BM_GetHit, LockFree)->Name("BM_GetHitLockFree/sizes")->Apply(size_sweep);
+BENCHMARK_TEMPLATE(BM_GetHit, FaithfulMutex)
+    ->Name("BM_GetHitFaithfulMutex/sizes")
+    ->Apply(size_sweep);
+BENCHMARK_TEMPLATE(BM_GetHit, Floor)->Name("BM_GetHitFloor/sizes")->Apply(size_sweep);
 
 } // namespace
 

@@ -1,0 +1,321 @@
+#!/usr/bin/env python3
+"""bench/report.py: turns one results folder into tables and plots.
+
+Reads DIR/ycsb.csv and DIR/ycsb.json (shmtable-ycsb) and, if present, DIR/micro.json
+(micro_bench, Google Benchmark JSON). Writes:
+  DIR/summary.csv     medians over rounds per (mix, dist, procs, store), with the paired
+                      ratios to the faithful mutex and to the floor
+  DIR/summary.md      the tables below, the issue's targets with verdicts, and notes
+  DIR/*.svg           plots rendered by gnuplot from DIR/plot-*.dat
+With --readme FILE, replaces the text between <!-- bench:begin --> and <!-- bench:end -->
+in FILE with the headline table of DIR. Prints the headline table.
+
+Ratios are paired: within one round, a store and the baseline ran back to back on the
+same operation streams; the ratio is taken per round and the median over rounds reported.
+"""
+import argparse
+import csv
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+
+ORDER = ["lockfree", "mutex", "robust", "floor", "boost", "redis", "memcached"]
+TITLES = {"lockfree": "lock-free", "mutex": "faithful mutex", "robust": "robust mutex",
+          "floor": "floor", "boost": "Boost.Interprocess", "redis": "Redis",
+          "memcached": "memcached"}
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def fmt_rate(v):
+    if v is None:
+        return "—"
+    return f"{v / 1e6:.2f} M" if v >= 1e6 else f"{v / 1e3:.1f} k"
+
+
+def fmt_ratio(v):
+    return "—" if v is None else f"{v:.2f}x"
+
+
+def load_ycsb(d):
+    rows = list(csv.DictReader(open(os.path.join(d, "ycsb.csv"))))
+    meta = json.load(open(os.path.join(d, "ycsb.json")))
+    runs = defaultdict(dict)  # (round, mix, dist, procs) -> store -> row
+    for r in rows:
+        key = (int(r["round"]), r["mix"], r["dist"], int(r["procs"]))
+        runs[key][r["store"]] = {k: float(r[k]) for k in
+                                 ("ops_per_s", "p50_ns", "p99_ns", "p999_ns")}
+    return runs, meta
+
+
+def summarize(runs):
+    """(mix, dist, procs, store) -> medians and paired ratios."""
+    acc = defaultdict(lambda: defaultdict(list))
+    for (rnd, mix, dist, procs), stores in runs.items():
+        base = stores.get("mutex")
+        floor = runs.get((rnd, mix, dist, 1), {}).get("floor") if procs == 1 else None
+        for s, v in stores.items():
+            a = acc[(mix, dist, procs, s)]
+            for k, x in v.items():
+                a[k].append(x)
+            if base:
+                a["vs_mutex"].append(v["ops_per_s"] / base["ops_per_s"])
+            if floor:  # time per op relative to the floor's (>= 1 means slower)
+                a["vs_floor"].append(floor["ops_per_s"] / v["ops_per_s"])
+    return {k: {m: median(xs) for m, xs in v.items()} for k, v in acc.items()}
+
+
+def sort_key(k):
+    mix, dist, procs, s = k
+    return (dist != "zipfian", mix, procs, ORDER.index(s) if s in ORDER else 99)
+
+
+def headline_table(summary, dist="zipfian"):
+    stores = [s for s in ORDER if any(k[3] == s and k[1] == dist for k in summary)]
+    configs = sorted({(k[0], k[2]) for k in summary if k[1] == dist})
+    head = ["mix", "procs"] + [TITLES[s] for s in stores] + ["lock-free ÷ mutex",
+                                                             "lock-free time ÷ floor"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for mix, procs in configs:
+        cells = [mix, str(procs)]
+        for s in stores:
+            v = summary.get((mix, dist, procs, s))
+            cells.append(fmt_rate(v["ops_per_s"]) if v else "—")
+        lf = summary.get((mix, dist, procs, "lockfree"), {})
+        cells.append(fmt_ratio(lf.get("vs_mutex")))
+        cells.append(fmt_ratio(lf.get("vs_floor")))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def latency_table(summary, dist="zipfian"):
+    lines = ["| mix | procs | store | p50 ns | p99 ns | p99.9 ns |", "|---|---|---|---|---|---|"]
+    for k in sorted((k for k in summary if k[1] == dist), key=sort_key):
+        v = summary[k]
+        lines.append(f"| {k[0]} | {k[2]} | {TITLES.get(k[3], k[3])} | {v['p50_ns']:.0f} | "
+                     f"{v['p99_ns']:.0f} | {v['p999_ns']:.0f} |")
+    return "\n".join(lines)
+
+
+def load_micro(d):
+    path = os.path.join(d, "micro.json")
+    if not os.path.exists(path):
+        return None
+    out = {}
+    for b in json.load(open(path))["benchmarks"]:
+        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
+            continue
+        name = b.get("run_name", b["name"])
+        out[name] = b["cpu_time"] if b.get("time_unit") == "ns" else b["cpu_time"]
+    return out
+
+
+def micro_sizes_table(micro):
+    """Single-process get: lock-free and faithful mutex against the floor, per size."""
+    rows = []
+    for name, t in micro.items():
+        if name.startswith("BM_GetHitFloor/sizes/"):
+            suffix = name[len("BM_GetHitFloor/sizes/"):]
+            lf = micro.get("BM_GetHitLockFree/sizes/" + suffix)
+            mx = micro.get("BM_GetHitFaithfulMutex/sizes/" + suffix)
+            if lf and mx:
+                rows.append((int(suffix.split("/")[0]), t, lf, mx))
+    rows.sort()
+    lines = ["| slots (load 75 %, 16/64 B) | floor ns | lock-free ns | faithful mutex ns | "
+             "lock-free ÷ floor | faithful ÷ lock-free |", "|---|---|---|---|---|---|"]
+    for slots, fl, lf, mx in rows:
+        lines.append(f"| {slots} | {fl:.1f} | {lf:.1f} | {mx:.1f} | {lf / fl:.2f}x | "
+                     f"{mx / lf:.2f}x |")
+    return lines, rows
+
+
+def targets(summary, micro_rows):
+    out = ["| target | measured | verdict |", "|---|---|---|"]
+
+    def row(text, value, ok):
+        out.append(f"| {text} | {value} | {'met' if ok else 'missed'} |")
+
+    c2 = summary.get(("C", "zipfian", 2, "lockfree"), {}).get("vs_mutex")
+    if c2 is not None:
+        row("YCSB-C, 2 processes, zipfian: lock-free ≥ 3x faithful mutex", f"{c2:.2f}x", c2 >= 3)
+    a2 = summary.get(("A", "zipfian", 2, "lockfree"), {}).get("vs_mutex")
+    if a2 is not None:
+        row("YCSB-A, 2 processes, zipfian: lock-free ≥ 1.5x faithful mutex", f"{a2:.2f}x",
+            a2 >= 1.5)
+    for slots, fl, lf, mx in micro_rows:
+        row(f"get, 1 process, {slots} slots: lock-free within 1.1x of the floor",
+            f"{lf / fl:.2f}x", lf / fl <= 1.1)
+    if micro_rows:
+        slots, fl, lf, mx = micro_rows[0]
+        row(f"get, 1 process, cache-resident ({slots} slots): lock-free ≥ 2.5x faithful mutex",
+            f"{mx / lf:.2f}x", mx / lf >= 2.5)
+    lf = summary.get(("C", "zipfian", 1, "lockfree"), {}).get("ops_per_s")
+    rd = summary.get(("C", "zipfian", 1, "redis"), {}).get("ops_per_s")
+    if lf and rd:
+        row("get (YCSB-C), 1 client: lock-free ≥ 20x Redis on loopback", f"{lf / rd:.0f}x",
+            lf / rd >= 20)
+    return "\n".join(out)
+
+
+def gnuplot(d, summary, dists):
+    if not shutil.which("gnuplot"):
+        print("report: gnuplot is not installed; plots skipped (apt-get install gnuplot-nox)")
+        return []
+    made = []
+    stores = [s for s in ORDER if any(k[3] == s for k in summary)]
+    for dist in dists:
+        # Throughput against processes, one panel per mix, log scale (the peers are ~1000x
+        # slower).
+        for mix in sorted({k[0] for k in summary if k[1] == dist}):
+            with open(os.path.join(d, f"plot-throughput-{mix}-{dist}.dat"), "w") as f:
+                for s in stores:
+                    f.write(f'"{TITLES[s]}"\n')
+                    for procs in sorted({k[2] for k in summary if k[1] == dist}):
+                        v = summary.get((mix, dist, procs, s))
+                        if v:
+                            f.write(f"{procs} {v['ops_per_s']}\n")
+                    f.write("\n\n")
+        mixes = sorted({k[0] for k in summary if k[1] == dist})
+        procs_max = max(k[2] for k in summary if k[1] == dist)
+        script = [f'set terminal svg size 1200,{360 * ((len(mixes) + 1) // 2)} font "sans,11"',
+                  f'set output "{d}/throughput-{dist}.svg"',
+                  f"set multiplot layout {(len(mixes) + 1) // 2},2 title "
+                  f'"YCSB throughput ({dist}), operations/s, all processes together"',
+                  "set logscale y", 'set format y "%.0s%c"', "set key outside right",
+                  "set xlabel 'processes'", "set pointsize 1.3",
+                  f"set xrange [0.5:{procs_max + 0.5}]", "set xtics 1", "set grid"]
+        for mix in mixes:
+            script.append(f'set title "YCSB-{mix}"')
+            script.append(f'plot for [i=0:{len(stores) - 1}] "{d}/plot-throughput-{mix}-{dist}.dat"'
+                          " index i using 1:2 with linespoints lw 2 pt 7 title columnheader(1)")
+        script.append("unset multiplot")
+        # Latency percentiles per store, YCSB-C and YCSB-A at the most processes.
+        for mix in ("C", "A"):
+            rows = [(s, summary.get((mix, dist, procs_max if s != "floor" else 1, s)))
+                    for s in stores]
+            rows = [(s, v) for s, v in rows if v]
+            if not rows:
+                continue
+            with open(os.path.join(d, f"plot-latency-{mix}-{dist}.dat"), "w") as f:
+                f.write("store p50 p99 p99.9\n")
+                for s, v in rows:
+                    f.write(f'"{TITLES[s]}" {v["p50_ns"]} {v["p99_ns"]} {v["p999_ns"]}\n')
+            script += ["reset", 'set terminal svg size 900,420 font "sans,11"',
+                       f'set output "{d}/latency-{mix}-{dist}.svg"',
+                       f'set title "YCSB-{mix} ({dist}) latency, {procs_max} processes '
+                       '(floor: 1), sampled 1 op in 8"',
+                       "set style data histogram", "set style histogram clustered gap 1",
+                       "set style fill solid 0.8 border -1", "set logscale y",
+                       "set ylabel 'ns'", "set grid ytics", "set xtics rotate by -20",
+                       f'plot for [c=2:4] "{d}/plot-latency-{mix}-{dist}.dat" using c:xtic(1) '
+                       "title columnheader(c)"]
+        # Time per operation relative to the floor, one process.
+        rows = []
+        for mix in mixes:
+            vals = [summary.get((mix, dist, 1, s), {}).get("vs_floor") for s in stores
+                    if s not in ("floor", "redis", "memcached")]
+            rows.append((mix, vals))
+        names = [TITLES[s] for s in stores if s not in ("floor", "redis", "memcached")]
+        with open(os.path.join(d, f"plot-floor-{dist}.dat"), "w") as f:
+            f.write("mix " + " ".join(f'"{n}"' for n in names) + "\n")
+            for mix, vals in rows:
+                f.write(f"YCSB-{mix} " + " ".join("nan" if v is None else str(v) for v in vals)
+                        + "\n")
+        script += ["reset", 'set terminal svg size 900,420 font "sans,11"',
+                   f'set output "{d}/floor-ratio-{dist}.svg"',
+                   f'set title "Time per operation ÷ the floor\'s, 1 process ({dist})"',
+                   "set style data histogram", "set style histogram clustered gap 1",
+                   "set style fill solid 0.8 border -1", "set yrange [0:*]", "set grid ytics",
+                   "set ylabel 'x floor'",
+                   f'plot for [c=2:{len(names) + 1}] "{d}/plot-floor-{dist}.dat" using c:xtic(1) '
+                   "title columnheader(c)"]
+        gp = os.path.join(d, f"plots-{dist}.gp")
+        with open(gp, "w") as f:
+            f.write("\n".join(script) + "\n")
+        res = subprocess.run(["gnuplot", gp], capture_output=True, text=True)
+        if res.returncode != 0:
+            print("report: gnuplot failed:\n" + res.stderr)
+        made += sorted(n for n in os.listdir(d) if n.endswith(".svg"))
+    return sorted(set(made))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("dir")
+    ap.add_argument("--readme", help="README to update between the bench markers")
+    args = ap.parse_args()
+    d = args.dir.rstrip("/")
+    runs, meta = load_ycsb(d)
+    summary = summarize(runs)
+    dists = sorted({k[1] for k in summary}, key=lambda x: x != "zipfian")
+
+    with open(os.path.join(d, "summary.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["mix", "dist", "procs", "store", "ops_per_s", "p50_ns", "p99_ns", "p999_ns",
+                    "vs_mutex", "vs_floor_time"])
+        for k in sorted(summary, key=sort_key):
+            v = summary[k]
+            w.writerow(list(k) + [v.get(m) for m in ("ops_per_s", "p50_ns", "p99_ns", "p999_ns",
+                                                       "vs_mutex", "vs_floor")])
+
+    micro = load_micro(d)
+    micro_lines, micro_rows = micro_sizes_table(micro) if micro else ([], [])
+    plots = gnuplot(d, summary, dists)
+    machine = open(os.path.join(d, "machine.txt")).read() if os.path.exists(
+        os.path.join(d, "machine.txt")) else "(no machine.txt)"
+    name = os.path.basename(os.path.abspath(d))
+    md = [f"# {name}", "",
+          f"shmtable-ycsb: {meta['records']} records, {meta['key_bytes']}-byte keys, "
+          f"{meta['value_bytes']}-byte values, {meta['rounds']} interleaved rounds of "
+          f"{meta['seconds']} s per store and configuration; zipfian theta {meta['theta']}. "
+          "Throughput is operations per second of all processes together, the median over "
+          "rounds; ratios are paired per round, then the median.", ""]
+    for dist in dists:
+        md += [f"## Throughput ({dist})", "", headline_table(summary, dist), ""]
+    md += ["## Targets", "", targets(summary, micro_rows), ""]
+    if micro_lines:
+        md += ["## Single-process get against the floor (micro_bench, CPU time per get)", ""]
+        md += micro_lines + [""]
+    for dist in dists:
+        md += [f"## Latency ({dist}; 1 operation in {meta['sample_every']} timed)", "",
+               latency_table(summary, dist), ""]
+    md += ["## How each store does YCSB-F's read-modify-write", ""]
+    md += [f"- {TITLES.get(s, s)}: {v['rmw']}" for s, v in meta["stores"].items()]
+    if meta["skipped"]:
+        md += ["", "## Skipped", ""] + [f"- {s}: {why}" for s, why in meta["skipped"].items()]
+    if plots:
+        md += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
+    md += ["", "## Machine", "", "```", machine.rstrip(), "```", ""]
+    with open(os.path.join(d, "summary.md"), "w") as f:
+        f.write("\n".join(md))
+
+    headline = headline_table(summary, "zipfian" if "zipfian" in dists else dists[0])
+    print(headline)
+    print()
+    print(targets(summary, micro_rows))
+    if args.readme:
+        text = open(args.readme).read()
+        begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+        if begin not in text or end not in text:
+            sys.exit(f"report: {args.readme} has no {begin} ... {end} markers")
+        cpu = next((l.split(":", 1)[1].strip() for l in machine.splitlines()
+                    if l.startswith("cpu:")), "unknown CPU")
+        rel = os.path.relpath(d, os.path.dirname(os.path.abspath(args.readme)))
+        block = (f"{begin}\nGenerated by `bench/report.py` from [{rel}]({rel}/summary.md) "
+                 f"({cpu}; {meta['records']} records, {meta['key_bytes']}/{meta['value_bytes']}"
+                 "-byte keys/values, zipfian 0.99, operations/s of all processes):\n\n"
+                 f"{headline}\n\n{targets(summary, micro_rows)}\n{end}")
+        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
+        with open(args.readme, "w") as f:
+            f.write(text)
+        print(f"report: updated {args.readme}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# bench/run.sh: runs the benchmark comparison from a built tree and writes one results
+# folder: machine.txt, micro.json (Google Benchmark), ycsb.csv/ycsb-procs.csv/ycsb.json
+# (shmtable-ycsb), summary.md/summary.csv and SVG plots (bench/report.py).
+#
+#   bench/run.sh [--full] [--build DIR] [--out DIR] [--procs LIST] [--readme FILE]
+#
+# Default (the headline, about two minutes on 2 cores): every store, YCSB A/B/C/F,
+# zipfian keys, 1 and 2 processes, 3 interleaved rounds of 0.4 s; micro_bench's get
+# against the floor at three table sizes.
+# --full: zipfian and uniform keys, 1..N processes (N = online CPUs, powers of two),
+# 5 rounds of 1 s, and every micro_bench sweep (operations x load factors x key/value
+# sizes, threads 1..N, table sizes). About 15 minutes on 2 cores.
+# --readme FILE: regenerate FILE's benchmark table from this run (bench/report.py).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+full=0
+build=build-release
+out=
+procs=
+readme=
+while (($#)); do
+  case $1 in
+  --full) full=1 ;;
+  --build) build=$2; shift ;;
+  --out) out=$2; shift ;;
+  --procs) procs=$2; shift ;;
+  --readme) readme=$2; shift ;;
+  *) echo "bench/run.sh: unknown argument '$1' (see the comment at the top)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+for exe in "$build/bench/shmtable-ycsb" "$build/bench/micro_bench"; do
+  [[ -x $exe ]] || { echo "bench/run.sh: $exe is not built (ninja -C $build)" >&2; exit 1; }
+done
+
+if [[ -z $procs ]]; then
+  procs=1,2
+  if ((full)); then
+    n=$(nproc)
+    procs=1
+    for ((p = 2; p <= n; p *= 2)); do procs+=,$p; done
+    ((n & (n - 1))) && procs+=,$n
+  fi
+fi
+
+if [[ -z $out ]]; then
+  tag=$( ((full)) && echo bench-full || echo bench)
+  out=results/$(date +%Y-%m-%d)-$tag
+  [[ -e $out ]] && out=$out-$(date +%H%M%S)
+fi
+mkdir -p "$out"
+echo "==> results in $out"
+
+bench/machine.sh "$build" >"$out/machine.txt"
+echo "procs:     $procs ($( ((full)) && echo full || echo headline) run)" >>"$out/machine.txt"
+
+if ((full)); then
+  ycsb=(--dists zipfian,uniform --rounds 5 --seconds 1)
+  micro=(--benchmark_filter=. --benchmark_min_time=0.1)
+else
+  ycsb=(--dists zipfian --rounds 3 --seconds 0.4)
+  micro=(--benchmark_filter=/sizes/ --benchmark_min_time=0.1 --benchmark_repetitions=3)
+fi
+
+echo "==> micro_bench ${micro[*]}"
+"$build/bench/micro_bench" "${micro[@]}" --benchmark_out="$out/micro.json" \
+  --benchmark_out_format=json 2>&1 | grep -v -e '^\*\*\*' -e 'Library was built as DEBUG'
+
+echo "==> shmtable-ycsb ${ycsb[*]} --procs $procs"
+"$build/bench/shmtable-ycsb" "${ycsb[@]}" --procs "$procs" --out "$out"
+
+echo "==> report"
+python3 bench/report.py "$out" ${readme:+--readme "$readme"}
