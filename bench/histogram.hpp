@@ -12,7 +12,8 @@ namespace shmtable::bench {
 
 struct Histogram {
   static constexpr unsigned kSubBits = 5;
-  static constexpr std::size_t kBuckets = (64 - kSubBits) << kSubBits;
+  // Exact buckets 0..63, then 32 per power of two from 2^6 to 2^63: index() < 1920.
+  static constexpr std::size_t kBuckets = (65 - kSubBits) << kSubBits;
 
   std::array<std::uint64_t, kBuckets> counts{};
 

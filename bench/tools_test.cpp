@@ -1,0 +1,117 @@
+// bench/tools_test.cpp: the benchmark's own instruments are right: the latency histogram's
+// buckets and percentiles, the zipfian chooser's distribution, and the floor table.
+#include <cmath>
+#include <map>
+#include <random>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "floor_table.hpp"
+#include "histogram.hpp"
+#include "zipf.hpp"
+
+namespace shmtable::bench {
+namespace {
+
+TEST(Histogram, EveryValueLandsInABucketWhoseMiddleIsWithinOne32nd) {
+  for (std::uint64_t v : {0ULL, 1ULL, 63ULL, 64ULL, 65ULL, 127ULL, 128ULL, 1000ULL, 123456789ULL,
+                          (1ULL << 40) + 12345, ~0ULL}) {
+    const std::size_t i = Histogram::index(v);
+    ASSERT_LT(i, Histogram::kBuckets) << v;
+    EXPECT_NEAR(Histogram::value(i), static_cast<double>(v), static_cast<double>(v) / 32 + 1) << v;
+  }
+}
+
+TEST(Histogram, IndexIsMonotonic) {
+  std::size_t last = 0;
+  for (std::uint64_t v = 0; v < 100000; ++v) {
+    const std::size_t i = Histogram::index(v);
+    ASSERT_GE(i, last) << v;
+    last = i;
+  }
+}
+
+TEST(Histogram, PercentilesOfAKnownDistribution) {
+  Histogram h;
+  for (std::uint64_t v = 1; v <= 10000; ++v) {
+    h.record(v);
+  }
+  EXPECT_EQ(h.total(), 10000u);
+  EXPECT_NEAR(h.quantile(0.5), 5000, 5000.0 / 32);
+  EXPECT_NEAR(h.quantile(0.99), 9900, 9900.0 / 32);
+  EXPECT_NEAR(h.quantile(0.999), 9990, 9990.0 / 32);
+  Histogram other;
+  other.record(1u << 20);
+  h.merge(other);
+  EXPECT_NEAR(h.quantile(1.0), 1 << 20, (1 << 20) / 32.0);
+}
+
+TEST(Zipfian, RankFrequenciesFollowTheLaw) {
+  constexpr std::uint64_t n = 1000;
+  constexpr double theta = 0.99;
+  Zipfian z(n, theta);
+  std::mt19937_64 rng(42);
+  std::map<std::uint64_t, int> counts;
+  constexpr int draws = 400000;
+  for (int i = 0; i < draws; ++i) {
+    const std::uint64_t r = z.rank(rng);
+    ASSERT_LT(r, n);
+    ++counts[r];
+  }
+  double zeta = 0;
+  for (std::uint64_t i = 1; i <= n; ++i) {
+    zeta += 1 / std::pow(static_cast<double>(i), theta);
+  }
+  // Ranks 0 and 1 are exact in Gray et al.'s method; the tail is approximate.
+  EXPECT_NEAR(counts[0] / double(draws), 1 / zeta, 0.01);
+  EXPECT_NEAR(counts[1] / double(draws), 1 / std::pow(2.0, theta) / zeta, 0.01);
+  EXPECT_GT(counts[2], counts[50]);
+}
+
+TEST(Zipfian, ScramblingKeepsKeysInRangeAndSpreadsTheHotOnes) {
+  Zipfian z(10000, 0.99);
+  std::mt19937_64 rng(7);
+  std::map<std::uint64_t, int> counts;
+  for (int i = 0; i < 100000; ++i) {
+    const std::uint64_t k = z.next(rng);
+    ASSERT_LT(k, 10000u);
+    ++counts[k];
+  }
+  // The hottest key is not key 0 or 1: the ranks were hashed.
+  const auto hottest = std::max_element(counts.begin(), counts.end(),
+                                        [](auto &a, auto &b) { return a.second < b.second; });
+  EXPECT_GT(hottest->first, 1u);
+}
+
+TEST(FloorTable, BehavesAsAMap) {
+  FloorTable t(64, 16, 64);
+  std::map<std::string, std::string> model;
+  std::mt19937 rng(3);
+  char buf[64];
+  for (int i = 0; i < 5000; ++i) {
+    const std::string k = "key" + std::to_string(rng() % 40);
+    switch (rng() % 3) {
+    case 0: {
+      const std::string v(rng() % 64, static_cast<char>('a' + rng() % 26));
+      t.set(k, v);
+      model[k] = v;
+      break;
+    }
+    case 1:
+      EXPECT_EQ(t.erase(k), model.erase(k) == 1);
+      break;
+    default: {
+      const auto len = t.get_into(k, buf);
+      const auto it = model.find(k);
+      ASSERT_EQ(len.has_value(), it != model.end()) << k;
+      if (len) {
+        EXPECT_EQ(std::string(buf, *len), it->second);
+      }
+    }
+    }
+  }
+}
+
+} // namespace
+} // namespace shmtable::bench
