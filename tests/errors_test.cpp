@@ -72,7 +72,8 @@ TEST(Errors, InvalidNamesAreRefusedWithTheReason) {
     if (!name.empty()) { // an empty name is "no name": see the next test
       expect_error(Errc::kInvalidName, why, [&] { MutexTable t(o); });
     }
-    expect_error(Errc::kInvalidName, why, [&] { unlink(name); });
+    // name = name: clang 14 cannot capture a structured binding.
+    expect_error(Errc::kInvalidName, why, [&, name = name] { unlink(name); });
   }
   EXPECT_NO_THROW(validate_name("Valid.name-1_x"));
   EXPECT_NO_THROW(validate_name(std::string(200, 'n')));
