@@ -8,6 +8,9 @@
 //     the slot's version, which changes before the buffer can be freed).
 // P2. A crash leaks at most the one buffer the dying operation held; recover() finds it
 //     as a buffer that is below bump, in no slot and not on the free list.
+//
+// A template over the engine's atomics policy (lockfree_atomics.hpp), so that the Relacy
+// model runs this very code; BufferPool is the production instance.
 #pragma once
 
 #include <atomic>
@@ -15,15 +18,17 @@
 #include <cstdint>
 #include <optional>
 
-#include "cas128.hpp"
+#include "lockfree_atomics.hpp"
 
 namespace shmtable::detail {
 
-class BufferPool {
+template <SlotAtomics Atomics> class BasicBufferPool {
 public:
-  BufferPool() = default;
-  BufferPool(Word128 *head, std::byte *records, std::uint32_t record_bytes, std::uint32_t count)
-      : head_(head), records_(records), record_bytes_(record_bytes), count_(count) {}
+  BasicBufferPool() = default;
+  BasicBufferPool(Word128 *head, std::byte *records, std::uint32_t record_bytes,
+                  std::uint32_t count, Atomics atomics = Atomics())
+      : head_(head), records_(records), record_bytes_(record_bytes), count_(count),
+        atomics_(atomics) {}
 
   std::uint64_t *words(std::uint32_t index) const noexcept {
     return reinterpret_cast<std::uint64_t *>(records_ + std::size_t{index} * record_bytes_);
@@ -32,7 +37,7 @@ public:
 
   // Takes a buffer (P1: it is now the caller's alone), or nullopt if none is free.
   std::optional<std::uint32_t> pop() const noexcept {
-    Word128 h = load128(head_); // acquire: pairs with push()'s CAS, so `next` is visible
+    Word128 h = atomics_.load128(head_); // acquire: pairs with push()'s CAS, so `next` is visible
     for (;;) {
       const auto top = static_cast<std::uint32_t>(h.hi);
       const auto bump = static_cast<std::uint32_t>(h.hi >> 32);
@@ -42,7 +47,8 @@ public:
         got = top - 1;
         // Relaxed: may read a value a racing pop+reuse wrote; then the version has moved
         // on and the CAS below fails. The value is bounds-checked before any use.
-        const auto next = static_cast<std::uint32_t>(link(got).load(std::memory_order_relaxed));
+        const auto next =
+            static_cast<std::uint32_t>(atomics_.load(link(got), std::memory_order_relaxed));
         next_head = {h.lo + 1, (std::uint64_t{bump} << 32) | (next <= count_ ? next : 0)};
       } else if (bump < count_) {
         got = bump;
@@ -50,13 +56,13 @@ public:
       } else {
         return std::nullopt;
       }
-      if (cas128(head_, h, next_head)) {
+      if (atomics_.cas128(head_, h, next_head)) {
         // Release fence: orders the CAS above (and every slot CAS that preceded this
         // buffer's free, which happens-before it through the push/pop pair) before the
         // caller's relaxed stores of new contents. A reader that reads any of those
         // stores and then issues its acquire fence therefore sees the slot's version
-        // change when it re-checks (the seqlock edge, R3 in lockfree_table.cpp).
-        writer_fence();
+        // change when it re-checks (the seqlock edge, R3 in lockfree_engine.hpp).
+        atomics_.writer_fence();
         return got;
       }
     }
@@ -64,41 +70,44 @@ public:
 
   // Returns a buffer that is no longer reachable from any slot (P1).
   void push(std::uint32_t index) const noexcept {
-    Word128 h = load128(head_);
+    Word128 h = atomics_.load128(head_);
     // Release fence: the slot CAS that unpublished this buffer happens-before the link
     // store below, which overwrites the record's first word. A reader that copies that
     // word and then fences (R3) therefore sees the slot's new version (seqlock edge 2).
-    writer_fence();
+    atomics_.writer_fence();
     for (;;) {
       // kRecordStore (relaxed; release under TSan): published to poppers by the CAS below.
-      link(index).store(static_cast<std::uint32_t>(h.hi), kRecordStore);
+      atomics_.store(link(index), static_cast<std::uint32_t>(h.hi), Atomics::kRecordStore);
       const Word128 next_head = {h.lo + 1, (h.hi & ~0xffffffffULL) | (std::uint64_t{index} + 1)};
-      if (cas128(head_, h, next_head)) {
+      if (atomics_.cas128(head_, h, next_head)) {
         return;
       }
     }
   }
 
   // recover() only (run_exclusive): the pool's raw head.
-  Word128 head() const noexcept { return load128(head_); }
+  Word128 head() const noexcept { return atomics_.load128(head_); }
   void reset(std::uint32_t bump) const noexcept {
-    Word128 h = load128(head_);
-    while (!cas128(head_, h, Word128{h.lo + 1, std::uint64_t{bump} << 32})) {
+    Word128 h = atomics_.load128(head_);
+    while (!atomics_.cas128(head_, h, Word128{h.lo + 1, std::uint64_t{bump} << 32})) {
     }
   }
   std::uint32_t next_of(std::uint32_t index) const noexcept {
-    return static_cast<std::uint32_t>(link(index).load(std::memory_order_relaxed));
+    // Relaxed: recover() runs alone (run_exclusive); nothing to order against.
+    return static_cast<std::uint32_t>(atomics_.load(link(index), std::memory_order_relaxed));
   }
 
 private:
-  std::atomic_ref<std::uint64_t> link(std::uint32_t index) const noexcept {
-    return std::atomic_ref<std::uint64_t>(*words(index));
-  }
+  // A free buffer's first word: the next free index + 1 (lockfree_layout.hpp).
+  std::uint64_t *link(std::uint32_t index) const noexcept { return words(index); }
 
   Word128 *head_ = nullptr;
   std::byte *records_ = nullptr;
   std::uint32_t record_bytes_ = 0;
   std::uint32_t count_ = 0;
+  [[no_unique_address]] Atomics atomics_{};
 };
+
+using BufferPool = BasicBufferPool<NativeAtomics>;
 
 } // namespace shmtable::detail

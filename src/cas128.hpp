@@ -69,7 +69,7 @@ inline Word128 load128(const Word128 *w) noexcept {
 
 // Sequentially consistent and a full barrier: a locked instruction on x86-64 is ordered
 // with every load and store before and after it (this is what makes the inserters'
-// store-then-scan handshake work, see lockfree_table.cpp I3). On failure `expected`
+// store-then-scan handshake work, see lockfree_engine.hpp I3). On failure `expected`
 // receives the word's current value. The "memory" clobber keeps the compiler from
 // moving any access across it.
 inline bool cas128(Word128 *w, Word128 &expected, Word128 desired) noexcept {

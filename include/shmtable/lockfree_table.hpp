@@ -19,7 +19,7 @@
 //  - The empty table is all-zero bytes: creating a 10-million-slot table touches no slot.
 //
 // papers/protocol.md has the states, invariants, linearization points and the crash
-// and memory-ordering arguments; src/lockfree_table.cpp states each invariant where it
+// and memory-ordering arguments; src/lockfree_engine.hpp states each invariant where it
 // is kept.
 //
 // Caveats: do not use a handle in a child after fork(); open the table again there.
@@ -44,8 +44,7 @@ namespace shmtable {
 namespace detail {
 struct LockFreeControl;
 struct Word128;
-struct Ctrl;
-class BufferPool;
+struct LockFreeTableView;
 } // namespace detail
 
 class LockFreeTable {
@@ -120,23 +119,8 @@ public:
   static std::uint64_t buffers_for(std::uint64_t capacity) noexcept;
 
 private:
-  struct Probe;
-  struct Sink;
-  enum class InsertResult { kInserted, kKeyIsLive };
-  enum class Found { kNo, kLive, kPending };
-
-  detail::Word128 *word(std::uint64_t slot) const noexcept;
-  Probe probe_for(std::string_view key) const;
-  void check_value(std::string_view value) const;
-  Found visit(std::uint64_t slot, const Probe &p, detail::Ctrl &c, Sink *sink) const;
-  std::optional<std::uint64_t> find(const Probe &p, detail::Ctrl &c, Sink *sink) const;
-  std::uint32_t fill(std::optional<std::uint32_t> &held, const Probe &p,
-                     std::string_view value) const;
-  bool publish(std::uint64_t slot, detail::Ctrl &expected, const detail::Ctrl &desired) const;
-  InsertResult insert_new(const Probe &p, std::uint32_t buffer) const;
-  bool cancel_rivals(const Probe &p, std::uint64_t mine) const;
-  void raise_bound(std::uint64_t home, std::uint64_t distance) const;
-  template <class Decide> bool mutate(std::string_view key, bool reads_value, Decide &&decide);
+  // The engine (src/lockfree_engine.hpp) reads the members below through it.
+  friend struct detail::LockFreeTableView;
 
   Segment segment_;
   detail::LockFreeControl *control_ = nullptr;

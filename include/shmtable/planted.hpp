@@ -3,7 +3,8 @@
 // Built with `meson setup -Dplanted_bug=NAME`, the library carries exactly one of these
 // bugs, so that the stress harness and the model checkers can show that they catch it.
 // A release build has none (planted_bug() == "none"). This list, with its meson option
-// (meson_options.txt, `planted_bug`), is the one place where they are named.
+// (meson_options.txt, `planted_bug`), is the one place where they are named; the last one
+// is planted only by the Relacy model build (tests/relacy/), see below.
 #pragma once
 
 #include <string_view>
@@ -24,10 +25,18 @@ enum class PlantedBug {
   // Inserters skip the scan for a racing reservation of the same key: racing inserts
   // of one key leave it in two slots.
   kNoDupScan,
+  // Readers drop R3's acquire fence between copying a record and re-checking the
+  // version: a copy that read a recycler's stores no longer synchronises with the
+  // recycler, so the re-check may miss the version change and accept a torn value. On
+  // x86-64 that fence emits no instruction and loads are not reordered with loads, so
+  // no run on the hardware can show this bug; only a checker of the C++ memory model
+  // can. Planted only in the Relacy model (tests/relacy/, suite `model`).
+  kNoReaderFence,
 };
 
-inline constexpr std::string_view kPlantedBugNames[] = {"none", "skip_recheck", "cas_as_store",
-                                                        "publish_before_write", "no_dup_scan"};
+inline constexpr std::string_view kPlantedBugNames[] = {"none",         "skip_recheck",
+                                                        "cas_as_store", "publish_before_write",
+                                                        "no_dup_scan",  "no_reader_fence"};
 
 // The bug this build of the library carries ("none" normally).
 std::string_view planted_bug_name() noexcept;

@@ -1,0 +1,113 @@
+// The lock-free engine's atomics policy: every access the engine makes to shared memory,
+// as one type that a model checker can replace.
+//
+// The engine (lockfree_engine.hpp) and its buffer pool (buffer_pool.hpp) are templates
+// over a policy `A` that satisfies SlotAtomics below; they never touch a shared byte
+// except through it. NativeAtomics is the production policy: exactly the operations of
+// cas128.hpp (inline `lock cmpxchg16b`, the lo/hi/lo load128, the seqlock fences, the
+// ThreadSanitizer branch) plus std::atomic_ref on the 8-byte words, all inline, so the
+// library compiles to the same code it did before the seam existed. The Relacy model
+// (tests/relacy/) supplies a policy that maps each address into the segment to a Relacy
+// atomic, so Relacy schedules and checks every one of these accesses (folly's
+// `template <typename> class Atom`; concurrentqueue's Relacy build).
+//
+// Words are named by their address in the segment, as the engine computes it; a policy
+// may rely on every address being one the layout defines (a control word, the pool head,
+// an 8-byte record word, a counter of LockFreeControl).
+#pragma once
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <atomic>
+#include <concepts>
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <thread>
+
+#include "cas128.hpp"
+
+namespace shmtable::detail {
+
+// What the engine needs from a policy. `mo` is whatever the engine passes: the record
+// orders kRecordLoad / kRecordStore of the policy, or relaxed (links, counters).
+template <class A>
+concept SlotAtomics = requires(const A &a, Word128 *w, Word128 &expected, Word128 desired,
+                               std::uint64_t *p, std::uint64_t v, std::memory_order mo,
+                               unsigned round) {
+  // 16-byte control words and the pool head (cas128.hpp's contract: W1, full barrier).
+  { a.cas128(w, expected, desired) } -> std::same_as<bool>;
+  { a.load128(w) } -> std::same_as<Word128>;
+  { a.load_version(w) } -> std::same_as<std::uint64_t>;
+  // The planted `cas_as_store` bug's non-atomic publish (never used otherwise).
+  a.store128_planted(w, desired);
+  // 8-byte words: record words, free-list links, LockFreeControl's counters.
+  { a.load(p, mo) } -> std::same_as<std::uint64_t>;
+  a.store(p, v, mo);
+  { a.fetch_add(p, v, mo) } -> std::same_as<std::uint64_t>;
+  { a.fetch_sub(p, v, mo) } -> std::same_as<std::uint64_t>;
+  // The seqlock's fences (R3 and the recyclers'), and the record orders that go with them.
+  a.reader_fence();
+  a.writer_fence();
+  { A::kRecordLoad } -> std::convertible_to<std::memory_order>;
+  { A::kRecordStore } -> std::convertible_to<std::memory_order>;
+  // How an inserter whose reservation was cancelled waits before its next round.
+  a.backoff(round);
+};
+
+// The production policy: cas128.hpp's operations and std::atomic_ref, nothing else.
+struct NativeAtomics {
+  static constexpr std::memory_order kRecordLoad = detail::kRecordLoad;
+  static constexpr std::memory_order kRecordStore = detail::kRecordStore;
+
+  static bool cas128(Word128 *w, Word128 &expected, Word128 desired) noexcept {
+    return detail::cas128(w, expected, desired);
+  }
+  static Word128 load128(const Word128 *w) noexcept { return detail::load128(w); }
+  static std::uint64_t load_version(const Word128 *w) noexcept { return detail::load_version(w); }
+  static void store128_planted(Word128 *w, Word128 v) noexcept {
+    // The planted bug: two plain stores where one CAS belongs. Relaxed for hi; release
+    // for lo keeps the publish edge (partner: readers' R1 acquire), so the bug breaks
+    // only atomicity and the checkers are shown to catch exactly that.
+    std::atomic_ref<std::uint64_t>(w->hi).store(v.hi, std::memory_order_relaxed);
+    std::atomic_ref<std::uint64_t>(w->lo).store(v.lo, std::memory_order_release);
+  }
+
+  // Every caller names its order and the edge it belongs to (lockfree_engine.hpp).
+  static std::uint64_t load(std::uint64_t *p, std::memory_order mo) noexcept {
+    return std::atomic_ref<std::uint64_t>(*p).load(mo);
+  }
+  static void store(std::uint64_t *p, std::uint64_t v, std::memory_order mo) noexcept {
+    std::atomic_ref<std::uint64_t>(*p).store(v, mo);
+  }
+  static std::uint64_t fetch_add(std::uint64_t *p, std::uint64_t v, std::memory_order mo) noexcept {
+    return std::atomic_ref<std::uint64_t>(*p).fetch_add(v, mo);
+  }
+  static std::uint64_t fetch_sub(std::uint64_t *p, std::uint64_t v, std::memory_order mo) noexcept {
+    return std::atomic_ref<std::uint64_t>(*p).fetch_sub(v, mo);
+  }
+
+  static void reader_fence() noexcept { detail::reader_fence(); }
+  static void writer_fence() noexcept { detail::writer_fence(); }
+
+  // A random pause that grows with the round, so that two inserters of one key stop
+  // cancelling each other (obstruction-free progress, papers/protocol.md section 9).
+  static void backoff(unsigned round) noexcept {
+    thread_local std::minstd_rand rng(
+        static_cast<unsigned>(std::hash<std::thread::id>{}(std::this_thread::get_id()) ^
+                              reinterpret_cast<std::uintptr_t>(&round)));
+    const unsigned limit = 1u << std::min(round, 12u);
+    const unsigned n = 1 + rng() % limit;
+    for (unsigned i = 0; i < n; ++i) {
+      _mm_pause();
+    }
+    if (round > 16) {
+      std::this_thread::yield();
+    }
+  }
+};
+
+static_assert(SlotAtomics<NativeAtomics>);
+
+} // namespace shmtable::detail

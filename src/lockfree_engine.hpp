@@ -1,0 +1,796 @@
+// The lock-free engine's slot operations: LockFreeTable's whole data path, as a template
+// over the atomics policy (lockfree_atomics.hpp). Private to the library and its tests.
+//
+// LockFreeTable (lockfree_table.cpp) instantiates it once, with NativeAtomics, over its
+// mapped segment; the Relacy model (tests/relacy/) instantiates the same code with a
+// policy whose every access is a Relacy atomic, over a segment laid out by the same
+// layout code. Nothing here touches shared memory except through `atomics_`.
+//
+// IMPLEMENTATION DETAILS (papers/protocol.md has the full argument)
+//
+//   slot s:  [ version | buffer | fp | bound | state ]  --names-->  record buffer
+//            (16 bytes, lock cmpxchg16b only)                      [klen|vlen|key|value]
+//
+// A key K hashes (XXH3-64, seeded) to h. Its home is h % capacity, its fingerprint the
+// top 16 bits. K may live at home + d (mod capacity) for d <= bound(home), where
+// bound(home) is kept in the home slot's control word.
+//
+// Slot states and who moves them (every arrow is one cas128, version + 1):
+//
+//      kFree --reserve (inserter)--> kPending --promote (owner only)--> kLive <-+
+//        ^                              |                                 |     |
+//        +--withdraw (owner) / cancel --+                                 +-----+
+//        |         (rival inserter of K, or recover())                   |  update
+//        +-----------------------------erase / clear----------------------+  (any writer)
+//
+// Invariants, each kept where noted below:
+//  W1. Every successful CAS on a word increments its version (cas128.hpp).
+//  I1. (bounds) If slot home+d is kPending or kLive with a key homed at `home`, then
+//      d <= bound(home). Bounds only grow while other handles are attached. Kept by
+//      insert_new(): raise_bound() before the reserving CAS.
+//  I2. (immutability) A record buffer named by a kPending or kLive word is never
+//      written; it is freed only after a CAS made the word stop naming it (P1 in
+//      buffer_pool.hpp). Kept by mutate()/erase()/clear() and the pool.
+//  I3. (no duplicates) At most one slot is kLive with key K. Kept by insert_new(): an
+//      inserter reserves (kPending), then scans K's whole bound for K: a kLive K makes
+//      it withdraw, a rival kPending K is cancelled, and it promotes only if its own
+//      reservation is still in place. Of two overlapping reservations of K the later
+//      scan sees the earlier one (the reserving CAS is a full barrier before the scan),
+//      so both cannot promote.
+//  I4. (ownership) Only the owner promotes its reservation, so a failed promote means
+//      "cancelled", unambiguously; the owner's buffer index identifies its reservation
+//      (no one else can hold that buffer, P1), so a version bumped by a bound raise is
+//      told apart from a cancellation.
+//
+// Reads (R1-R3): load the word (acquire), copy the record with relaxed loads, fence
+// (acquire), re-load the version (relaxed); equal versions mean the copy is the record
+// the word named all along (I2), else retry the slot.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include <xxhash.h>
+
+#include "buffer_pool.hpp"
+#include "counter_text.hpp"
+#include "lockfree_atomics.hpp"
+#include "lockfree_layout.hpp"
+#include "params.hpp"
+#include "shmtable/error.hpp"
+#include "shmtable/planted.hpp"
+#include "shmtable/recovery.hpp"
+#include "shmtable/segment.hpp"
+
+#ifndef SHMTABLE_PLANTED_BUG
+#define SHMTABLE_PLANTED_BUG "none"
+#endif
+
+namespace shmtable::detail {
+
+constexpr PlantedBug planted_from(std::string_view name) {
+  for (std::size_t i = 0; i < std::size(kPlantedBugNames); ++i) {
+    if (kPlantedBugNames[i] == name) {
+      return static_cast<PlantedBug>(i);
+    }
+  }
+  return static_cast<PlantedBug>(-1);
+}
+// The bug this translation unit plants (SHMTABLE_PLANTED_BUG, set by meson). Internal
+// linkage on purpose: a planted build of the engine is its own instantiation.
+constexpr PlantedBug kPlanted = planted_from(SHMTABLE_PLANTED_BUG);
+static_assert(static_cast<int>(kPlanted) >= 0, "SHMTABLE_PLANTED_BUG names no known bug");
+
+inline constexpr std::uint32_t kRecordHeaderBytes = 8;
+
+constexpr std::uint32_t words_for(std::uint32_t bytes) { return (bytes + 7) / 8; }
+
+inline std::uint64_t pack(const char *p, std::size_t n) { // n <= 8 bytes, zero-padded
+  std::uint64_t v = 0;
+  if (n == 8) {
+    std::memcpy(&v, p, 8); // the common case: one load, no call
+  } else {
+    std::memcpy(&v, p, n);
+  }
+  return v;
+}
+
+// Where the engine's parts are in one mapping of a segment, and its sizes. The engine
+// reads them through these accessors only, so that another type with the same accessors
+// can stand in (LockFreeTable's own members, in lockfree_table.cpp).
+struct LockFreeGeometry {
+  LockFreeControl *control_ = nullptr;
+  Word128 *words_ = nullptr; // capacity control words
+  std::byte *records_ = nullptr;
+  std::uint64_t capacity_ = 0;
+  std::uint64_t hash_seed_ = 0;
+  std::uint64_t max_distance_ = 0; // probe limit: min(capacity - 1, kMaxBound)
+  std::uint32_t max_key_bytes_ = 0;
+  std::uint32_t max_value_bytes_ = 0;
+  std::uint32_t record_bytes_ = 0;
+  std::uint32_t buffer_count_ = 0;
+
+  LockFreeControl *control() const noexcept { return control_; }
+  Word128 *words() const noexcept { return words_; }
+  std::byte *records() const noexcept { return records_; }
+  std::uint64_t capacity() const noexcept { return capacity_; }
+  std::uint64_t hash_seed() const noexcept { return hash_seed_; }
+  std::uint64_t max_distance() const noexcept { return max_distance_; }
+  std::uint32_t max_key_bytes() const noexcept { return max_key_bytes_; }
+  std::uint32_t max_value_bytes() const noexcept { return max_value_bytes_; }
+  std::uint32_t record_bytes() const noexcept { return record_bytes_; }
+  std::uint32_t buffer_count() const noexcept { return buffer_count_; }
+};
+
+constexpr std::uint64_t record_bytes_for(std::uint32_t max_key, std::uint32_t max_value) {
+  return kRecordHeaderBytes + 8ULL * (words_for(max_key) + words_for(max_value));
+}
+
+// The record buffers start on the first cache line after the control words.
+constexpr std::uint64_t records_offset_for(const Layout &lay) {
+  return round_up(lay.slots_offset + lay.params.capacity * sizeof(Word128), kCacheLineBytes);
+}
+
+// The geometry of `lay` (as LockFreeTable::layout_for computed it) mapped at `base`.
+inline LockFreeGeometry geometry_of(std::byte *base, const Layout &lay,
+                                    std::uint32_t buffer_count) {
+  LockFreeGeometry g;
+  g.control_ = reinterpret_cast<LockFreeControl *>(base + lay.control_offset);
+  g.words_ = reinterpret_cast<Word128 *>(base + lay.slots_offset);
+  g.records_ = base + records_offset_for(lay);
+  g.capacity_ = lay.params.capacity;
+  g.hash_seed_ = lay.params.hash_seed;
+  g.max_distance_ = std::min<std::uint64_t>(lay.params.capacity - 1, kMaxBound);
+  g.max_key_bytes_ = lay.params.max_key_bytes;
+  g.max_value_bytes_ = lay.params.max_value_bytes;
+  g.record_bytes_ =
+      static_cast<std::uint32_t>(record_bytes_for(g.max_key_bytes_, g.max_value_bytes_));
+  g.buffer_count_ = buffer_count;
+  return g;
+}
+
+// `Geometry` is LockFreeGeometry or a type with the same accessors; it is held by value,
+// so it should be small (LockFreeTable passes a pointer to itself).
+template <class Atomics, class Geometry = LockFreeGeometry> class LockFreeEngine {
+  static_assert(SlotAtomics<Atomics>, "see lockfree_atomics.hpp for what a policy provides");
+
+public:
+  explicit LockFreeEngine(const Geometry &g, Atomics atomics = Atomics()) noexcept
+      : g_(g), atomics_(atomics) {}
+
+  // ---- LockFreeTable's operations, with its contracts (lockfree_table.hpp) ------------
+  void set(std::string_view key, std::string_view value) const;
+  // The reads are inlined into their callers with their probe and scan (below), so that
+  // the geometry stays in registers (LockFreeTable's is one pointer to the handle).
+  [[gnu::always_inline]] std::optional<std::string> get(std::string_view key) const;
+  [[gnu::always_inline]] std::optional<std::size_t> get_into(std::string_view key,
+                                                             std::span<char> out) const;
+  [[gnu::always_inline]] bool contains(std::string_view key) const;
+  bool erase(std::string_view key) const;
+  std::int64_t add(std::string_view key, std::int64_t delta) const;
+  bool compare_and_set(std::string_view key, std::string_view expected,
+                       std::string_view desired) const;
+  bool set_if_absent(std::string_view key, std::string_view value) const;
+  std::vector<std::string> keys() const;
+  void clear() const;
+  std::size_t size() const noexcept;
+  // recover()'s work. The caller guarantees that nobody else uses the segment meanwhile
+  // (LockFreeTable runs it inside Segment::run_exclusive).
+  RecoveryReport recover_alone() const;
+  std::uint64_t home_slot(std::string_view key) const noexcept {
+    return XXH3_64bits_withSeed(key.data(), key.size(), g_.hash_seed()) % g_.capacity();
+  }
+
+private:
+  // The caller's key, hashed and packed once per operation.
+  struct Probe {
+    std::string_view key;
+    std::uint64_t home;
+    std::uint64_t fp;
+    std::uint32_t nwords; // words_for(key.size())
+    std::uint64_t words[kMaxKeyBytesLimit / 8];
+  };
+  // Where visit() copies a live value to: a string, or the caller's span.
+  struct Sink {
+    std::string *str = nullptr;
+    std::span<char> span{};
+    std::size_t len = 0;
+    bool too_small = false;
+  };
+  enum class InsertResult { kInserted, kKeyIsLive };
+  enum class Found { kNo, kLive, kPending };
+
+  Word128 *word(std::uint64_t slot) const noexcept { return g_.words() + slot; }
+  BasicBufferPool<Atomics> pool() const noexcept {
+    return BasicBufferPool<Atomics>(&g_.control()->pool, g_.records(), g_.record_bytes(),
+                                    g_.buffer_count(), atomics_);
+  }
+  // The live-entry counter: statistics with no ordering duties (size() is best-effort and
+  // recover() recounts), so every access to it is relaxed.
+  std::uint64_t *entries() const noexcept { return &g_.control()->entries; }
+
+  // Record words are read racily by design (a reader may copy a buffer that is being
+  // recycled) and validated afterwards (R3), so every access is an atomic one: relaxed,
+  // because the ordering comes from the control word and the fences around the copy
+  // (kRecordLoad/kRecordStore in cas128.hpp: acquire/release under TSan, which has no
+  // fences).
+  std::uint64_t load_word(std::uint64_t *w) const { return atomics_.load(w, Atomics::kRecordLoad); }
+  void store_word(std::uint64_t *w, std::uint64_t v) const {
+    atomics_.store(w, v, Atomics::kRecordStore);
+  }
+
+  [[gnu::always_inline]] Probe probe_for(std::string_view key) const;
+  Found visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *sink) const;
+  [[gnu::always_inline]] std::optional<std::uint64_t> find(const Probe &p, Ctrl &c,
+                                                           Sink *sink) const;
+  std::uint32_t fill(std::optional<std::uint32_t> &held, const Probe &p,
+                     std::string_view value) const;
+  bool publish(std::uint64_t slot, Ctrl &expected, const Ctrl &desired) const;
+  InsertResult insert_new(const Probe &p, std::uint32_t buffer) const;
+  bool cancel_rivals(const Probe &p, std::uint64_t mine) const;
+  void raise_bound(std::uint64_t home, std::uint64_t distance) const;
+  template <class Decide>
+  bool mutate(std::string_view key, bool reads_value, Decide &&decide) const;
+
+  Geometry g_;
+  [[no_unique_address]] Atomics atomics_;
+};
+
+template <class A, class G>
+inline typename LockFreeEngine<A, G>::Probe
+LockFreeEngine<A, G>::probe_for(std::string_view key) const {
+  check_key_size(key.size(), g_.max_key_bytes());
+  Probe p; // words[] beyond nwords stay unwritten: only the first nwords are ever read
+  p.key = key;
+  const std::uint64_t h = XXH3_64bits_withSeed(key.data(), key.size(), g_.hash_seed());
+  p.home = h % g_.capacity();
+  p.fp = h >> 48;
+  p.nwords = words_for(static_cast<std::uint32_t>(key.size()));
+  for (std::uint32_t i = 0; i < p.nwords; ++i) {
+    const std::size_t off = std::size_t{i} * 8;
+    p.words[i] = pack(key.data() + off, std::min<std::size_t>(8, key.size() - off));
+  }
+  return p;
+}
+
+// One seqlock read of `slot` (R1-R3). Returns whether it holds p's key, and in what
+// state; on kLive with a sink, the value has been copied there. `c` is the validated
+// control word.
+template <class A, class G>
+typename LockFreeEngine<A, G>::Found LockFreeEngine<A, G>::visit(std::uint64_t slot, const Probe &p,
+                                                                 Ctrl &c, Sink *sink) const {
+  const BasicBufferPool<A> pool = this->pool();
+  for (;;) {
+    // R1: acquire (inside load128): pairs with the CAS that published the word, so the
+    // record it names is visible in full below (I2).
+    c.w = atomics_.load128(word(slot));
+    const std::uint64_t state = c.state();
+    if (state == kFree || c.fingerprint() != p.fp) {
+      return Found::kNo; // decided from the word alone, which load128 read atomically
+    }
+    if (c.buffer() >= g_.buffer_count()) {
+      return Found::kNo; // corrupted word: never index with it (recover() frees it)
+    }
+    std::uint64_t *rec = pool.words(c.buffer());
+    // R2: the copy. Relaxed loads; may race with a recycler's stores, which R3 detects.
+    const std::uint64_t head = load_word(rec);
+    bool match = static_cast<std::uint32_t>(head) == p.key.size();
+    for (std::uint32_t i = 0; match && i < p.nwords; ++i) {
+      match = load_word(rec + 1 + i) == p.words[i];
+    }
+    if (match && state == kLive && sink != nullptr) {
+      const std::size_t len = std::min<std::uint64_t>(head >> 32, g_.max_value_bytes());
+      std::uint64_t *val = rec + 1 + words_for(g_.max_key_bytes());
+      char *dst = nullptr;
+      if (sink->str != nullptr) {
+        sink->str->resize(round_up(len, 8));
+        dst = sink->str->data();
+      } else {
+        dst = sink->span.data();
+      }
+      sink->too_small = sink->str == nullptr && len > sink->span.size();
+      sink->len = len;
+      if (!sink->too_small) {
+        const std::size_t full = sink->str != nullptr ? words_for(len) : len / 8;
+        std::size_t i = 0;
+        for (; i + 4 <= full; i += 4) { // four words per step: a 256-byte value in 8 steps
+          const std::uint64_t v[4] = {load_word(val + i), load_word(val + i + 1),
+                                      load_word(val + i + 2), load_word(val + i + 3)};
+          std::memcpy(dst + i * 8, v, sizeof v);
+        }
+        for (; i < full; ++i) {
+          const std::uint64_t v = load_word(val + i);
+          std::memcpy(dst + i * 8, &v, 8);
+        }
+        if (full * 8 < len) { // the span's tail: only the bytes it has room for
+          const std::uint64_t v = load_word(val + full);
+          std::memcpy(dst + full * 8, &v, len - full * 8);
+        }
+      }
+    }
+    // R3: acquire fence, then the version again. If any load of the copy read a store
+    // made after this buffer was recycled, the fence synchronises with the recycler's
+    // release fence (BufferPool::pop), which comes after the CAS that unpublished the
+    // buffer from this slot: the re-load below then cannot miss that CAS (W1). The
+    // planted bug no_reader_fence drops this fence (and only this one).
+    if constexpr (kPlanted != PlantedBug::kNoReaderFence) {
+      atomics_.reader_fence();
+    }
+    if (kPlanted == PlantedBug::kSkipRecheck || atomics_.load_version(word(slot)) == c.version()) {
+      if (sink != nullptr && sink->str != nullptr && match && state == kLive) {
+        sink->str->resize(sink->len);
+      }
+      return !match ? Found::kNo : state == kLive ? Found::kLive : Found::kPending;
+    }
+  }
+}
+
+// The slot where p's key is live (with its validated word in `c`), or nullopt. Scans
+// home .. home + bound(home), which covers every slot the key can be in (I1).
+template <class A, class G>
+inline std::optional<std::uint64_t> LockFreeEngine<A, G>::find(const Probe &p, Ctrl &c,
+                                                               Sink *sink) const {
+  const Ctrl home{atomics_.load128(word(p.home))}; // R1 of the home word: the bound
+  std::uint64_t slot = p.home;
+  for (std::uint64_t d = 0; d <= home.bound(); ++d) {
+    if (visit(slot, p, c, sink) == Found::kLive) {
+      return slot;
+    }
+    slot = slot + 1 == g_.capacity() ? 0 : slot + 1;
+  }
+  return std::nullopt;
+}
+
+// Writes key and value into the buffer in hand (taking one from the pool first if
+// needed). The buffer is private to us (P1), so nobody reads it as valid until a CAS
+// publishes it.
+template <class A, class G>
+std::uint32_t LockFreeEngine<A, G>::fill(std::optional<std::uint32_t> &held, const Probe &p,
+                                         std::string_view value) const {
+  const BasicBufferPool<A> pool = this->pool();
+  // Release fence before every (re)fill, also of a buffer kept in hand across a retry:
+  // whatever unpublished it happens-before these stores for a reader's R3 (pop() has
+  // one too, for buffers taken from the pool).
+  atomics_.writer_fence();
+  if (!held) {
+    held = pool.pop(); // ends with the release fence the seqlock readers rely on (R3)
+    if (!held) {
+      throw Error(Errc::kTableFull,
+                  "set: no free record buffer (all " + std::to_string(g_.buffer_count()) +
+                      " are holding entries, in flight, or leaked by crashed writers until "
+                      "recover())");
+    }
+  }
+  std::uint64_t *rec = pool.words(*held);
+  store_word(rec, p.key.size() | (std::uint64_t{value.size()} << 32));
+  for (std::uint32_t i = 0; i < p.nwords; ++i) {
+    store_word(rec + 1 + i, p.words[i]);
+  }
+  std::uint64_t *val = rec + 1 + words_for(g_.max_key_bytes());
+  for (std::size_t off = 0; off < value.size(); off += 8) {
+    store_word(val + off / 8,
+               pack(value.data() + off, std::min<std::size_t>(8, value.size() - off)));
+  }
+  return *held;
+}
+
+// Replaces a live entry's word (update or erase). The CAS is seq_cst: its release half
+// publishes the new buffer's contents to readers' R1 acquire; its acquire half orders
+// it before our push of the old buffer.
+template <class A, class G>
+bool LockFreeEngine<A, G>::publish(std::uint64_t slot, Ctrl &expected, const Ctrl &desired) const {
+  if constexpr (kPlanted == PlantedBug::kCasAsStore) {
+    const Word128 now = atomics_.load128(word(slot));
+    if (now != expected.w) {
+      expected.w = now;
+      return false;
+    }
+    atomics_.store128_planted(word(slot), desired.w); // the planted bug: no CAS
+    return true;
+  }
+  return atomics_.cas128(word(slot), expected.w, desired.w);
+}
+
+template <class A, class G>
+void LockFreeEngine<A, G>::raise_bound(std::uint64_t home, std::uint64_t distance) const {
+  Ctrl h{atomics_.load128(word(home))};
+  while (h.bound() < distance) {
+    if (atomics_.cas128(word(home), h.w, h.with_bound(distance).w)) {
+      return;
+    }
+  }
+}
+
+// I3's scan, after our reservation at `mine`: false if p's key is live elsewhere (we
+// must withdraw); otherwise every rival reservation of the key has been cancelled.
+template <class A, class G>
+bool LockFreeEngine<A, G>::cancel_rivals(const Probe &p, std::uint64_t mine) const {
+  if constexpr (kPlanted == PlantedBug::kNoDupScan) {
+    return true;
+  }
+  // Read after our reserving CAS (a full barrier), so this bound covers every rival that
+  // reserved before us (I1: it raised the bound before reserving).
+  const Ctrl home{atomics_.load128(word(p.home))};
+  std::uint64_t slot = p.home;
+  for (std::uint64_t d = 0; d <= home.bound();
+       ++d, slot = slot + 1 == g_.capacity() ? 0 : slot + 1) {
+    if (slot == mine) {
+      continue;
+    }
+    for (;;) {
+      Ctrl c;
+      const Found f = visit(slot, p, c, nullptr);
+      if (f == Found::kLive) {
+        return false;
+      }
+      if (f == Found::kNo || atomics_.cas128(word(slot), c.w, c.freed().w)) {
+        break; // cancelled: its owner's promote will fail (I4) and it keeps its buffer
+      }
+      // The rival's word changed (promoted, withdrawn, or a bound raise): look again.
+    }
+  }
+  return true;
+}
+
+// Inserts p's key with the record in `buffer` (filled, private). kKeyIsLive if the key
+// turned out to be live already; the buffer is then still ours.
+template <class A, class G>
+typename LockFreeEngine<A, G>::InsertResult
+LockFreeEngine<A, G>::insert_new(const Probe &p, std::uint32_t buffer) const {
+  for (unsigned round = 0;; ++round) {
+    std::uint64_t slot = p.home;
+    std::uint64_t d = 0;
+    Ctrl c;
+    for (; d <= g_.max_distance(); ++d, slot = slot + 1 == g_.capacity() ? 0 : slot + 1) {
+      c.w = atomics_.load128(word(slot));
+      if (c.state() == kFree) {
+        break;
+      }
+    }
+    if (d > g_.max_distance()) {
+      throw Error(Errc::kTableFull, "set: table is full (no free slot within " +
+                                        std::to_string(g_.max_distance() + 1) +
+                                        " probes of the key's home; capacity " +
+                                        std::to_string(g_.capacity()) + ")");
+    }
+    raise_bound(p.home, d); // I1: before the reservation becomes visible
+    Ctrl mine = c.with_entry(kPending, p.fp, buffer);
+    if (!atomics_.cas128(word(slot), c.w, mine.w)) {
+      continue; // the slot was taken (or its bound raised): look again
+    }
+    if (!cancel_rivals(p, slot)) {
+      // Withdraw. If a rival cancelled us first, the slot is no longer ours (I4).
+      Ctrl now = mine;
+      while (now.state() == kPending && now.buffer() == buffer &&
+             !atomics_.cas128(word(slot), now.w, now.freed().w)) {
+      }
+      return InsertResult::kKeyIsLive;
+    }
+    // Promote: only the owner does (I4), so failure with our buffer gone means cancelled.
+    Ctrl now = mine;
+    while (now.state() == kPending && now.buffer() == buffer) {
+      if (atomics_.cas128(word(slot), now.w, now.with_entry(kLive, p.fp, buffer).w)) {
+        return InsertResult::kInserted; // linearization point of the insert
+      }
+    }
+    atomics_.backoff(round);
+  }
+}
+
+// The one write path: reads the key's current value, asks `decide` for the new one and
+// installs it atomically, retrying from the read if anything changed in between.
+// decide(std::optional<std::string_view> current, std::string &next) -> bool (write?).
+// Without `reads_value`, `current` only tells present from absent (its bytes are not
+// copied: a plain set does not need them).
+template <class A, class G>
+template <class Decide>
+bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide &&decide) const {
+  const Probe p = probe_for(key);
+  const BasicBufferPool<A> pool = this->pool();
+  std::optional<std::uint32_t> held; // the one buffer this operation may hold (P2)
+  struct GiveBack {
+    const BasicBufferPool<A> &pool;
+    std::optional<std::uint32_t> &held;
+    ~GiveBack() {
+      if (held) {
+        pool.push(*held);
+      }
+    }
+  } give_back{pool, held};
+  std::string current;
+  std::string next;
+  for (;;) {
+    Ctrl c;
+    Sink sink{&current};
+    const std::optional<std::uint64_t> slot = find(p, c, reads_value ? &sink : nullptr);
+    if (!decide(slot ? std::optional<std::string_view>(current) : std::nullopt, next)) {
+      return false; // linearized at the validated read of `c` (or the absent scan)
+    }
+    check_value_size(next.size(), g_.max_value_bytes());
+    if (slot) {
+      const std::uint32_t old = c.buffer();
+      std::uint32_t buf;
+      if constexpr (kPlanted == PlantedBug::kPublishBeforeWrite) {
+        const std::optional<std::uint32_t> got = pool.pop();
+        if (!got) {
+          throw Error(Errc::kTableFull, "set: no free record buffer");
+        }
+        buf = *got; // the planted bug: publish first, write the record afterwards
+        if (!publish(*slot, c, c.with_entry(kLive, p.fp, buf))) {
+          pool.push(buf);
+          continue;
+        }
+        std::optional<std::uint32_t> late = buf;
+        fill(late, p, next);
+        pool.push(old);
+        return true;
+      }
+      buf = fill(held, p, next);
+      if (publish(*slot, c, c.with_entry(kLive, p.fp, buf))) { // linearization point
+        held.reset();                                          // now in the slot (P1)
+        pool.push(old); // I2: unpublished by the CAS above; readers catch it by R3
+        return true;
+      }
+      continue;
+    }
+    const std::uint32_t buf = fill(held, p, next);
+    if (insert_new(p, buf) == InsertResult::kInserted) {
+      held.reset();
+      atomics_.fetch_add(entries(), 1, std::memory_order_relaxed); // statistics
+      return true;
+    }
+    // The key became live meanwhile: decide again against its value.
+  }
+}
+
+// ---- Operations ---------------------------------------------------------------------
+
+template <class A, class G>
+void LockFreeEngine<A, G>::set(std::string_view key, std::string_view value) const {
+  check_value_size(value.size(), g_.max_value_bytes());
+  mutate(key, /*reads_value=*/false, [&](std::optional<std::string_view>, std::string &next) {
+    next.assign(value);
+    return true;
+  });
+}
+
+template <class A, class G>
+inline std::optional<std::string> LockFreeEngine<A, G>::get(std::string_view key) const {
+  const Probe p = probe_for(key);
+  std::string out;
+  Sink sink{&out};
+  Ctrl c;
+  if (!find(p, c, &sink)) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+template <class A, class G>
+inline std::optional<std::size_t> LockFreeEngine<A, G>::get_into(std::string_view key,
+                                                                 std::span<char> out) const {
+  const Probe p = probe_for(key);
+  Sink sink;
+  sink.span = out;
+  Ctrl c;
+  if (!find(p, c, &sink)) {
+    return std::nullopt;
+  }
+  if (sink.too_small) {
+    throw Error(Errc::kBufferTooSmall, "get_into: the buffer of " + std::to_string(out.size()) +
+                                           " bytes is smaller than the value's " +
+                                           std::to_string(sink.len) + " bytes");
+  }
+  return sink.len;
+}
+
+template <class A, class G> inline bool LockFreeEngine<A, G>::contains(std::string_view key) const {
+  const Probe p = probe_for(key);
+  Ctrl c;
+  return find(p, c, nullptr).has_value();
+}
+
+template <class A, class G> bool LockFreeEngine<A, G>::erase(std::string_view key) const {
+  const Probe p = probe_for(key);
+  const BasicBufferPool<A> pool = this->pool();
+  for (;;) {
+    Ctrl c;
+    const std::optional<std::uint64_t> slot = find(p, c, nullptr);
+    if (!slot) {
+      return false;
+    }
+    const std::uint32_t old = c.buffer();
+    if (publish(*slot, c, c.freed())) {                            // linearization point
+      pool.push(old);                                              // I2
+      atomics_.fetch_sub(entries(), 1, std::memory_order_relaxed); // statistics
+      return true;
+    }
+  }
+}
+
+template <class A, class G>
+std::int64_t LockFreeEngine<A, G>::add(std::string_view key, std::int64_t delta) const {
+  std::int64_t sum = 0;
+  mutate(key, true, [&](std::optional<std::string_view> current, std::string &next) {
+    next = add_to_text(current, delta, sum);
+    return true;
+  });
+  return sum;
+}
+
+template <class A, class G>
+bool LockFreeEngine<A, G>::compare_and_set(std::string_view key, std::string_view expected,
+                                           std::string_view desired) const {
+  check_value_size(desired.size(), g_.max_value_bytes());
+  return mutate(key, true, [&](std::optional<std::string_view> current, std::string &next) {
+    if (!current || *current != expected) {
+      return false;
+    }
+    next.assign(desired);
+    return true;
+  });
+}
+
+template <class A, class G>
+bool LockFreeEngine<A, G>::set_if_absent(std::string_view key, std::string_view value) const {
+  check_value_size(value.size(), g_.max_value_bytes());
+  return mutate(key, false, [&](std::optional<std::string_view> current, std::string &next) {
+    if (current) {
+      return false;
+    }
+    next.assign(value);
+    return true;
+  });
+}
+
+template <class A, class G> std::vector<std::string> LockFreeEngine<A, G>::keys() const {
+  const BasicBufferPool<A> pool = this->pool();
+  std::vector<std::string> out;
+  std::string key;
+  for (std::uint64_t slot = 0; slot < g_.capacity(); ++slot) {
+    for (;;) {
+      const Ctrl c{atomics_.load128(word(slot))}; // R1
+      if (c.state() != kLive || c.buffer() >= g_.buffer_count()) {
+        break;
+      }
+      std::uint64_t *rec = pool.words(c.buffer());
+      const std::size_t len =
+          std::min<std::uint64_t>(static_cast<std::uint32_t>(load_word(rec)), g_.max_key_bytes());
+      key.resize(round_up(len, 8));
+      for (std::size_t i = 0; i < words_for(static_cast<std::uint32_t>(len)); ++i) { // R2
+        const std::uint64_t v = load_word(rec + 1 + i);
+        std::memcpy(key.data() + i * 8, &v, 8);
+      }
+      atomics_.reader_fence(); // R3, as in visit()
+      if (atomics_.load_version(word(slot)) == c.version()) {
+        key.resize(len);
+        out.push_back(key);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+template <class A, class G> void LockFreeEngine<A, G>::clear() const {
+  const BasicBufferPool<A> pool = this->pool();
+  for (std::uint64_t slot = 0; slot < g_.capacity(); ++slot) {
+    Ctrl c{atomics_.load128(word(slot))};
+    while (c.state() == kLive) {
+      const std::uint32_t old = c.buffer();
+      if (atomics_.cas128(word(slot), c.w, c.freed().w)) { // erases this entry atomically
+        if (old < g_.buffer_count()) { // a corrupted index is never used (recover() counts it)
+          pool.push(old);              // I2
+        }
+        atomics_.fetch_sub(entries(), 1, std::memory_order_relaxed); // statistics
+        break;
+      }
+    }
+  }
+}
+
+template <class A, class G> std::size_t LockFreeEngine<A, G>::size() const noexcept {
+  // Relaxed statistics: an insert counts after its promote, so an erase of it may count
+  // first; the signed view clamps that transient to zero.
+  const auto n = static_cast<std::int64_t>(atomics_.load(entries(), std::memory_order_relaxed));
+  return n < 0 ? 0 : static_cast<std::size_t>(n);
+}
+
+template <class A, class G> RecoveryReport LockFreeEngine<A, G>::recover_alone() const {
+  RecoveryReport report;
+  // Nobody else is attached (Segment L5): every kPending word and every buffer that is
+  // neither in a slot nor on the free list belongs to a dead operation (P2).
+  const BasicBufferPool<A> pool = this->pool();
+  const auto bump =
+      static_cast<std::uint32_t>(std::min<std::uint64_t>(pool.head().hi >> 32, g_.buffer_count()));
+  std::vector<std::uint8_t> in_slot(g_.buffer_count(), 0);
+  std::vector<std::uint16_t> bound(g_.capacity(), 0);
+  std::unordered_set<std::string> seen;
+  std::uint64_t live = 0;
+  for (std::uint64_t slot = 0; slot < g_.capacity(); ++slot) {
+    Ctrl c{atomics_.load128(word(slot))};
+    if (c.state() == kFree) {
+      continue;
+    }
+    if (c.state() == kPending) { // its inserter is gone: it never became visible
+      ++report.pending_cleared;
+      while (!atomics_.cas128(word(slot), c.w, c.freed().w)) {
+      }
+      continue; // its buffer is unmarked and returns to the pool below
+    }
+    bool corrupt = c.state() != kLive || c.buffer() >= bump || in_slot[c.buffer()] != 0;
+    std::string key;
+    std::uint64_t hash = 0;
+    if (!corrupt) {
+      std::uint64_t *rec = pool.words(c.buffer());
+      const auto klen = static_cast<std::uint32_t>(load_word(rec));
+      const auto vlen = static_cast<std::uint32_t>(load_word(rec) >> 32);
+      corrupt = klen > g_.max_key_bytes() || vlen > g_.max_value_bytes();
+      if (!corrupt) {
+        key.resize(round_up(klen, 8));
+        for (std::uint32_t i = 0; i < words_for(klen); ++i) {
+          const std::uint64_t v = load_word(rec + 1 + i);
+          std::memcpy(key.data() + i * 8, &v, 8);
+        }
+        key.resize(klen);
+        hash = XXH3_64bits_withSeed(key.data(), key.size(), g_.hash_seed());
+        corrupt = (hash >> 48) != c.fingerprint();
+      }
+    }
+    if (corrupt) {
+      ++report.corrupt_slots;
+      while (!atomics_.cas128(word(slot), c.w, c.freed().w)) {
+      }
+      continue;
+    }
+    in_slot[c.buffer()] = 1;
+    ++live;
+    if (!seen.insert(key).second) {
+      ++report.duplicate_keys; // I3 broken: reported, left in place for inspection
+    }
+    const std::uint64_t home = hash % g_.capacity();
+    const std::uint64_t dist = (slot + g_.capacity() - home) % g_.capacity();
+    bound[home] = static_cast<std::uint16_t>(std::max<std::uint64_t>(bound[home], dist));
+  }
+  // The free list as it was, to count what was leaked (cycle- and range-safe walk).
+  std::uint64_t listed = 0;
+  for (std::uint32_t top = static_cast<std::uint32_t>(pool.head().hi);
+       top != 0 && top <= bump && listed <= bump; top = pool.next_of(top - 1)) {
+    ++listed;
+  }
+  // Rebuild the free list from scratch: every handed-out buffer that no slot names.
+  pool.reset(bump);
+  std::uint64_t free_now = 0;
+  for (std::uint32_t i = bump; i-- > 0;) {
+    if (in_slot[i] == 0) {
+      pool.push(i);
+      ++free_now;
+    }
+  }
+  report.buffers_reclaimed = free_now > listed ? free_now - listed : 0;
+  // Shrink bounds to what the live keys need (safe only because we are alone: I1).
+  for (std::uint64_t slot = 0; slot < g_.capacity(); ++slot) {
+    Ctrl c{atomics_.load128(word(slot))};
+    if (c.bound() != bound[slot]) { // exact: a raise means I1 was broken (corruption)
+      (c.bound() > bound[slot] ? report.bounds_lowered : report.bounds_raised) += 1;
+      while (!atomics_.cas128(word(slot), c.w, c.with_bound(bound[slot]).w)) {
+      }
+    }
+  }
+  // Relaxed: statistics, and we are alone.
+  atomics_.store(entries(), live, std::memory_order_relaxed);
+  atomics_.fetch_add(&g_.control()->recoveries, 1, std::memory_order_relaxed);
+  report.entries = live;
+  return report;
+}
+
+} // namespace shmtable::detail
