@@ -6,7 +6,7 @@
 #   bench/run.sh [--full] [--build DIR] [--out DIR] [--procs LIST] [--readme FILE]
 #
 # Default (the headline, about two minutes on 2 cores): every store, YCSB A/B/C/F,
-# zipfian keys, 1 and 2 processes, 3 interleaved rounds of 0.4 s; micro_bench's get
+# zipfian keys, 1 and 2 processes, 5 interleaved rounds of 0.25 s; micro_bench's get
 # against the floor at three table sizes.
 # --full: zipfian and uniform keys, 1..N processes (N = online CPUs, powers of two),
 # 5 rounds of 1 s, and every micro_bench sweep (operations x load factors x key/value
@@ -61,7 +61,7 @@ if ((full)); then
   ycsb=(--dists zipfian,uniform --rounds 5 --seconds 1)
   micro=(--benchmark_filter=. --benchmark_min_time=0.1)
 else
-  ycsb=(--dists zipfian --rounds 3 --seconds 0.4)
+  ycsb=(--dists zipfian --rounds 5 --seconds 0.25)
   micro=(--benchmark_filter=/sizes/ --benchmark_min_time=0.1 --benchmark_repetitions=3)
 fi
 

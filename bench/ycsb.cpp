@@ -45,7 +45,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int kMaxProcs = 256;
-constexpr std::size_t kStreamOps = std::size_t{1} << 20; // per worker, replayed in a ring
+constexpr std::size_t kStreamOps = std::size_t{1} << 18; // per worker, replayed in a ring
 constexpr unsigned kSampleEvery = 8;                     // one timed operation in 8
 
 enum Op : std::uint8_t { kRead, kUpdate, kRmw };
