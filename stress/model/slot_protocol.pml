@@ -1,0 +1,809 @@
+/*
+ * slot_protocol.pml: a Promela model of the lock-free engine's slot protocol
+ * (papers/protocol.md, src/lockfree_table.cpp), checked exhaustively with spin.
+ *
+ * Granularity: one atomic { } is one shared-memory access of the real code (an 8-byte
+ * load or store of a record word, a load128 of a control word, one cas128), together
+ * with the local computation that follows it and the ghost bookkeeping that belongs to
+ * that instant. A process may crash (CRASHPT) instead of any step that writes shared
+ * memory: it then never runs again and detaches (the kernel drops a dead process's OFD
+ * lock). A crash just before a read is the same as one just before the next write,
+ * because reads leave no trace, so those crash points would only add equivalent states.
+ * The memory model is sequential consistency; README.md says why that is sound for
+ * x86-TSO here and what is left to Relacy.
+ *
+ * Planted bugs, one at a time, each from this file via a cpp define (check.sh -p NAME):
+ *   PLANTED_SKIP_RECHECK          visit() returns its copy without the R3 re-check
+ *   PLANTED_NO_DUP_SCAN           insert_new() promotes without cancel_rivals() (I3)
+ *   PLANTED_PUBLISH_BEFORE_WRITE  mutate() publishes the new buffer, then fills it
+ *   PLANTED_CAS_AS_STORE          update/erase publish with load-compare-then-store
+ *   PLANTED_WAIT_FOR_PENDING      an inserter waits for a rival kPending to resolve
+ *                                 instead of cancelling it (model-only: a blocking design)
+ * The first four are the library's own planted bugs (include/shmtable/planted.hpp).
+ */
+
+/* ---- Scenarios (check.sh -s NAME): what the processes do, and the bounds ---------
+ * Each is small enough for an exhaustive search; together they reach every row of the
+ * transition table in protocol.md section 3 (README.md lists which scenario reaches
+ * what). Each worker runs two operations, each written as op, key, arg, arg2. */
+#if defined(SCENARIO_RACE3)
+/* Two first inserts of K1 racing (set, and add of an absent key) while P2 reads K1:
+ * the reader must never see K1 before a promote, nor two values. */
+#define NPROC 3
+#define MAXCRASH 2
+#define SCRIPT0 OP_SET, K1, 10, 0, OP_NOP, 0, 0, 0
+#define SCRIPT1 OP_ADD, K1, 1, 0, OP_NOP, 0, 0, 0
+#define SCRIPT2 OP_GET, K1, 0, 0, OP_NOP, 0, 0, 0
+#elif defined(SCENARIO_RECYCLE)
+/* Seqlock reads while K1's buffers are recycled under them: K1 = 10 to start; P0
+ * updates then erases it, P1 adds to it then inserts the colliding K2 (which pops the
+ * buffer freed last and probes past K1), P2 reads K1. */
+#define NPROC 3
+#define MAXCRASH 2
+#define PRELOAD_K1
+#define SCRIPT0 OP_SET, K1, 20, 0, OP_ERASE, K1, 0, 0
+#define SCRIPT1 OP_ADD, K1, 1, 0, OP_SET, K2, 30, 0
+#define SCRIPT2 OP_GET, K1, 0, 0, OP_NOP, 0, 0, 0
+#elif defined(SCENARIO_MOVE)
+/* Keys that move: K1 = 10 at slot 0 and K2 = 30 at slot 1 (both homed at 0) to start;
+ * P0 erases and re-inserts K1, P1 erases and re-inserts K2, so either can land in
+ * another slot (K2 in K1's old one, K1 past it) while P2 looks for K1: a miss must
+ * linearize at an instant when K1 was absent, with the bound read before the scan. */
+#define NPROC 3
+#define MAXCRASH 2
+#define PRELOAD_K1
+#define PRELOAD_K2
+#define SCRIPT0 OP_ERASE, K1, 0, 0, OP_SET, K1, 20, 0
+#define SCRIPT1 OP_ERASE, K2, 0, 0, OP_SET, K2, 40, 0
+#define SCRIPT2 OP_GET, K1, 0, 0, OP_NOP, 0, 0, 0
+#elif defined(SCENARIO_CAS)
+/* Two compare_and_set(K1, 10 -> x) racing on K1 = 10: exactly one may write, the other
+ * must see the winner's value and not write (linearized at its validated read); then
+ * an erase, while P2 reads K1. */
+#define NPROC 3
+#define MAXCRASH 2
+#define PRELOAD_K1
+#define SCRIPT0 OP_CAS, K1, 10, 11, OP_NOP, 0, 0, 0
+#define SCRIPT1 OP_CAS, K1, 10, 12, OP_ERASE, K1, 0, 0
+#define SCRIPT2 OP_GET, K1, 0, 0, OP_NOP, 0, 0, 0
+#else /* SCENARIO_RACE, the default */
+/* Racing first inserts of K1 (set and add: cancels, withdraws, lost promotes), an update
+ * that recycles a buffer, and the colliding K2 inserted past K1; both may crash. */
+#define NPROC 2
+#define MAXCRASH 2
+#define SCRIPT0 OP_SET, K1, 10, 0, OP_SET, K1, 20, 0
+#define SCRIPT1 OP_ADD, K1, 1, 0, OP_SET, K2, 30, 0
+#endif
+
+#define NSLOT 3 /* capacity 3: max probe distance 2 */
+#define NBUF (NSLOT + NPROC) /* one per slot + one in each operation's hands: P2 says */
+                             /* this never runs out, and pop() asserts that it does not */
+#define NKEY 2
+#define MAXDIST (NSLOT - 1)
+#ifndef MAXROUND
+#define MAXROUND 2 /* insert rounds lost to a rival's cancel before the run is cut */
+#endif
+
+#define FREE 0
+#define PENDING 1
+#define LIVE 2
+#define NONE 255
+
+/* Both keys hash home to slot 0 with the same fingerprint: a worst case in which probing
+ * and the bound matter, and a key is told apart only by the key word in its record. */
+#define K1 1
+#define K2 2
+#define HOME(k) 0
+#define FP(k) 7
+
+#define OP_NOP 0
+#define OP_GET 1
+#define OP_SET 2
+#define OP_ADD 3
+#define OP_CAS 4
+#define OP_ERASE 5
+
+#define F_NO 0
+#define F_PENDING 1
+#define F_LIVE 2
+
+/* insert_new() results */
+#define R_INSERTED 0
+#define R_KEYLIVE 1
+#define R_FULL 2
+
+/* ---- Shared memory ---------------------------------------------------------------- */
+
+/* The 16-byte control word: lo = ver (W1), hi = state | bound | fingerprint | buffer. */
+typedef Ctrl {
+  byte ver;
+  byte st;
+  byte bnd;
+  byte fp;
+  byte buf
+};
+Ctrl ctrl[NSLOT];
+
+/* Record buffers: word 0 is the key (the real record's length word and key words; it is
+ * also the free-list link word, as in BufferPool), then the value in two words that every
+ * writer writes with the same tag, so a copy mixing two writes shows as bva != bvb. */
+byte bkey[NBUF];
+byte bva[NBUF];
+byte bvb[NBUF];
+
+/* The pool head: one 16-byte word {version, top + 1, bump}. */
+byte pver;
+byte ptop;
+byte pbump;
+
+byte attached = NPROC; /* handles attached: recover() runs only at 0 */
+byte dead;             /* workers that crashed (or were cut at MAXROUND) */
+
+/* ---- Ghost state (no counterpart in the segment) -------------------------------- */
+byte skey[NSLOT];          /* the key a kPending/kLive slot holds (set by reserve) */
+byte absval[NKEY + 1];     /* the abstract map: key -> value, 0 = absent; changed only */
+                           /* at linearization points (promote, update, erase CAS) */
+bit onfree[NBUF];          /* the buffer is on the pool's free list (P1) */
+byte want[NPROC];          /* the key a process's find() is looking for (0: none) */
+bit absent_seen[NPROC];    /* that key was absent at some instant since find() began */
+
+/* ---- Invariants over the whole state (checked by Monitor in every state) -------- */
+#define LV(s) (ctrl[s].st == LIVE)
+#define ENT(s) (ctrl[s].st != FREE)
+#define DUP(s, t) (LV(s) && LV(t) && skey[s] == skey[t])
+#define I3_NO_DUPLICATE_KEYS (!DUP(0, 1) && !DUP(0, 2) && !DUP(1, 2))
+#define SAMEBUF(s, t) (ENT(s) && ENT(t) && ctrl[s].buf == ctrl[t].buf)
+#define P1_ONE_SLOT_PER_BUFFER (!SAMEBUF(0, 1) && !SAMEBUF(0, 2) && !SAMEBUF(1, 2))
+#define HAS(k) ((LV(0) && skey[0] == k) || (LV(1) && skey[1] == k) || \
+                (LV(2) && skey[2] == k))
+#define MAP_MATCHES_SLOTS (((absval[K1] != 0) == HAS(K1)) && ((absval[K2] != 0) == HAS(K2)))
+/* I2 + publish order: a named buffer holds its slot's key and one whole value, and a
+ * kLive one the abstract value. */
+#define REC_OK(s) (!ENT(s) || (bkey[ctrl[s].buf] == skey[s] && \
+                   bva[ctrl[s].buf] == bvb[ctrl[s].buf] && \
+                   (!LV(s) || bva[ctrl[s].buf] == absval[skey[s]])))
+#define I2_RECORDS_MATCH (REC_OK(0) && REC_OK(1) && REC_OK(2))
+#define DIST(s) (((s) + NSLOT - HOME(skey[s])) % NSLOT)
+#define I1_OK(s) (!ENT(s) || DIST(s) <= ctrl[HOME(skey[s])].bnd)
+#define I1_BOUNDS_COVER (I1_OK(0) && I1_OK(1) && I1_OK(2))
+#define INVARIANTS (I3_NO_DUPLICATE_KEYS && P1_ONE_SLOT_PER_BUFFER && MAP_MATCHES_SLOTS && \
+                    I2_RECORDS_MATCH && I1_BOUNDS_COVER)
+
+/* Whether buffer b is named by a kPending/kLive word: then nobody may write it (I2). */
+#define NAMED(b) ((ENT(0) && ctrl[0].buf == b) || (ENT(1) && ctrl[1].buf == b) || \
+                  (ENT(2) && ctrl[2].buf == b))
+
+/* ---- Steps ------------------------------------------------------------------------- */
+
+/* A crash instead of the write that follows: the process stops forever. dead is
+ * counted here, in the same step, so that MAXCRASH bounds the crashes exactly. */
+#define CRASHPT if :: (dead < MAXCRASH) -> dead++; goto crashed :: true -> skip fi
+
+#define LOAD(c, s) c.ver = ctrl[s].ver; c.st = ctrl[s].st; c.bnd = ctrl[s].bnd; \
+                   c.fp = ctrl[s].fp; c.buf = ctrl[s].buf
+#define SAME(s, c) (ctrl[s].ver == c.ver && ctrl[s].st == c.st && ctrl[s].bnd == c.bnd && \
+                    ctrl[s].fp == c.fp && ctrl[s].buf == c.buf)
+/* W1: every successful CAS increments the version; a byte must not wrap in the model. */
+#define BUMP(s) \
+  CHECK(ctrl[s].ver < 250, "model-version-bound"); ctrl[s].ver = ctrl[s].ver + 1
+/* Ctrl::freed(): kFree, fingerprint and buffer 0, bound kept. */
+#define SET_FREED(s) ctrl[s].st = FREE; ctrl[s].fp = 0; ctrl[s].buf = 0; skey[s] = 0
+
+/* A property check: on failure the trail replay (spin -t) prints the property's name,
+ * which check.sh matches to tell a planted bug's failure from any other. */
+#define CHECK(e, name) \
+  if \
+  :: (e) -> skip \
+  :: else -> printf("PROPERTY VIOLATED: "); printf(name); printf("\n"); assert(e) \
+  fi
+
+/* Properties asserted by the operations themselves. */
+#define NOT_TORN (va == vb)
+#define GET_SEES_ABSTRACT_VALUE (va == snap)
+#define MISS_WHILE_ABSENT (absent_seen[me] == 1)
+#define RMW_READ_IS_CURRENT (absval[k] == va)
+#define INSERT_OF_ABSENT_KEY (absval[k] == 0)
+#define WRITE_UNNAMED_BUFFER (!NAMED(wb))
+#define NAMED_WRITE "I2-write-to-named-buffer"
+#define POOL_NOT_EMPTY (false)
+
+/* The erase linearization point makes k absent: every find() of k in flight has now seen
+ * it absent (its miss may linearize here). */
+inline mark_absent(key) {
+  i = 0;
+  do
+  :: i < NPROC -> if :: want[i] == key -> absent_seen[i] = 1 :: else fi; i++
+  :: else -> i = 0; break
+  od
+}
+
+/* BufferPool::pop(): returns a private buffer in `got`. */
+inline pop(got) {
+  atomic { hv = pver; ht = ptop; hb = pbump }
+  do
+  :: if
+     :: ht != 0 ->
+        got = ht - 1;
+        /* link(got) is read racily: a stale value is caught by the head CAS below */
+        atomic { nt = bkey[got]; nt = (nt <= NBUF -> nt : 0); nb = hb }
+     :: ht == 0 && hb < NBUF -> got = hb; nt = 0; nb = hb + 1
+     :: else -> CHECK(POOL_NOT_EMPTY, "P2-pool-exhausted") /* NBUF always suffice (P2) */
+     fi;
+     atomic {
+       CRASHPT;
+       if
+       :: pver == hv && ptop == ht && pbump == hb ->
+          CHECK(ht == 0 || onfree[got], "P1-pop-of-a-buffer-not-free");
+          onfree[got] = 0;
+          pver = hv + 1; ptop = nt; pbump = nb;
+          hv = 0; ht = 0; hb = 0; nt = 0; nb = 0; break
+       :: else -> hv = pver; ht = ptop; hb = pbump
+       fi
+     }
+  od
+}
+
+/* BufferPool::push(): b is reachable from no slot (I2); the link store overwrites the
+ * record's first word, so a reader still copying b may see it (caught by R3). */
+inline push(b) {
+  atomic { hv = pver; ht = ptop; hb = pbump }
+  do
+  :: atomic {
+       CRASHPT;
+       wb = b;
+       CHECK(WRITE_UNNAMED_BUFFER, "I2-write-to-named-buffer");
+       CHECK(!onfree[b], "P1-double-free"); /* the link store would corrupt the list */
+       bkey[b] = ht;
+       wb = 0
+     }
+     atomic {
+       CRASHPT;
+       if
+       :: pver == hv && ptop == ht && pbump == hb ->
+          CHECK(!onfree[b], "P1-double-free");
+          onfree[b] = 1;
+          pver = hv + 1; ptop = b + 1; hv = 0; ht = 0; hb = 0; break
+       :: else -> hv = pver; ht = ptop; hb = pbump
+       fi
+     }
+  od
+}
+
+/* fill(): the record is written word by word while private (P1), taking a buffer from
+ * the pool first if none is held. */
+inline fill(key, v) {
+  if
+  :: held == NONE -> pop(held)
+  :: else
+  fi;
+  atomic {
+    CRASHPT; wb = held; CHECK(WRITE_UNNAMED_BUFFER, NAMED_WRITE);
+    bkey[held] = key; wb = 0
+  }
+  atomic {
+    CRASHPT; wb = held; CHECK(WRITE_UNNAMED_BUFFER, NAMED_WRITE);
+    bva[held] = v; wb = 0
+  }
+  atomic {
+    CRASHPT; wb = held; CHECK(WRITE_UNNAMED_BUFFER, NAMED_WRITE);
+    bvb[held] = v; wb = 0
+  }
+}
+
+/* visit(): one seqlock read of slot s for key k (R1-R3). found = F_NO/F_PENDING/F_LIVE,
+ * c = the validated word; with wantval and F_LIVE, va/vb = the copied value and snap =
+ * the abstract value at R1, the hit's linearization point. */
+inline visit(s, key, wantval) {
+  do
+  :: atomic {
+       LOAD(c, s); /* R1: load128, atomic given W1 */
+       snap = absval[key];
+       if
+       :: c.st == FREE || c.fp != FP(key) -> found = F_NO; break /* decided from the word */
+       :: else
+       fi
+     }
+     atomic { ck = bkey[c.buf] } /* R2: the key word */
+     if
+     :: ck == key && c.st == LIVE && wantval ->
+        atomic { va = bva[c.buf] }
+        atomic { vb = bvb[c.buf] }
+     :: else
+     fi;
+     atomic {
+       if
+#ifdef PLANTED_SKIP_RECHECK
+       :: true ->
+#else
+       :: ctrl[s].ver == c.ver -> /* R3: the version again */
+#endif
+          found = (ck != key -> F_NO : (c.st == LIVE -> F_LIVE : F_PENDING)); ck = 0; break
+       :: else -> ck = 0; va = 0; vb = 0 /* the slot changed under the copy: read again */
+       fi
+     }
+  od
+}
+
+/* find(): the slot where k is live (slot, c, va/vb/snap), or slot = NONE. */
+inline find(key, wantval) {
+  atomic {
+    hbnd = ctrl[HOME(key)].bnd;
+    want[me] = key;
+    absent_seen[me] = (absval[key] == 0)
+  }
+  slot = HOME(key);
+  d = 0;
+  do
+  :: d <= hbnd ->
+     visit(slot, key, wantval);
+     if
+     :: found == F_LIVE -> break
+     :: else -> d++; slot = (slot + 1) % NSLOT
+     fi
+  :: else ->
+     /* a miss linearizes at an instant during the call at which k was absent */
+     CHECK(MISS_WHILE_ABSENT, "miss-while-present");
+     slot = NONE; break
+  od;
+  if
+  :: slot != NONE && wantval ->
+     /* a hit returns one whole value, the abstract one at its R1 (get, add, c_a_s) */
+     CHECK(NOT_TORN, "torn-read"); CHECK(GET_SEES_ABSTRACT_VALUE, "stale-read")
+  :: else
+  fi;
+  d = 0; hbnd = 0; found = 0;
+  atomic { want[me] = 0; absent_seen[me] = 0 }
+}
+
+/* The CAS that replaces a kLive entry (update: new buffer; erase: kFree). ok = success.
+ * This is the linearization point of the write (the ghost changes here). */
+inline publish(erasing) {
+#ifdef PLANTED_CAS_AS_STORE
+  /* the planted bug: compare in one step, store in another (LockFreeTable::publish) */
+  atomic { ok = SAME(slot, c) }
+  if
+  :: ok ->
+     atomic {
+       CRASHPT;
+       if
+       :: erasing -> SET_FREED(slot); absval[k] = 0; mark_absent(k)
+       :: else ->
+          if :: op != OP_SET -> CHECK(RMW_READ_IS_CURRENT, "lost-update") :: else fi;
+          ctrl[slot].buf = held; absval[k] = nv
+       fi
+     }
+     atomic { CRASHPT; ctrl[slot].ver = c.ver + 1 }
+  :: else
+  fi
+#else
+  atomic {
+    CRASHPT;
+    if
+    :: SAME(slot, c) ->
+       BUMP(slot);
+       if
+       :: erasing -> SET_FREED(slot); absval[k] = 0; mark_absent(k)
+       :: else ->
+          /* add/compare_and_set: the value read is still the current one */
+          if :: op != OP_SET -> CHECK(RMW_READ_IS_CURRENT, "lost-update") :: else fi;
+          ctrl[slot].buf = held; absval[k] = nv
+       fi;
+       ok = 1
+    :: else -> ok = 0
+    fi
+  }
+#endif
+}
+
+/* raise_bound(): I1, before the reservation becomes visible. */
+inline raise_bound(home, dist) {
+  atomic { LOAD(h, home) }
+  do
+  :: h.bnd < dist ->
+     atomic {
+       CRASHPT;
+       if
+       :: SAME(home, h) -> BUMP(home); ctrl[home].bnd = dist; break
+       :: else -> LOAD(h, home)
+       fi
+     }
+  :: else -> break
+  od;
+  h.ver = 0; h.st = 0; h.bnd = 0; h.fp = 0; h.buf = 0
+}
+
+/* cancel_rivals(): I3's scan after our reservation at `mine_slot`. live = 1 if k is
+ * live elsewhere (we must withdraw); else every rival reservation of k is cancelled. */
+inline cancel_rivals(key, mine_slot) {
+  live = 0;
+#ifndef PLANTED_NO_DUP_SCAN
+  atomic { sbnd = ctrl[HOME(key)].bnd } /* read after our reserving CAS */
+  s2 = HOME(key);
+  d2 = 0;
+  do
+  :: d2 <= sbnd && !live ->
+     if
+     :: s2 != mine_slot ->
+        do
+        :: visit(s2, key, 0);
+           if
+           :: found == F_LIVE -> live = 1; break
+           :: found == F_NO -> break
+           :: found == F_PENDING ->
+#ifdef PLANTED_WAIT_FOR_PENDING
+              /* the planted design: spin until the rival's word changes */
+              do
+              :: atomic { ctrl[s2].ver != c.ver -> break }
+              :: atomic { ctrl[s2].ver == c.ver -> skip }
+              od
+#else
+              atomic {
+                CRASHPT;
+                if
+                :: SAME(s2, c) -> BUMP(s2); SET_FREED(s2); break /* cancelled (I4) */
+                :: else /* promoted, withdrawn or a bound raise: look again */
+                fi
+              }
+#endif
+           fi
+        od
+     :: else
+     fi;
+     d2++;
+     s2 = (s2 + 1) % NSLOT
+  :: else -> break
+  od;
+  s2 = 0; d2 = 0; sbnd = 0; found = 0
+#endif
+}
+
+/* insert_new(): k is absent, `held` is filled with (k, nv). */
+inline insert_new(key) {
+  round = 0;
+  do
+  :: slot = HOME(key);
+     d = 0;
+     do
+     :: d <= MAXDIST ->
+        atomic {
+          LOAD(c, slot);
+          if
+          :: c.st == FREE -> break
+          :: else -> d++; slot = (slot + 1) % NSLOT
+          fi
+        }
+     :: else -> break
+     od;
+     if
+     :: d > MAXDIST -> res = R_FULL; break /* table_full: no free slot in reach */
+     :: else
+     fi;
+     raise_bound(HOME(key), d);
+     d = 0;
+     /* reserve: kFree -> kPending{fp, buffer} */
+     atomic {
+       CRASHPT;
+       if
+       :: SAME(slot, c) ->
+          BUMP(slot); ctrl[slot].st = PENDING; ctrl[slot].fp = FP(key);
+          ctrl[slot].buf = held; skey[slot] = key; ok = 1;
+          mine.ver = ctrl[slot].ver; mine.st = PENDING; mine.bnd = ctrl[slot].bnd;
+          mine.fp = FP(key); mine.buf = held
+       :: else -> ok = 0 /* taken, or its bound raised: look again */
+       fi
+     }
+     if
+     :: ok ->
+        cancel_rivals(key, slot);
+        if
+        :: live ->
+           /* withdraw, unless a rival cancelled us first (I4) */
+           do
+           :: mine.st == PENDING && mine.buf == held ->
+              atomic {
+                CRASHPT;
+                if
+                :: SAME(slot, mine) -> BUMP(slot); SET_FREED(slot); break
+                :: else -> LOAD(mine, slot)
+                fi
+              }
+           :: else -> break
+           od;
+           res = R_KEYLIVE; break
+        :: else
+        fi;
+        /* promote: only the owner does (I4), so our buffer gone means cancelled */
+        do
+        :: mine.st == PENDING && mine.buf == held ->
+           atomic {
+             CRASHPT;
+             if
+             :: SAME(slot, mine) ->
+                CHECK(INSERT_OF_ABSENT_KEY, "insert-over-live-key");
+                BUMP(slot); ctrl[slot].st = LIVE; absval[key] = nv; ok = 2; break
+             :: else -> LOAD(mine, slot)
+             fi
+           }
+        :: else -> break
+        od;
+        if
+        :: ok == 2 -> res = R_INSERTED; break
+        :: else
+        fi;
+        /* cancelled: back off (timing only) and start over, keeping the buffer */
+        round++;
+        if
+        :: round >= MAXROUND -> goto cut /* bound of the model, see README */
+        :: else
+        fi
+     :: else
+     fi;
+     c.ver = 0; c.st = 0; c.bnd = 0; c.fp = 0; c.buf = 0
+  od;
+  live = 0; round = 0; ok = 0;
+  mine.ver = 0; mine.st = 0; mine.bnd = 0; mine.fp = 0; mine.buf = 0
+}
+
+/* mutate(): set, add, compare_and_set. */
+inline mutate(key) {
+  held = NONE;
+  do
+  :: find(key, op != OP_SET);
+     /* decide */
+     if
+     :: op == OP_SET -> nv = arg; ok = 1
+     :: op == OP_ADD -> nv = (slot == NONE -> 0 : va) + arg; ok = 1
+     :: op == OP_CAS -> nv = arg2; ok = (slot != NONE && va == arg)
+     fi;
+     if
+     :: !ok -> break /* no write: linearized at the validated read (or the miss) */
+     :: else
+     fi;
+     if
+     :: slot != NONE ->
+        old = c.buf;
+#ifdef PLANTED_PUBLISH_BEFORE_WRITE
+        /* the planted bug: publish a recycled buffer, then write the record */
+        if :: held == NONE -> pop(held) :: else fi;
+        publish(0);
+        if
+        :: ok -> fill(key, nv); held = NONE; push(old); break
+        :: else
+        fi
+#else
+        fill(key, nv);
+        publish(0);
+        if
+        :: ok -> held = NONE; push(old); break /* I2: unpublished by the CAS above */
+        :: else
+        fi
+#endif
+     :: else ->
+        fill(key, nv);
+        insert_new(key);
+        if
+        :: res == R_INSERTED -> held = NONE; break
+        :: res == R_FULL -> break /* table_full: the buffer goes back below */
+        :: else /* the key became live: decide again against its value */
+        fi
+     fi;
+     c.ver = 0; c.st = 0; c.bnd = 0; c.fp = 0; c.buf = 0; va = 0; vb = 0; snap = 0
+  od;
+  if
+  :: held != NONE -> push(held); held = NONE /* GiveBack */
+  :: else
+  fi
+}
+
+inline erase(key) {
+  do
+  :: find(key, 0);
+     if
+     :: slot == NONE -> break
+     :: else
+     fi;
+     old = c.buf;
+     publish(1);
+     if
+     :: ok -> push(old); break
+     :: else
+     fi
+  od
+}
+
+inline get(key) {
+  find(key, 1) /* its hit and miss properties are asserted in find() */
+}
+
+inline reset_locals() {
+  op = 0; k = 0; arg = 0; arg2 = 0; n = 0; slot = 0; d = 0; hbnd = 0; found = 0;
+  ck = 0; va = 0; vb = 0; snap = 0; nv = 0; old = 0; ok = 0; res = 0; live = 0;
+  round = 0; s2 = 0; d2 = 0; sbnd = 0; hv = 0; ht = 0; hb = 0; nt = 0; nb = 0; wb = 0;
+  held = 0; i = 0;
+  c.ver = 0; c.st = 0; c.bnd = 0; c.fp = 0; c.buf = 0;
+  h.ver = 0; h.st = 0; h.bnd = 0; h.fp = 0; h.buf = 0;
+  mine.ver = 0; mine.st = 0; mine.bnd = 0; mine.fp = 0; mine.buf = 0
+}
+
+/* A handle's process: runs two operations (op, key, arg, arg2) and detaches. */
+proctype Worker(byte me; byte opA; byte kA; byte aA; byte bA; byte opB; byte kB; byte aB;
+                byte bB) {
+  byte op, k, arg, arg2, n, slot, d, hbnd, found, ck, va, vb, snap, nv, old, ok, res;
+  byte live, round, s2, d2, sbnd, hv, ht, hb, nt, nb, wb, held, i;
+  Ctrl c, h, mine;
+
+  do
+  :: n < 2 ->
+     if
+     :: n == 0 -> op = opA; k = kA; arg = aA; arg2 = bA
+     :: else -> op = opB; k = kB; arg = aB; arg2 = bB
+     fi;
+     if
+     :: op == OP_GET -> get(k)
+     :: op == OP_SET || op == OP_ADD || op == OP_CAS -> mutate(k)
+     :: op == OP_ERASE -> erase(k)
+     :: op == OP_NOP -> skip
+     fi;
+     n++;
+     slot = 0; old = 0; ok = 0; res = 0; nv = 0; va = 0; vb = 0; snap = 0;
+     c.ver = 0; c.st = 0; c.bnd = 0; c.fp = 0; c.buf = 0
+  :: else -> break
+  od;
+  atomic { reset_locals(); attached-- };
+  goto done;
+cut: /* MAXROUND cancellations: end the run here, as a crash would */
+  atomic { dead++; reset_locals(); attached-- };
+  goto done;
+crashed: /* dead was counted by CRASHPT */
+  atomic { reset_locals(); attached-- };
+done:
+  skip
+}
+
+/* Checks the whole-state invariants in every reachable state: the guard is executable
+ * only in a state that breaks one, so it adds no states. init starts it last: pan tries
+ * the highest process number first, so a broken invariant is reported at the step that
+ * broke it rather than at some later consequence. */
+proctype Monitor() {
+end:
+  atomic {
+    !INVARIANTS ->
+    CHECK(I3_NO_DUPLICATE_KEYS, "I3-duplicate-keys");
+    CHECK(P1_ONE_SLOT_PER_BUFFER, "P1-buffer-in-two-slots");
+    CHECK(MAP_MATCHES_SLOTS, "abstract-map-mismatch");
+    CHECK(I2_RECORDS_MATCH, "I2-record-mismatch");
+    CHECK(I1_BOUNDS_COVER, "I1-bound-too-small")
+  }
+}
+
+/* recover(): runs once every handle has detached (Segment::run_exclusive), then checks
+ * that the table is clean: P1, P2, I1 exact, no kPending left. */
+active proctype Recovery() {
+  byte s, j, key, top, listed, free_now, leaked, cleared, dist;
+  bit inslot[NBUF];
+  bit onlist[NBUF];
+  byte nbnd[NSLOT];
+  bit seen[NKEY + 1];
+
+  attached == 0;
+  atomic {
+    /* 1. free kPending slots: their inserters are gone */
+    s = 0;
+    do
+    :: s < NSLOT ->
+       if
+       :: ctrl[s].st == PENDING -> BUMP(s); SET_FREED(s); cleared++
+       :: else
+       fi;
+       s++
+    :: else -> break
+    od;
+    /* 2-3, 5. mark the buffers named by kLive slots, count duplicates, collect bounds */
+    s = 0;
+    do
+    :: s < NSLOT ->
+       if
+       :: ctrl[s].st == LIVE ->
+          CHECK(ctrl[s].buf < pbump && !inslot[ctrl[s].buf], "recover-corrupt-slot");
+          key = bkey[ctrl[s].buf];
+          CHECK(key >= 1 && key <= NKEY && FP(key) == ctrl[s].fp, "recover-corrupt-record");
+          inslot[ctrl[s].buf] = 1;
+          CHECK(!seen[key], "recover-duplicate-keys");
+          seen[key] = 1;
+          dist = (s + NSLOT - HOME(key)) % NSLOT;
+          if :: dist > nbnd[HOME(key)] -> nbnd[HOME(key)] = dist :: else fi
+       :: else
+       fi;
+       s++
+    :: else -> break
+    od;
+    /* the free list as it was: every entry once, none named by a slot (P1) */
+    top = ptop;
+    do
+    :: top != 0 ->
+       CHECK(top <= pbump && !onlist[top - 1] && !inslot[top - 1], "P1-free-list-corrupt");
+       onlist[top - 1] = 1; listed++; top = bkey[top - 1]
+    :: else -> break
+    od;
+    /* 4. rebuild the free list from every handed-out buffer no slot names */
+    pver++; ptop = 0;
+    j = 0;
+    do
+    :: j < NBUF -> onfree[j] = 0; j++
+    :: else -> break
+    od;
+    j = pbump;
+    do
+    :: j > 0 ->
+       j--;
+       if
+       :: !inslot[j] -> bkey[j] = ptop; pver++; ptop = j + 1; onfree[j] = 1; free_now++
+       :: else
+       fi
+    :: else -> break
+    od;
+    /* P2: each dead operation leaked at most the one buffer it held */
+    leaked = free_now - listed;
+    CHECK(leaked <= dead, "P2-leak-over-one-per-crash");
+    /* 5. exact bounds: lowering is fine, a raise would mean I1 was broken */
+    s = 0;
+    do
+    :: s < NSLOT ->
+       if
+       :: ctrl[s].bnd != nbnd[s] ->
+          CHECK(ctrl[s].bnd > nbnd[s], "I1-recover-raised-a-bound");
+          BUMP(s); ctrl[s].bnd = nbnd[s]
+       :: else
+       fi;
+       s++
+    :: else -> break
+    od;
+    /* afterwards: no kPending, and every handed-out buffer in exactly one place */
+    s = 0;
+    do
+    :: s < NSLOT -> CHECK(ctrl[s].st != PENDING, "recover-left-pending"); s++
+    :: else -> break
+    od;
+    j = 0;
+    do
+    :: j < NBUF -> onlist[j] = 0; j++
+    :: else -> break
+    od;
+    top = ptop;
+    do
+    :: top != 0 ->
+       CHECK(!onlist[top - 1] && !inslot[top - 1], "recover-free-list-corrupt");
+       onlist[top - 1] = 1; top = bkey[top - 1]
+    :: else -> break
+    od;
+    j = 0;
+    do
+    :: j < pbump -> CHECK(onlist[j] != inslot[j], "recover-buffer-lost"); j++
+    :: else -> break
+    od
+  }
+}
+
+init {
+  atomic {
+#ifdef PRELOAD_K1
+    /* K1 = 10, live at its home slot 0 in buffer 0 */
+    ctrl[0].ver = 1; ctrl[0].st = LIVE; ctrl[0].fp = FP(K1); ctrl[0].buf = 0; skey[0] = K1;
+    bkey[0] = K1; bva[0] = 10; bvb[0] = 10; pbump = 1; absval[K1] = 10;
+#endif
+#ifdef PRELOAD_K2
+    /* K2 = 30, live at slot 1 (its home 0 is taken) in buffer 1, bound(0) = 1 */
+    ctrl[0].ver = ctrl[0].ver + 1; ctrl[0].bnd = 1;
+    ctrl[1].ver = 1; ctrl[1].st = LIVE; ctrl[1].fp = FP(K2); ctrl[1].buf = 1; skey[1] = K2;
+    bkey[1] = K2; bva[1] = 30; bvb[1] = 30; pbump = 2; absval[K2] = 30;
+#endif
+    run Worker(0, SCRIPT0);
+#if NPROC > 1
+    run Worker(1, SCRIPT1);
+#endif
+#if NPROC > 2
+    run Worker(2, SCRIPT2);
+#endif
+    run Monitor()
+  }
+}
