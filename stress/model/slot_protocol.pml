@@ -1,6 +1,6 @@
 /*
  * slot_protocol.pml: a Promela model of the lock-free engine's slot protocol
- * (papers/protocol.md, src/lockfree_table.cpp), checked exhaustively with spin.
+ * (papers/protocol.md, src/lockfree_engine.hpp), checked exhaustively with spin.
  *
  * Granularity: one atomic { } is one shared-memory access of the real code (an 8-byte
  * load or store of a record word, a load128 of a control word, one cas128), together
