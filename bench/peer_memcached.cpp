@@ -14,6 +14,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 namespace shmtable::bench {
 namespace {
@@ -44,6 +45,25 @@ public:
   explicit MemcachedClient(int port) : m_(connect(port)) {}
 
   bool read(std::string_view key, std::span<char> buf) override {
+    return fetch(key, buf).has_value();
+  }
+  void update(std::string_view key, std::string_view value) override {
+    check(m_.get(),
+          memcached_set(m_.get(), key.data(), key.size(), value.data(), value.size(), 0, 0), "set");
+  }
+  bool read_modify_write(std::string_view key, std::span<char> buf) override {
+    const std::optional<std::size_t> len = fetch(key, buf);
+    if (!len || *len == 0) {
+      return false;
+    }
+    buf[0] = buf[0] == 'z' ? 'a' : static_cast<char>(buf[0] + 1);
+    update(key, std::string_view(buf.data(), std::min(buf.size(), *len)));
+    return true;
+  }
+
+private:
+  // The value's length, its bytes copied into `buf` (as many as fit); nullopt if absent.
+  std::optional<std::size_t> fetch(std::string_view key, std::span<char> buf) {
     std::size_t len = 0;
     std::uint32_t flags = 0;
     memcached_return_t rc{};
@@ -52,29 +72,14 @@ public:
       if (rc != MEMCACHED_NOTFOUND) {
         check(m_.get(), rc, "get");
       }
-      return false;
+      return std::nullopt;
     }
     std::memcpy(buf.data(), v, std::min(buf.size(), len));
     std::free(v);
-    return true;
+    return len;
   }
-  void update(std::string_view key, std::string_view value) override {
-    check(m_.get(),
-          memcached_set(m_.get(), key.data(), key.size(), value.data(), value.size(), 0, 0), "set");
-  }
-  bool read_modify_write(std::string_view key, std::span<char> buf) override {
-    if (!read(key, buf)) {
-      return false;
-    }
-    buf[0] = buf[0] == 'z' ? 'a' : static_cast<char>(buf[0] + 1);
-    update(key, std::string_view(buf.data(), value_bytes_));
-    return true;
-  }
-  void set_value_bytes(std::size_t n) { value_bytes_ = n; }
 
-private:
   Memc m_;
-  std::size_t value_bytes_ = 0;
 };
 
 class MemcachedStore final : public Store {
@@ -97,10 +102,8 @@ public:
             "set");
     }
   }
-  std::unique_ptr<Client> attach(const Dataset &data) override {
-    auto c = std::make_unique<MemcachedClient>(server_.port());
-    c->set_value_bytes(data.value_bytes);
-    return c;
+  std::unique_ptr<Client> attach(const Dataset &) override {
+    return std::make_unique<MemcachedClient>(server_.port());
   }
   void finish() override {}
 

@@ -112,7 +112,7 @@ def load_micro(d):
         if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
             continue
         name = b.get("run_name", b["name"])
-        out[name] = b["cpu_time"] if b.get("time_unit") == "ns" else b["cpu_time"]
+        out[name] = b["cpu_time"]  # micro_bench reports in ns (Google Benchmark's default)
     return out
 
 
@@ -166,7 +166,6 @@ def gnuplot(d, summary, dists):
     if not shutil.which("gnuplot"):
         print("report: gnuplot is not installed; plots skipped (apt-get install gnuplot-nox)")
         return []
-    made = []
     stores = [s for s in ORDER if any(k[3] == s for k in summary)]
     for dist in dists:
         # Throughput against processes, one panel per mix, log scale (the peers are ~1000x
@@ -240,8 +239,7 @@ def gnuplot(d, summary, dists):
         res = subprocess.run(["gnuplot", gp], capture_output=True, text=True)
         if res.returncode != 0:
             print("report: gnuplot failed:\n" + res.stderr)
-        made += sorted(n for n in os.listdir(d) if n.endswith(".svg"))
-    return sorted(set(made))
+    return sorted(n for n in os.listdir(d) if n.endswith(".svg"))
 
 
 def main():

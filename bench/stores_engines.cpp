@@ -46,13 +46,13 @@ public:
         return false;
       }
       const std::string_view old(buf.data(), *len);
-      std::string next(old);
-      next[0] = bumped(next[0]);
+      next_.assign(old); // reused: no allocation per operation
+      next_[0] = bumped(next_[0]);
       if (!atomic_rmw_) {
-        t_.set(key, next); // the seed's API has no conditional write: get, then set
+        t_.set(key, next_); // the seed's API has no conditional write: get, then set
         return true;
       }
-      if (t_.compare_and_set(key, old, next)) {
+      if (t_.compare_and_set(key, old, next_)) {
         return true;
       }
     }
@@ -61,6 +61,7 @@ public:
 private:
   Table t_;
   bool atomic_rmw_;
+  std::string next_; // F's new value
 };
 
 class EngineStore final : public Store {

@@ -252,7 +252,11 @@ void worker(Control *ctl, int id, Store &store, const Dataset &data, const Param
       values.push_back(data.value(v * 7 + static_cast<std::uint64_t>(id) + 1));
     }
     std::vector<char> buf(data.value_bytes + 64);
-    ctl->ready.fetch_add(1); // seq_cst: the parent reads it before releasing `go`
+    // The barrier. Nothing is published through it (each worker built its own state
+    // after fork), so the orders only need to be coherent: seq_cst fetch_add, read by
+    // the parent's ready.load() below; acquire on `go`, partner the parent's release
+    // store of `go`.
+    ctl->ready.fetch_add(1);
     while (ctl->go.load(std::memory_order_acquire) == 0) {
       _mm_pause();
     }
@@ -322,12 +326,15 @@ RunResult run_once(Control *ctl, Store &store, const Dataset &data, const Params
     pids.push_back(pid);
   }
   const auto deadline = Clock::now() + std::chrono::seconds(120);
+  // seq_cst load: partner the workers' fetch_add on `ready` (the barrier, above).
   while (ctl->ready.load() < procs && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  ctl->go.store(1, std::memory_order_release);
+  ctl->go.store(1, std::memory_order_release); // partner: the workers' acquire load of `go`
   std::this_thread::sleep_for(std::chrono::duration<double>(p.seconds));
-  ctl->stop.store(1, std::memory_order_relaxed);
+  ctl->stop.store(1, std::memory_order_relaxed); // partner: the workers' relaxed poll
+  // The workers' plain writes to ctl->w[] are read only after waitpid(): a process's
+  // exit and its reaping order everything it wrote before our reads.
   for (const pid_t pid : pids) {
     int status = 0;
     ::waitpid(pid, &status, 0);

@@ -15,7 +15,7 @@ namespace shmtable::bench {
 
 class Zipfian {
 public:
-  Zipfian(std::uint64_t n, double theta) : n_(n), theta_(theta) {
+  Zipfian(std::uint64_t n, double theta) : n_(n) {
     for (std::uint64_t i = 1; i <= n; ++i) { // zeta(n, theta): O(n) once, before timing
       zetan_ += 1.0 / std::pow(static_cast<double>(i), theta);
     }
@@ -48,7 +48,6 @@ public:
 
 private:
   std::uint64_t n_;
-  double theta_;
   double zetan_ = 0;
   double alpha_ = 0;
   double eta_ = 0;

@@ -15,17 +15,10 @@
 #include <optional>
 #include <string>
 
+#include "fuzz_engine.hpp"
 #include "fuzz_input.hpp"
 #include "model_check.hpp"
 #include "shmtable/shmtable.hpp"
-
-#if SHMTABLE_FUZZ_ENGINE == 1
-using Table = shmtable::LockFreeTable;
-#elif SHMTABLE_FUZZ_ENGINE == 2
-using Table = shmtable::MutexTable;
-#else
-#error "define SHMTABLE_FUZZ_ENGINE as 1 (lock-free) or 2 (mutex)"
-#endif
 
 namespace {
 

@@ -50,19 +50,12 @@
 
 #include <xxhash.h>
 
+#include "fuzz_engine.hpp"
 #include "fuzz_input.hpp"
 #include "lockfree_layout.hpp"
 #include "mutex_layout.hpp"
 #include "segment_header.hpp"
 #include "shmtable/shmtable.hpp"
-
-#if SHMTABLE_FUZZ_ENGINE == 1
-using Table = shmtable::LockFreeTable;
-#elif SHMTABLE_FUZZ_ENGINE == 2
-using Table = shmtable::MutexTable;
-#else
-#error "define SHMTABLE_FUZZ_ENGINE as 1 (lock-free) or 2 (mutex)"
-#endif
 
 namespace {
 
