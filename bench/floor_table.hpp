@@ -17,8 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include <xxhash.h>
-
+#include "key_hash.hpp"
 #include "lockfree_layout.hpp"
 #include "params.hpp"
 #include "shmtable/lockfree_table.hpp"
@@ -123,7 +122,7 @@ private:
     if (key.size() > max_key_) {
       throw std::length_error("floor: key too large");
     }
-    const std::uint64_t h = XXH3_64bits_withSeed(key.data(), key.size(), seed_);
+    const std::uint64_t h = detail::key_hash(key.data(), key.size(), seed_); // the engine's
     return {key, h % capacity_, h >> 48};
   }
 

@@ -7,10 +7,18 @@
 // test `cmpxchg16b` disassembles the built library to prove the instruction is there and
 // that no __atomic_*_16 call is.
 //
-// Readers never store: load128() reads the two halves with plain 8-byte acquire loads
-// as lo, hi, lo and accepts the pair only if both reads of lo agree. That is sound
-// because of invariant W1 below: no two successful CASes leave the same `lo`, so equal
-// lo reads bracket a hi read that belongs to the same word value.
+// Readers never store. They read a word in one of two ways, both atomic snapshots of the
+// whole 16 bytes (the handle picks one when it opens, see control_load_path()):
+//  - load128_vector(): one aligned 16-byte MOVDQA. Atomic on CPUs that report AVX:
+//    Intel SDM Vol. 3A §8.1.1 ("Processors that enumerate support for Intel AVX ...
+//    guarantee that the 16-byte memory operations performed by the following
+//    instructions will always be carried out atomically: MOVAPD, MOVAPS, and MOVDQA"),
+//    AMD APM Vol. 2 §7.3.2 (CPUID Fn0000_0001_ECX[AVX] = 1 extends the atomicity of
+//    cacheable, naturally aligned single loads to a double quadword).
+//  - load128(): the fallback for every other CPU. Two 8-byte acquire loads of lo around
+//    one of hi, accepted only if both reads of lo agree. That is sound because of
+//    invariant W1 below: no two successful CASes leave the same `lo`, so equal lo reads
+//    bracket a hi read that belongs to the same word value.
 //
 // W1. `lo` is a version that every successful cas128() on a word increments (the
 //     callers build `desired` with lo + 1; 64 bits never wrap in practice).
@@ -20,8 +28,12 @@
 // correct between threads of one process), so TSan sees every synchronisation edge.
 #pragma once
 
+#include <cpuid.h>
+#include <emmintrin.h>
+
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 
 #if !defined(__x86_64__)
 #error "shmtable's lock-free engine needs x86-64: its control words use lock cmpxchg16b"
@@ -64,6 +76,7 @@ inline Word128 load128(const Word128 *w) noexcept {
   const auto v = __atomic_load_n(p, __ATOMIC_ACQUIRE);
   return {static_cast<std::uint64_t>(v), static_cast<std::uint64_t>(v >> 64)};
 }
+inline Word128 load128_vector(const Word128 *w) noexcept { return load128(w); }
 
 #else
 
@@ -98,7 +111,27 @@ inline Word128 load128(const Word128 *w) noexcept {
   }
 }
 
+// One 16-byte load, for CPUs where cpu_has_atomic_vector_load() holds (and only those:
+// elsewhere MOVDQA may tear between the halves). Inline asm on a memory operand, so the
+// compiler can neither split it nor merge it with another access; the "memory" clobber
+// keeps every later access of the caller below it, which with x86-TSO's load-load order
+// makes it an acquire load (partner: the CAS that wrote the value, cas128()). The test
+// `cmpxchg16b` finds the instruction in the built library.
+inline Word128 load128_vector(const Word128 *w) noexcept {
+  __m128i v;
+  asm volatile("movdqa %1, %0" : "=x"(v) : "m"(*w) : "memory");
+  return {static_cast<std::uint64_t>(_mm_cvtsi128_si64(v)),
+          static_cast<std::uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(v, v)))};
+}
+
 #endif
+
+// Whether this CPU guarantees that an aligned 16-byte MOVDQA is atomic: CPUID leaf 1,
+// ECX bit 28 (AVX), as both vendors' manuals above state it.
+inline bool cpu_has_atomic_vector_load() noexcept {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return __get_cpuid(1, &a, &b, &c, &d) != 0 && (c & bit_AVX) != 0;
+}
 
 // The version alone: what a seqlock reader re-checks after copying. Relaxed is enough
 // because the caller issues atomic_thread_fence(acquire) before it (see the engine's
@@ -123,6 +156,47 @@ inline std::uint64_t load_version(const Word128 *w) noexcept {
 // correct form of the same edges instead: every record load is an acquire and every
 // record store a release, so a reader that reads any recycled word synchronises with
 // the store that wrote it, and through it with everything the recycler did before.
+// R2's copy of a record's bytes into private memory, in the normal builds: 16-byte SSE
+// loads (8-byte ones for short values) issued from inline asm, each byte read once, never
+// outside [src, src + len). The copy races with recyclers by design and is validated
+// afterwards (R3). The asm is outside the C++ memory model, where it stands for a run of
+// relaxed loads: on x86-TSO its loads are performed in program order with the reader's
+// later version re-load, and the acquire fence before that re-load keeps the compiler
+// from moving it above them (volatile asm is not moved across a fence). The copy the
+// Relacy model checks is the relaxed word-by-word one (lockfree_atomics.hpp,
+// copy_by_words), which ThreadSanitizer builds use too. Its reason: word by word, a
+// 256-byte value costs ~200 instructions; this way ~40.
+[[gnu::always_inline]] inline void racy_copy(char *dst, const std::uint64_t *src,
+                                             std::size_t len) noexcept {
+  const char *s = reinterpret_cast<const char *>(src);
+  const auto load16 = [](const char *p) {
+    __m128i v;
+    asm volatile("movdqu %1, %0" : "=x"(v) : "m"(*reinterpret_cast<const char(*)[16]>(p)));
+    return v;
+  };
+  const auto load8 = [](const char *p) {
+    std::uint64_t v;
+    asm volatile("movq %1, %0" : "=r"(v) : "m"(*reinterpret_cast<const char(*)[8]>(p)));
+    return v;
+  };
+  if (len >= 16) {
+    for (std::size_t i = 0; i + 16 < len; i += 16) {
+      _mm_storeu_si128(reinterpret_cast<__m128i *>(dst + i), load16(s + i));
+    }
+    // The last 16 bytes, overlapping the previous chunk where len is not a multiple.
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(dst + len - 16), load16(s + len - 16));
+  } else if (len >= 8) {
+    const std::uint64_t a = load8(s), b = load8(s + len - 8);
+    std::memcpy(dst, &a, 8);
+    std::memcpy(dst + len - 8, &b, 8);
+  } else if (len > 0) {
+    const std::uint64_t v = load8(s); // the value area is padded to 8 bytes: in bounds
+    for (std::size_t i = 0; i < len; ++i) {
+      dst[i] = static_cast<char>(v >> (8 * i));
+    }
+  }
+}
+
 #if defined(SHMTABLE_TSAN)
 inline constexpr std::memory_order kRecordLoad = std::memory_order_acquire;
 inline constexpr std::memory_order kRecordStore = std::memory_order_release;

@@ -21,7 +21,9 @@
 #include <algorithm>
 #include <atomic>
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <random>
 #include <thread>
@@ -35,7 +37,7 @@ namespace shmtable::detail {
 template <class A>
 concept SlotAtomics = requires(const A &a, Word128 *w, Word128 &expected, Word128 desired,
                                std::uint64_t *p, std::uint64_t v, std::memory_order mo,
-                               unsigned round) {
+                               unsigned round, char *dst, std::size_t n) {
   // 16-byte control words and the pool head (cas128.hpp's contract: W1, full barrier).
   { a.cas128(w, expected, desired) } -> std::same_as<bool>;
   { a.load128(w) } -> std::same_as<Word128>;
@@ -52,9 +54,30 @@ concept SlotAtomics = requires(const A &a, Word128 *w, Word128 &expected, Word12
   a.writer_fence();
   { A::kRecordLoad } -> std::convertible_to<std::memory_order>;
   { A::kRecordStore } -> std::convertible_to<std::memory_order>;
+  // R2: copies `len` bytes of a record's value area (8-byte aligned, padded to 8 bytes)
+  // into private memory. Racy by design; validated by the caller's R3.
+  a.copy_record(dst, p, n);
   // How an inserter whose reservation was cancelled waits before its next round.
   a.backoff(round);
 };
+
+// R2's copy as relaxed (kRecordLoad) 8-byte loads, each stored straight to its place in
+// `dst` (no stack temporary: four words stored to an array and read back as two 16-byte
+// halves stall store forwarding on every half). What the Relacy model checks, and what
+// ThreadSanitizer builds run.
+template <class A> void copy_by_words(const A &a, char *dst, std::uint64_t *src, std::size_t len) {
+  const std::size_t full = len / 8;
+  for (std::size_t i = 0; i < full; ++i) {
+    const std::uint64_t v = a.load(src + i, A::kRecordLoad);
+    std::memcpy(dst + i * 8, &v, 8);
+  }
+  if (full * 8 < len) {
+    const std::uint64_t v = a.load(src + full, A::kRecordLoad);
+    for (std::size_t b = 0; b < len - full * 8; ++b) {
+      dst[full * 8 + b] = static_cast<char>(v >> (8 * b));
+    }
+  }
+}
 
 // The production policy: cas128.hpp's operations and std::atomic_ref, nothing else.
 struct NativeAtomics {
@@ -91,6 +114,14 @@ struct NativeAtomics {
   static void reader_fence() noexcept { detail::reader_fence(); }
   static void writer_fence() noexcept { detail::writer_fence(); }
 
+  static void copy_record(char *dst, std::uint64_t *src, std::size_t len) noexcept {
+#if defined(SHMTABLE_TSAN)
+    copy_by_words(NativeAtomics{}, dst, src, len); // TSan sees each load
+#else
+    detail::racy_copy(dst, src, len);
+#endif
+  }
+
   // A random pause that grows with the round, so that two inserters of one key stop
   // cancelling each other (obstruction-free progress, papers/protocol.md section 9).
   static void backoff(unsigned round) noexcept {
@@ -109,5 +140,14 @@ struct NativeAtomics {
 };
 
 static_assert(SlotAtomics<NativeAtomics>);
+
+// The production policy on CPUs that guarantee 16-byte atomicity for aligned vector
+// loads (cpu_has_atomic_vector_load(), cas128.hpp): every control word read is one
+// MOVDQA instead of lo/hi/lo. Everything else is NativeAtomics's.
+struct VectorLoadAtomics : NativeAtomics {
+  static Word128 load128(const Word128 *w) noexcept { return detail::load128_vector(w); }
+};
+
+static_assert(SlotAtomics<VectorLoadAtomics>);
 
 } // namespace shmtable::detail

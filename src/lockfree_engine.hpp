@@ -59,10 +59,9 @@
 #include <unordered_set>
 #include <vector>
 
-#include <xxhash.h>
-
 #include "buffer_pool.hpp"
 #include "counter_text.hpp"
+#include "key_hash.hpp"
 #include "lockfree_atomics.hpp"
 #include "lockfree_layout.hpp"
 #include "params.hpp"
@@ -94,12 +93,22 @@ inline constexpr std::uint32_t kRecordHeaderBytes = 8;
 
 constexpr std::uint32_t words_for(std::uint32_t bytes) { return (bytes + 7) / 8; }
 
-inline std::uint64_t pack(const char *p, std::size_t n) { // n <= 8 bytes, zero-padded
+// The n <= 8 bytes at p as one little-endian word, zero-padded: how keys and values sit
+// in a record. Never reads outside [p, p + n), and never calls memcpy: a short tail is
+// assembled from at most two overlapping loads.
+inline std::uint64_t pack(const char *p, std::size_t n) noexcept {
   std::uint64_t v = 0;
   if (n == 8) {
-    std::memcpy(&v, p, 8); // the common case: one load, no call
-  } else {
-    std::memcpy(&v, p, n);
+    std::memcpy(&v, p, 8);
+  } else if (n >= 4) {
+    std::uint32_t a, b;
+    std::memcpy(&a, p, 4);
+    std::memcpy(&b, p + n - 4, 4); // overlaps a on the bytes they share, which agree
+    v = a | (std::uint64_t{b} << ((n - 4) * 8));
+  } else if (n > 0) { // bytes 0, n/2 and n-1 cover every position of n <= 3
+    const auto *u = reinterpret_cast<const unsigned char *>(p);
+    v = u[0] | (std::uint64_t{u[n / 2]} << (n / 2 * 8)) |
+        (std::uint64_t{u[n - 1]} << ((n - 1) * 8));
   }
   return v;
 }
@@ -187,17 +196,21 @@ public:
   // (LockFreeTable runs it inside Segment::run_exclusive).
   RecoveryReport recover_alone() const;
   std::uint64_t home_slot(std::string_view key) const noexcept {
-    return XXH3_64bits_withSeed(key.data(), key.size(), g_.hash_seed()) % g_.capacity();
+    return key_hash(key.data(), key.size(), g_.hash_seed()) % g_.capacity();
   }
 
 private:
-  // The caller's key, hashed and packed once per operation.
+  // The caller's key, hashed once per operation. Its words are packed where they are
+  // compared or written (key_word()), not into an array up front.
   struct Probe {
     std::string_view key;
     std::uint64_t home;
     std::uint64_t fp;
     std::uint32_t nwords; // words_for(key.size())
-    std::uint64_t words[kMaxKeyBytesLimit / 8];
+    std::uint64_t key_word(std::uint32_t i) const noexcept {
+      const std::size_t off = std::size_t{i} * 8;
+      return pack(key.data() + off, std::min<std::size_t>(8, key.size() - off));
+    }
   };
   // Where visit() copies a live value to: a string, or the caller's span.
   struct Sink {
@@ -210,6 +223,10 @@ private:
   enum class Found { kNo, kLive, kPending };
 
   Word128 *word(std::uint64_t slot) const noexcept { return g_.words() + slot; }
+  // The record buffer `index` (< buffer_count(), checked by the caller).
+  std::uint64_t *record(std::uint32_t index) const noexcept {
+    return reinterpret_cast<std::uint64_t *>(g_.records() + std::size_t{index} * g_.record_bytes());
+  }
   BasicBufferPool<Atomics> pool() const noexcept {
     return BasicBufferPool<Atomics>(&g_.control()->pool, g_.records(), g_.record_bytes(),
                                     g_.buffer_count(), atomics_);
@@ -229,7 +246,21 @@ private:
   }
 
   [[gnu::always_inline]] Probe probe_for(std::string_view key) const;
-  Found visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *sink) const;
+  // Whether the key words at `words` (a record's, read racily: R2) are p's key.
+  [[gnu::always_inline]] bool key_matches(std::uint64_t *words, const Probe &p) const {
+    const std::size_t full = p.key.size() / 8;
+    for (std::size_t i = 0; i < full; ++i) {
+      std::uint64_t mine;
+      std::memcpy(&mine, p.key.data() + i * 8, 8);
+      if (load_word(words + i) != mine) {
+        return false;
+      }
+    }
+    return full == p.nwords ||
+           load_word(words + full) == p.key_word(static_cast<std::uint32_t>(full));
+  }
+  [[gnu::always_inline]] Found visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *sink) const;
+
   [[gnu::always_inline]] std::optional<std::uint64_t> find(const Probe &p, Ctrl &c,
                                                            Sink *sink) const;
   std::uint32_t fill(std::optional<std::uint32_t> &held, const Probe &p,
@@ -249,71 +280,48 @@ template <class A, class G>
 inline typename LockFreeEngine<A, G>::Probe
 LockFreeEngine<A, G>::probe_for(std::string_view key) const {
   check_key_size(key.size(), g_.max_key_bytes());
-  Probe p; // words[] beyond nwords stay unwritten: only the first nwords are ever read
+  Probe p;
   p.key = key;
-  const std::uint64_t h = XXH3_64bits_withSeed(key.data(), key.size(), g_.hash_seed());
+  const std::uint64_t h = key_hash(key.data(), key.size(), g_.hash_seed());
   p.home = h % g_.capacity();
   p.fp = h >> 48;
   p.nwords = words_for(static_cast<std::uint32_t>(key.size()));
-  for (std::uint32_t i = 0; i < p.nwords; ++i) {
-    const std::size_t off = std::size_t{i} * 8;
-    p.words[i] = pack(key.data() + off, std::min<std::size_t>(8, key.size() - off));
-  }
   return p;
 }
 
-// One seqlock read of `slot` (R1-R3). Returns whether it holds p's key, and in what
-// state; on kLive with a sink, the value has been copied there. `c` is the validated
-// control word.
+// One seqlock read of `slot` (R1-R3), starting from `c`, a word of `slot` the caller has
+// just loaded (R1: acquire, inside load128; it pairs with the CAS that published the
+// word, so the record it names is visible in full below, I2). Returns whether the slot
+// holds p's key, and in what state; on kLive with a sink, the value has been copied
+// there. On return `c` is the validated control word.
 template <class A, class G>
-typename LockFreeEngine<A, G>::Found LockFreeEngine<A, G>::visit(std::uint64_t slot, const Probe &p,
-                                                                 Ctrl &c, Sink *sink) const {
-  const BasicBufferPool<A> pool = this->pool();
-  for (;;) {
-    // R1: acquire (inside load128): pairs with the CAS that published the word, so the
-    // record it names is visible in full below (I2).
-    c.w = atomics_.load128(word(slot));
+inline typename LockFreeEngine<A, G>::Found
+LockFreeEngine<A, G>::visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *sink) const {
+  for (;; c.w = atomics_.load128(word(slot))) { // a failed R3 re-reads the word (R1)
     const std::uint64_t state = c.state();
     if (state == kFree || c.fingerprint() != p.fp) {
       return Found::kNo; // decided from the word alone, which load128 read atomically
     }
+    // The one bounds check of this validated word: every index below derives from it or
+    // from the table's own geometry.
     if (c.buffer() >= g_.buffer_count()) {
       return Found::kNo; // corrupted word: never index with it (recover() frees it)
     }
-    std::uint64_t *rec = pool.words(c.buffer());
+    std::uint64_t *rec = record(c.buffer());
     // R2: the copy. Relaxed loads; may race with a recycler's stores, which R3 detects.
     const std::uint64_t head = load_word(rec);
-    bool match = static_cast<std::uint32_t>(head) == p.key.size();
-    for (std::uint32_t i = 0; match && i < p.nwords; ++i) {
-      match = load_word(rec + 1 + i) == p.words[i];
-    }
+    bool match = static_cast<std::uint32_t>(head) == p.key.size() && key_matches(rec + 1, p);
     if (match && state == kLive && sink != nullptr) {
       const std::size_t len = std::min<std::uint64_t>(head >> 32, g_.max_value_bytes());
       std::uint64_t *val = rec + 1 + words_for(g_.max_key_bytes());
-      char *dst = nullptr;
-      if (sink->str != nullptr) {
-        sink->str->resize(round_up(len, 8));
-        dst = sink->str->data();
-      } else {
-        dst = sink->span.data();
-      }
-      sink->too_small = sink->str == nullptr && len > sink->span.size();
       sink->len = len;
-      if (!sink->too_small) {
-        const std::size_t full = sink->str != nullptr ? words_for(len) : len / 8;
-        std::size_t i = 0;
-        for (; i + 4 <= full; i += 4) { // four words per step: a 256-byte value in 8 steps
-          const std::uint64_t v[4] = {load_word(val + i), load_word(val + i + 1),
-                                      load_word(val + i + 2), load_word(val + i + 3)};
-          std::memcpy(dst + i * 8, v, sizeof v);
-        }
-        for (; i < full; ++i) {
-          const std::uint64_t v = load_word(val + i);
-          std::memcpy(dst + i * 8, &v, 8);
-        }
-        if (full * 8 < len) { // the span's tail: only the bytes it has room for
-          const std::uint64_t v = load_word(val + full);
-          std::memcpy(dst + full * 8, &v, len - full * 8);
+      if (sink->str != nullptr) {
+        sink->str->resize(len);
+        atomics_.copy_record(sink->str->data(), val, len); // R2
+      } else {
+        sink->too_small = len > sink->span.size();
+        if (!sink->too_small) {
+          atomics_.copy_record(sink->span.data(), val, len); // R2
         }
       }
     }
@@ -326,26 +334,30 @@ typename LockFreeEngine<A, G>::Found LockFreeEngine<A, G>::visit(std::uint64_t s
       atomics_.reader_fence();
     }
     if (kPlanted == PlantedBug::kSkipRecheck || atomics_.load_version(word(slot)) == c.version()) {
-      if (sink != nullptr && sink->str != nullptr && match && state == kLive) {
-        sink->str->resize(sink->len);
-      }
       return !match ? Found::kNo : state == kLive ? Found::kLive : Found::kPending;
     }
   }
 }
 
 // The slot where p's key is live (with its validated word in `c`), or nullopt. Scans
-// home .. home + bound(home), which covers every slot the key can be in (I1).
+// home .. home + bound(home), which covers every slot the key can be in (I1). The home
+// word is loaded once: the same atomic snapshot gives the bound and is R1 of the first
+// visit.
 template <class A, class G>
 inline std::optional<std::uint64_t> LockFreeEngine<A, G>::find(const Probe &p, Ctrl &c,
                                                                Sink *sink) const {
-  const Ctrl home{atomics_.load128(word(p.home))}; // R1 of the home word: the bound
+  c.w = atomics_.load128(word(p.home)); // R1 of the home word
+  const std::uint64_t bound = c.bound();
+  if (visit(p.home, p, c, sink) == Found::kLive) {
+    return p.home;
+  }
   std::uint64_t slot = p.home;
-  for (std::uint64_t d = 0; d <= home.bound(); ++d) {
+  for (std::uint64_t d = 1; d <= bound; ++d) {
+    slot = slot + 1 == g_.capacity() ? 0 : slot + 1;
+    c.w = atomics_.load128(word(slot)); // R1
     if (visit(slot, p, c, sink) == Found::kLive) {
       return slot;
     }
-    slot = slot + 1 == g_.capacity() ? 0 : slot + 1;
   }
   return std::nullopt;
 }
@@ -373,7 +385,7 @@ std::uint32_t LockFreeEngine<A, G>::fill(std::optional<std::uint32_t> &held, con
   std::uint64_t *rec = pool.words(*held);
   store_word(rec, p.key.size() | (std::uint64_t{value.size()} << 32));
   for (std::uint32_t i = 0; i < p.nwords; ++i) {
-    store_word(rec + 1 + i, p.words[i]);
+    store_word(rec + 1 + i, p.key_word(i));
   }
   std::uint64_t *val = rec + 1 + words_for(g_.max_key_bytes());
   for (std::size_t off = 0; off < value.size(); off += 8) {
@@ -427,7 +439,7 @@ bool LockFreeEngine<A, G>::cancel_rivals(const Probe &p, std::uint64_t mine) con
       continue;
     }
     for (;;) {
-      Ctrl c;
+      Ctrl c{atomics_.load128(word(slot))}; // R1
       const Found f = visit(slot, p, c, nullptr);
       if (f == Found::kLive) {
         return false;

@@ -10,6 +10,7 @@
 #include <cpuid.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -46,12 +47,31 @@ using detail::LockFreeControl;
 using detail::Word128;
 
 namespace {
-// The production policy under a name with internal linkage, so that the engine's
-// instantiation is local to this file: not exported from the library, not interposable,
-// and GCC may inline and specialise it freely.
-struct TableAtomics : detail::NativeAtomics {};
-using Engine = detail::LockFreeEngine<TableAtomics, detail::LockFreeTableView>;
+// The production policies under names with internal linkage, so that the engine's
+// instantiations are local to this file: not exported from the library, not
+// interposable, and GCC may inline and specialise them freely. One per way of reading a
+// control word (cas128.hpp): the handle picks one when it opens.
+struct SplitAtomics : detail::NativeAtomics {};
+struct VectorAtomics : detail::VectorLoadAtomics {};
+template <class A> using EngineOf = detail::LockFreeEngine<A, detail::LockFreeTableView>;
+
+// Runs f(engine) on the engine instantiation of t's control-word load path: one
+// predictable branch per operation, none inside it.
+template <class F>
+[[gnu::always_inline]] inline decltype(auto) with_engine(const LockFreeTable *t, F &&f) {
+  if (t->control_load() == LockFreeTable::ControlLoad::kVector) {
+    return f(EngineOf<VectorAtomics>({t}));
+  }
+  return f(EngineOf<SplitAtomics>({t}));
+}
+
+// force_split_control_load(): read by every handle when it opens.
+std::atomic<bool> g_force_split{false};
 } // namespace
+
+void LockFreeTable::force_split_control_load(bool on) noexcept {
+  g_force_split.store(on, std::memory_order_relaxed); // a setting, no data to publish
+}
 
 std::string_view planted_bug_name() noexcept {
   return kPlantedBugNames[static_cast<std::size_t>(detail::kPlanted)];
@@ -126,6 +146,8 @@ LockFreeTable::LockFreeTable(const Options &opts)
   record_bytes_ = g.record_bytes();
   buffer_count_ = g.buffer_count();
   max_distance_ = g.max_distance();
+  vector_load_ =
+      !g_force_split.load(std::memory_order_relaxed) && detail::cpu_has_atomic_vector_load();
 }
 
 LockFreeTable::~LockFreeTable() = default;
@@ -135,49 +157,76 @@ LockFreeTable &LockFreeTable::operator=(LockFreeTable &&) noexcept = default;
 // ---- Operations: the engine over this handle's mapping ---------------------------------
 
 std::uint64_t LockFreeTable::home_slot(std::string_view key) const noexcept {
-  return Engine({this}).home_slot(key);
+  return with_engine(
+      this, [&](auto e) __attribute__((always_inline)) { return e.home_slot(key); });
 }
 
 void LockFreeTable::set(std::string_view key, std::string_view value) {
-  Engine({this}).set(key, value);
+  with_engine(
+      this, [&](auto e) __attribute__((always_inline)) { return e.set(key, value); });
 }
 
 std::optional<std::string> LockFreeTable::get(std::string_view key) const {
-  return Engine({this}).get(key);
+  return with_engine(
+      this, [&](auto e) __attribute__((always_inline)) { return e.get(key); });
 }
 
 std::optional<std::size_t> LockFreeTable::get_into(std::string_view key,
                                                    std::span<char> out) const {
-  return Engine({this}).get_into(key, out);
+  return with_engine(
+      this, [&](auto e) __attribute__((always_inline)) { return e.get_into(key, out); });
 }
 
-bool LockFreeTable::contains(std::string_view key) const { return Engine({this}).contains(key); }
+bool LockFreeTable::contains(std::string_view key) const {
+  return with_engine(
+      this, [&](auto e) __attribute__((always_inline)) { return e.contains(key); });
+}
 
-bool LockFreeTable::erase(std::string_view key) { return Engine({this}).erase(key); }
+bool LockFreeTable::erase(std::string_view key) {
+  return with_engine(
+      this, [&](auto e) __attribute__((always_inline)) { return e.erase(key); });
+}
 
 std::int64_t LockFreeTable::add(std::string_view key, std::int64_t delta) {
-  return Engine({this}).add(key, delta);
+  return with_engine(
+      this, [&](auto e) __attribute__((always_inline)) { return e.add(key, delta); });
 }
 
 bool LockFreeTable::compare_and_set(std::string_view key, std::string_view expected,
                                     std::string_view desired) {
-  return Engine({this}).compare_and_set(key, expected, desired);
+  return with_engine(
+      this, [&](auto e) __attribute__((always_inline)) {
+        return e.compare_and_set(key, expected, desired);
+      });
 }
 
 bool LockFreeTable::set_if_absent(std::string_view key, std::string_view value) {
-  return Engine({this}).set_if_absent(key, value);
+  return with_engine(
+      this, [&](auto e) __attribute__((always_inline)) { return e.set_if_absent(key, value); });
 }
 
-std::vector<std::string> LockFreeTable::keys() const { return Engine({this}).keys(); }
+std::vector<std::string> LockFreeTable::keys() const {
+  return with_engine(
+      this, [&](auto e) __attribute__((always_inline)) { return e.keys(); });
+}
 
-void LockFreeTable::clear() { Engine({this}).clear(); }
+void LockFreeTable::clear() {
+  with_engine(
+      this, [&](auto e) __attribute__((always_inline)) { return e.clear(); });
+}
 
-std::size_t LockFreeTable::size() const noexcept { return Engine({this}).size(); }
+std::size_t LockFreeTable::size() const noexcept {
+  return with_engine(
+      this, [&](auto e) __attribute__((always_inline)) { return e.size(); });
+}
 
 RecoveryReport LockFreeTable::recover() {
   RecoveryReport report;
   // Nobody else is attached while it runs (Segment L5), which recover_alone() needs.
-  const bool ran = segment_.run_exclusive([&] { report = Engine({this}).recover_alone(); });
+  const bool ran = segment_.run_exclusive([&] {
+    report = with_engine(
+        this, [](auto e) __attribute__((always_inline)) { return e.recover_alone(); });
+  });
   if (!ran) {
     throw Error(Errc::kBusy, "recover: other handles are attached to " + segment_.display_name() +
                                  "; it runs only when this handle is the only one");

@@ -26,4 +26,12 @@ if ((bare != 0)); then
   echo "FAIL: $bare cmpxchg16b without a lock prefix"
   exit 1
 fi
-echo "OK: inline, locked, no libatomic"
+# The readers' one-load path (cas128.hpp, load128_vector): an aligned 16-byte MOVDQA,
+# never an unaligned MOVDQU, on the control words.
+n=$(grep -cE '\smovdqa\s' <<<"$asm" || true)
+echo "movdqa instructions in $lib: $n"
+if ((n == 0)); then
+  echo "FAIL: no movdqa: the one-load read of a control word is missing"
+  exit 1
+fi
+echo "OK: inline, locked, no libatomic; the one-load read is there"

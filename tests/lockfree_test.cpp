@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "buffer_pool.hpp"
+#include "cas128.hpp"
 #include "lockfree_layout.hpp"
 #include "params.hpp"
 #include "shmtable/shmtable.hpp"
@@ -49,6 +50,28 @@ TEST(LockFree, ATenMillionSlotTableIsCreatedAndAttachedWithoutTouchingASlot) {
   creator.set("one", "key"); // and it works: one word page, one record page
   EXPECT_EQ(opener.get("one"), "key");
   EXPECT_LE(resident_pages(name.dev_path()), 4u);
+}
+
+// The control word is read in one 16-byte load exactly where the CPU guarantees it is
+// atomic (AVX reported), and lo/hi/lo when asked to; both read what the other wrote.
+TEST(LockFree, AControlWordIsReadInOneLoadOnlyWhereTheCpuMakesItAtomic) {
+  ScopedName name("lfload");
+  LockFreeTable::force_split_control_load(false);
+  LockFreeTable best(named(name.str(), 64));
+  EXPECT_EQ(best.control_load() == LockFreeTable::ControlLoad::kVector,
+            detail::cpu_has_atomic_vector_load());
+  LockFreeTable::force_split_control_load(true);
+  LockFreeTable split(named(name.str(), 64));
+  LockFreeTable::force_split_control_load(false);
+  EXPECT_EQ(split.control_load(), LockFreeTable::ControlLoad::kSplit);
+  best.set("a", "written by the vector-load handle");
+  split.set("b", "written by the split-load handle");
+  EXPECT_EQ(split.get("a"), "written by the vector-load handle");
+  EXPECT_EQ(best.get("b"), "written by the split-load handle");
+  // The same snapshot through both loads, on a word with every field set.
+  detail::Word128 w{0x0123456789abcdefULL, 0xfedcba9876543210ULL};
+  EXPECT_EQ(detail::load128(&w), w);
+  EXPECT_EQ(detail::load128_vector(&w), w);
 }
 
 TEST(LockFree, RobustIsRefusedWithAClearError) {

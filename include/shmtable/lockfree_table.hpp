@@ -112,6 +112,18 @@ public:
   // diagnostics and for stress runs that need keys colliding on purpose.
   std::uint64_t home_slot(std::string_view key) const noexcept;
 
+  // How this handle reads a slot's 16-byte control word: in one aligned 16-byte load
+  // on CPUs that guarantee its atomicity (those reporting AVX), else as lo, hi, lo with
+  // a version compare. Chosen when the handle opens.
+  enum class ControlLoad { kVector, kSplit };
+  ControlLoad control_load() const noexcept {
+    return vector_load_ ? ControlLoad::kVector : ControlLoad::kSplit;
+  }
+  // For tests and diagnosis: handles opened after force_split_control_load(true) in this
+  // process take the lo/hi/lo path even where one load would do; false restores the
+  // choice by CPU.
+  static void force_split_control_load(bool on) noexcept;
+
   void close() noexcept { segment_.close(); }
 
   static Layout layout_for(const TableParams &params);
@@ -129,6 +141,7 @@ private:
   std::uint32_t record_bytes_ = 0;
   std::uint32_t buffer_count_ = 0;
   std::uint64_t max_distance_ = 0;
+  bool vector_load_ = false; // control_load() == kVector
 };
 
 } // namespace shmtable

@@ -205,6 +205,11 @@ struct RelacyAtomics {
       rl::atomic_thread_fence(rl::mo_release, $);
     }
   }
+  // R2: the relaxed word-by-word copy (NativeAtomics's SSE copy stands for exactly these
+  // loads on x86-TSO; cas128.hpp, racy_copy).
+  void copy_record(char *dst, std::uint64_t *src, std::size_t len) const {
+    shmtable::detail::copy_by_words(*this, dst, src, len);
+  }
   // A cancelled inserter lets the others run (Relacy counts it towards livelock).
   void backoff(unsigned) const { rl::yield(1, $); }
 };

@@ -1,0 +1,112 @@
+// bench/instr_loop.cpp: shmtable-instr, a fixed number of operations on one engine, for
+// counting instructions with callgrind (bench/instructions.sh). Timing means nothing
+// here; the count is what is read, and it is repeatable for the same binary and input.
+//
+//   shmtable-instr ENGINE OP COUNT [SLOTS [KEY_BYTES [VALUE_BYTES]]]
+//     ENGINE: lockfree | mutex | floor     OP: get | miss | set
+//
+// The table is loaded to 75 % with keys of exactly KEY_BYTES bytes, then OP runs COUNT
+// times, walking the keys in order. Running it twice with two counts and subtracting
+// gives the marginal instructions per operation, free of the setup's.
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "floor_table.hpp"
+#include "shmtable/shmtable.hpp"
+
+namespace {
+
+std::vector<std::string> make_keys(std::uint64_t n, std::uint32_t bytes, char prefix) {
+  std::vector<std::string> keys;
+  keys.reserve(n);
+  for (std::uint64_t i = 0; i < n; ++i) {
+    std::string k(bytes, '0');
+    k[0] = prefix;
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, i).ptr;
+    const auto len = static_cast<std::size_t>(end - digits);
+    k.replace(bytes - len, len, digits, len);
+    keys.push_back(std::move(k));
+  }
+  return keys;
+}
+
+template <class Table>
+int run(Table &t, std::string_view op, std::uint64_t count, std::uint64_t slots,
+        std::uint32_t key_bytes, std::uint32_t value_bytes) {
+  const auto keys = make_keys(slots * 3 / 4, key_bytes, 'k');
+  const auto absent = make_keys(4096, key_bytes, 'a');
+  const std::string value(value_bytes, 'v');
+  for (const auto &k : keys) {
+    t.set(k, value);
+  }
+  std::vector<char> buf(value_bytes);
+  std::uint64_t sink = 0;
+  // One loop per operation, so that the loop itself costs the same few instructions
+  // for every engine.
+  std::size_t i = 0;
+  const auto next = [&](std::size_t n) { i = i + 1 == n ? 0 : i + 1; };
+  if (op == "get") {
+    for (std::uint64_t n = 0; n < count; ++n, next(keys.size())) {
+      sink += t.get_into(keys[i], buf).value_or(0);
+    }
+  } else if (op == "miss") {
+    for (std::uint64_t n = 0; n < count; ++n, next(absent.size())) {
+      sink += t.get_into(absent[i], buf).value_or(1);
+    }
+  } else {
+    for (std::uint64_t n = 0; n < count; ++n, next(keys.size())) {
+      t.set(keys[i], value);
+    }
+  }
+  std::printf("%llu\n", static_cast<unsigned long long>(sink));
+  return 0;
+}
+
+int usage() {
+  std::fprintf(stderr, "usage: shmtable-instr lockfree|mutex|floor get|miss|set COUNT "
+                       "[SLOTS [KEY_BYTES [VALUE_BYTES]]]\n");
+  return 2;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc < 4) {
+    return usage();
+  }
+  const std::string_view engine = argv[1];
+  const std::string_view op = argv[2];
+  if (op != "get" && op != "miss" && op != "set") {
+    return usage();
+  }
+  const std::uint64_t count = std::strtoull(argv[3], nullptr, 10);
+  const std::uint64_t slots = argc > 4 ? std::strtoull(argv[4], nullptr, 10) : 1024;
+  const auto key_bytes = static_cast<std::uint32_t>(argc > 5 ? std::atoi(argv[5]) : 16);
+  const auto value_bytes = static_cast<std::uint32_t>(argc > 6 ? std::atoi(argv[6]) : 64);
+  shmtable::Options o;
+  o.name = "shmtable-instr-" + std::to_string(::getpid());
+  o.capacity = slots;
+  o.max_key_bytes = key_bytes;
+  o.max_value_bytes = value_bytes;
+  if (engine == "lockfree") {
+    shmtable::LockFreeTable t(o);
+    return run(t, op, count, slots, key_bytes, value_bytes);
+  }
+  if (engine == "mutex") {
+    shmtable::MutexTable t(o);
+    return run(t, op, count, slots, key_bytes, value_bytes);
+  }
+  if (engine == "floor") {
+    shmtable::bench::FloorTable t(slots, key_bytes, value_bytes);
+    return run(t, op, count, slots, key_bytes, value_bytes);
+  }
+  return usage();
+}
