@@ -197,6 +197,50 @@ inline std::uint64_t load_version(const Word128 *w) noexcept {
   }
 }
 
+// The writer's side of racy_copy: `len` bytes into a record's value area that the writer
+// holds (P1) but a slow reader may still be copying (it will fail R3). 16-byte SSE stores
+// from inline asm, then the last partial word zero-padded (the layout's padding) as one
+// 8-byte store. In C++ terms they stand for relaxed stores: they follow the writer's
+// release fence and precede the publishing lock cmpxchg16b, and x86-TSO performs stores
+// in program order; the asm's memory operands keep the compiler from moving them across
+// either.
+[[gnu::always_inline]] inline void racy_fill(std::uint64_t *dst, const char *src,
+                                             std::size_t len) noexcept {
+  char *d = reinterpret_cast<char *>(dst);
+  std::size_t i = 0;
+  for (; i + 16 <= len; i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i *>(src + i));
+    asm volatile("movdqu %1, %0" : "=m"(*reinterpret_cast<char(*)[16]>(d + i)) : "x"(v));
+  }
+  for (; i < len; i += 8) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, src + i, len - i < 8 ? len - i : 8);
+    asm volatile("movq %1, %0" : "=m"(*reinterpret_cast<char(*)[8]>(d + i)) : "r"(w));
+  }
+}
+
+// Whether the `len` bytes at `src` (a record's value area) are all ASCII, read the way
+// racy_copy reads them (same argument): ORs 16-byte SSE loads and tests their sign bits.
+[[gnu::always_inline]] inline bool racy_is_ascii(const std::uint64_t *src,
+                                                 std::size_t len) noexcept {
+  const char *s = reinterpret_cast<const char *>(src);
+  __m128i acc = _mm_setzero_si128();
+  std::size_t i = 0;
+  for (; i + 16 <= len; i += 16) {
+    __m128i v;
+    asm volatile("movdqu %1, %0" : "=x"(v) : "m"(*reinterpret_cast<const char(*)[16]>(s + i)));
+    acc = _mm_or_si128(acc, v);
+  }
+  std::uint64_t high = static_cast<std::uint64_t>(_mm_movemask_epi8(acc));
+  for (; i < len; i += 8) { // the value area is padded to 8 bytes: whole words are in bounds
+    std::uint64_t w;
+    asm volatile("movq %1, %0" : "=r"(w) : "m"(*reinterpret_cast<const char(*)[8]>(s + i)));
+    const std::size_t n = len - i < 8 ? len - i : 8;
+    high |= w & (0x8080808080808080ULL >> (8 * (8 - n)));
+  }
+  return high == 0;
+}
+
 #if defined(SHMTABLE_TSAN)
 inline constexpr std::memory_order kRecordLoad = std::memory_order_acquire;
 inline constexpr std::memory_order kRecordStore = std::memory_order_release;

@@ -37,7 +37,7 @@ namespace shmtable::detail {
 template <class A>
 concept SlotAtomics = requires(const A &a, Word128 *w, Word128 &expected, Word128 desired,
                                std::uint64_t *p, std::uint64_t v, std::memory_order mo,
-                               unsigned round, char *dst, std::size_t n) {
+                               unsigned round, char *dst, const char *src, std::size_t n) {
   // 16-byte control words and the pool head (cas128.hpp's contract: W1, full barrier).
   { a.cas128(w, expected, desired) } -> std::same_as<bool>;
   { a.load128(w) } -> std::same_as<Word128>;
@@ -57,6 +57,11 @@ concept SlotAtomics = requires(const A &a, Word128 *w, Word128 &expected, Word12
   // R2: copies `len` bytes of a record's value area (8-byte aligned, padded to 8 bytes)
   // into private memory. Racy by design; validated by the caller's R3.
   a.copy_record(dst, p, n);
+  // The writer's fill of a record's value area it holds (8-byte aligned): `n` bytes from
+  // `src`, the last word zero-padded. Racy with slow readers by design (they fail R3).
+  a.fill_record(p, src, n);
+  // R2, for in-place readers: whether those `len` bytes are all ASCII (racy, as above).
+  { a.is_ascii(p, n) } -> std::same_as<bool>;
   // How an inserter whose reservation was cancelled waits before its next round.
   a.backoff(round);
 };
@@ -65,6 +70,25 @@ concept SlotAtomics = requires(const A &a, Word128 *w, Word128 &expected, Word12
 // `dst` (no stack temporary: four words stored to an array and read back as two 16-byte
 // halves stall store forwarding on every half). What the Relacy model checks, and what
 // ThreadSanitizer builds run.
+// The fill as relaxed (kRecordStore) 8-byte stores, the last word zero-padded.
+template <class A>
+void fill_by_words(const A &a, std::uint64_t *dst, const char *src, std::size_t len) {
+  for (std::size_t off = 0; off < len; off += 8) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, src + off, len - off < 8 ? len - off : 8);
+    a.store(dst + off / 8, w, A::kRecordStore);
+  }
+}
+
+template <class A> bool is_ascii_by_words(const A &a, std::uint64_t *src, std::size_t len) {
+  std::uint64_t high = 0;
+  for (std::size_t i = 0; i * 8 < len; ++i) {
+    const std::size_t n = len - i * 8 < 8 ? len - i * 8 : 8;
+    high |= a.load(src + i, A::kRecordLoad) & (0x8080808080808080ULL >> (8 * (8 - n)));
+  }
+  return high == 0;
+}
+
 template <class A> void copy_by_words(const A &a, char *dst, std::uint64_t *src, std::size_t len) {
   const std::size_t full = len / 8;
   for (std::size_t i = 0; i < full; ++i) {
@@ -119,6 +143,20 @@ struct NativeAtomics {
     copy_by_words(NativeAtomics{}, dst, src, len); // TSan sees each load
 #else
     detail::racy_copy(dst, src, len);
+#endif
+  }
+  static void fill_record(std::uint64_t *dst, const char *src, std::size_t len) noexcept {
+#if defined(SHMTABLE_TSAN)
+    fill_by_words(NativeAtomics{}, dst, src, len);
+#else
+    detail::racy_fill(dst, src, len);
+#endif
+  }
+  static bool is_ascii(std::uint64_t *src, std::size_t len) noexcept {
+#if defined(SHMTABLE_TSAN)
+    return is_ascii_by_words(NativeAtomics{}, src, len);
+#else
+    return detail::racy_is_ascii(src, len);
 #endif
   }
 

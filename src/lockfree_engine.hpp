@@ -69,6 +69,7 @@
 #include "shmtable/planted.hpp"
 #include "shmtable/recovery.hpp"
 #include "shmtable/segment.hpp"
+#include "shmtable/value_view.hpp"
 
 #ifndef SHMTABLE_PLANTED_BUG
 #define SHMTABLE_PLANTED_BUG "none"
@@ -184,6 +185,7 @@ public:
   [[gnu::always_inline]] std::optional<std::size_t> get_into(std::string_view key,
                                                              std::span<char> out) const;
   [[gnu::always_inline]] bool contains(std::string_view key) const;
+  [[gnu::always_inline]] bool get_with(std::string_view key, ValueReader reader, void *ctx) const;
   bool erase(std::string_view key) const;
   std::int64_t add(std::string_view key, std::int64_t delta) const;
   bool compare_and_set(std::string_view key, std::string_view expected,
@@ -212,10 +214,13 @@ private:
       return pack(key.data() + off, std::min<std::size_t>(8, key.size() - off));
     }
   };
-  // Where visit() copies a live value to: a string, or the caller's span.
+  // Where visit() copies a live value to: a string, the caller's span, or (reader) the
+  // caller's own code, handed the bytes in place.
   struct Sink {
     std::string *str = nullptr;
     std::span<char> span{};
+    ValueReader reader = nullptr;
+    void *reader_ctx = nullptr;
     std::size_t len = 0;
     bool too_small = false;
   };
@@ -315,7 +320,11 @@ LockFreeEngine<A, G>::visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *s
       const std::size_t len = std::min<std::uint64_t>(head >> 32, g_.max_value_bytes());
       std::uint64_t *val = rec + 1 + words_for(g_.max_key_bytes());
       sink->len = len;
-      if (sink->str != nullptr) {
+      if (sink->reader != nullptr) {
+        // R2 by the caller's code, on the bytes in place (get_with's contract: copy only).
+        sink->reader(sink->reader_ctx, ValueView{reinterpret_cast<const char *>(val), len,
+                                                 atomics_.is_ascii(val, len)});
+      } else if (sink->str != nullptr) {
         sink->str->resize(len);
         atomics_.copy_record(sink->str->data(), val, len); // R2
       } else {
@@ -388,10 +397,7 @@ std::uint32_t LockFreeEngine<A, G>::fill(std::optional<std::uint32_t> &held, con
     store_word(rec + 1 + i, p.key_word(i));
   }
   std::uint64_t *val = rec + 1 + words_for(g_.max_key_bytes());
-  for (std::size_t off = 0; off < value.size(); off += 8) {
-    store_word(val + off / 8,
-               pack(value.data() + off, std::min<std::size_t>(8, value.size() - off)));
-  }
+  atomics_.fill_record(val, value.data(), value.size());
   return *held;
 }
 
@@ -500,7 +506,10 @@ LockFreeEngine<A, G>::insert_new(const Probe &p, std::uint32_t buffer) const {
 
 // The one write path: reads the key's current value, asks `decide` for the new one and
 // installs it atomically, retrying from the read if anything changed in between.
-// decide(std::optional<std::string_view> current, std::string &next) -> bool (write?).
+// decide(std::optional<std::string_view> current, std::string &scratch)
+//   -> std::optional<std::string_view>: the value to write (the caller's own bytes, or
+//   text it built in `scratch`), or nullopt not to write. A plain set hands its
+//   argument through: no copy, no allocation.
 // Without `reads_value`, `current` only tells present from absent (its bytes are not
 // copied: a plain set does not need them).
 template <class A, class G>
@@ -519,15 +528,17 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
     }
   } give_back{pool, held};
   std::string current;
-  std::string next;
+  std::string scratch;
   for (;;) {
     Ctrl c;
     Sink sink{&current};
     const std::optional<std::uint64_t> slot = find(p, c, reads_value ? &sink : nullptr);
-    if (!decide(slot ? std::optional<std::string_view>(current) : std::nullopt, next)) {
+    const std::optional<std::string_view> next =
+        decide(slot ? std::optional<std::string_view>(current) : std::nullopt, scratch);
+    if (!next) {
       return false; // linearized at the validated read of `c` (or the absent scan)
     }
-    check_value_size(next.size(), g_.max_value_bytes());
+    check_value_size(next->size(), g_.max_value_bytes());
     if (slot) {
       const std::uint32_t old = c.buffer();
       std::uint32_t buf;
@@ -542,11 +553,11 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
           continue;
         }
         std::optional<std::uint32_t> late = buf;
-        fill(late, p, next);
+        fill(late, p, *next);
         pool.push(old);
         return true;
       }
-      buf = fill(held, p, next);
+      buf = fill(held, p, *next);
       if (publish(*slot, c, c.with_entry(kLive, p.fp, buf))) { // linearization point
         held.reset();                                          // now in the slot (P1)
         pool.push(old); // I2: unpublished by the CAS above; readers catch it by R3
@@ -554,7 +565,7 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
       }
       continue;
     }
-    const std::uint32_t buf = fill(held, p, next);
+    const std::uint32_t buf = fill(held, p, *next);
     if (insert_new(p, buf) == InsertResult::kInserted) {
       held.reset();
       atomics_.fetch_add(entries(), 1, std::memory_order_relaxed); // statistics
@@ -569,10 +580,10 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
 template <class A, class G>
 void LockFreeEngine<A, G>::set(std::string_view key, std::string_view value) const {
   check_value_size(value.size(), g_.max_value_bytes());
-  mutate(key, /*reads_value=*/false, [&](std::optional<std::string_view>, std::string &next) {
-    next.assign(value);
-    return true;
-  });
+  mutate(key, /*reads_value=*/false,
+         [&](std::optional<std::string_view>, std::string &) -> std::optional<std::string_view> {
+           return value;
+         });
 }
 
 template <class A, class G>
@@ -605,6 +616,17 @@ inline std::optional<std::size_t> LockFreeEngine<A, G>::get_into(std::string_vie
   return sink.len;
 }
 
+template <class A, class G>
+inline bool LockFreeEngine<A, G>::get_with(std::string_view key, ValueReader reader,
+                                           void *ctx) const {
+  const Probe p = probe_for(key);
+  Sink sink;
+  sink.reader = reader;
+  sink.reader_ctx = ctx;
+  Ctrl c;
+  return find(p, c, &sink).has_value();
+}
+
 template <class A, class G> inline bool LockFreeEngine<A, G>::contains(std::string_view key) const {
   const Probe p = probe_for(key);
   Ctrl c;
@@ -632,10 +654,12 @@ template <class A, class G> bool LockFreeEngine<A, G>::erase(std::string_view ke
 template <class A, class G>
 std::int64_t LockFreeEngine<A, G>::add(std::string_view key, std::int64_t delta) const {
   std::int64_t sum = 0;
-  mutate(key, true, [&](std::optional<std::string_view> current, std::string &next) {
-    next = add_to_text(current, delta, sum);
-    return true;
-  });
+  mutate(key, true,
+         [&](std::optional<std::string_view> current,
+             std::string &scratch) -> std::optional<std::string_view> {
+           scratch = add_to_text(current, delta, sum);
+           return scratch;
+         });
   return sum;
 }
 
@@ -643,25 +667,27 @@ template <class A, class G>
 bool LockFreeEngine<A, G>::compare_and_set(std::string_view key, std::string_view expected,
                                            std::string_view desired) const {
   check_value_size(desired.size(), g_.max_value_bytes());
-  return mutate(key, true, [&](std::optional<std::string_view> current, std::string &next) {
-    if (!current || *current != expected) {
-      return false;
-    }
-    next.assign(desired);
-    return true;
-  });
+  return mutate(key, true,
+                [&](std::optional<std::string_view> current,
+                    std::string &) -> std::optional<std::string_view> {
+                  if (!current || *current != expected) {
+                    return std::nullopt;
+                  }
+                  return desired;
+                });
 }
 
 template <class A, class G>
 bool LockFreeEngine<A, G>::set_if_absent(std::string_view key, std::string_view value) const {
   check_value_size(value.size(), g_.max_value_bytes());
-  return mutate(key, false, [&](std::optional<std::string_view> current, std::string &next) {
-    if (current) {
-      return false;
-    }
-    next.assign(value);
-    return true;
-  });
+  return mutate(key, false,
+                [&](std::optional<std::string_view> current,
+                    std::string &) -> std::optional<std::string_view> {
+                  if (current) {
+                    return std::nullopt;
+                  }
+                  return value;
+                });
 }
 
 template <class A, class G> std::vector<std::string> LockFreeEngine<A, G>::keys() const {

@@ -177,6 +177,11 @@ std::optional<std::size_t> LockFreeTable::get_into(std::string_view key,
       this, [&](auto e) __attribute__((always_inline)) { return e.get_into(key, out); });
 }
 
+bool LockFreeTable::get_with(std::string_view key, ValueReader reader, void *ctx) const {
+  return with_engine(
+      this, [&](auto e) __attribute__((always_inline)) { return e.get_with(key, reader, ctx); });
+}
+
 bool LockFreeTable::contains(std::string_view key) const {
   return with_engine(
       this, [&](auto e) __attribute__((always_inline)) { return e.contains(key); });

@@ -38,6 +38,7 @@
 #include "shmtable/planted.hpp"
 #include "shmtable/recovery.hpp"
 #include "shmtable/segment.hpp"
+#include "shmtable/value_view.hpp"
 
 namespace shmtable {
 
@@ -71,6 +72,14 @@ public:
   // bytes of `out` beyond the returned length, and all of it on a miss or an error,
   // are unspecified (a lock-free read may have copied a record it then discarded).
   std::optional<std::size_t> get_into(std::string_view key, std::span<char> out) const;
+  // Reads the value in place, without copying it first: calls reader(ctx, value) with
+  // the value's bytes where they lie in shared memory, then validates the read; if a
+  // writer replaced the value meanwhile, it calls reader again on the new one. Returns
+  // false, without calling reader, if the key is absent. Only the last call's view was
+  // valid. In an earlier call the bytes may change under the reader, and `ascii` may be
+  // wrong: the reader must only copy them (into a string, a JS value...), never act on
+  // them, and must not call into this table. What reader throws propagates.
+  bool get_with(std::string_view key, ValueReader reader, void *ctx) const;
   bool erase(std::string_view key); // true if the key was present
   bool contains(std::string_view key) const;
 

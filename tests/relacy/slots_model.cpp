@@ -210,6 +210,12 @@ struct RelacyAtomics {
   void copy_record(char *dst, std::uint64_t *src, std::size_t len) const {
     shmtable::detail::copy_by_words(*this, dst, src, len);
   }
+  void fill_record(std::uint64_t *dst, const char *src, std::size_t len) const {
+    shmtable::detail::fill_by_words(*this, dst, src, len);
+  }
+  bool is_ascii(std::uint64_t *src, std::size_t len) const {
+    return shmtable::detail::is_ascii_by_words(*this, src, len);
+  }
   // A cancelled inserter lets the others run (Relacy counts it towards livelock).
   void backoff(unsigned) const { rl::yield(1, $); }
 };
