@@ -58,6 +58,8 @@ declare namespace createCache {
     entries: number;
     pendingCleared: number;
     buffersReclaimed: number;
+    /** lock-free: spare-buffer permits held by processes that died, reset */
+    sparesCleared: number;
     boundsLowered: number;
     boundsRaised: number;
     duplicateKeys: number;

@@ -64,6 +64,7 @@
 #include "key_hash.hpp"
 #include "lockfree_atomics.hpp"
 #include "lockfree_layout.hpp"
+#include "magazine.hpp"
 #include "params.hpp"
 #include "shmtable/error.hpp"
 #include "shmtable/planted.hpp"
@@ -128,8 +129,10 @@ struct LockFreeGeometry {
   std::uint32_t max_value_bytes_ = 0;
   std::uint32_t record_bytes_ = 0;
   std::uint32_t buffer_count_ = 0;
+  Magazine *magazine_ = nullptr; // the handle's spare (magazine.hpp); none: every buffer pooled
 
   LockFreeControl *control() const noexcept { return control_; }
+  Magazine *magazine() const noexcept { return magazine_; }
   Word128 *words() const noexcept { return words_; }
   std::byte *records() const noexcept { return records_; }
   std::uint64_t capacity() const noexcept { return capacity_; }
@@ -197,6 +200,9 @@ public:
   // recover()'s work. The caller guarantees that nobody else uses the segment meanwhile
   // (LockFreeTable runs it inside Segment::run_exclusive).
   RecoveryReport recover_alone() const;
+  // Returns the handle's spare to the pool and its permit (P3, P4): at close, and before
+  // recover_alone().
+  void drop_magazine() const noexcept;
   std::uint64_t home_slot(std::string_view key) const noexcept {
     return key_hash(key.data(), key.size(), g_.hash_seed()) % g_.capacity();
   }
@@ -232,6 +238,12 @@ private:
   std::uint64_t *record(std::uint32_t index) const noexcept {
     return reinterpret_cast<std::uint64_t *>(g_.records() + std::size_t{index} * g_.record_bytes());
   }
+  // P3: the handle's spare, now this operation's alone; nullopt if it has none.
+  std::optional<std::uint32_t> take_spare() const noexcept;
+  // Gives back a buffer no slot names any more: kept as the handle's spare if it may
+  // keep one (P4) and has none, else pushed to the pool.
+  void release(std::uint32_t buffer) const noexcept;
+  bool holds_permit(Magazine &m) const noexcept;
   BasicBufferPool<Atomics> pool() const noexcept {
     return BasicBufferPool<Atomics>(&g_.control()->pool, g_.records(), g_.record_bytes(),
                                     g_.buffer_count(), atomics_);
@@ -378,12 +390,11 @@ template <class A, class G>
 std::uint32_t LockFreeEngine<A, G>::fill(std::optional<std::uint32_t> &held, const Probe &p,
                                          std::string_view value) const {
   const BasicBufferPool<A> pool = this->pool();
-  // Release fence before every (re)fill, also of a buffer kept in hand across a retry:
-  // whatever unpublished it happens-before these stores for a reader's R3 (pop() has
-  // one too, for buffers taken from the pool).
-  atomics_.writer_fence();
   if (!held) {
-    held = pool.pop(); // ends with the release fence the seqlock readers rely on (R3)
+    held = take_spare(); // P3: the common case of a steady stream of writes
+  }
+  if (!held) {
+    held = pool.pop();
     if (!held) {
       throw Error(Errc::kTableFull,
                   "set: no free record buffer (all " + std::to_string(g_.buffer_count()) +
@@ -391,6 +402,11 @@ std::uint32_t LockFreeEngine<A, G>::fill(std::optional<std::uint32_t> &held, con
                       "recover())");
     }
   }
+  // Release fence once the buffer is ours, however it came (pool, spare, or kept in hand
+  // across a retry), before its first store: the CAS that unpublished it happens-before
+  // the fence (program order, or the spare's release/acquire hand-over, or pop()'s CAS),
+  // so a reader that reads any store below and then fences (R3) sees that CAS's version.
+  atomics_.writer_fence();
   std::uint64_t *rec = pool.words(*held);
   store_word(rec, p.key.size() | (std::uint64_t{value.size()} << 32));
   for (std::uint32_t i = 0; i < p.nwords; ++i) {
@@ -519,14 +535,14 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
   const BasicBufferPool<A> pool = this->pool();
   std::optional<std::uint32_t> held; // the one buffer this operation may hold (P2)
   struct GiveBack {
-    const BasicBufferPool<A> &pool;
+    const LockFreeEngine &engine;
     std::optional<std::uint32_t> &held;
     ~GiveBack() {
       if (held) {
-        pool.push(*held);
+        engine.release(*held);
       }
     }
-  } give_back{pool, held};
+  } give_back{*this, held};
   std::string current;
   std::string scratch;
   for (;;) {
@@ -560,7 +576,12 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
       buf = fill(held, p, *next);
       if (publish(*slot, c, c.with_entry(kLive, p.fp, buf))) { // linearization point
         held.reset();                                          // now in the slot (P1)
-        pool.push(old); // I2: unpublished by the CAS above; readers catch it by R3
+        if constexpr (kPlanted == PlantedBug::kSpareKeepsLive) {
+          release(buf); // the planted bug: the live buffer becomes the spare (P3 broken)
+          pool.push(old);
+          return true;
+        }
+        release(old); // I2, P3: unpublished by the CAS above; readers catch it by R3
         return true;
       }
       continue;
@@ -635,7 +656,6 @@ template <class A, class G> inline bool LockFreeEngine<A, G>::contains(std::stri
 
 template <class A, class G> bool LockFreeEngine<A, G>::erase(std::string_view key) const {
   const Probe p = probe_for(key);
-  const BasicBufferPool<A> pool = this->pool();
   for (;;) {
     Ctrl c;
     const std::optional<std::uint64_t> slot = find(p, c, nullptr);
@@ -644,7 +664,7 @@ template <class A, class G> bool LockFreeEngine<A, G>::erase(std::string_view ke
     }
     const std::uint32_t old = c.buffer();
     if (publish(*slot, c, c.freed())) {                            // linearization point
-      pool.push(old);                                              // I2
+      release(old);                                                // I2, P3
       atomics_.fetch_sub(entries(), 1, std::memory_order_relaxed); // statistics
       return true;
     }
@@ -720,14 +740,13 @@ template <class A, class G> std::vector<std::string> LockFreeEngine<A, G>::keys(
 }
 
 template <class A, class G> void LockFreeEngine<A, G>::clear() const {
-  const BasicBufferPool<A> pool = this->pool();
   for (std::uint64_t slot = 0; slot < g_.capacity(); ++slot) {
     Ctrl c{atomics_.load128(word(slot))};
     while (c.state() == kLive) {
       const std::uint32_t old = c.buffer();
       if (atomics_.cas128(word(slot), c.w, c.freed().w)) { // erases this entry atomically
         if (old < g_.buffer_count()) { // a corrupted index is never used (recover() counts it)
-          pool.push(old);              // I2
+          release(old);                // I2, P3
         }
         atomics_.fetch_sub(entries(), 1, std::memory_order_relaxed); // statistics
         break;
@@ -741,6 +760,76 @@ template <class A, class G> std::size_t LockFreeEngine<A, G>::size() const noexc
   // first; the signed view clamps that transient to zero.
   const auto n = static_cast<std::int64_t>(atomics_.load(entries(), std::memory_order_relaxed));
   return n < 0 ? 0 : static_cast<std::size_t>(n);
+}
+
+template <class A, class G>
+std::optional<std::uint32_t> LockFreeEngine<A, G>::take_spare() const noexcept {
+  Magazine *m = g_.magazine();
+  // Relaxed peek: a hint only (the exchange below decides), so an empty magazine costs
+  // no read-modify-write.
+  if (m == nullptr || m->spare.load(std::memory_order_relaxed) == 0) {
+    return std::nullopt;
+  }
+  // Acquire: pairs with release()'s CAS in whichever thread of this handle kept it, so
+  // the CAS that unpublished the buffer happens-before our fill (fill()'s fence edge).
+  const std::uint32_t v = m->spare.exchange(0, std::memory_order_acquire);
+  if (v == 0 || v > g_.buffer_count()) {
+    return std::nullopt; // another thread of this handle took it first
+  }
+  return v - 1;
+}
+
+template <class A, class G> bool LockFreeEngine<A, G>::holds_permit(Magazine &m) const noexcept {
+  const auto state = m.permit.load(std::memory_order_relaxed); // this handle's own flag
+  if (state != Magazine::kUnasked) {
+    return state == Magazine::kHeld;
+  }
+  // Once per handle: take a permit if fewer than the limit are held (P4). Relaxed: a
+  // count, totally ordered by its own modification order, guarding no data; a refusal
+  // undoes its increment, so at most max_spares increments are ever kept.
+  std::uint64_t *spares = &g_.control()->spares;
+  const std::uint64_t held = atomics_.fetch_add(spares, 1, std::memory_order_relaxed);
+  const bool granted = held < max_spares_for(g_.buffer_count(), g_.capacity());
+  auto expected = static_cast<std::uint8_t>(Magazine::kUnasked);
+  if (!granted ||
+      !m.permit.compare_exchange_strong(expected, granted ? Magazine::kHeld : Magazine::kRefused,
+                                        std::memory_order_relaxed)) {
+    atomics_.fetch_sub(spares, 1, std::memory_order_relaxed); // refused, or a twin thread won
+  }
+  if (!granted) {
+    expected = Magazine::kUnasked;
+    m.permit.compare_exchange_strong(expected, Magazine::kRefused, std::memory_order_relaxed);
+  }
+  return m.permit.load(std::memory_order_relaxed) == Magazine::kHeld;
+}
+
+template <class A, class G>
+void LockFreeEngine<A, G>::release(std::uint32_t buffer) const noexcept {
+  Magazine *m = g_.magazine();
+  if (m != nullptr && m->spare.load(std::memory_order_relaxed) == 0 && holds_permit(*m)) {
+    std::uint32_t empty = 0;
+    // Release: pairs with take_spare()'s acquire exchange (P3's hand-over between the
+    // threads of one handle).
+    if (m->spare.compare_exchange_strong(empty, buffer + 1, std::memory_order_release,
+                                         std::memory_order_relaxed)) {
+      return;
+    }
+  }
+  pool().push(buffer);
+}
+
+template <class A, class G> void LockFreeEngine<A, G>::drop_magazine() const noexcept {
+  Magazine *m = g_.magazine();
+  if (m == nullptr) {
+    return;
+  }
+  const std::uint32_t v = m->spare.exchange(0, std::memory_order_acquire); // as take_spare()
+  if (v != 0 && v <= g_.buffer_count()) {
+    pool().push(v - 1);
+  }
+  if (m->permit.exchange(Magazine::kUnasked, std::memory_order_relaxed) == Magazine::kHeld) {
+    atomics_.fetch_sub(&g_.control()->spares, 1, std::memory_order_relaxed); // P4
+  }
 }
 
 template <class A, class G> RecoveryReport LockFreeEngine<A, G>::recover_alone() const {
@@ -824,7 +913,10 @@ template <class A, class G> RecoveryReport LockFreeEngine<A, G>::recover_alone()
       }
     }
   }
-  // Relaxed: statistics, and we are alone.
+  // Relaxed: statistics, and we are alone. Every permit still counted belonged to a dead
+  // handle (ours was returned by drop_magazine() first): their spares were reclaimed above.
+  report.spares_cleared = atomics_.load(&g_.control()->spares, std::memory_order_relaxed);
+  atomics_.store(&g_.control()->spares, 0, std::memory_order_relaxed);
   atomics_.store(entries(), live, std::memory_order_relaxed);
   atomics_.fetch_add(&g_.control()->recoveries, 1, std::memory_order_relaxed);
   report.entries = live;

@@ -72,7 +72,8 @@ struct LockFreeControl {
   std::uint8_t pad0[48];
   std::uint64_t entries;    // live entries; relaxed statistics (recover() recounts)
   std::uint64_t recoveries; // completed recover() runs
-  std::uint8_t pad1[48];
+  std::uint64_t spares;     // handles holding a spare permit (magazine.hpp, P4)
+  std::uint8_t pad1[40];
 };
 
 static_assert(offsetof(LockFreeControl, pool) == 0 && sizeof(LockFreeControl) == 128,

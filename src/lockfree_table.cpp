@@ -18,6 +18,7 @@
 
 #include "lockfree_engine.hpp"
 #include "lockfree_layout.hpp"
+#include "magazine.hpp"
 #include "params.hpp"
 #include "shmtable/error.hpp"
 
@@ -38,6 +39,7 @@ struct LockFreeTableView {
   std::uint32_t max_value_bytes() const noexcept { return t->max_value_bytes(); }
   std::uint32_t record_bytes() const noexcept { return t->record_bytes_; }
   std::uint32_t buffer_count() const noexcept { return t->buffer_count_; }
+  Magazine *magazine() const noexcept { return t->magazine_.get(); }
 };
 } // namespace shmtable::detail
 
@@ -146,13 +148,36 @@ LockFreeTable::LockFreeTable(const Options &opts)
   record_bytes_ = g.record_bytes();
   buffer_count_ = g.buffer_count();
   max_distance_ = g.max_distance();
+  magazine_ = std::make_unique<detail::Magazine>();
   vector_load_ =
       !g_force_split.load(std::memory_order_relaxed) && detail::cpu_has_atomic_vector_load();
 }
 
-LockFreeTable::~LockFreeTable() = default;
+LockFreeTable::~LockFreeTable() { close(); }
+
+void LockFreeTable::close() noexcept {
+  if (magazine_ && segment_.base() != nullptr) {
+    with_engine(
+        this, [](auto e) __attribute__((always_inline)) { e.drop_magazine(); });
+  }
+  segment_.close();
+}
 LockFreeTable::LockFreeTable(LockFreeTable &&) noexcept = default;
-LockFreeTable &LockFreeTable::operator=(LockFreeTable &&) noexcept = default;
+LockFreeTable &LockFreeTable::operator=(LockFreeTable &&other) noexcept {
+  if (this != &other) {
+    close(); // this handle's spare goes back to its own table first
+    segment_ = std::move(other.segment_);
+    control_ = other.control_;
+    words_ = other.words_;
+    records_ = other.records_;
+    record_bytes_ = other.record_bytes_;
+    buffer_count_ = other.buffer_count_;
+    max_distance_ = other.max_distance_;
+    vector_load_ = other.vector_load_;
+    magazine_ = std::move(other.magazine_);
+  }
+  return *this;
+}
 
 // ---- Operations: the engine over this handle's mapping ---------------------------------
 
@@ -230,7 +255,10 @@ RecoveryReport LockFreeTable::recover() {
   // Nobody else is attached while it runs (Segment L5), which recover_alone() needs.
   const bool ran = segment_.run_exclusive([&] {
     report = with_engine(
-        this, [](auto e) __attribute__((always_inline)) { return e.recover_alone(); });
+        this, [](auto e) __attribute__((always_inline)) {
+          e.drop_magazine(); // our own spare and permit first: the rest belong to the dead
+          return e.recover_alone();
+        });
   });
   if (!ran) {
     throw Error(Errc::kBusy, "recover: other handles are attached to " + segment_.display_name() +

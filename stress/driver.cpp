@@ -841,10 +841,11 @@ int run_scenario(Cli &c) {
   std::printf("  values read torn or invented, unexpected errors (seen online): %llu\n",
               static_cast<unsigned long long>(online));
   std::printf("  recover(): %llu entries, %llu reservations freed, %llu buffers reclaimed, "
-              "%llu locks reset; second recover(): %s\n",
+              "%llu spare permits reset, %llu locks reset; second recover(): %s\n",
               static_cast<unsigned long long>(f.first.entries),
               static_cast<unsigned long long>(f.first.pending_cleared),
               static_cast<unsigned long long>(f.first.buffers_reclaimed),
+              static_cast<unsigned long long>(f.first.spares_cleared),
               static_cast<unsigned long long>(f.first.locks_reset),
               f.second.pending_cleared || f.second.buffers_reclaimed ? "found more"
                                                                      : "nothing left");
@@ -877,6 +878,7 @@ int run_scenario(Cli &c) {
                  {"recover",
                   {{"pending_cleared", f.first.pending_cleared},
                    {"buffers_reclaimed", f.first.buffers_reclaimed},
+                   {"spares_cleared", f.first.spares_cleared},
                    {"locks_reset", f.first.locks_reset}}},
                  {"fsck_violations", f.violations},
                  {"expected_damage", f.expected_damage},

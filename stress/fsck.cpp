@@ -31,12 +31,15 @@ FsckReport fsck(AnyTable &table, const RunConfig &cfg, std::uint64_t killed, boo
   if (r.bounds_raised) {
     add(f, "recover(): " + std::to_string(r.bounds_raised) + " probe bounds were too small (I1)");
   }
-  // The lock-free engine's crash bound: a dead process leaves at most one reservation and
-  // one record buffer (papers/protocol.md, "Crashes").
-  if (r.pending_cleared > killed || r.buffers_reclaimed > killed) {
-    add(f, "recover(): " + std::to_string(r.pending_cleared) + " reservations and " +
-               std::to_string(r.buffers_reclaimed) + " buffers leaked by " +
-               std::to_string(killed) + " dead processes: more than one of each per crash");
+  // The lock-free engine's crash bound: a dead process leaves at most one reservation,
+  // two record buffers (the one its operation held and its handle's spare) and one spare
+  // permit (papers/protocol.md, "Crashes").
+  if (r.pending_cleared > killed || r.buffers_reclaimed > 2 * killed || r.spares_cleared > killed) {
+    add(f, "recover(): " + std::to_string(r.pending_cleared) + " reservations, " +
+               std::to_string(r.buffers_reclaimed) + " buffers and " +
+               std::to_string(r.spares_cleared) + " spare permits leaked by " +
+               std::to_string(killed) +
+               " dead processes: more than one reservation, two buffers or one permit per crash");
   }
 
   const std::vector<std::string> keys = table.keys();

@@ -28,6 +28,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -46,6 +47,7 @@ namespace detail {
 struct LockFreeControl;
 struct Word128;
 struct LockFreeTableView;
+struct Magazine;
 } // namespace detail
 
 class LockFreeTable {
@@ -133,7 +135,9 @@ public:
   // choice by CPU.
   static void force_split_control_load(bool on) noexcept;
 
-  void close() noexcept { segment_.close(); }
+  // Detaches; the handle's spare record buffer goes back to the table (see "Capacity" in
+  // papers/protocol.md). The destructor does the same.
+  void close() noexcept;
 
   static Layout layout_for(const TableParams &params);
   // Buffers a table of `capacity` slots gets (capacity + max(64, capacity / 8)).
@@ -151,6 +155,9 @@ private:
   std::uint32_t buffer_count_ = 0;
   std::uint64_t max_distance_ = 0;
   bool vector_load_ = false; // control_load() == kVector
+  // This handle's spare record buffer (src/magazine.hpp); on the heap so that the handle
+  // stays movable.
+  std::unique_ptr<detail::Magazine> magazine_;
 };
 
 } // namespace shmtable

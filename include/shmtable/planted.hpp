@@ -25,6 +25,10 @@ enum class PlantedBug {
   // Inserters skip the scan for a racing reservation of the same key: racing inserts
   // of one key leave it in two slots.
   kNoDupScan,
+  // After an update, the writer's handle keeps the buffer it has just published (live
+  // in the slot) as its spare, instead of the one it unpublished: its next write refills
+  // a live record in place, under readers that cannot see the change (P3 broken).
+  kSpareKeepsLive,
   // Readers drop R3's acquire fence between copying a record and re-checking the
   // version: a copy that read a recycler's stores no longer synchronises with the
   // recycler, so the re-check may miss the version change and accept a torn value. On
@@ -34,9 +38,9 @@ enum class PlantedBug {
   kNoReaderFence,
 };
 
-inline constexpr std::string_view kPlantedBugNames[] = {"none",         "skip_recheck",
-                                                        "cas_as_store", "publish_before_write",
-                                                        "no_dup_scan",  "no_reader_fence"};
+inline constexpr std::string_view kPlantedBugNames[] = {
+    "none",        "skip_recheck",     "cas_as_store",   "publish_before_write",
+    "no_dup_scan", "spare_keeps_live", "no_reader_fence"};
 
 // The bug this build of the library carries ("none" normally).
 std::string_view planted_bug_name() noexcept;

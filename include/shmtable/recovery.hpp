@@ -14,6 +14,7 @@ struct RecoveryReport {
   std::uint64_t entries = 0;           // live entries after recovery (the count is reset)
   std::uint64_t pending_cleared = 0;   // lock-free: reservations of dead inserters freed
   std::uint64_t buffers_reclaimed = 0; // lock-free: value buffers leaked by dead writers
+  std::uint64_t spares_cleared = 0;    // lock-free: spare permits of dead handles reset
   std::uint64_t bounds_lowered = 0;    // lock-free: probe bounds shrunk to what is needed
   std::uint64_t bounds_raised = 0;     // lock-free: bounds too small for a key (must be 0)
   std::uint64_t duplicate_keys = 0;    // keys found in more than one slot (must be 0)

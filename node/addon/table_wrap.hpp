@@ -404,6 +404,7 @@ private:
     return numbers(env, {{"entries", r.entries},
                          {"pendingCleared", r.pending_cleared},
                          {"buffersReclaimed", r.buffers_reclaimed},
+                         {"sparesCleared", r.spares_cleared},
                          {"boundsLowered", r.bounds_lowered},
                          {"boundsRaised", r.bounds_raised},
                          {"duplicateKeys", r.duplicate_keys},

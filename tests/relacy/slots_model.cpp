@@ -96,6 +96,7 @@ struct Shadows {
   rl::atomic<std::uint64_t> records[kBuffers * kRecordWords];
   rl::atomic<std::uint64_t> entries;
   rl::atomic<std::uint64_t> recoveries;
+  rl::atomic<std::uint64_t> spares;
 
   // All-zero is the empty table (lockfree_layout.hpp).
   void zero() {
@@ -108,6 +109,7 @@ struct Shadows {
     }
     entries($).store(0, rl::mo_relaxed);
     recoveries($).store(0, rl::mo_relaxed);
+    spares($).store(0, rl::mo_relaxed);
   }
 
   rl::atomic<Shadow128> &word(const Word128 *w) {
@@ -125,6 +127,9 @@ struct Shadows {
     }
     if (p == &g->control()->recoveries) {
       return recoveries;
+    }
+    if (p == &g->control()->spares) {
+      return spares;
     }
     const std::ptrdiff_t off = reinterpret_cast<const std::byte *>(p) - g->records();
     const bool in_records =
@@ -346,6 +351,40 @@ struct UpdateGet : rl::test_suite<UpdateGet, 2>, Model {
   void after() { RL_ASSERT(whole(engine.get(fx->k), "C")); }
 };
 
+// The same through a writer's magazine (src/magazine.hpp): its handle keeps the buffer
+// its first update unpublished as its spare, and its second update refills that spare
+// at once, without the pool, while the reader may still be copying it (P3: R3 must catch
+// it). The writer has a handle of its own, as another process would; the reader uses
+// the model's (no spare). The planted bug spare_keeps_live keeps the live buffer instead.
+struct SpareUpdateGet : rl::test_suite<SpareUpdateGet, 2>, Model {
+  shmtable::detail::Magazine magazine; // the writer's handle's, used by thread 0 only
+  LockFreeGeometry writer_geometry;
+  Engine writer;
+  SpareUpdateGet()
+      : Model(fx->two), writer_geometry(with_magazine(fx->two.g, &magazine)),
+        writer(writer_geometry, RelacyAtomics{&sh}) {}
+  static LockFreeGeometry with_magazine(LockFreeGeometry g, shmtable::detail::Magazine *m) {
+    g.magazine_ = m;
+    return g;
+  }
+  void before() {
+    sh.zero();
+    magazine.spare.store(0);
+    magazine.permit.store(shmtable::detail::Magazine::kUnasked);
+    writer.set(fx->k, value_of('A'));
+  }
+  void thread(unsigned i) {
+    if (i == 0) {
+      writer.set(fx->k, value_of('B')); // A's buffer becomes the writer's spare
+      writer.set(fx->k, value_of('C')); // ... and is refilled with C at once
+    } else {
+      const bool value_is_whole = whole(engine.get(fx->k), "ABC");
+      RL_ASSERT(value_is_whole);
+    }
+  }
+  void after() { RL_ASSERT(whole(engine.get(fx->k), "C")); }
+};
+
 // Two writers and a reader on one slot.
 struct UpdateUpdateGet : rl::test_suite<UpdateUpdateGet, 3>, Model {
   UpdateUpdateGet() : Model(fx->two) {}
@@ -513,6 +552,7 @@ const TestCase kTests[] = {
     {"insert_race", 3, 400000, 0, &rl::simulate<InsertRace>},
     {"insert_get", 2, 400000, 3, &rl::simulate<InsertGet>},
     {"update_get", 2, 400000, 3, &rl::simulate<UpdateGet>},
+    {"spare_update_get", 2, 400000, 3, &rl::simulate<SpareUpdateGet>},
     {"update_update_get", 3, 400000, 0, &rl::simulate<UpdateUpdateGet>},
     {"erase_insert_get", 3, 400000, 0, &rl::simulate<EraseInsertGet>},
     {"collide_two_slots", 3, 400000, 0, &rl::simulate<CollideTwoSlots>},
