@@ -79,6 +79,8 @@ declare namespace createCache {
     get(key: string): string | undefined;
     /** The value's bytes in a new Buffer, or undefined. */
     getBuffer(key: string): Buffer | undefined;
+    /** Each key's value (undefined where absent), read as a batch: for big tables several times faster than a get() per key. Each read is atomic on its own; the batch is not one snapshot. */
+    getMany(keys: readonly string[]): (string | undefined)[];
     /** Copies the value into target without allocating; its length in bytes, or undefined. */
     getInto(key: string, target: Buffer | Uint8Array | ArrayBufferView): number | undefined;
     /** true if the key was present. */

@@ -207,6 +207,32 @@ bool LockFreeTable::get_with(std::string_view key, ValueReader reader, void *ctx
       this, [&](auto e) __attribute__((always_inline)) { return e.get_with(key, reader, ctx); });
 }
 
+std::size_t LockFreeTable::get_many(std::span<const std::string_view> keys, ManyReader reader,
+                                    void *ctx) const {
+  for (const std::string_view k : keys) {
+    detail::check_key_size(k.size(), max_key_bytes()); // all checked before any is read
+  }
+  return with_engine(
+      this, [&](auto e) __attribute__((always_inline)) { return e.get_many(keys, reader, ctx); });
+}
+
+std::vector<std::optional<std::string>>
+LockFreeTable::get_many(std::span<const std::string_view> keys) const {
+  std::vector<std::optional<std::string>> out(keys.size());
+  get_many(
+      keys,
+      [](void *ctx, std::size_t i, ValueView v) {
+        auto &slot = (*static_cast<std::vector<std::optional<std::string>> *>(ctx))[i];
+        if (v.bytes == nullptr) {
+          slot.reset(); // absent after all
+        } else {
+          slot.emplace(v.bytes, v.size);
+        }
+      },
+      &out);
+  return out;
+}
+
 bool LockFreeTable::contains(std::string_view key) const {
   return with_engine(
       this, [&](auto e) __attribute__((always_inline)) { return e.contains(key); });

@@ -6,9 +6,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <random>
 #include <set>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -72,6 +74,106 @@ TEST(LockFree, AControlWordIsReadInOneLoadOnlyWhereTheCpuMakesItAtomic) {
   detail::Word128 w{0x0123456789abcdefULL, 0xfedcba9876543210ULL};
   EXPECT_EQ(detail::load128(&w), w);
   EXPECT_EQ(detail::load128_vector(&w), w);
+}
+
+// get_many answers each key as get() does, in the caller's order, through both
+// control-word loads; an oversize key fails the call before anything is read.
+TEST(LockFree, GetManyAnswersEachKeyAsGetDoes) {
+  for (const bool split : {false, true}) {
+    ScopedName name(split ? "lfmany-s" : "lfmany-v");
+    LockFreeTable::force_split_control_load(split);
+    LockFreeTable t(named(name.str(), 4096));
+    LockFreeTable::force_split_control_load(false);
+    std::vector<std::string> keys;
+    for (int i = 0; i < 3000; ++i) {
+      keys.push_back("key:" + std::to_string(i));
+      if (i % 3 != 0) {
+        t.set(keys.back(), std::string(static_cast<std::size_t>(i % 200), 'a' + i % 26));
+      }
+    }
+    keys.push_back(std::string("with\0nul", 8));
+    t.set(keys.back(), std::string("\xff\x00binary", 8));
+    const std::vector<std::string_view> views(keys.begin(), keys.end());
+    const auto got = t.get_many(views);
+    ASSERT_EQ(got.size(), keys.size());
+    std::size_t present = 0;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      EXPECT_EQ(got[i], t.get(keys[i])) << keys[i];
+      present += got[i] ? 1 : 0;
+    }
+    EXPECT_EQ(present, t.size());
+    EXPECT_EQ(t.get_many(std::span<const std::string_view>()).size(), 0u);
+    const std::string big(t.max_key_bytes() + 1, 'k');
+    const std::string_view bad[] = {"key:1", big};
+    try {
+      t.get_many(bad);
+      ADD_FAILURE() << "an oversize key was accepted";
+    } catch (const Error &e) {
+      EXPECT_EQ(e.code(), Errc::kKeyTooLarge);
+    }
+  }
+}
+
+// Under writers that keep replacing and erasing values, every value get_many reports is
+// one that was written whole, and ascii says the truth about it.
+TEST(LockFree, GetManyUnderConcurrentWritersReturnsOnlyWholeValues) {
+  ScopedName name("lfmanyrace");
+  LockFreeTable t(named(name.str(), 256));
+  std::vector<std::string> keys;
+  for (int i = 0; i < 64; ++i) {
+    keys.push_back("hot:" + std::to_string(i));
+  }
+  const auto value_of = [](char tag, std::size_t n) { return std::string(n, tag); };
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 2; ++w) {
+    writers.emplace_back([&, w] {
+      LockFreeTable mine(named(name.str(), 0)); // a handle of its own, with its own spare
+      std::mt19937 rng(static_cast<unsigned>(w));
+      while (!stop.load()) {
+        const std::string &k = keys[rng() % keys.size()];
+        if (rng() % 8 == 0) {
+          mine.erase(k);
+        } else {
+          const char tag = static_cast<char>(rng() % 2 == 0 ? 'a' + rng() % 26 : 0xe9);
+          mine.set(k, value_of(tag, 1 + rng() % 250));
+        }
+      }
+    });
+  }
+  const std::vector<std::string_view> views(keys.begin(), keys.end());
+  struct Seen {
+    std::vector<std::optional<std::string>> values;
+    std::vector<bool> ascii;
+  } seen{std::vector<std::optional<std::string>>(keys.size()), std::vector<bool>(keys.size())};
+  for (int round = 0; round < 3000; ++round) {
+    t.get_many(
+        views,
+        [](void *ctx, std::size_t i, ValueView v) {
+          auto *s = static_cast<Seen *>(ctx);
+          if (v.bytes == nullptr) {
+            s->values[i].reset();
+          } else {
+            s->values[i].emplace(v.bytes, v.size);
+            s->ascii[i] = v.ascii;
+          }
+        },
+        &seen);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (!seen.values[i]) {
+        continue;
+      }
+      const std::string &v = *seen.values[i];
+      ASSERT_FALSE(v.empty());
+      ASSERT_EQ(v, value_of(v[0], v.size())) << "a torn value for " << keys[i];
+      ASSERT_EQ(seen.ascii[i], static_cast<unsigned char>(v[0]) < 0x80) << keys[i];
+      seen.values[i].reset();
+    }
+  }
+  stop = true;
+  for (auto &w : writers) {
+    w.join();
+  }
 }
 
 TEST(LockFree, RobustIsRefusedWithAClearError) {

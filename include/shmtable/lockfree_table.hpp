@@ -77,11 +77,26 @@ public:
   // Reads the value in place, without copying it first: calls reader(ctx, value) with
   // the value's bytes where they lie in shared memory, then validates the read; if a
   // writer replaced the value meanwhile, it calls reader again on the new one. Returns
-  // false, without calling reader, if the key is absent. Only the last call's view was
-  // valid. In an earlier call the bytes may change under the reader, and `ascii` may be
-  // wrong: the reader must only copy them (into a string, a JS value...), never act on
-  // them, and must not call into this table. What reader throws propagates.
+  // whether the key is present; only if true was the last call's view valid (a key
+  // erased during the read may have been copied, then found absent). In an earlier call the bytes
+  // may change under the reader, and `ascii` may be wrong: the reader must only copy them (into a
+  // string, a JS value...), never act on them, and must not call into this table. What reader
+  // throws propagates.
   bool get_with(std::string_view key, ValueReader reader, void *ctx) const;
+
+  // ---- Batched reads ------------------------------------------------------------
+  // Looks up every key of `keys`, overlapping their cache misses (hash a batch, prefetch
+  // their control words, then the records those name, then read each): for tables much
+  // larger than the CPU caches, several times the throughput of one get() per key. Each
+  // key's read is linearizable on its own, as a get(); the batch is not one snapshot.
+  // Calls reader(ctx, i, value) for each present keys[i], with get_with()'s contract
+  // (it may be called again for the same i; the last call counts). A last call with
+  // value.bytes == nullptr means that keys[i] is absent after all (an earlier call's copy
+  // is void). Returns the number of keys present. Errc::kKeyTooLarge for an oversize
+  // key, before any key is read.
+  std::size_t get_many(std::span<const std::string_view> keys, ManyReader reader, void *ctx) const;
+  // The same, as values: result[i] is keys[i]'s value, or nullopt if absent.
+  std::vector<std::optional<std::string>> get_many(std::span<const std::string_view> keys) const;
   bool erase(std::string_view key); // true if the key was present
   bool contains(std::string_view key) const;
 

@@ -16,4 +16,7 @@ struct ValueView {
 // get_with()'s callback: copies `value` out (and does nothing else with it).
 using ValueReader = void (*)(void *ctx, ValueView value);
 
+// get_many()'s callback: the value of keys[index], as ValueReader's.
+using ManyReader = void (*)(void *ctx, std::size_t index, ValueView value);
+
 } // namespace shmtable

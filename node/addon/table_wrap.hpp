@@ -16,10 +16,12 @@
 #include "errors.hpp"
 
 #include <cstdint>
+#include <cstdio>
 #include <initializer_list>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace shmtable::node {
 
@@ -94,6 +96,7 @@ public:
             Base::InstanceMethod("set", &TableWrap::set),
             Base::InstanceMethod("get", &TableWrap::get),
             Base::InstanceMethod("getBuffer", &TableWrap::get_buffer),
+            Base::InstanceMethod("getMany", &TableWrap::get_many),
             Base::InstanceMethod("getInto", &TableWrap::get_into),
             Base::InstanceMethod("delete", &TableWrap::erase),
             Base::InstanceMethod("has", &TableWrap::has),
@@ -162,6 +165,7 @@ public:
     m.template bind<&TableWrap::get>("get");
     m.template bind<&TableWrap::set>("set");
     m.template bind<&TableWrap::get_buffer>("getBuffer");
+    m.template bind<&TableWrap::get_many>("getMany");
     m.template bind<&TableWrap::get_into>("getInto");
     m.template bind<&TableWrap::has>("has");
     m.template bind<&TableWrap::erase>("delete");
@@ -291,6 +295,70 @@ private:
   }
 
   Napi::Value get_buffer(const Napi::CallbackInfo &info) { return read_value<&make_buffer>(info); }
+
+  // getMany(keys): an array with each key's value as a string, or undefined where absent.
+  // The lock-free engine reads the batch with LockFreeTable::get_many (misses overlapped,
+  // each value made straight from shared memory); the other engine gets key by key.
+  Napi::Value get_many(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Engine &t = table(env);
+    if (!info[0].IsArray()) {
+      throw_js(env, JsClass::kTypeError, "ERR_INVALID_ARG_TYPE",
+               "keys: expected an array of strings, got " + type_name(env, info[0]));
+    }
+    const Napi::Array arr = info[0].As<Napi::Array>();
+    const std::uint32_t n = arr.Length();
+    if (many_.size() < n) {
+      many_.resize(n);
+      for (Scratch &s : many_) {
+        if (s.size() == 0) {
+          s.reserve_for(t.max_key_bytes());
+        }
+      }
+    }
+    std::vector<std::string_view> keys(n);
+    char arg[32];
+    for (std::uint32_t i = 0; i < n; ++i) {
+      std::snprintf(arg, sizeof arg, "keys[%u]", i);
+      keys[i] = key_arg(env, arr.Get(i), many_[i], t.max_key_bytes(), arg);
+    }
+    std::vector<napi_value> values(n, env.Undefined());
+    std::size_t hits = 0;
+    if constexpr (kInPlace) {
+      struct Made {
+        napi_env env;
+        std::vector<napi_value> *values;
+      } made{env, &values};
+      const ManyReader reader = [](void *ctx, std::size_t i, ValueView v) {
+        auto *m = static_cast<Made *>(ctx);
+        napi_value undefined = nullptr;
+        if (v.bytes == nullptr) {
+          check(m->env, napi_get_undefined(m->env, &undefined));
+        }
+        (*m->values)[i] =
+            v.bytes == nullptr ? undefined : make_string(m->env, v.bytes, v.size, v.ascii);
+      };
+      hits = guard(env, [&] { return t.get_many(keys, reader, &made); });
+    } else {
+      for (std::uint32_t i = 0; i < n; ++i) {
+        const auto got = guard(env, [&] {
+          return t.get_into(keys[i], std::span<char>(value_.data(), t.max_value_bytes()));
+        });
+        if (got) {
+          values[i] = make_string(env, value_.data(), *got);
+          ++hits;
+        }
+      }
+    }
+    counters_.gets += n;
+    counters_.hits += hits;
+    counters_.misses += n - hits;
+    Napi::Array out = Napi::Array::New(env, n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      out.Set(i, Napi::Value(env, values[i]));
+    }
+    return out;
+  }
 
   // getInto(key, target): copies the value into target (a Buffer or Uint8Array) and
   // returns its length in bytes, or undefined on a miss. Allocates nothing.
@@ -450,9 +518,10 @@ private:
 
   std::optional<Engine> table_;
   std::string label_;
-  Scratch key_;      // the key argument, UTF-8
-  Scratch value_;    // a value argument, or the value read
-  Scratch expected_; // compareAndSet's expected value
+  Scratch key_;               // the key argument, UTF-8
+  Scratch value_;             // a value argument, or the value read
+  Scratch expected_;          // compareAndSet's expected value
+  std::vector<Scratch> many_; // getMany's keys, one scratch each
   Counters counters_;
 };
 

@@ -32,6 +32,41 @@ for (const engine of ENGINES) {
       assert.equal(c.clear(), undefined);
     });
 
+    it('getMany answers each key as get does, in order, and checks every key', () => {
+      const c = make({ maxKeys: 2000 });
+      const keys = [];
+      for (let i = 0; i < 1500; i++) {
+        keys.push(`k:${i}`);
+        if (i % 3) c.set(keys[i], i % 2 ? `v${i}` : `\u00e9t\u00e9 ${i}`);
+      }
+      keys.push('absent', 'k:2');
+      const got = c.getMany(keys);
+      assert.equal(got.length, keys.length);
+      assert.deepEqual(got, keys.map((k) => c.get(k)));
+      assert.deepEqual(c.getMany([]), []);
+      const hits = got.filter((v) => v !== undefined).length;
+      const before = c.stats();
+      c.getMany(keys);
+      const after = c.stats();
+      assert.equal(after.gets - before.gets, keys.length);
+      assert.equal(after.hits - before.hits, hits);
+      assert.throws(() => c.getMany('k:1'), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: /^keys: expected an array/ });
+      assert.throws(() => c.getMany(['k:1', 7]), { name: 'TypeError', message: /^keys\[1\]: expected a string/ });
+      assert.throws(() => c.getMany(['k:1', 'x'.repeat(65)]), { name: 'RangeError', message: /^keys\[1\]: 65 bytes exceeds maxKeyBytes/ });
+    });
+
+    it('methods taken off the object still work, and keep their table alive', () => {
+      const c = make();
+      c.set('a', 'b');
+      const { get, set } = c;
+      assert.equal(set('c', 'd'), true);
+      assert.equal(get('a'), 'b');
+      assert.equal(get('c'), 'd');
+      assert.equal(Object.keys(c).includes('get'), false, 'bound methods are not enumerable');
+      c.close();
+      assert.throws(() => get('a'), { code: 'ERR_SHMTABLE_CLOSED' });
+    });
+
     it('reports its engine and the seed defaults', () => {
       const c = make();
       assert.equal(c.engine, engine);
