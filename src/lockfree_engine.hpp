@@ -544,8 +544,10 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
       }
     }
   } give_back{*this, held};
-  std::string current;
-  std::string scratch;
+  // Per thread, reused: a read-modify-write of a value past the small-string size would
+  // otherwise allocate on every call. No operation calls mutate() from inside another.
+  thread_local std::string current;
+  thread_local std::string scratch;
   for (;;) {
     Ctrl c;
     Sink sink{&current};
