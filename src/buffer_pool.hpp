@@ -3,11 +3,13 @@
 // (the version defeats ABA) instead of corrupting the list.
 //
 // P1. A buffer is in exactly one of: the free list, unreached (index >= bump), a slot's
-//     control word (kPending or kLive), or the hands of one operation. Only the holder
-//     writes its bytes; a buffer in a slot is immutable (readers copy it and re-check
-//     the slot's version, which changes before the buffer can be freed).
-// P2. A crash leaks at most the one buffer the dying operation held; recover() finds it
-//     as a buffer that is below bump, in no slot and not on the free list.
+//     control word (kPending or kLive), the hands of one operation, or a handle's
+//     magazine as its spare (magazine.hpp, P3). Only the holder writes its bytes; a
+//     buffer in a slot is immutable (readers copy it and re-check the slot's version,
+//     which changes before the buffer can be freed).
+// P2. A crash leaks at most the buffer each operation in flight in the dying process
+//     held, and its handles' spares; recover() finds them as buffers that are below
+//     bump, in no slot and not on the free list.
 //
 // A template over the engine's atomics policy (lockfree_atomics.hpp), so that the Relacy
 // model runs this very code; BufferPool is the production instance.

@@ -7,14 +7,15 @@
 //     one operation", held between operations): only the handle's next write fills it.
 //     It enters the magazine only after the CAS that made its slot stop naming it, so a
 //     reader still copying it fails R3 exactly as for a buffer recycled through the pool.
-// P4. At most kMaxSparesOf(buffer_count, capacity) handles keep a spare at a time: a
+// P4. At most max_spares_for(buffer_count, capacity) handles keep a spare at a time: a
 //     handle keeps one only while it holds a permit, counted in LockFreeControl::spares
-//     (taken once per handle, returned at close). So `capacity` distinct keys always fit
+//     (asked for once per handle: a handle refused stays without a spare until it is
+//     reopened or recover() runs; returned at close). So `capacity` distinct keys fit
 //     while the buffers in flight and leaked by crashes number at most the other half of
 //     the spares beyond capacity (papers/protocol.md, "Capacity").
 //
-// A crash leaks the dead handle's spare and its permit, besides what P2 says; recover()
-// (alone) reclaims the buffer and resets the permit count.
+// A crash leaks the dead handle's spare and its permit, besides what P2 says (one buffer
+// per operation in flight); recover() (alone) reclaims the buffer and resets the count.
 #pragma once
 
 #include <atomic>

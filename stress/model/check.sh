@@ -51,6 +51,10 @@ cas_as_store) # two writers both 'win' one word: the lost write, or the old buff
   def_scenario=cas ;;
 no_dup_scan) pass=safety want='I3-duplicate-keys|insert-over-live-key' def_scenario=race ;;
 wait_for_pending) pass=liveness want='' def_scenario=race ;;
+spare_keeps_live) # the live buffer kept as the spare (P3), then refilled in place or freed
+  pass=safety def_scenario=recycle
+  want='P3-spare-still-named|P3-spare-named-or-free|I2-write-to-named-buffer'
+  want+='|I2-record-mismatch|P1-double-free|torn-read|stale-read' ;;
 *) echo "check.sh: unknown planted bug '$planted'" >&2; exit 2 ;;
 esac
 scenario=${scenario:-${def_scenario:-race}}

@@ -12,6 +12,18 @@
  * The memory model is sequential consistency; README.md says why that is sound for
  * x86-TSO here and what is left to Relacy.
  *
+ * The magazine (src/magazine.hpp): each process is one handle with one thread, and keeps
+ * at most one spare record buffer between its writes (`spare`, a Worker local: it is in
+ * the handle, not in the segment). release() keeps an unpublished buffer as the spare if
+ * the spare is empty, else pushes it; fill() takes the spare before popping; a process
+ * that finishes returns its spare to the pool (drop_magazine at close). Every process
+ * holds a spare permit (P4): NBUF gives each process room for two buffers, so that
+ * max_spares_for(NBUF, NSLOT) = NPROC. The spare is process-private, so taking and
+ * keeping it are folded into the shared step they follow (the unpublishing CAS) or
+ * precede (the first store of the refill); GiveBack's keep and close's take are steps of
+ * their own (they touch only the spare and ghost state). A dead process's spare is
+ * leaked until recover() reclaims it: a dead process leaks at most two buffers.
+ *
  * Planted bugs, one at a time, each from this file via a cpp define (check.sh -p NAME):
  *   PLANTED_SKIP_RECHECK          visit() returns its copy without the R3 re-check
  *   PLANTED_NO_DUP_SCAN           insert_new() promotes without cancel_rivals() (I3)
@@ -19,7 +31,10 @@
  *   PLANTED_CAS_AS_STORE          update/erase publish with load-compare-then-store
  *   PLANTED_WAIT_FOR_PENDING      an inserter waits for a rival kPending to resolve
  *                                 instead of cancelling it (model-only: a blocking design)
- * The first four are the library's own planted bugs (include/shmtable/planted.hpp).
+ *   PLANTED_SPARE_KEEPS_LIVE      after an update's publish the handle keeps the buffer
+ *                                 it has just published as its spare (P3 broken)
+ * All but WAIT_FOR_PENDING are the library's own planted bugs
+ * (include/shmtable/planted.hpp).
  */
 
 /* ---- Scenarios (check.sh -s NAME): what the processes do, and the bounds ---------
@@ -36,8 +51,9 @@
 #define SCRIPT2 OP_GET, K1, 0, 0, OP_NOP, 0, 0, 0
 #elif defined(SCENARIO_RECYCLE)
 /* Seqlock reads while K1's buffers are recycled under them: K1 = 10 to start; P0
- * updates then erases it, P1 adds to it then inserts the colliding K2 (which pops the
- * buffer freed last and probes past K1), P2 reads K1. */
+ * updates then erases it, P1 adds to it then inserts the colliding K2 (which probes past
+ * K1, filling its spare: the buffer its add unpublished, which P2 may still be copying,
+ * or else the buffer popped last), P2 reads K1. */
 #define NPROC 3
 #define MAXCRASH 2
 #define PRELOAD_K1
@@ -76,8 +92,10 @@
 #endif
 
 #define NSLOT 3 /* capacity 3: max probe distance 2 */
-#define NBUF (NSLOT + NPROC) /* one per slot + one in each operation's hands: P2 says */
-                             /* this never runs out, and pop() asserts that it does not */
+/* One per slot + two per process: its operation's hands and its spare (P2, P3). This
+ * never runs out, and pop() asserts that it does not. max_spares_for(NBUF, NSLOT) is
+ * (NBUF - NSLOT) / 2 = NPROC: every process may hold a spare permit (P4). */
+#define NBUF (NSLOT + 2 * NPROC)
 #define NKEY 2
 #define MAXDIST (NSLOT - 1)
 #ifndef MAXROUND
@@ -144,6 +162,9 @@ byte skey[NSLOT];          /* the key a kPending/kLive slot holds (set by reserv
 byte absval[NKEY + 1];     /* the abstract map: key -> value, 0 = absent; changed only */
                            /* at linearization points (promote, update, erase CAS) */
 bit onfree[NBUF];          /* the buffer is on the pool's free list (P1) */
+bit spared[NBUF];          /* the buffer is some process's spare (P3); the spare itself */
+                           /* is the Worker local `spare` */
+byte deadspares;           /* spares of dead processes: leaked until recover() */
 byte want[NPROC];          /* the key a process's find() is looking for (0: none) */
 bit absent_seen[NPROC];    /* that key was absent at some instant since find() began */
 
@@ -166,12 +187,23 @@ bit absent_seen[NPROC];    /* that key was absent at some instant since find() b
 #define DIST(s) (((s) + NSLOT - HOME(skey[s])) % NSLOT)
 #define I1_OK(s) (!ENT(s) || DIST(s) <= ctrl[HOME(skey[s])].bnd)
 #define I1_BOUNDS_COVER (I1_OK(0) && I1_OK(1) && I1_OK(2))
-#define INVARIANTS (I3_NO_DUPLICATE_KEYS && P1_ONE_SLOT_PER_BUFFER && MAP_MATCHES_SLOTS && \
-                    I2_RECORDS_MATCH && I1_BOUNDS_COVER)
-
 /* Whether buffer b is named by a kPending/kLive word: then nobody may write it (I2). */
 #define NAMED(b) ((ENT(0) && ctrl[0].buf == b) || (ENT(1) && ctrl[1].buf == b) || \
                   (ENT(2) && ctrl[2].buf == b))
+/* P3: a spare is in no slot and not on the free list. */
+#define SPARE_OK(b) (!spared[b] || (!NAMED(b) && !onfree[b]))
+#if NBUF == 7
+#define P3_SPARES_UNREACHABLE (SPARE_OK(0) && SPARE_OK(1) && SPARE_OK(2) && SPARE_OK(3) && \
+                               SPARE_OK(4) && SPARE_OK(5) && SPARE_OK(6))
+#elif NBUF == 9
+#define P3_SPARES_UNREACHABLE (SPARE_OK(0) && SPARE_OK(1) && SPARE_OK(2) && SPARE_OK(3) && \
+                               SPARE_OK(4) && SPARE_OK(5) && SPARE_OK(6) && SPARE_OK(7) && \
+                               SPARE_OK(8))
+#else
+#error "P3_SPARES_UNREACHABLE: list the buffers for this NBUF"
+#endif
+#define INVARIANTS (I3_NO_DUPLICATE_KEYS && P1_ONE_SLOT_PER_BUFFER && MAP_MATCHES_SLOTS && \
+                    I2_RECORDS_MATCH && I1_BOUNDS_COVER && P3_SPARES_UNREACHABLE)
 
 /* ---- Steps ------------------------------------------------------------------------- */
 
@@ -206,6 +238,16 @@ bit absent_seen[NPROC];    /* that key was absent at some instant since find() b
 #define WRITE_UNNAMED_BUFFER (!NAMED(wb))
 #define NAMED_WRITE "I2-write-to-named-buffer"
 #define POOL_NOT_EMPTY (false)
+
+/* release(b), keeping b as the spare (P3): only in a step in which no slot names b any
+ * more, with the spare empty. Process-local: folded into the step it follows. */
+#define KEEP(b) \
+  CHECK(!NAMED(b), "P3-spare-still-named"); \
+  CHECK(!onfree[b] && !spared[b], "P1-double-free"); \
+  spare = b + 1; spared[b] = 1
+/* release(b) after the CAS that unpublished b: kept = 1 if b is now the spare, else the
+ * caller pushes it. */
+#define RELEASE(b) if :: spare == 0 -> KEEP(b); kept = 1 :: else -> kept = 0 fi
 
 /* The erase linearization point makes k absent: every find() of k in flight has now seen
  * it absent (its miss may linearize here). */
@@ -252,7 +294,7 @@ inline push(b) {
        CRASHPT;
        wb = b;
        CHECK(WRITE_UNNAMED_BUFFER, "I2-write-to-named-buffer");
-       CHECK(!onfree[b], "P1-double-free"); /* the link store would corrupt the list */
+       CHECK(!onfree[b] && !spared[b], "P1-double-free"); /* would corrupt the list */
        bkey[b] = ht;
        wb = 0
      }
@@ -269,15 +311,21 @@ inline push(b) {
   od
 }
 
-/* fill(): the record is written word by word while private (P1), taking a buffer from
- * the pool first if none is held. */
+/* fill(): the record is written word by word while private (P1, P3). If none is held,
+ * it takes the process's spare (take_spare(), folded into the first store: the spare is
+ * process-local), or else pops one from the pool. */
 inline fill(key, v) {
   if
-  :: held == NONE -> pop(held)
+  :: held == NONE && spare == 0 -> pop(held)
   :: else
   fi;
   atomic {
-    CRASHPT; wb = held; CHECK(WRITE_UNNAMED_BUFFER, NAMED_WRITE);
+    CRASHPT;
+    if
+    :: held == NONE -> held = spare - 1; spare = 0; spared[held] = 0 /* take_spare() */
+    :: else
+    fi;
+    wb = held; CHECK(WRITE_UNNAMED_BUFFER, NAMED_WRITE);
     bkey[held] = key; wb = 0
   }
   atomic {
@@ -356,7 +404,18 @@ inline find(key, wantval) {
 }
 
 /* The CAS that replaces a kLive entry (update: new buffer; erase: kFree). ok = success.
- * This is the linearization point of the write (the ghost changes here). */
+ * This is the linearization point of the write (the ghost changes here). On success,
+ * release(old) is folded into the same step (RELEASE: kept = 1 if old is now the spare,
+ * else the caller pushes it), except that an update with a planted bug follows the
+ * engine's planted path: publish_before_write pushes old (no release), and
+ * spare_keeps_live releases the buffer just published (RELEASE(held)). */
+#if defined(PLANTED_PUBLISH_BEFORE_WRITE)
+#define UPDATE_RELEASE kept = 0
+#elif defined(PLANTED_SPARE_KEEPS_LIVE)
+#define UPDATE_RELEASE RELEASE(held)
+#else
+#define UPDATE_RELEASE RELEASE(old)
+#endif
 inline publish(erasing) {
 #ifdef PLANTED_CAS_AS_STORE
   /* the planted bug: compare in one step, store in another (LockFreeTable::publish) */
@@ -372,7 +431,10 @@ inline publish(erasing) {
           ctrl[slot].buf = held; absval[k] = nv
        fi
      }
-     atomic { CRASHPT; ctrl[slot].ver = c.ver + 1 }
+     atomic {
+       CRASHPT; ctrl[slot].ver = c.ver + 1;
+       if :: erasing -> RELEASE(old) :: else -> UPDATE_RELEASE fi
+     }
   :: else
   fi
 #else
@@ -382,11 +444,11 @@ inline publish(erasing) {
     :: SAME(slot, c) ->
        BUMP(slot);
        if
-       :: erasing -> SET_FREED(slot); absval[k] = 0; mark_absent(k)
+       :: erasing -> SET_FREED(slot); absval[k] = 0; mark_absent(k); RELEASE(old)
        :: else ->
           /* add/compare_and_set: the value read is still the current one */
           if :: op != OP_SET -> CHECK(RMW_READ_IS_CURRENT, "lost-update") :: else fi;
-          ctrl[slot].buf = held; absval[k] = nv
+          ctrl[slot].buf = held; absval[k] = nv; UPDATE_RELEASE
        fi;
        ok = 1
     :: else -> ok = 0
@@ -570,11 +632,25 @@ inline mutate(key) {
         :: ok -> fill(key, nv); held = NONE; push(old); break
         :: else
         fi
+#elif defined(PLANTED_SPARE_KEEPS_LIVE)
+        /* the planted bug: release(buf) then push(old): the published buffer (now live
+         * in the slot) became the spare if it was empty (RELEASE(held) in publish) */
+        fill(key, nv);
+        publish(0);
+        if
+        :: ok ->
+           if :: !kept -> push(held) :: else fi;
+           held = NONE; kept = 0; push(old); break
+        :: else
+        fi
 #else
         fill(key, nv);
         publish(0);
         if
-        :: ok -> held = NONE; push(old); break /* I2: unpublished by the CAS above */
+        :: ok -> /* I2, P3: unpublished by the CAS above, which kept it or not */
+           held = NONE;
+           if :: !kept -> push(old) :: else fi;
+           kept = 0; break
         :: else
         fi
 #endif
@@ -589,8 +665,10 @@ inline mutate(key) {
      fi;
      c.ver = 0; c.st = 0; c.bnd = 0; c.fp = 0; c.buf = 0; va = 0; vb = 0; snap = 0
   od;
+  /* GiveBack: release(held), a buffer this operation filled but did not publish */
   if
-  :: held != NONE -> push(held); held = NONE /* GiveBack */
+  :: held != NONE && spare == 0 -> atomic { KEEP(held); held = NONE }
+  :: held != NONE && spare != 0 -> push(held); held = NONE
   :: else
   fi
 }
@@ -605,7 +683,9 @@ inline erase(key) {
      old = c.buf;
      publish(1);
      if
-     :: ok -> push(old); break
+     :: ok -> /* I2, P3: unpublished by the CAS above, which kept it or not */
+        if :: !kept -> push(old) :: else fi;
+        kept = 0; break
      :: else
      fi
   od
@@ -619,7 +699,7 @@ inline reset_locals() {
   op = 0; k = 0; arg = 0; arg2 = 0; n = 0; slot = 0; d = 0; hbnd = 0; found = 0;
   ck = 0; va = 0; vb = 0; snap = 0; nv = 0; old = 0; ok = 0; res = 0; live = 0;
   round = 0; s2 = 0; d2 = 0; sbnd = 0; hv = 0; ht = 0; hb = 0; nt = 0; nb = 0; wb = 0;
-  held = 0; i = 0;
+  held = 0; i = 0; kept = 0; spare = 0;
   c.ver = 0; c.st = 0; c.bnd = 0; c.fp = 0; c.buf = 0;
   h.ver = 0; h.st = 0; h.bnd = 0; h.fp = 0; h.buf = 0;
   mine.ver = 0; mine.st = 0; mine.bnd = 0; mine.fp = 0; mine.buf = 0
@@ -629,7 +709,8 @@ inline reset_locals() {
 proctype Worker(byte me; byte opA; byte kA; byte aA; byte bA; byte opB; byte kB; byte aB;
                 byte bB) {
   byte op, k, arg, arg2, n, slot, d, hbnd, found, ck, va, vb, snap, nv, old, ok, res;
-  byte live, round, s2, d2, sbnd, hv, ht, hb, nt, nb, wb, held, i;
+  byte live, round, s2, d2, sbnd, hv, ht, hb, nt, nb, wb, held, i, kept;
+  byte spare; /* the handle's magazine: its spare buffer + 1, 0 = none (Magazine::spare) */
   Ctrl c, h, mine;
 
   do
@@ -649,13 +730,20 @@ proctype Worker(byte me; byte opA; byte kA; byte aA; byte bA; byte opB; byte kB;
      c.ver = 0; c.st = 0; c.bnd = 0; c.fp = 0; c.buf = 0
   :: else -> break
   od;
+  /* close(): drop_magazine() takes the spare out of the magazine and pushes it */
+  if
+  :: spare != 0 -> atomic { old = spare - 1; spare = 0; spared[old] = 0 }; push(old)
+  :: else
+  fi;
   atomic { reset_locals(); attached-- };
   goto done;
-cut: /* MAXROUND cancellations: end the run here, as a crash would */
-  atomic { dead++; reset_locals(); attached-- };
+cut: /* MAXROUND cancellations: end the run here, as a crash would (spare leaked too) */
+  atomic {
+    dead++; deadspares = deadspares + (spare != 0 -> 1 : 0); reset_locals(); attached--
+  };
   goto done;
-crashed: /* dead was counted by CRASHPT */
-  atomic { reset_locals(); attached-- };
+crashed: /* dead was counted by CRASHPT; the spare, if any, is leaked (P3) */
+  atomic { deadspares = deadspares + (spare != 0 -> 1 : 0); reset_locals(); attached-- };
 done:
   skip
 }
@@ -672,14 +760,16 @@ end:
     CHECK(P1_ONE_SLOT_PER_BUFFER, "P1-buffer-in-two-slots");
     CHECK(MAP_MATCHES_SLOTS, "abstract-map-mismatch");
     CHECK(I2_RECORDS_MATCH, "I2-record-mismatch");
-    CHECK(I1_BOUNDS_COVER, "I1-bound-too-small")
+    CHECK(I1_BOUNDS_COVER, "I1-bound-too-small");
+    CHECK(P3_SPARES_UNREACHABLE, "P3-spare-named-or-free")
   }
 }
 
 /* recover(): runs once every handle has detached (Segment::run_exclusive), then checks
- * that the table is clean: P1, P2, I1 exact, no kPending left. */
+ * that the table is clean: P1, P2, P3 (the dead processes' spares reclaimed), I1 exact,
+ * no kPending left. The model's Recovery has no spare of its own to drop first. */
 active proctype Recovery() {
-  byte s, j, key, top, listed, free_now, leaked, cleared, dist;
+  byte s, j, key, top, listed, free_now, leaked, cleared, dist, nspared;
   bit inslot[NBUF];
   bit onlist[NBUF];
   byte nbnd[NSLOT];
@@ -725,11 +815,26 @@ active proctype Recovery() {
        onlist[top - 1] = 1; listed++; top = bkey[top - 1]
     :: else -> break
     od;
+    /* the dead processes' spares (every live one dropped its own at close): in no slot
+     * and not on the free list (P3), so reclaimed below like any other leaked buffer */
+    j = 0;
+    do
+    :: j < NBUF ->
+       if
+       :: spared[j] ->
+          CHECK(j < pbump && !inslot[j] && !onlist[j], "P3-recover-spare-reachable");
+          nspared++
+       :: else
+       fi;
+       j++
+    :: else -> break
+    od;
+    CHECK(nspared == deadspares, "P3-recover-spare-of-a-live-process");
     /* 4. rebuild the free list from every handed-out buffer no slot names */
     pver++; ptop = 0;
     j = 0;
     do
-    :: j < NBUF -> onfree[j] = 0; j++
+    :: j < NBUF -> onfree[j] = 0; spared[j] = 0; j++
     :: else -> break
     od;
     j = pbump;
@@ -742,9 +847,10 @@ active proctype Recovery() {
        fi
     :: else -> break
     od;
-    /* P2: each dead operation leaked at most the one buffer it held */
+    /* P2: each dead process leaked at most the one buffer its operation held, and its
+     * spare (P3): at most two */
     leaked = free_now - listed;
-    CHECK(leaked <= dead, "P2-leak-over-one-per-crash");
+    CHECK(leaked >= deadspares && leaked <= dead + deadspares, "P2-leak-over-bound");
     /* 5. exact bounds: lowering is fine, a raise would mean I1 was broken */
     s = 0;
     do
