@@ -3,7 +3,8 @@
 // here; the count is what is read, and it is repeatable for the same binary and input.
 //
 //   shmtable-instr ENGINE OP COUNT [SLOTS [KEY_BYTES [VALUE_BYTES]]]
-//     ENGINE: lockfree | mutex | floor     OP: get | miss | set
+//     ENGINE: lockfree | mutex | floor     OP: get | miss | set | many (lockfree only:
+//     get_many over 64 keys at a time; COUNT counts keys)
 //
 // The table is loaded to 75 % with keys of exactly KEY_BYTES bytes, then OP runs COUNT
 // times, walking the keys in order. Running it twice with two counts and subtracting
@@ -61,9 +62,21 @@ int run(Table &t, std::string_view op, std::uint64_t count, std::uint64_t slots,
     for (std::uint64_t n = 0; n < count; ++n, next(absent.size())) {
       sink += t.get_into(absent[i], buf).value_or(1);
     }
-  } else {
+  } else if (op == "set") {
     for (std::uint64_t n = 0; n < count; ++n, next(keys.size())) {
       t.set(keys[i], value);
+    }
+  } else if constexpr (requires { t.get_many(std::span<const std::string_view>()); }) {
+    const std::vector<std::string_view> views(keys.begin(), keys.end());
+    const shmtable::ManyReader copy = [](void *ctx, std::size_t, shmtable::ValueView v) {
+      *static_cast<std::uint64_t *>(ctx) += v.size;
+    };
+    for (std::uint64_t n = 0; n < count; n += 64) {
+      if (i + 64 > views.size()) {
+        i = 0;
+      }
+      t.get_many(std::span<const std::string_view>(views.data() + i, 64), copy, &sink);
+      i += 64;
     }
   }
   std::printf("%llu\n", static_cast<unsigned long long>(sink));
@@ -71,7 +84,7 @@ int run(Table &t, std::string_view op, std::uint64_t count, std::uint64_t slots,
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: shmtable-instr lockfree|mutex|floor get|miss|set COUNT "
+  std::fprintf(stderr, "usage: shmtable-instr lockfree|mutex|floor get|miss|set|many COUNT "
                        "[SLOTS [KEY_BYTES [VALUE_BYTES]]]\n");
   return 2;
 }
@@ -84,7 +97,7 @@ int main(int argc, char **argv) {
   }
   const std::string_view engine = argv[1];
   const std::string_view op = argv[2];
-  if (op != "get" && op != "miss" && op != "set") {
+  if (op != "get" && op != "miss" && op != "set" && op != "many") {
     return usage();
   }
   const std::uint64_t count = std::strtoull(argv[3], nullptr, 10);

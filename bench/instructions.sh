@@ -5,7 +5,8 @@
 #
 #   bench/instructions.sh [--build DIR] [--count N] [OP [SLOTS [KEY_BYTES [VALUE_BYTES]]]]
 #
-# Prints one line per engine (floor, lockfree, mutex) with instructions per OP.
+# Prints one line per engine (floor, lockfree, mutex) with instructions per OP (OP: get,
+# miss, set; many: the lock-free engine's get_many, per key, in batches of 64).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,7 +30,9 @@ total() { # engine count args...: total instructions callgrind collected
     sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 
-for engine in floor lockfree mutex; do
+engines=(floor lockfree mutex)
+[[ $op == many ]] && engines=(lockfree) # get_many is the lock-free engine's
+for engine in "${engines[@]}"; do
   a=$(total "$engine" "$count" "$@")
   b=$(total "$engine" $((2 * count)) "$@")
   printf '%-9s %s %8.1f instructions per %s\n' "$engine" "${*:-1024 16 64}" \

@@ -17,6 +17,7 @@
 #include <array>
 #include <charconv>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -64,7 +65,8 @@ std::vector<std::string> make_keys(std::uint64_t n, std::uint32_t bytes, char pr
 template <class Table> struct ShmEngine {
   static std::unique_ptr<Table> make(const Shape &s, const char *tag, bool robust) {
     shmtable::Options o;
-    o.name = std::string("shmtable-micro-") + tag + "-" + std::to_string(::getpid());
+    o.name = std::string("shmtable-micro-") + tag + "-" + std::to_string(::getpid()) + "-" +
+             std::to_string(s.slots);
     o.capacity = s.slots;
     o.max_key_bytes = s.key_bytes;
     o.max_value_bytes = s.value_bytes;
@@ -257,31 +259,49 @@ template <class E> void BM_CompareAndSet(benchmark::State &state) {
 // once per engine and size and kept for every benchmark that reads it (a 16 Mi-slot
 // table takes seconds to load).
 template <class E> struct BigTable {
+  // Built on first use and kept for the whole process: a table per size, never rebuilt
+  // between benchmarks or repetitions (freeing gigabytes of shared memory, then loading
+  // it again, disturbed the runs that followed).
   static typename E::Table &of(std::uint64_t slots) {
-    static std::uint64_t built_slots = 0;
-    static std::unique_ptr<typename E::Table> table;
-    if (built_slots != slots) {
-      table.reset();
+    static std::map<std::uint64_t, std::unique_ptr<typename E::Table>> tables;
+    auto &table = tables[slots];
+    if (!table) {
       const Shape s{slots, slots * 3 / 4, 16, 64};
       table = E::make(s);
       const std::string value(s.value_bytes, 'v');
-      for (const auto &k : keys(slots)) {
-        table->set(k, value);
+      // Loaded in a shuffled order, so that a key's record buffer (handed out in the
+      // order of insertion) is unrelated to its place in the key list: walking the keys
+      // in order then reads records at random, as it reads control words.
+      const auto &k = keys(slots);
+      std::vector<std::uint32_t> order(k.size());
+      for (std::uint32_t i = 0; i < order.size(); ++i) {
+        order[i] = i;
       }
-      built_slots = slots;
+      std::shuffle(order.begin(), order.end(), std::mt19937_64(slots));
+      for (const std::uint32_t i : order) {
+        table->set(k[i], value);
+      }
     }
     return *table;
   }
   // The keys, walked in order: consecutive keys' hashes are unrelated, so the table is
   // read at random, while the key list itself streams (as a caller's batch would).
   static const std::vector<std::string> &keys(std::uint64_t slots) {
-    static std::uint64_t made_for = 0;
-    static std::vector<std::string> k;
-    if (made_for != slots) {
+    static std::map<std::uint64_t, std::vector<std::string>> lists;
+    auto &k = lists[slots];
+    if (k.empty()) {
       k = make_keys(slots * 3 / 4, 16, 'k');
-      made_for = slots;
     }
     return k;
+  }
+  static const std::vector<std::string_view> &views(std::uint64_t slots) {
+    static std::map<std::uint64_t, std::vector<std::string_view>> lists;
+    auto &v = lists[slots];
+    if (v.empty()) {
+      const auto &k = keys(slots);
+      v.assign(k.begin(), k.end());
+    }
+    return v;
   }
 };
 
@@ -303,8 +323,7 @@ void BM_GetManyLockFree(benchmark::State &state) {
   const auto slots = static_cast<std::uint64_t>(state.range(0));
   const auto batch = static_cast<std::size_t>(state.range(1));
   auto &t = BigTable<LockFree>::of(slots);
-  const auto &keys = BigTable<LockFree>::keys(slots);
-  std::vector<std::string_view> views(keys.begin(), keys.end());
+  const auto &views = BigTable<LockFree>::views(slots);
   struct Out {
     char values[64][64];
   } out{};

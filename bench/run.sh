@@ -8,7 +8,9 @@
 # Default (the headline, about two minutes on 2 cores): every store, YCSB A/B/C/F,
 # zipfian keys, 1 and 2 processes, 5 interleaved rounds of 0.25 s; micro_bench's get
 # against the floor at three table sizes, and batched gets (get_many) against single
-# gets on tables of 1 Mi and 16 Mi slots (about 4 GiB of memory while they run).
+# gets on tables of 1 Mi and 16 Mi slots (about 4 GiB of memory while they run). The
+# micro-benchmarks' repetitions run in a random interleaving, so that a slow spell of the
+# shared machine does not land on one side of a ratio.
 # --full: zipfian and uniform keys, 1..N processes (N = online CPUs, powers of two),
 # 5 rounds of 1 s, and every micro_bench sweep (operations x load factors x key/value
 # sizes, threads 1..N, table sizes). About 15 minutes on 2 cores.
@@ -63,7 +65,8 @@ if ((full)); then
   micro=(--benchmark_filter=. --benchmark_min_time=0.1)
 else
   ycsb=(--dists zipfian --rounds 5 --seconds 0.25)
-  micro=(--benchmark_filter='/sizes/|/batch/' --benchmark_min_time=0.1 --benchmark_repetitions=3)
+  micro=(--benchmark_filter='/sizes/|/batch/' --benchmark_min_time=0.1 --benchmark_repetitions=5
+         --benchmark_enable_random_interleaving=true)
 fi
 
 echo "==> micro_bench ${micro[*]}"
