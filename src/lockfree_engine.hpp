@@ -242,6 +242,14 @@ private:
   std::uint64_t *record(std::uint32_t index) const noexcept {
     return reinterpret_cast<std::uint64_t *>(g_.records() + std::size_t{index} * g_.record_bytes());
   }
+  static std::string &scratch_strings(std::string &own, int which) {
+    if constexpr (requires { Atomics::kThreadsAreFibers; }) {
+      return own;
+    } else {
+      thread_local std::string per_thread[2];
+      return per_thread[which];
+    }
+  }
   // P3: the handle's spare, now this operation's alone; nullopt if it has none.
   std::optional<std::uint32_t> take_spare() const noexcept;
   // Gives back a buffer no slot names any more: kept as the handle's spare if it may
@@ -547,10 +555,15 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
       }
     }
   } give_back{*this, held};
-  // Per thread, reused: a read-modify-write of a value past the small-string size would
-  // otherwise allocate on every call. No operation calls mutate() from inside another.
-  thread_local std::string current;
-  thread_local std::string scratch;
+  // The current value and the scratch text: per thread and reused where threads are
+  // real (a read-modify-write of a value past the small-string size would otherwise
+  // allocate on every call; no operation calls mutate() from inside another). A policy
+  // whose threads are fibers of one thread (Relacy's) says so, and each call then has
+  // its own.
+  std::string own_current;
+  std::string own_scratch;
+  std::string &current = scratch_strings(own_current, 0);
+  std::string &scratch = scratch_strings(own_scratch, 1);
   for (;;) {
     Ctrl c;
     Sink sink{&current};

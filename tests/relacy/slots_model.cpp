@@ -165,6 +165,9 @@ struct RelacyAtomics {
 
   static constexpr std::memory_order kRecordLoad = std::memory_order::relaxed;
   static constexpr std::memory_order kRecordStore = std::memory_order::relaxed;
+  // Relacy's threads are fibers of one OS thread: the engine must not keep per-thread
+  // scratch state across its operations (LockFreeEngine::mutate).
+  static constexpr bool kThreadsAreFibers = true;
 
   bool cas128(Word128 *w, Word128 &expected, Word128 desired) const {
     Shadow128 e{expected.lo, expected.hi};
