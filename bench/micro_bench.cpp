@@ -65,8 +65,11 @@ std::vector<std::string> make_keys(std::uint64_t n, std::uint32_t bytes, char pr
 template <class Table> struct ShmEngine {
   static std::unique_ptr<Table> make(const Shape &s, const char *tag, bool robust) {
     shmtable::Options o;
+    // A name of its own for every table (pid and a counter): the big tables of the /batch/
+    // benchmarks stay open while others are made, and must never be attached by them.
+    static std::uint64_t made = 0;
     o.name = std::string("shmtable-micro-") + tag + "-" + std::to_string(::getpid()) + "-" +
-             std::to_string(s.slots);
+             std::to_string(++made);
     o.capacity = s.slots;
     o.max_key_bytes = s.key_bytes;
     o.max_value_bytes = s.value_bytes;
