@@ -11,7 +11,6 @@
 // gives the marginal instructions per operation, free of the setup's.
 #include <unistd.h>
 
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -20,24 +19,12 @@
 #include <vector>
 
 #include "floor_table.hpp"
+#include "keys.hpp"
 #include "shmtable/shmtable.hpp"
 
 namespace {
 
-std::vector<std::string> make_keys(std::uint64_t n, std::uint32_t bytes, char prefix) {
-  std::vector<std::string> keys;
-  keys.reserve(n);
-  for (std::uint64_t i = 0; i < n; ++i) {
-    std::string k(bytes, '0');
-    k[0] = prefix;
-    char digits[24];
-    const auto end = std::to_chars(digits, digits + sizeof digits, i).ptr;
-    const auto len = static_cast<std::size_t>(end - digits);
-    k.replace(bytes - len, len, digits, len);
-    keys.push_back(std::move(k));
-  }
-  return keys;
-}
+using shmtable::bench::make_keys;
 
 template <class Table>
 int run(Table &t, std::string_view op, std::uint64_t count, std::uint64_t slots,

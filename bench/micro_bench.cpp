@@ -27,9 +27,12 @@
 #include <benchmark/benchmark.h>
 
 #include "floor_table.hpp"
+#include "keys.hpp"
 #include "shmtable/shmtable.hpp"
 
 namespace {
+
+using shmtable::bench::make_keys;
 
 using shmtable::bench::FloorTable;
 
@@ -44,22 +47,6 @@ Shape shape_of(const benchmark::State &s) {
   const auto slots = static_cast<std::uint64_t>(s.range(0));
   return {slots, slots * static_cast<std::uint64_t>(s.range(1)) / 100,
           static_cast<std::uint32_t>(s.range(2)), static_cast<std::uint32_t>(s.range(3))};
-}
-
-// Keys of exactly `bytes` bytes: a prefix and a zero-padded number.
-std::vector<std::string> make_keys(std::uint64_t n, std::uint32_t bytes, char prefix) {
-  std::vector<std::string> keys;
-  keys.reserve(n);
-  for (std::uint64_t i = 0; i < n; ++i) {
-    std::string k(bytes, '0');
-    k[0] = prefix;
-    char digits[24];
-    const auto end = std::to_chars(digits, digits + sizeof digits, i).ptr;
-    const auto len = static_cast<std::size_t>(end - digits);
-    k.replace(bytes - len, len, digits, len);
-    keys.push_back(std::move(k));
-  }
-  return keys;
 }
 
 template <class Table> struct ShmEngine {
