@@ -14,8 +14,11 @@
 //    resolve by cancelling each other's reservations (never by waiting), with backoff
 //    (obstruction-free; papers/protocol.md, "Progress").
 //  - A process killed at any instruction blocks nobody and leaves no torn value; what
-//    it leaves is at most one record buffer and one reserved slot, which recover()
-//    reclaims once no other handle is attached.
+//    it leaves (one thread on one handle) is at most two record buffers (its
+//    operation's, and the spare its handle keeps for its next write) and one reserved
+//    slot, which recover() reclaims once no other handle is attached.
+//  - Each handle keeps one spare record buffer between writes, so a stream of updates
+//    never touches the buffer pool's shared head; close() gives it back.
 //  - The empty table is all-zero bytes: creating a 10-million-slot table touches no slot.
 //
 // papers/protocol.md has the states, invariants, linearization points and the crash
@@ -132,7 +135,8 @@ public:
   std::uint32_t max_value_bytes() const noexcept { return layout().params.max_value_bytes; }
   bool created() const noexcept { return segment_.created(); }
   const Layout &layout() const noexcept { return segment_.layout(); }
-  // Record buffers: capacity plus spares for writes in flight and crash leaks.
+  // Record buffers: capacity plus max(64, capacity / 8) for writes in flight, the
+  // handles' spares (half of those at most) and crash leaks (papers/protocol.md, 10).
   std::uint32_t buffer_count() const noexcept { return buffer_count_; }
   // The slot a key's probe sequence starts at (XXH3-64, seeded, modulo capacity). For
   // diagnostics and for stress runs that need keys colliding on purpose.
