@@ -5,7 +5,7 @@
 #
 #   bench/run.sh [--full] [--build DIR] [--out DIR] [--procs LIST] [--readme FILE]
 #
-# Default (the headline, about two minutes on 2 cores): every store, YCSB A/B/C/F,
+# Default (the headline, about three minutes on 2 cores): every store, YCSB A/B/C/F,
 # zipfian keys, 1 and 2 processes, 5 interleaved rounds of 0.25 s; micro_bench's get
 # against the floor at three table sizes, and batched gets (get_many) against single
 # gets on tables of 1 Mi and 16 Mi slots (about 4 GiB of memory while they run). The
