@@ -3,7 +3,7 @@
 // Every 16-byte compare-and-swap in the library goes through cas128(), which is an
 // inline `lock cmpxchg16b`. Not std::atomic<unsigned __int128>: g++ routes that through
 // libatomic, whose fallback is a lock table private to one process, which is no lock at
-// all for another process mapping the same segment (../shared/TOOLCHAIN.md). The meson
+// all for another process mapping the same segment (papers/protocol.md, section 2). The meson
 // test `cmpxchg16b` disassembles the built library to prove the instruction is there and
 // that no __atomic_*_16 call is.
 //
