@@ -64,6 +64,8 @@ declare namespace createCache {
     boundsRaised: number;
     duplicateKeys: number;
     corruptSlots: number;
+    /** lock-free: records whose key padding held garbage (hiding the key from get), zeroed */
+    keysRepaired: number;
     locksReset: number;
   }
 

@@ -209,6 +209,8 @@ public:
   }
 
 private:
+  // keys()'s filter: whether get() finds the record it just read (definition below).
+  bool findable(std::uint64_t slot, Ctrl c, std::string_view padded, std::size_t len) const;
   // The caller's key, hashed once per operation. Its words are packed where they are
   // compared or written (key_word()), not into an array up front.
   struct Probe {
@@ -830,13 +832,33 @@ template <class A, class G> std::vector<std::string> LockFreeEngine<A, G>::keys(
       }
       atomics_.reader_fence(); // R3, as in visit()
       if (atomics_.load_version(word(slot)) == c.version()) {
-        key.resize(len);
-        out.push_back(key);
+        if (findable(slot, c, key, len)) {
+          key.resize(len);
+          out.push_back(key);
+        }
         break;
       }
     }
   }
   return out;
+}
+
+// keys() lists only what get() finds. In a healthy table every live record passes; a
+// corrupted one (garbage in the key's padding, which get()'s whole-word compare sees, a
+// fingerprint that is not the key's, a slot past its home's bound) is left to recover().
+// `padded` holds the key's words as read, `len` bytes of key then the padding.
+template <class A, class G>
+bool LockFreeEngine<A, G>::findable(std::uint64_t slot, Ctrl c, std::string_view padded,
+                                    std::size_t len) const {
+  if (std::any_of(padded.begin() + static_cast<std::ptrdiff_t>(len), padded.end(),
+                  [](char ch) { return ch != 0; })) {
+    return false;
+  }
+  const std::uint64_t hash = key_hash(padded.data(), len, g_.hash_seed());
+  const std::uint64_t home = hash % g_.capacity();
+  const std::uint64_t dist = (slot + g_.capacity() - home) % g_.capacity();
+  // I1: a live key's home bound covers it from before its reservation until recover().
+  return (hash >> 48) == c.fingerprint() && dist <= Ctrl{atomics_.load128(word(home))}.bound();
 }
 
 template <class A, class G> void LockFreeEngine<A, G>::clear() const {
@@ -957,6 +979,7 @@ template <class A, class G> RecoveryReport LockFreeEngine<A, G>::recover_alone()
     bool corrupt = c.state() != kLive || c.buffer() >= bump || in_slot[c.buffer()] != 0;
     std::string key;
     std::uint64_t hash = 0;
+    std::uint64_t dist = 0;
     if (!corrupt) {
       std::uint64_t *rec = pool.words(c.buffer());
       const auto klen = static_cast<std::uint32_t>(load_word(rec));
@@ -968,9 +991,23 @@ template <class A, class G> RecoveryReport LockFreeEngine<A, G>::recover_alone()
           const std::uint64_t v = load_word(rec + 1 + i);
           std::memcpy(key.data() + i * 8, &v, 8);
         }
+        // Reads compare whole key words, padding included (zero by the record layout):
+        // garbage there hides the key from get() while keys() lists it. The key's bytes
+        // are intact, so zero the padding (we are alone) rather than lose the entry.
+        if (klen % 8 != 0 &&
+            std::any_of(key.begin() + klen, key.end(), [](char ch) { return ch != 0; })) {
+          std::fill(key.begin() + klen, key.end(), '\0');
+          std::uint64_t last = 0;
+          std::memcpy(&last, key.data() + (words_for(klen) - 1) * 8, 8);
+          store_word(rec + words_for(klen), last);
+          ++report.keys_repaired;
+        }
         key.resize(klen);
-        hash = XXH3_64bits_withSeed(key.data(), key.size(), g_.hash_seed());
-        corrupt = (hash >> 48) != c.fingerprint();
+        hash = key_hash(key.data(), key.size(), g_.hash_seed());
+        const std::uint64_t home = hash % g_.capacity();
+        dist = (slot + g_.capacity() - home) % g_.capacity();
+        // Past max_distance no probe reaches it, and no bound field can say it (I1).
+        corrupt = (hash >> 48) != c.fingerprint() || dist > g_.max_distance();
       }
     }
     if (corrupt) {
@@ -985,7 +1022,6 @@ template <class A, class G> RecoveryReport LockFreeEngine<A, G>::recover_alone()
       ++report.duplicate_keys; // I3 broken: reported, left in place for inspection
     }
     const std::uint64_t home = hash % g_.capacity();
-    const std::uint64_t dist = (slot + g_.capacity() - home) % g_.capacity();
     bound[home] = static_cast<std::uint16_t>(std::max<std::uint64_t>(bound[home], dist));
   }
   // The free list as it was, to count what was leaked (cycle- and range-safe walk).

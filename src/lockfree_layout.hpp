@@ -36,9 +36,19 @@ enum SlotStateLF : std::uint64_t { kFree = 0, kPending = 1, kLive = 2 };
 
 inline constexpr std::uint64_t kStateMask = 0x3;
 inline constexpr unsigned kBoundShift = 2;
-inline constexpr std::uint64_t kMaxBound = (1u << 14) - 1; // probe distance limit
+inline constexpr unsigned kBoundBits = 14;
+inline constexpr std::uint64_t kMaxBound = (1u << kBoundBits) - 1; // probe distance limit
 inline constexpr unsigned kFpShift = 16;
 inline constexpr unsigned kBufferShift = 32;
+
+// The fields of `hi` tile its 64 bits without overlap: state | bound | fp | buffer.
+static_assert((kStateMask & (kMaxBound << kBoundShift)) == 0 &&
+                  kStateMask + 1 == (std::uint64_t{1} << kBoundShift),
+              "state and bound are adjacent and disjoint");
+static_assert(((kMaxBound << kBoundShift) & (std::uint64_t{0xffff} << kFpShift)) == 0 &&
+                  kBoundShift + kBoundBits == kFpShift,
+              "bound and fingerprint are adjacent and disjoint");
+static_assert(kFpShift + 16 == kBufferShift, "fingerprint and buffer are adjacent");
 
 // A decoded control word value. Every change builds a new value from an observed one
 // and keeps the fields it does not own (in particular `bound`, which belongs to the
@@ -60,8 +70,11 @@ struct Ctrl {
   }
   Ctrl freed() const { return with_entry(kFree, 0, 0); }
   // The same entry with another bound, version + 1 (W1). Lowering is recover()'s alone.
+  // Callers never pass more than kMaxBound; the mask keeps a bad one out of the other
+  // fields all the same (a corrupt bound must not become a corrupt fingerprint).
   Ctrl with_bound(std::uint64_t bound) const {
-    return {{w.lo + 1, (w.hi & ~(kMaxBound << kBoundShift)) | (bound << kBoundShift)}};
+    return {
+        {w.lo + 1, (w.hi & ~(kMaxBound << kBoundShift)) | ((bound & kMaxBound) << kBoundShift)}};
   }
 };
 

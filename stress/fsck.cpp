@@ -28,6 +28,9 @@ FsckReport fsck(AnyTable &table, const RunConfig &cfg, std::uint64_t killed, boo
   if (r.corrupt_slots) {
     add(f, "recover(): " + std::to_string(r.corrupt_slots) + " slots named impossible buffers");
   }
+  if (r.keys_repaired) {
+    add(f, "recover(): " + std::to_string(r.keys_repaired) + " keys had garbage in their padding");
+  }
   if (r.bounds_raised) {
     add(f, "recover(): " + std::to_string(r.bounds_raised) + " probe bounds were too small (I1)");
   }
@@ -86,7 +89,7 @@ FsckReport fsck(AnyTable &table, const RunConfig &cfg, std::uint64_t killed, boo
   f.second = table.recover();
   const RecoveryReport &s = f.second;
   if (s.pending_cleared || s.buffers_reclaimed || s.duplicate_keys || s.corrupt_slots ||
-      s.bounds_raised || s.locks_reset || s.entries != keys.size()) {
+      s.keys_repaired || s.bounds_raised || s.locks_reset || s.entries != keys.size()) {
     add(f, "a second recover() still found work: not idempotent");
   }
 

@@ -301,11 +301,115 @@ public:
     }
   }
 
+  detail::Word128 *word(std::uint64_t slot) const {
+    return reinterpret_cast<detail::Word128 *>(base_ + lay_.slots_offset) + slot;
+  }
+  // The record of the live entry in `slot`.
+  std::uint64_t *record_at(std::uint64_t slot) const {
+    const detail::Ctrl c{detail::load128(word(slot))};
+    EXPECT_EQ(c.state(), detail::kLive) << "slot " << slot;
+    return pool_.words(c.buffer());
+  }
+  // Moves the entry in `from` to the free slot `to`, as a stray writer could.
+  void move_entry(std::uint64_t from, std::uint64_t to) {
+    detail::Ctrl src{detail::load128(word(from))};
+    detail::Ctrl dst{detail::load128(word(to))};
+    ASSERT_EQ(dst.state(), detail::kFree);
+    ASSERT_TRUE(detail::cas128(word(to), dst.w,
+                               dst.with_entry(src.state(), src.fingerprint(), src.buffer()).w));
+    ASSERT_TRUE(detail::cas128(word(from), src.w, src.freed().w));
+  }
+
 private:
   Layout lay_;
   std::byte *base_ = nullptr;
   detail::BufferPool pool_;
 };
+
+// The `nth` key (of "k0", "k1", ...) whose probe starts at `home`.
+std::string key_homed_at(const LockFreeTable &t, std::uint64_t home, int nth = 0) {
+  for (int i = 0;; ++i) {
+    std::string k = "k" + std::to_string(i);
+    if (t.home_slot(k) == home && nth-- == 0) {
+      return k;
+    }
+  }
+}
+
+// A stray write that puts an entry farther from its home than any probe goes (and than
+// a bound field can say): recover() frees it as corrupt, and neither its home's bound nor
+// anything sharing that word with the bound is harmed; a second recover() finds nothing.
+TEST(LockFree, RecoverFreesAnEntryBeyondTheProbeLimitAndKeepsItsNeighbours) {
+  ScopedName name("lffar");
+  LockFreeTable t(named(name.str(), 40000));
+  const std::uint64_t h = 100;
+  const std::string k0 = key_homed_at(t, h);
+  const std::string k1 = key_homed_at(t, h, 1); // same home: it lands in h + 1
+  t.set(k0, "zero");
+  t.set(k1, "one");
+  RawSegment raw(name.dev_path(), t);
+  ASSERT_EQ(detail::Ctrl{detail::load128(raw.word(h + 1))}.state(), detail::kLive);
+  raw.move_entry(h + 1, h + 20000); // 20000 steps from its home: past max_distance 16383
+  const detail::Ctrl before{detail::load128(raw.word(h))};
+  const RecoveryReport r = t.recover();
+  EXPECT_EQ(r.corrupt_slots, 1u);
+  EXPECT_EQ(r.entries, 1u);
+  EXPECT_EQ(t.get(k0), "zero");
+  EXPECT_EQ(t.get(k1), std::nullopt);
+  const detail::Ctrl after{detail::load128(raw.word(h))};
+  EXPECT_EQ(after.fingerprint(), before.fingerprint());
+  EXPECT_EQ(after.buffer(), before.buffer());
+  const RecoveryReport again = t.recover();
+  EXPECT_EQ(again.corrupt_slots + again.bounds_raised + again.bounds_lowered, 0u)
+      << "recover() is idempotent";
+  EXPECT_EQ(t.get(k0), "zero");
+}
+
+// The bound field is masked where it is written: an out-of-range bound cannot spill into
+// the fingerprint or the buffer index.
+TEST(LockFree, ABoundIsWrittenWithinItsField) {
+  const detail::Ctrl c{{7, (std::uint64_t{0xabcc} << detail::kFpShift) |
+                               (std::uint64_t{42} << detail::kBufferShift) | detail::kLive}};
+  const detail::Ctrl b = c.with_bound(detail::kMaxBound + 5);
+  EXPECT_EQ(b.fingerprint(), 0xabccu);
+  EXPECT_EQ(b.buffer(), 42u);
+  EXPECT_EQ(b.state(), detail::kLive);
+  EXPECT_EQ(b.bound(), 4u);
+}
+
+// The fuzzer's finding: garbage in a key's zero padding hid the key from get() (whole-word
+// compare) while keys() listed it, and a later set() made a duplicate. Now keys() lists
+// only what get() finds, and recover() zeroes the padding, so the key is back, once.
+TEST(LockFree, AKeyWithGarbageInItsPaddingIsNeverListedUnreadableAndRecoverRepairsIt) {
+  ScopedName name("lfpad");
+  LockFreeTable t(named(name.str(), 64));
+  t.set("abc", "value");
+  t.set("other", "kept");
+  RawSegment raw(name.dev_path(), t);
+  const std::uint64_t slot = [&] {
+    for (std::uint64_t s = 0; s < t.capacity(); ++s) {
+      detail::Ctrl c{detail::load128(raw.word(s))};
+      if (c.state() == detail::kLive && (raw.record_at(s)[0] & 0xffffffffu) == 3) {
+        return s;
+      }
+    }
+    return t.capacity();
+  }();
+  ASSERT_LT(slot, t.capacity());
+  raw.record_at(slot)[1] |= std::uint64_t{0x5a} << 40; // byte 5 of the key word: padding
+  EXPECT_EQ(t.get("abc"), std::nullopt);
+  EXPECT_EQ(t.keys(), std::vector<std::string>{"other"}) << "keys() agrees with get()";
+  const RecoveryReport r = t.recover();
+  EXPECT_EQ(r.keys_repaired, 1u);
+  EXPECT_EQ(r.corrupt_slots, 0u);
+  EXPECT_EQ(r.entries, 2u);
+  EXPECT_EQ(t.get("abc"), "value");
+  t.set("abc", "again");
+  EXPECT_EQ(t.get("abc"), "again");
+  const RecoveryReport again = t.recover();
+  EXPECT_EQ(again.duplicate_keys + again.keys_repaired, 0u);
+  EXPECT_EQ(again.entries, 2u);
+}
 
 // What a dead inserter leaves: a reservation naming a buffer, and a buffer taken from
 // the pool and never published.

@@ -4,6 +4,8 @@
 // is the only one attached to the table (Segment::run_exclusive): no operation of any
 // other process can then be in flight, so everything a dead process left half-done is
 // garbage and may be reclaimed. With other handles attached it throws Errc::kBusy.
+// Other threads using the calling handle itself are not detected: the caller keeps them
+// out, as for close().
 #pragma once
 
 #include <cstdint>
@@ -19,6 +21,7 @@ struct RecoveryReport {
   std::uint64_t bounds_raised = 0;     // lock-free: bounds too small for a key (must be 0)
   std::uint64_t duplicate_keys = 0;    // keys found in more than one slot (must be 0)
   std::uint64_t corrupt_slots = 0;     // slots naming an impossible buffer, now freed
+  std::uint64_t keys_repaired = 0;     // lock-free: records whose key padding was not zero
   std::uint64_t locks_reset = 0;       // mutex: slot mutexes held by dead processes
 };
 

@@ -477,6 +477,7 @@ private:
                          {"boundsRaised", r.bounds_raised},
                          {"duplicateKeys", r.duplicate_keys},
                          {"corruptSlots", r.corrupt_slots},
+                         {"keysRepaired", r.keys_repaired},
                          {"locksReset", r.locks_reset}});
   }
 
