@@ -13,7 +13,8 @@
 //      the header's `instance` after it holds LOCK_SH and starts over if another process
 //      slipped in and re-created the table in that window.
 //  L5. Every attached handle also holds an open-file-description (OFD) read lock on byte
-//      0 of the segment (fcntl F_OFD_SETLKW, independent of flock). Upgrading it to a
+//      0 of the segment (fcntl F_OFD_SETLK, independent of flock; an opener retries it
+//      until ready_timeout_ms while another handle holds the byte exclusively). Upgrading it to a
 //      write lock with F_OFD_SETLK either succeeds atomically, meaning no other handle
 //      in any process is attached, or fails leaving the read lock in place. That is how
 //      Segment::run_exclusive (and the engines' recover()) knows nobody else can be
@@ -29,6 +30,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <thread>
@@ -123,15 +125,16 @@ private:
   int fd_;
 };
 
-// L5: the attach byte's lock. F_OFD_SETLKW waits while a recover() holds the write lock.
-int attach_byte_lock(int fd, short type, bool wait) {
+// L5: the attach byte's lock, one try (EAGAIN or EACCES while another handle's lock
+// conflicts).
+int attach_byte_lock(int fd, short type) {
   struct flock fl {};
   fl.l_type = type;
   fl.l_whence = SEEK_SET;
   fl.l_start = 0;
   fl.l_len = 1;
   for (;;) {
-    if (::fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) == 0) {
+    if (::fcntl(fd, F_OFD_SETLK, &fl) == 0) {
       return 0;
     }
     if (errno != EINTR) {
@@ -140,16 +143,59 @@ int attach_byte_lock(int fd, short type, bool wait) {
   }
 }
 
-void hold_attach_byte(int fd, const Location &loc) {
-  if (const int err = attach_byte_lock(fd, F_RDLCK, true); err != 0) {
-    throw_os(loc.display + ": fcntl(F_OFD_SETLKW)", err);
+// Sleeps before the next try of a lock: 100 us, doubling up to 10 ms.
+struct Pause {
+  std::chrono::microseconds next{100};
+  void operator()() {
+    std::this_thread::sleep_for(next);
+    next = std::min(next * 2, std::chrono::microseconds(10000));
+  }
+};
+
+// L5's read lock, waited for while a recover()/run_exclusive() of another handle holds
+// the byte, until `deadline` (the open's ready_timeout_ms): a stopped or endless holder
+// must not hang every opener.
+void hold_attach_byte(int fd, const Location &loc, Clock::time_point deadline,
+                      unsigned timeout_ms) {
+  for (Pause pause;; pause()) {
+    const int err = attach_byte_lock(fd, F_RDLCK);
+    if (err == 0) {
+      return;
+    }
+    if (err != EAGAIN && err != EACCES) {
+      throw_os(loc.display + ": fcntl(F_OFD_SETLK)", err);
+    }
+    if (Clock::now() >= deadline) {
+      throw Error(Errc::kBusy, loc.display +
+                                   ": another handle held it exclusively (recover() or "
+                                   "run_exclusive()) for over " +
+                                   std::to_string(timeout_ms) + " ms (ready_timeout_ms)");
+    }
+  }
+}
+
+// An existing segment that another user owns and that every user may write could have
+// been planted by anyone (/dev/shm is world-writable): refuse it. Sharing a table across
+// users goes through a group (mode 0660) instead.
+void refuse_untrusted(int fd, const Location &loc) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    throw_os(loc.display + ": fstat", errno);
+  }
+  if (st.st_uid != ::geteuid() && (st.st_mode & S_IWOTH) != 0) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf,
+                  ": owned by uid %u, not this process's uid %u, and writable by every user "
+                  "(mode 0%o): not trusted; share a table across users through a group",
+                  static_cast<unsigned>(st.st_uid), static_cast<unsigned>(::geteuid()),
+                  static_cast<unsigned>(st.st_mode & 0777));
+    throw Error(Errc::kPermissionDenied, loc.display + buf);
   }
 }
 
 // Polls for a flock until `deadline`; false on timeout.
 bool lock_until(int fd, int op, Clock::time_point deadline, const Location &loc) {
-  auto pause = std::chrono::microseconds(100);
-  for (;;) {
+  for (Pause pause;; pause()) {
     if (::flock(fd, op | LOCK_NB) == 0) {
       return true;
     }
@@ -162,8 +208,6 @@ bool lock_until(int fd, int op, Clock::time_point deadline, const Location &loc)
     if (Clock::now() >= deadline) {
       return false;
     }
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::microseconds(10000));
   }
 }
 
@@ -488,6 +532,7 @@ Segment Segment::attach(const Options &opts, const TableParams &requested, Layou
         throw_os(loc.display + ": create", errno);
       }
     }
+    const bool ours = raw >= 0; // created just now by O_EXCL
     if (raw < 0) {
       raw = open_fd(loc, O_RDWR, 0);
       if (raw < 0) {
@@ -498,6 +543,9 @@ Segment Segment::attach(const Options &opts, const TableParams &requested, Layou
       }
     }
     Fd fd(raw);
+    if (!ours) {
+      refuse_untrusted(fd.get(), loc);
+    }
     Segment seg;
     seg.by_path_ = loc.by_path;
     seg.location_ = loc.where;
@@ -522,7 +570,7 @@ Segment Segment::attach(const Options &opts, const TableParams &requested, Layou
         if (::flock(fd.get(), LOCK_SH) != 0) { // L1
           throw_os(loc.display + ": flock", errno);
         }
-        hold_attach_byte(fd.get(), loc); // L5
+        hold_attach_byte(fd.get(), loc, deadline, opts.ready_timeout_ms); // L5
         seg.fd_ = fd.release();
         return seg;
       }
@@ -562,7 +610,7 @@ Segment Segment::attach(const Options &opts, const TableParams &requested, Layou
         backoff(rng);
         continue;
       }
-      hold_attach_byte(fd.get(), loc); // L5
+      hold_attach_byte(fd.get(), loc, deadline, opts.ready_timeout_ms); // L5
       seg.fd_ = fd.release();
       return seg;
     }
@@ -585,7 +633,7 @@ Segment Segment::attach(const Options &opts, const TableParams &requested, Layou
     }
     seg.layout_ = validate(h, file_bytes, req, layout_fn, loc);
     seg.base_ = attach_mapping(fd.get(), seg.layout_, loc).base;
-    hold_attach_byte(fd.get(), loc); // L5
+    hold_attach_byte(fd.get(), loc, deadline, opts.ready_timeout_ms); // L5
     seg.fd_ = fd.release();
     return seg;
   }
@@ -636,7 +684,7 @@ bool Segment::run_exclusive(const std::function<void()> &fn) {
   if (fd_ < 0) {
     throw Error(Errc::kInvalidArgument, "run_exclusive: the handle is closed");
   }
-  const int err = attach_byte_lock(fd_, F_WRLCK, false); // L5: atomic upgrade or nothing
+  const int err = attach_byte_lock(fd_, F_WRLCK); // L5: atomic upgrade or nothing
   if (err == EAGAIN || err == EACCES) {
     return false; // another handle is attached; our read lock is untouched
   }
@@ -645,7 +693,7 @@ bool Segment::run_exclusive(const std::function<void()> &fn) {
   }
   struct Downgrade { // back to the read lock L5 requires, however fn exits
     int fd;
-    ~Downgrade() { attach_byte_lock(fd, F_RDLCK, false); } // a downgrade cannot conflict
+    ~Downgrade() { attach_byte_lock(fd, F_RDLCK); } // a downgrade cannot conflict
   } downgrade{fd_};
   fn();
   return true;

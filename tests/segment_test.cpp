@@ -154,6 +154,72 @@ TEST(Segment, AZeroReadyTimeoutStillOpens) {
   EXPECT_FALSE(b.created());
 }
 
+// An opener waits for another process's recover()/run_exclusive() only up to its
+// ready_timeout_ms, then says why (it used to wait without limit: a stopped recover()
+// hung every opener). Once the holder is done, opening works again.
+TEST(Segment, AnOpenerWaitsForAnExclusiveHolderOnlyUntilItsTimeout) {
+  ScopedName name("exclwait");
+  Options o = named(name.str(), true);
+  const TableParams req{EngineKind::kLockFree, 0, o.capacity, 64, 256, 0};
+  int inside[2], release[2];
+  ASSERT_EQ(::pipe(inside), 0);
+  ASSERT_EQ(::pipe(release), 0);
+  const pid_t holder = spawn([&] {
+    Segment s = Segment::attach(o, req, &zero_engine_layout, {});
+    const bool ran = s.run_exclusive([&] {
+      char c = 1;
+      (void)!::write(inside[1], &c, 1);
+      (void)!::read(release[0], &c, 1); // until the test lets go
+    });
+    return ran ? 0 : 1;
+  });
+  char c = 0;
+  ASSERT_EQ(::read(inside[0], &c, 1), 1);
+  Options waiting = o;
+  waiting.ready_timeout_ms = 100;
+  try {
+    Segment s = Segment::attach(waiting, req, &zero_engine_layout, {});
+    ADD_FAILURE() << "attached while another handle held the table exclusively";
+  } catch (const Error &e) {
+    EXPECT_EQ(e.code(), Errc::kBusy) << e.what();
+    EXPECT_NE(std::string(e.what()).find("ready_timeout_ms"), std::string::npos) << e.what();
+  }
+  ASSERT_EQ(::write(release[1], &c, 1), 1);
+  EXPECT_EQ(exit_code(holder), 0);
+  Segment after = Segment::attach(waiting, req, &zero_engine_layout, {});
+  EXPECT_FALSE(after.created());
+  for (int fd : {inside[0], inside[1], release[0], release[1]}) {
+    ::close(fd);
+  }
+}
+
+// A segment of another user that every user may write could have been planted by anyone:
+// it is refused, naming the owner and the mode; the same segment shared through a group
+// (not world-writable) is attached. Changing a file's owner needs root.
+TEST(Segment, AWorldWritableSegmentOfAnotherUserIsRefused) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root to give a segment to another user";
+  }
+  ScopedName name("foreign");
+  Options o = named(name.str(), true);
+  o.mode = 0666;
+  { MutexTable planted(o); }
+  ASSERT_EQ(::chown(name.dev_path().c_str(), 65534, 65534), 0);
+  ASSERT_EQ(::chmod(name.dev_path().c_str(), 0666), 0);
+  try {
+    MutexTable t(named(name.str(), true));
+    ADD_FAILURE() << "attached to a world-writable segment of uid 65534";
+  } catch (const Error &e) {
+    EXPECT_EQ(e.code(), Errc::kPermissionDenied) << e.what();
+    EXPECT_NE(std::string(e.what()).find("uid 65534"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("0666"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(exists(name.dev_path())) << "a refused segment is left alone";
+  ASSERT_EQ(::chmod(name.dev_path().c_str(), 0660), 0);
+  MutexTable shared(named(name.str(), true));
+  EXPECT_FALSE(shared.created());
+}
+
 TEST(Segment, NonPersistentTableSurvivesTheCrashOfOneOfItsHolders) {
   ScopedName name("onecrash");
   MutexTable t(named(name.str()));

@@ -18,7 +18,7 @@ enum class Errc {
   kKeyTooLarge,         // key longer than the table's max_key_bytes
   kValueTooLarge,       // value longer than the table's max_value_bytes
   kBufferTooSmall,      // get_into(): the caller's buffer cannot hold the value
-  kTableFull,           // no free slot on the key's probe sequence
+  kTableFull,           // no free slot on a new key's probe sequence (reserved ones count)
   kLayoutMismatch,      // existing segment has another engine, layout or format version
   kCorruptedHeader,     // segment header fails its magic/checksum/bounds checks
   kNotReady,            // another process is still creating the segment
@@ -27,7 +27,8 @@ enum class Errc {
   kPermissionDenied,    // the OS refused access to the segment (mode/owner)
   kSystem,              // any other OS error; the message carries errno's text
   kNotANumber,          // add(): the key's value is not a decimal integer, or would overflow
-  kBusy,                // recover(): other handles are attached, so it cannot run safely
+  kBusy,                // recover(): other handles are attached, so it cannot run safely;
+                        // open: another handle's recover() outlasted ready_timeout_ms
 };
 
 // Stable, lower-case name of a code, e.g. "table_full".

@@ -48,7 +48,9 @@ struct Options {
   // MutexTable only: process-shared robust mutexes that recover when a holder dies.
   bool robust = false;
 
-  // How long to wait for another process that is creating the same segment.
+  // How long an open waits for another process that is creating the same segment
+  // (then Errc::kNotReady), or that holds it exclusively in recover() or
+  // Segment::run_exclusive() (then Errc::kBusy).
   unsigned ready_timeout_ms = kDefaultReadyTimeoutMs;
 };
 

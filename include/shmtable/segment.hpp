@@ -94,8 +94,9 @@ public:
 
   // Runs `fn` only if no other handle, in this or any other process, is attached to the
   // segment, and keeps every other handle from attaching until it returns (openers
-  // wait). Returns false, without running `fn`, if another handle is attached. The
-  // caller must not use this handle from other threads meanwhile. Throws Error.
+  // wait, up to their ready_timeout_ms, then fail with Errc::kBusy). Returns false, without running
+  // `fn`, if another handle is attached. The caller must not use this handle from other threads
+  // meanwhile. Throws Error.
   bool run_exclusive(const std::function<void()> &fn);
 
   bool is_open() const noexcept { return base_ != nullptr; }
