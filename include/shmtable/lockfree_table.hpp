@@ -68,7 +68,9 @@ public:
   // Linearizable and safe to call concurrently from any threads of any processes.
   // Errc::kKeyTooLarge / kValueTooLarge on oversize input, before anything changes.
   // Errc::kTableFull if a new key finds no free slot within its probe limit, or no
-  // free record buffer (papers/protocol.md, "Capacity").
+  // free record buffer (papers/protocol.md, "Capacity"). Fullness is physical, as seen
+  // at that moment: slots reserved by other inserters count as taken, even those whose
+  // inserters withdraw a moment later.
 
   void set(std::string_view key, std::string_view value);
   std::optional<std::string> get(std::string_view key) const;
@@ -115,7 +117,8 @@ public:
 
   // ---- Whole-table operations -----------------------------------------------------
   // Safe to call concurrently with everything above, but best-effort under concurrent
-  // writes: keys() and size() may miss or include keys that change meanwhile, and
+  // writes: keys() and size() may miss or include keys that change meanwhile, keys()
+  // may list a key twice (erased behind the scan and inserted again ahead of it), and
   // clear() is not atomic (each entry is erased atomically, one at a time). They never
   // crash, hang or return a key that was never written.
   std::vector<std::string> keys() const;
@@ -124,9 +127,12 @@ public:
 
   // Reclaims what crashed processes left (reserved slots, record buffers), recounts
   // entries and shrinks probe bounds. Runs only if this is the only handle attached to
-  // the table (in any process) and no other thread is using this handle; otherwise
-  // throws Errc::kBusy without changing anything. Processes opening the table meanwhile
-  // wait for it to finish.
+  // the table (in any process, this one included); otherwise throws Errc::kBusy without
+  // changing anything. Processes opening the table meanwhile wait for it to finish (up
+  // to their ready_timeout_ms). Not detected, so the caller's to ensure: that no other
+  // thread uses THIS handle meanwhile (like close() and assignment; a per-handle count
+  // of operations in flight would cost every read). Such a thread's in-flight write
+  // looks dead to recover(), which then frees what it holds.
   RecoveryReport recover();
 
   // ---- Properties -------------------------------------------------------------------

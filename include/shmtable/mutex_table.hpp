@@ -22,6 +22,13 @@
 // the old value, never a torn one. In the default (faithful) mode a process killed while
 // holding a mutex blocks every later user of that slot forever, as the seed's would.
 //
+// Trust: this engine trusts every process that can write the segment. With robust =
+// true, glibc keeps each mutex's links of its owner's robust list inside the mutex, so a
+// process that scribbles on the segment can make another process's lock and unlock
+// write anywhere in that process (either mode: hang it with a forged lock word). The
+// lock-free engine stores no pointers in the segment and checks every index it reads
+// from it, so a bad writer can corrupt the table's data but not its readers' memory.
+//
 // Caveats: do not use a handle in a child after fork(); open the table again there.
 // Keys and values are byte strings (any bytes, including NUL).
 #pragma once
@@ -56,7 +63,8 @@ public:
   // Linearizable and safe to call concurrently from any threads of any processes.
   // Errc::kKeyTooLarge / kValueTooLarge on oversize input, before anything changes.
 
-  // Inserts or overwrites. Errc::kTableFull if the key is new and no slot is free.
+  // Inserts or overwrites. Errc::kTableFull if the key is new and no slot is free on
+  // its probe sequence.
   void set(std::string_view key, std::string_view value);
   std::optional<std::string> get(std::string_view key) const;
   // Copies the value into `out` without allocating; returns its length, or nullopt if
@@ -78,14 +86,17 @@ public:
 
   // ---- Whole-table operations -----------------------------------------------------
   // Safe to call concurrently with everything above, but best-effort under concurrent
-  // writes: keys() and size() may miss or include keys that change meanwhile, and
+  // writes: keys() and size() may miss or include keys that change meanwhile, keys()
+  // may list a key twice (erased behind the scan and inserted again ahead of it), and
   // clear() is not atomic (an operation racing it may see a partially cleared table).
   std::vector<std::string> keys() const;
   void clear();
   std::size_t size() const noexcept;
 
-  // Runs only if this is the only handle attached (else Errc::kBusy): takes over every
-  // lock a dead process held (faithful mode: re-initialises it) and recounts entries.
+  // Runs only if this is the only handle attached, in any process (else Errc::kBusy):
+  // takes over every lock a dead process held (faithful mode: re-initialises it) and
+  // recounts entries. Not detected, so the caller's to ensure: that no other thread uses
+  // THIS handle meanwhile (it would re-initialise a mutex that thread holds).
   RecoveryReport recover();
 
   // ---- Properties -------------------------------------------------------------------
