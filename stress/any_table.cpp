@@ -1,6 +1,8 @@
 // stress/any_table.cpp: AnyTable over LockFreeTable and MutexTable.
 #include "any_table.hpp"
 
+#include <type_traits>
+
 namespace shmtable::stress {
 namespace {
 
@@ -23,6 +25,13 @@ public:
   std::size_t size() const override { return t_.size(); }
   RecoveryReport recover() override { return t_.recover(); }
   std::uint64_t capacity() const override { return t_.capacity(); }
+  std::uint64_t buffer_reserve() const override {
+    if constexpr (std::is_same_v<Table, LockFreeTable>) {
+      return t_.buffer_count() - t_.capacity();
+    } else {
+      return 0;
+    }
+  }
   std::uint64_t home_slot(std::string_view k) const override { return t_.home_slot(k); }
   bool created() const override { return t_.created(); }
   void close() override { t_.close(); }

@@ -34,6 +34,9 @@ public:
   virtual std::size_t size() const = 0;
   virtual RecoveryReport recover() = 0;
   virtual std::uint64_t capacity() const = 0;
+  // Record buffers beyond one per slot (lock-free: in flight, spares, crash leaks); 0 for
+  // an engine whose updates need no buffer (the mutex engines write in place).
+  virtual std::uint64_t buffer_reserve() const = 0;
   virtual std::uint64_t home_slot(std::string_view key) const = 0;
   virtual bool created() const = 0;
   virtual void close() = 0;

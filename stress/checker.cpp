@@ -85,6 +85,9 @@ constexpr std::uint64_t kInfinity = std::numeric_limits<std::uint64_t>::max();
 constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
 constexpr std::uint32_t kAbsent = 0; // state id of "no value"
 constexpr std::string_view kNotANumber = "not_a_number";
+constexpr std::string_view kTableFull = "table_full";
+constexpr std::string_view kKeyTooLarge = "key_too_large";
+constexpr std::string_view kValueTooLarge = "value_too_large";
 constexpr std::size_t kMaxFailures = 10;
 constexpr std::size_t kMaxConcurrentShown = 8;
 constexpr std::size_t kMaxStatesShown = 4;
@@ -207,7 +210,7 @@ bool result_fits(const Operation &op) {
     return k == Kind::kUnknown;
   }
   if (k == Kind::kError) {
-    return op.op == OpKind::kAdd || op.result.error != kNotANumber;
+    return true; // which errors an operation may return, and when, is the rules' to judge
   }
   switch (op.op) {
   case OpKind::kGet:
@@ -408,7 +411,7 @@ struct KeyResult {
 
 // What an operation of one key requires and does, as a function of the state.
 enum class Rule : std::uint8_t {
-  kNoop,             // an error other than not_a_number: allowed anywhere, no effect
+  kNoop,             // an error allowed in any state (oversize input, ...): no effect
   kGet,              // the state is a
   kContains,         // presence is flag
   kSet,              // state becomes a
@@ -421,7 +424,38 @@ enum class Rule : std::uint8_t {
   kCompareAndSetAny, // if state == a, state becomes b
   kSetIfAbsent,      // absence is flag; if absent, state becomes a
   kSetIfAbsentAny,   // if absent, state becomes a
+  kFullIfAbsent,     // table_full of an insert: the state is absent; no effect
+  kNever,            // an error this operation cannot return: no state admits it
 };
+
+// The rule of a completed operation that failed with `error` (checker.hpp, "errors").
+Rule error_rule(const Operation &op, const std::string &error, const CheckOptions &options) {
+  const bool writes_value = op.op == OpKind::kSet || op.op == OpKind::kAdd ||
+                            op.op == OpKind::kCompareAndSet || op.op == OpKind::kSetIfAbsent;
+  if (error == kNotANumber) {
+    return op.op == OpKind::kAdd ? Rule::kAddNotANumber : Rule::kNever;
+  }
+  if (error == kKeyTooLarge) {
+    return op.op != OpKind::kClear ? Rule::kNoop : Rule::kNever;
+  }
+  if (error == kValueTooLarge) {
+    return writes_value ? Rule::kNoop : Rule::kNever;
+  }
+  if (error == kTableFull) {
+    switch (op.op) {
+    case OpKind::kSetIfAbsent: // a present key is answered false before any buffer is taken
+      return Rule::kFullIfAbsent;
+    case OpKind::kSet:
+    case OpKind::kAdd:
+      return options.buffers_may_run_out ? Rule::kNoop : Rule::kFullIfAbsent;
+    case OpKind::kCompareAndSet: // never inserts; needs a buffer only to replace a value
+      return options.buffers_may_run_out ? Rule::kNoop : Rule::kNever;
+    default:
+      return Rule::kNever;
+    }
+  }
+  return Rule::kNever;
+}
 
 enum class ClearPart : std::uint8_t { kNone, kMandatory, kExtra };
 
@@ -429,8 +463,8 @@ class KeyChecker {
 public:
   KeyChecker(const std::vector<Operation> &history, std::string_view key,
              const std::vector<std::uint32_t> &own, const std::vector<std::uint32_t> &clears,
-             std::uint64_t max_steps)
-      : history_(history), key_(key), max_steps_(max_steps) {
+             const CheckOptions &options)
+      : history_(history), key_(key), options_(options), max_steps_(options.max_steps_per_key) {
     for (const std::uint32_t index : own) {
       add_own(index);
     }
@@ -536,12 +570,8 @@ private:
         break;
       }
     } else if (r.kind == Result::Kind::kError) {
-      if (op.op == OpKind::kAdd && r.error == kNotANumber) {
-        k.rule = Rule::kAddNotANumber;
-        k.delta = op.delta;
-      } else {
-        k.rule = Rule::kNoop;
-      }
+      k.rule = error_rule(op, r.error, options_);
+      k.delta = op.delta;
     } else {
       k.flag = r.flag;
       switch (op.op) {
@@ -805,6 +835,10 @@ private:
         out = op.a;
       }
       return true;
+    case Rule::kFullIfAbsent:
+      return s == kAbsent;
+    case Rule::kNever:
+      return false;
     }
     return false;
   }
@@ -1102,6 +1136,7 @@ private:
 
   const std::vector<Operation> &history_;
   std::string_view key_;
+  const CheckOptions &options_;
   std::uint64_t max_steps_;
   StateTable states_;
   std::vector<KeyOp> ops_;
@@ -1176,7 +1211,7 @@ CheckReport check_linearizable(const std::vector<Operation> &history, const Chec
       }
       const KeyTask &task = tasks[order[i]];
       try {
-        KeyChecker checker(history, task.key, task.ops, clears, options.max_steps_per_key);
+        KeyChecker checker(history, task.key, task.ops, clears, options);
         results[order[i]] = checker.run();
       } catch (...) {
         const std::lock_guard lock(error_mutex);

@@ -20,9 +20,16 @@
 //      its interval (a key present throughout is erased), plus up to k further optional
 //      erases, k the number of writes to that key that overlap it (a slot-by-slot clear
 //      may meet a key again after it was erased and re-inserted).
-//   Any error other than not_a_number (table_full, key_too_large, value_too_large, ...)
-//      is accepted at any time and has no effect: per-key decomposition cannot judge a
-//      table-wide condition, and the driver checks size limits directly.
+//   Errors (each has no effect; an error an operation cannot return fails its key):
+//      key_too_large: any operation with a key, in any state. value_too_large: set, add,
+//      compare_and_set, set_if_absent, in any state (the driver checks the limits and
+//      that the table was left as it was).
+//      table_full: only an operation that would insert the key (set, add,
+//      set_if_absent), at a point where the key is absent: per-key decomposition cannot
+//      judge whether the table was full, but it can judge that there was nothing to
+//      replace. With CheckOptions::buffers_may_run_out (a lock-free run whose crashes
+//      may have leaked more record buffers than the pool's reserve), set, add and
+//      compare_and_set may also fail so on a present key (no buffer for the new value).
 //   An operation that did not complete may take effect once, at a point between its
 //      invocation and its response_ns bound (or any time after, if none), or never.
 #pragma once
@@ -42,6 +49,8 @@ struct CheckOptions {
   std::uint64_t max_steps_per_key = 100'000'000;
   // Worker threads for checking keys in parallel; 0 = hardware threads.
   unsigned threads = 0;
+  // Whether record buffers may have run out (see "Errors" above).
+  bool buffers_may_run_out = false;
 };
 
 struct KeyFailure {
