@@ -635,6 +635,11 @@ inline std::optional<std::string> LockFreeEngine<A, G>::get(std::string_view key
   Sink sink{&out};
   Ctrl c;
   if (!find(p, c, &sink)) {
+    if constexpr (kPlanted == PlantedBug::kFullOnRead) {
+      if (size() >= g_.capacity()) {
+        throw Error(Errc::kTableFull, "get: table is full");
+      }
+    }
     return std::nullopt;
   }
   return out;

@@ -29,6 +29,10 @@ enum class PlantedBug {
   // in the slot) as its spare, instead of the one it unpublished: its next write refills
   // a live record in place, under readers that cannot see the change (P3 broken).
   kSpareKeepsLive,
+  // A get() that misses while the table holds `capacity` entries reports table_full, an
+  // error only an insert may return: the history checker (and the workers' own check)
+  // must refuse table_full from a read.
+  kFullOnRead,
   // Readers drop R3's acquire fence between copying a record and re-checking the
   // version: a copy that read a recycler's stores no longer synchronises with the
   // recycler, so the re-check may miss the version change and accept a torn value. On
@@ -39,8 +43,8 @@ enum class PlantedBug {
 };
 
 inline constexpr std::string_view kPlantedBugNames[] = {
-    "none",        "skip_recheck",     "cas_as_store",   "publish_before_write",
-    "no_dup_scan", "spare_keeps_live", "no_reader_fence"};
+    "none",        "skip_recheck",     "cas_as_store", "publish_before_write",
+    "no_dup_scan", "spare_keeps_live", "full_on_read", "no_reader_fence"};
 
 // The bug this build of the library carries ("none" normally).
 std::string_view planted_bug_name() noexcept;
