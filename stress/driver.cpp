@@ -559,6 +559,12 @@ std::vector<Operation> collect(const RunConfig &cfg, const SharedLog &log,
       case OpKind::kSet:
       case OpKind::kSetIfAbsent:
         op.value = value_text(r.arg, cfg.value_bytes);
+        if (r.oversize == Oversize::kKey) {
+          op.key = oversize_key(cfg);
+          op.value = "x";
+        } else if (r.oversize == Oversize::kValue) {
+          op.value = oversize_value(cfg);
+        }
         break;
       case OpKind::kCompareAndSet:
         op.value = r.arg2_kind == ArgKind::kNumber
@@ -795,7 +801,7 @@ int run_scenario(Cli &c) {
       for (std::uint64_t i = 0; i < n; ++i) {
         const Record &r = log.records(l)[i];
         const auto op = static_cast<OpKind>(r.op);
-        if (op == OpKind::kSet || op == OpKind::kSetIfAbsent) {
+        if ((op == OpKind::kSet || op == OpKind::kSetIfAbsent) && r.oversize == Oversize::kNone) {
           written.push_back(key_name(cfg, r.key));
         }
       }

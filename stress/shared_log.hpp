@@ -36,6 +36,10 @@ enum class Out : std::uint8_t {
 
 enum class ArgKind : std::uint8_t { kValueId, kNumber };
 
+// A set one byte over a size limit (scenario limits): its key is max_key_bytes + 1
+// bytes of 'K' (kKey), or its value max_value_bytes + 1 bytes of 'V' (kValue).
+enum class Oversize : std::uint8_t { kNone, kKey, kValue };
+
 struct Record {
   std::uint64_t invoke_ns;
   std::atomic<std::uint64_t> response_ns; // 0 until completed
@@ -47,7 +51,7 @@ struct Record {
   std::uint8_t op; // OpKind
   Out out_kind;
   ArgKind arg2_kind;
-  std::uint8_t unused;
+  Oversize oversize;
 };
 static_assert(sizeof(Record) == 56, "records are packed: millions of them live in RAM");
 

@@ -32,6 +32,13 @@ std::string key_name(const RunConfig &cfg, std::uint64_t id) {
   return cfg.keys[id];
 }
 
+std::string oversize_key(const RunConfig &cfg) {
+  return std::string(cfg.table.max_key_bytes + 1, 'K');
+}
+std::string oversize_value(const RunConfig &cfg) {
+  return std::string(cfg.table.max_value_bytes + 1, 'V');
+}
+
 namespace {
 
 // What this worker last saw under a key: the expected value of its compare_and_set.
@@ -66,9 +73,10 @@ public:
         break;
       }
       if (cfg_.oversize_permille && below(cfg_.oversize_permille, 1000)) {
-        try_oversize();
+        try_oversize(i);
+      } else {
+        one_op(i);
       }
-      one_op(i);
     }
     table_->close();
   }
@@ -139,6 +147,9 @@ private:
     for (std::uint64_t i = 0; i < lane_.next.load(std::memory_order_relaxed); ++i) {
       const Record &r = records_[i];
       const auto op = static_cast<OpKind>(r.op);
+      if (r.oversize != Oversize::kNone) {
+        continue; // refused, or a violation already counted: it inserted nothing
+      }
       if (op == OpKind::kSet || op == OpKind::kSetIfAbsent) {
         if (!present.count(r.key)) {
           order.push_back(r.key);
@@ -177,6 +188,7 @@ private:
     r.key = key;
     r.arg = r.arg2 = r.out = 0;
     r.arg2_kind = ArgKind::kValueId;
+    r.oversize = Oversize::kNone;
     r.out_kind = Out::kNone;
     r.response_ns.store(0, std::memory_order_relaxed); // relaxed: published by `next` below
     switch (op) {
@@ -305,26 +317,39 @@ private:
     }
   }
 
-  // limits: one byte over each limit must be refused with the limit's own code.
-  void try_oversize() {
-    const std::string big_key(cfg_.table.max_key_bytes + 1, 'K');
-    const std::string big_value(cfg_.table.max_value_bytes + 1, 'V');
-    const std::string &k = cfg_.keys[rng_() % cfg_.keys.size()];
+  // limits: one byte over each limit must be refused with the limit's own code. The
+  // attempt is recorded (record i) like any operation, so that the history shows it
+  // and the checker holds it to "no effect" (a value-side attempt on a live key).
+  void try_oversize(std::uint64_t i) {
+    Record &r = records_[i];
     const bool key_side = below(1, 2);
+    r.process = process_;
+    r.op = static_cast<std::uint8_t>(OpKind::kSet);
+    r.key = rng_() % cfg_.keys.size();
+    r.arg = r.arg2 = r.out = 0;
+    r.arg2_kind = ArgKind::kValueId;
+    r.oversize = key_side ? Oversize::kKey : Oversize::kValue;
+    r.out_kind = Out::kNone;
+    r.response_ns.store(0, std::memory_order_relaxed); // relaxed: published by `next` below
+    const std::string k = key_side ? oversize_key(cfg_) : key_name(cfg_, r.key);
+    const std::string v = key_side ? std::string("x") : oversize_value(cfg_);
+    r.invoke_ns = now_ns();
+    lane_.next.store(i + 1, std::memory_order_release); // as in one_op()
     try {
-      if (key_side) {
-        table_->set(big_key, "x");
-      } else {
-        table_->set(k, big_value);
-      }
+      table_->set(k, v);
+      r.out_kind = Out::kOk;
       violation("set with a %s one byte over the limit was accepted", key_side ? "key" : "value");
     } catch (const Error &e) {
+      r.out_kind = Out::kError;
+      r.out = static_cast<std::uint64_t>(e.code());
       const Errc want = key_side ? Errc::kKeyTooLarge : Errc::kValueTooLarge;
       if (e.code() != want) {
         violation("oversize %s gave %s, not %s", key_side ? "key" : "value",
                   std::string(to_string(e.code())).c_str(), std::string(to_string(want)).c_str());
       }
     }
+    r.response_ns.store(now_ns(), std::memory_order_release); // as in one_op()
+    lane_.done.store(i + 1, std::memory_order_release);
   }
 
   template <class... Args> void violation(const char *fmt, Args... args) {

@@ -44,6 +44,9 @@ struct RunConfig {
 
 // The text of key id `id` (an index into cfg.keys, or a churn key id).
 std::string key_name(const RunConfig &cfg, std::uint64_t id);
+// What a limits run's oversize attempts pass (Oversize in shared_log.hpp): one byte over.
+std::string oversize_key(const RunConfig &cfg);
+std::string oversize_value(const RunConfig &cfg);
 
 // Runs lane `lane` as process `process`: opens the table by name, then records operations
 // until the lane is full or the log's stop flag is set, then exits the process.
