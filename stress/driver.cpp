@@ -54,7 +54,9 @@ Options:
   --procs N             worker processes (default 4)
   --ops N               total operations (default 200000 unless --seconds is given)
   --seconds S           run for S seconds instead
-  --max-ops N           log capacity for --seconds runs (default 8000000)
+  --max-ops N           operations per epoch (default 8000000): a longer run goes in
+                        epochs, each audited and checked on its own, so memory stays
+                        bounded whatever the length
   --keys N              key set size (mix, limits, collide, clear-race; full: 1.5 x capacity)
   --capacity N          table slots (default 1024; full: 64)
   --load F              churn: load factor kept (default 0.5)
@@ -265,7 +267,11 @@ struct Tally {
 
 class Runner {
 public:
-  Runner(const Cli &cli, SharedLog &log) : cli_(cli), cfg_(cli.cfg), log_(log), rng_(cfg_.seed) {}
+  // One epoch of a run: workers numbered from `first_process` (value ids stay unique
+  // across epochs), stopped at `deadline` seconds from now (0: when their lanes are full).
+  Runner(const Cli &cli, SharedLog &log, double deadline, std::uint32_t first_process)
+      : cli_(cli), cfg_(cli.cfg), log_(log), rng_(cfg_.seed + first_process), deadline_(deadline),
+        next_process_(first_process) {}
 
   Tally run() {
     lanes_.resize(cfg_.procs);
@@ -282,7 +288,7 @@ public:
     }
     h.go.store(true, std::memory_order_release);
     started_ = true;
-    const double deadline = cfg_.ops ? 0 : cfg_.seconds;
+    const double deadline = deadline_;
     auto next_kill = cli_.crash ? draw_kill_delay() : 0.0;
     double next_progress = 1.0;
     bool stopping = false;
@@ -532,6 +538,7 @@ private:
   std::vector<LaneState> lanes_;
   std::vector<std::uint64_t> reaped_at_;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> progress_; // per lane: done, when seen
+  double deadline_ = 0;
   std::uint32_t next_process_ = 0;
   Tally tally_;
   bool started_ = false; // the first workers were released (replacements allowed)
@@ -758,6 +765,197 @@ int run_create_race(const Cli &c) {
       {{"command", "create-race"}, {"engine", to_string(c.cfg.engine)}, {"rounds", r.rounds}});
 }
 
+// One epoch's outcome: its run, audit and check.
+struct EpochResult {
+  Tally tally;
+  std::uint64_t online = 0; // violations the workers saw themselves
+  FsckReport f;
+  std::vector<Operation> history;
+  std::size_t worker_ops = 0;
+  std::size_t incomplete = 0;
+  CheckReport r;
+  double check_secs = 0;
+  bool buffers_may_run_out = false;
+
+  std::uint64_t violations() const {
+    return online + f.violations + r.violations + r.inconclusive + tally.worker_failures +
+           (tally.hang_expected ? 0 : tally.hangs);
+  }
+  void write_history(const std::string &path, bool first) const {
+    if (!path.empty()) {
+      stress::write_history(path, history, !first);
+    }
+  }
+};
+
+EpochResult audit_and_check(const Cli &c, AnyTable &table, const SharedLog &log,
+                            const Runner &runner, const Tally &tally) {
+  const RunConfig &cfg = c.cfg;
+  EpochResult e;
+  e.tally = tally;
+  // Relaxed: every worker has been reaped; wait() ordered their increments before this.
+  e.online = log.header().online.load(std::memory_order_relaxed);
+  const std::uint64_t killed = tally.kills + tally.hangs * cfg.procs;
+  // Churn: read back every key inserted, so a key the table lost is seen missing.
+  std::vector<std::string> written;
+  if (cfg.scenario == Scenario::kChurn) {
+    for (std::size_t l = 0; l < log.lanes(); ++l) {
+      const std::uint64_t n = log.lane(l).next.load(std::memory_order_relaxed); // all reaped
+      for (std::uint64_t i = 0; i < n; ++i) {
+        const Record &r = log.records(l)[i];
+        const auto op = static_cast<OpKind>(r.op);
+        if ((op == OpKind::kSet || op == OpKind::kSetIfAbsent) && r.oversize == Oversize::kNone) {
+          written.push_back(key_name(cfg, r.key));
+        }
+      }
+    }
+  }
+  // Could an update have found no record buffer (checker.hpp, "Errors")? Buffers number
+  // capacity + reserve; at most half the reserve are spares (P4), and beyond the live
+  // entries the rest may be held by operations in flight (one per process) or leaked
+  // by the dead (two each). Each epoch starts with recover()'s reclaim behind it.
+  CheckOptions check = c.check;
+  e.buffers_may_run_out = check.buffers_may_run_out =
+      cfg.engine == Engine::kLockFree && cfg.procs + 2 * killed > table.buffer_reserve() / 2;
+  std::vector<Operation> finals;
+  try {
+    e.f = fsck(table, cfg, killed, cfg.engine == Engine::kMutex && tally.kills > 0,
+               runner.next_process(), written, finals);
+  } catch (const std::exception &ex) {
+    ++e.f.violations;
+    e.f.messages.push_back(std::string("the audit itself failed: ") + ex.what());
+  }
+  e.history = collect(cfg, log, runner.reaped_at());
+  e.worker_ops = e.history.size();
+  e.history.insert(e.history.end(), finals.begin(), finals.end());
+  for (const Operation &op : e.history) {
+    e.incomplete += !op.completed;
+  }
+  if (!c.quiet) {
+    std::fprintf(stderr, "checking %zu operations...\n", e.history.size());
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  e.r = check_linearizable(e.history, check);
+  e.check_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return e;
+}
+
+// The epochs of one run, summed.
+struct Totals {
+  std::uint64_t epochs = 0;
+  std::size_t worker_ops = 0, incomplete = 0;
+  Tally tally;
+  std::uint64_t online = 0;
+  RecoveryReport recovered; // the first recover() of each audit, summed
+  bool second_found_more = false;
+  std::size_t entries = 0;    // the last audit's
+  std::uint64_t refilled = 0; // the last audit's
+  std::uint64_t fsck_violations = 0, expected_damage = 0;
+  std::vector<std::string> fsck_messages;
+  CheckReport r;
+  double check_secs = 0;
+  bool buffers_may_run_out = false;
+  std::uint64_t violations_ = 0;
+
+  std::uint64_t violations() const { return violations_; }
+
+  void add(const EpochResult &e) {
+    ++epochs;
+    worker_ops += e.worker_ops;
+    incomplete += e.incomplete;
+    tally.started += e.tally.started;
+    tally.kills += e.tally.kills;
+    tally.hangs += e.tally.hangs;
+    tally.hang_expected = tally.hang_expected || e.tally.hang_expected;
+    tally.worker_failures += e.tally.worker_failures;
+    tally.seconds += e.tally.seconds;
+    tally.messages.insert(tally.messages.end(), e.tally.messages.begin(), e.tally.messages.end());
+    online += e.online;
+    recovered.pending_cleared += e.f.first.pending_cleared;
+    recovered.buffers_reclaimed += e.f.first.buffers_reclaimed;
+    recovered.spares_cleared += e.f.first.spares_cleared;
+    recovered.locks_reset += e.f.first.locks_reset;
+    recovered.entries = e.f.first.entries;
+    second_found_more =
+        second_found_more || e.f.second.pending_cleared || e.f.second.buffers_reclaimed;
+    entries = e.f.entries;
+    refilled = e.f.refilled;
+    fsck_violations += e.f.violations;
+    expected_damage += e.f.expected_damage;
+    fsck_messages.insert(fsck_messages.end(), e.f.messages.begin(), e.f.messages.end());
+    r.operations += e.r.operations;
+    r.keys += e.r.keys;
+    r.violations += e.r.violations;
+    r.inconclusive += e.r.inconclusive;
+    r.steps += e.r.steps;
+    r.failures.insert(r.failures.end(), e.r.failures.begin(), e.r.failures.end());
+    check_secs += e.check_secs;
+    buffers_may_run_out = buffers_may_run_out || e.buffers_may_run_out;
+    violations_ += e.violations();
+  }
+
+  int report(const Cli &c) const {
+    const RunConfig &cfg = c.cfg;
+    std::printf("summary: %zu operations by %llu processes in %.1f s (%s ops/s), %zu did not "
+                "complete%s\n",
+                worker_ops, static_cast<unsigned long long>(tally.started), tally.seconds,
+                fmt_count(double(worker_ops) / tally.seconds).c_str(), incomplete,
+                epochs > 1 ? (", in " + std::to_string(epochs) + " epochs").c_str() : "");
+    std::printf("  crashes injected: %llu; hangs detected: %llu%s; workers failed: %llu\n",
+                static_cast<unsigned long long>(tally.kills),
+                static_cast<unsigned long long>(tally.hangs),
+                tally.hangs ? (tally.hang_expected ? " (expected)" : " (a violation)") : "",
+                static_cast<unsigned long long>(tally.worker_failures));
+    for (const std::string &m : tally.messages) {
+      std::printf("  %s\n", m.c_str());
+    }
+    std::printf("  values read torn or invented, unexpected errors (seen online): %llu\n",
+                static_cast<unsigned long long>(online));
+    std::printf("  recover(): %llu entries, %llu reservations freed, %llu buffers reclaimed, "
+                "%llu spare permits reset, %llu locks reset; second recover(): %s\n",
+                static_cast<unsigned long long>(recovered.entries),
+                static_cast<unsigned long long>(recovered.pending_cleared),
+                static_cast<unsigned long long>(recovered.buffers_reclaimed),
+                static_cast<unsigned long long>(recovered.spares_cleared),
+                static_cast<unsigned long long>(recovered.locks_reset),
+                second_found_more ? "found more" : "nothing left");
+    std::printf("  fsck: %zu entries, refilled %llu of %llu slots, %llu violations%s\n", entries,
+                static_cast<unsigned long long>(refilled),
+                static_cast<unsigned long long>(cfg.table.capacity),
+                static_cast<unsigned long long>(fsck_violations),
+                expected_damage
+                    ? (", " + std::to_string(expected_damage) + " torn values (expected)").c_str()
+                    : "");
+    for (const std::string &m : fsck_messages) {
+      std::printf("  VIOLATION: %s\n", m.c_str());
+    }
+    print_check(r, check_secs);
+    return finish(c, violations_,
+                  {{"command", c.command},
+                   {"engine", to_string(cfg.engine)},
+                   {"processes", cfg.procs},
+                   {"operations", worker_ops},
+                   {"epochs", epochs},
+                   {"incomplete", incomplete},
+                   {"seconds", tally.seconds},
+                   {"kills", tally.kills},
+                   {"hangs", tally.hangs},
+                   {"hang_expected", tally.hang_expected},
+                   {"worker_failures", tally.worker_failures},
+                   {"online_violations", online},
+                   {"recover",
+                    {{"pending_cleared", recovered.pending_cleared},
+                     {"buffers_reclaimed", recovered.buffers_reclaimed},
+                     {"spares_cleared", recovered.spares_cleared},
+                     {"locks_reset", recovered.locks_reset}}},
+                   {"fsck_violations", fsck_violations},
+                   {"expected_damage", expected_damage},
+                   {"check", report_json(r)},
+                   {"buffers_may_run_out", buffers_may_run_out},
+                   {"check_seconds", check_secs}});
+  }
+};
+
 int run_scenario(Cli &c) {
   apply_defaults(c);
   RunConfig &cfg = c.cfg;
@@ -783,124 +981,43 @@ int run_scenario(Cli &c) {
               static_cast<unsigned long long>(cfg.seed));
   std::fflush(stdout);
 
-  const std::uint64_t per_lane = cfg.ops ? (cfg.ops + cfg.procs - 1) / cfg.procs
-                                         : std::max<std::uint64_t>(1, c.max_ops / cfg.procs);
-  SharedLog log(cfg.procs, per_lane);
-  Runner runner(c, log);
-  const Tally tally = runner.run();
-
-  // Relaxed: every worker has been reaped; wait() ordered their increments before this.
-  const std::uint64_t online = log.header().online.load(std::memory_order_relaxed);
-  std::vector<Operation> finals;
-  const std::uint64_t killed = tally.kills + tally.hangs * cfg.procs;
-  // Churn: read back every key ever inserted, so a key the table lost is seen missing.
-  std::vector<std::string> written;
-  if (cfg.scenario == Scenario::kChurn) {
-    for (std::size_t l = 0; l < log.lanes(); ++l) {
-      const std::uint64_t n = log.lane(l).next.load(std::memory_order_relaxed); // all reaped
-      for (std::uint64_t i = 0; i < n; ++i) {
-        const Record &r = log.records(l)[i];
-        const auto op = static_cast<OpKind>(r.op);
-        if ((op == OpKind::kSet || op == OpKind::kSetIfAbsent) && r.oversize == Oversize::kNone) {
-          written.push_back(key_name(cfg, r.key));
-        }
-      }
+  // Epochs: a run longer than --max-ops operations goes in epochs of at most that many.
+  // Each ends with every worker gone and the audit (fsck: recover(), reads of every key,
+  // clear()), whose reads and clear join the epoch's history; the next starts on the
+  // empty table. So each epoch's history is checked alone and then freed, and the
+  // epochs' histories, written one after the other, are the run's whole history.
+  const auto run_t0 = std::chrono::steady_clock::now();
+  const auto since_start = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - run_t0).count();
+  };
+  Totals all;
+  std::uint32_t next_process = 0;
+  std::uint64_t ops_left = cfg.ops;
+  for (std::uint64_t epoch = 1;; ++epoch) {
+    const std::uint64_t epoch_ops = cfg.ops ? std::min(ops_left, c.max_ops) : c.max_ops;
+    const std::uint64_t per_lane =
+        std::max<std::uint64_t>(1, (epoch_ops + cfg.procs - 1) / cfg.procs);
+    SharedLog log(cfg.procs, per_lane);
+    Runner runner(c, log, cfg.ops ? 0 : std::max(0.001, cfg.seconds - since_start()), next_process);
+    const Tally tally = runner.run();
+    next_process = runner.next_process() + 1; // the audit's reads are process runner.next_process()
+    ops_left -= std::min(ops_left, epoch_ops);
+    EpochResult e = audit_and_check(c, *table, log, runner, tally);
+    e.write_history(c.history, epoch == 1);
+    const bool failed = e.violations() > 0;
+    all.add(e);
+    const bool more = cfg.ops ? ops_left > 0 : since_start() < cfg.seconds;
+    if (!more || failed || tally.hangs || (c.expect_violation && all.violations() > 0)) {
+      break;
+    }
+    if (!c.quiet) {
+      std::fprintf(stderr, "epoch %llu: %zu operations checked, %llu violations; next epoch\n",
+                   static_cast<unsigned long long>(epoch), e.worker_ops,
+                   static_cast<unsigned long long>(e.violations()));
     }
   }
-  // Could an update have found no record buffer (checker.hpp, "Errors")? Buffers number
-  // capacity + reserve; at most half the reserve are spares (P4), and beyond the live
-  // entries the rest may be held by operations in flight (one per process) or leaked
-  // by the dead (two each).
-  CheckOptions check = c.check;
-  check.buffers_may_run_out =
-      cfg.engine == Engine::kLockFree && cfg.procs + 2 * killed > table->buffer_reserve() / 2;
-  FsckReport f;
-  try {
-    f = fsck(*table, cfg, killed, cfg.engine == Engine::kMutex && tally.kills > 0,
-             runner.next_process(), written, finals);
-  } catch (const std::exception &e) {
-    ++f.violations;
-    f.messages.push_back(std::string("the audit itself failed: ") + e.what());
-  }
   table.reset(); // the last handle: the segment goes away
-
-  std::vector<Operation> history = collect(cfg, log, runner.reaped_at());
-  const std::size_t worker_ops = history.size();
-  history.insert(history.end(), finals.begin(), finals.end());
-  if (!c.history.empty()) {
-    write_history(c.history, history);
-  }
-  if (!c.quiet) {
-    std::fprintf(stderr, "checking %zu operations...\n", history.size());
-  }
-  const auto t0 = std::chrono::steady_clock::now();
-  const CheckReport r = check_linearizable(history, check);
-  const double check_secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-
-  std::size_t incomplete = 0;
-  for (const Operation &op : history) {
-    incomplete += !op.completed;
-  }
-  std::printf("summary: %zu operations by %llu processes in %.1f s (%s ops/s), %zu did not "
-              "complete\n",
-              worker_ops, static_cast<unsigned long long>(tally.started), tally.seconds,
-              fmt_count(double(worker_ops) / tally.seconds).c_str(), incomplete);
-  std::printf("  crashes injected: %llu; hangs detected: %llu%s; workers failed: %llu\n",
-              static_cast<unsigned long long>(tally.kills),
-              static_cast<unsigned long long>(tally.hangs),
-              tally.hangs ? (tally.hang_expected ? " (expected)" : " (a violation)") : "",
-              static_cast<unsigned long long>(tally.worker_failures));
-  for (const std::string &m : tally.messages) {
-    std::printf("  %s\n", m.c_str());
-  }
-  std::printf("  values read torn or invented, unexpected errors (seen online): %llu\n",
-              static_cast<unsigned long long>(online));
-  std::printf("  recover(): %llu entries, %llu reservations freed, %llu buffers reclaimed, "
-              "%llu spare permits reset, %llu locks reset; second recover(): %s\n",
-              static_cast<unsigned long long>(f.first.entries),
-              static_cast<unsigned long long>(f.first.pending_cleared),
-              static_cast<unsigned long long>(f.first.buffers_reclaimed),
-              static_cast<unsigned long long>(f.first.spares_cleared),
-              static_cast<unsigned long long>(f.first.locks_reset),
-              f.second.pending_cleared || f.second.buffers_reclaimed ? "found more"
-                                                                     : "nothing left");
-  std::printf("  fsck: %zu entries, refilled %llu of %llu slots, %llu violations%s\n", f.entries,
-              static_cast<unsigned long long>(f.refilled),
-              static_cast<unsigned long long>(cfg.table.capacity),
-              static_cast<unsigned long long>(f.violations),
-              f.expected_damage
-                  ? (", " + std::to_string(f.expected_damage) + " torn values (expected)").c_str()
-                  : "");
-  for (const std::string &m : f.messages) {
-    std::printf("  VIOLATION: %s\n", m.c_str());
-  }
-  print_check(r, check_secs);
-
-  const std::uint64_t violations = online + f.violations + r.violations + r.inconclusive +
-                                   tally.worker_failures + (tally.hang_expected ? 0 : tally.hangs);
-  return finish(c, violations,
-                {{"command", c.command},
-                 {"engine", to_string(cfg.engine)},
-                 {"processes", cfg.procs},
-                 {"operations", worker_ops},
-                 {"incomplete", incomplete},
-                 {"seconds", tally.seconds},
-                 {"kills", tally.kills},
-                 {"hangs", tally.hangs},
-                 {"hang_expected", tally.hang_expected},
-                 {"worker_failures", tally.worker_failures},
-                 {"online_violations", online},
-                 {"recover",
-                  {{"pending_cleared", f.first.pending_cleared},
-                   {"buffers_reclaimed", f.first.buffers_reclaimed},
-                   {"spares_cleared", f.first.spares_cleared},
-                   {"locks_reset", f.first.locks_reset}}},
-                 {"fsck_violations", f.violations},
-                 {"expected_damage", f.expected_damage},
-                 {"check", report_json(r)},
-                 {"buffers_may_run_out", check.buffers_may_run_out},
-                 {"check_seconds", check_secs}});
+  return all.report(c);
 }
 
 } // namespace

@@ -93,8 +93,18 @@ FsckReport fsck(AnyTable &table, const RunConfig &cfg, std::uint64_t killed, boo
     add(f, "a second recover() still found work: not idempotent");
   }
 
-  // Nothing leaked: after clear() every slot takes a key again.
+  // Nothing leaked: after clear() every slot takes a key again. The clear joins the
+  // history (the next epoch of a long run starts from it); the refill's keys are not
+  // the run's and stay out of it.
+  Operation cleared;
+  cleared.process = process;
+  cleared.op = OpKind::kClear;
+  cleared.invoke_ns = now_ns();
   table.clear();
+  cleared.response_ns = now_ns();
+  cleared.completed = true;
+  cleared.result.kind = Result::Kind::kOk;
+  final_reads.push_back(std::move(cleared));
   try {
     for (; f.refilled < table.capacity(); ++f.refilled) {
       table.set("refill-" + std::to_string(f.refilled), "x");

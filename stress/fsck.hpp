@@ -24,7 +24,8 @@ struct FsckReport {
 // Runs recover(), checks the table (no duplicate keys, every value a stress value or a
 // number, size() agrees, leaks within the crash bound), reads every key of the run into
 // `final_reads` (as process `process`, so the checker ties the final contents to the
-// history), runs recover() again, then clears and refills the table to capacity.
+// history), runs recover() again, then clears the table (also in `final_reads`), refills
+// it to capacity and clears it again: it ends empty.
 // `killed`: processes that died without closing; `damage_expected`: the faithful engine
 // after a crash, whose torn values are the design's known failure, not a finding.
 // `written`: further keys to read back (churn: every key ever inserted).

@@ -179,8 +179,8 @@ Operation from_json_line(const std::string &line) {
   return op;
 }
 
-void write_history(const std::string &path, const std::vector<Operation> &history) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+void write_history(const std::string &path, const std::vector<Operation> &history, bool append) {
+  std::ofstream out(path, std::ios::binary | (append ? std::ios::app : std::ios::trunc));
   if (!out) {
     throw std::runtime_error("history: cannot write " + path);
   }
