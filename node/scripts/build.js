@@ -5,9 +5,10 @@
 // support has them beside the binary (<prefix>/include/node/node_api.h: Debian's nodejs,
 // the official tarballs, nvm), so we point node-gyp there; npm_config_nodedir, when set,
 // wins. The build also needs a C++20 compiler and libxxhash's header and library.
-const { spawnSync } = require('node:child_process');
+const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+const { SOURCES } = require('./paths');
 
 const pkg = path.resolve(__dirname, '..');
 
@@ -52,17 +53,27 @@ if (!hasXxhash()) {
        'Fedora: dnf install xxhash-devel)');
 }
 const dir = nodedir();
-const args = [nodeGyp(), 'rebuild', `--jobs=${require('node:os').availableParallelism?.() || 2}`];
+const jobs = require('node:os').availableParallelism?.() || 2;
+const args = [nodeGyp(), 'rebuild', `--jobs=${jobs}`];
 if (dir) {
   args.push(`--nodedir=${dir}`);
 } else {
   console.warn(`shmtable: no Node headers beside ${process.execPath}; node-gyp may download them`);
 }
+// The build compiles the C++ library with the addon: about 40 s on 2 cores. Say so up
+// front, and say it is still going now and then, so that nobody takes it for a hang.
 const started = Date.now();
-console.log(`shmtable: building the addon (node-gyp${dir ? ` --nodedir=${dir}` : ''})`);
-const r = spawnSync(process.execPath, args, { cwd: pkg, stdio: 'inherit' });
-if (r.status !== 0) {
-  fail(`the addon build failed (node-gyp exit ${r.status ?? r.signal}); see the compiler ` +
-       'output above');
-}
-console.log(`shmtable: addon built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+const seconds = () => ((Date.now() - started) / 1000).toFixed(1);
+console.log(`shmtable: building the native addon (node-gyp${dir ? ` --nodedir=${dir}` : ''}, ` +
+            `${jobs} jobs): it compiles the C++ library (${SOURCES.length} files) and the addon, ` +
+            'which takes about a minute');
+const heartbeat = setInterval(() => console.log(`shmtable: still building (${seconds()} s)`),
+                              15_000);
+spawn(process.execPath, args, { cwd: pkg, stdio: 'inherit' }).on('exit', (code, signal) => {
+  clearInterval(heartbeat);
+  if (code !== 0) {
+    fail(`the addon build failed (node-gyp exit ${code ?? signal}); see the compiler ` +
+         'output above');
+  }
+  console.log(`shmtable: addon built in ${seconds()} s`);
+});
