@@ -25,6 +25,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -308,9 +309,10 @@ void check_computed(const Location &loc, const char *field, std::uint64_t segmen
 }
 
 // Validates a ready header against this build and the caller's request; returns the
-// layout to use. Order: format, integrity, ownership, geometry, then the request.
+// layout to use. Order: format, integrity, ownership, geometry, then the request. Only
+// the flags in `compared_flags` are checked (the others the opener adopts).
 Layout validate(const SegmentHeader &h, std::uint64_t file_bytes, const TableParams &req,
-                Segment::LayoutFn layout_fn, const Location &loc) {
+                std::uint32_t compared_flags, Segment::LayoutFn layout_fn, const Location &loc) {
   if (h.format_version != kFormatVersion) {
     throw Error(Errc::kLayoutMismatch, loc.display + ": format_version: the segment has " +
                                            std::to_string(h.format_version) +
@@ -358,7 +360,7 @@ Layout validate(const SegmentHeader &h, std::uint64_t file_bytes, const TablePar
   check_field(loc, "max_value_bytes", h.max_value_bytes, req.max_value_bytes);
   check_field(loc, "hash_seed", h.hash_seed, req.hash_seed);
   for (auto [bit, field] : {std::pair{kFlagPersist, "persist"}, std::pair{kFlagRobust, "robust"}}) {
-    if ((h.flags & bit) != (req.flags & bit)) {
+    if ((compared_flags & bit) != 0 && (h.flags & bit) != (req.flags & bit)) {
       throw Error(Errc::kLayoutMismatch,
                   loc.display + ": " + field + ": the segment has " + describe_flags(h.flags, bit) +
                       ", the options ask for " + describe_flags(req.flags, bit));
@@ -388,6 +390,36 @@ TableParams with_defaults(TableParams params) {
   return params;
 }
 
+// "N bytes (X.Y GiB)", for messages about sizes a person has to compare.
+std::string bytes_text(std::uint64_t bytes) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%llu bytes (%.1f GiB)", static_cast<unsigned long long>(bytes),
+                static_cast<double>(bytes) / static_cast<double>(1ULL << 30));
+  return buf;
+}
+
+// A segment larger than the free space of its file system is created and mapped without
+// complaint (sparse), and the first write past that space kills the writer with SIGBUS.
+// Refused here instead, while the creator can still remove what it made. Free space, not
+// the file system's size: other tables and files share it. (Tables created side by side
+// can still overcommit it together; each one alone fits.)
+void check_space(int fd, const Location &loc, const Layout &lay) {
+  struct statvfs vfs {};
+  if (::fstatvfs(fd, &vfs) != 0) {
+    throw_os(loc.display + ": fstatvfs", errno);
+  }
+  const std::uint64_t avail = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  if (lay.total_bytes > avail) {
+    const std::string fs = loc.by_path ? "the file system of '" + loc.where + "'" : "/dev/shm";
+    throw Error(Errc::kInvalidArgument,
+                loc.display + ": capacity: " + std::to_string(lay.params.capacity) +
+                    " slots need " + bytes_text(lay.total_bytes) + ", more than the " +
+                    bytes_text(avail) + " available in " + fs +
+                    " (f_bavail * f_frsize); ask for fewer slots or smaller key and value "
+                    "limits, or free space there");
+  }
+}
+
 Mapping initialise(int fd, const Location &loc, const Options &opts, const TableParams &params,
                    Segment::LayoutFn layout_fn, const Segment::InitFn &init, Layout &lay,
                    std::uint64_t &instance) {
@@ -397,6 +429,7 @@ Mapping initialise(int fd, const Location &loc, const Options &opts, const Table
   if (::ftruncate(fd, 0) != 0) {
     throw_os(loc.display + ": truncate", errno);
   }
+  check_space(fd, loc, lay); // after the truncate: a dead creator's pages count as free
   if (::fchmod(fd, opts.mode) != 0 && errno != EPERM) { // umask must not narrow `mode`
     throw_os(loc.display + ": chmod", errno);
   }
@@ -514,7 +547,8 @@ Segment Segment::attach(const Options &opts, const TableParams &requested, Layou
     throw Error(Errc::kInvalidArgument, buf);
   }
   TableParams req = requested;
-  req.flags |= opts.persist ? kFlagPersist : 0;
+  req.flags |= opts.persist.value_or(false) ? kFlagPersist : 0;
+  const std::uint32_t compared = opts.persist.has_value() ? ~0u : ~kFlagPersist;
   (void)layout_fn(with_defaults(req)); // refuse bad sizing before anything is created
   const auto deadline = Clock::now() + std::chrono::milliseconds(opts.ready_timeout_ms);
   std::mt19937 rng(static_cast<unsigned>(fresh_instance()));
@@ -564,7 +598,7 @@ Segment Segment::attach(const Options &opts, const TableParams &requested, Layou
         if (opts.open_mode == OpenMode::kCreate) {
           throw Error(Errc::kAlreadyExists, loc.display + ": already exists (open_mode kCreate)");
         }
-        seg.layout_ = validate(h, file_bytes, req, layout_fn, loc);
+        seg.layout_ = validate(h, file_bytes, req, compared, layout_fn, loc);
         Mapping m = attach_mapping(fd.get(), seg.layout_, loc);
         seg.base_ = m.base;
         if (::flock(fd.get(), LOCK_SH) != 0) { // L1
@@ -631,7 +665,7 @@ Segment Segment::attach(const Options &opts, const TableParams &requested, Layou
     if (opts.open_mode == OpenMode::kCreate) {
       throw Error(Errc::kAlreadyExists, loc.display + ": already exists (open_mode kCreate)");
     }
-    seg.layout_ = validate(h, file_bytes, req, layout_fn, loc);
+    seg.layout_ = validate(h, file_bytes, req, compared, layout_fn, loc);
     seg.base_ = attach_mapping(fd.get(), seg.layout_, loc).base;
     hold_attach_byte(fd.get(), loc, deadline, opts.ready_timeout_ms); // L5
     seg.fd_ = fd.release();

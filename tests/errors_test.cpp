@@ -21,17 +21,6 @@
 namespace shmtable::test {
 namespace {
 
-template <class F> void expect_error(Errc code, const std::string &needle, F &&f) {
-  try {
-    f();
-    ADD_FAILURE() << "expected " << to_string(code) << ", nothing was thrown";
-  } catch (const Error &e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos)
-        << "message '" << e.what() << "' does not mention '" << needle << "'";
-  }
-}
-
 Options persistent(const std::string &name) {
   Options o;
   o.name = name;

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <vector>
@@ -277,6 +278,64 @@ TEST(Segment, PersistentNamedTableSurvivesItsProcesses) {
   MutexTable t(named(name.str(), true));
   EXPECT_FALSE(t.created());
   EXPECT_EQ(t.get("k"), "kept");
+}
+
+// persist unset takes the segment's, as a zero capacity does: an opener that does not
+// care opens a persistent table (and leaves it there on close) or a non-persistent one;
+// a persist that is set is still compared. Unset when creating means false.
+TEST(Segment, AnUnsetPersistAdoptsTheSegments) {
+  ScopedName name("adoptpersist");
+  Options any = named(name.str());
+  any.persist = std::nullopt;
+  MutexTable(named(name.str(), true)).set("k", "kept");
+  {
+    MutexTable t(any);
+    EXPECT_FALSE(t.created());
+    EXPECT_EQ(t.get("k"), "kept");
+  }
+  EXPECT_TRUE(exists(name.dev_path())) << "the adopting handle's close kept a persistent table";
+  expect_error(Errc::kLayoutMismatch, "persist: the segment has true, the options ask for false",
+               [&] { MutexTable t(named(name.str(), false)); });
+  unlink(name.str());
+  {
+    MutexTable t(any);
+    EXPECT_TRUE(t.created());
+  }
+  EXPECT_FALSE(exists(name.dev_path())) << "created with persist unset: not persistent";
+}
+
+// A table larger than the free space of /dev/shm would be created sparse and kill the
+// first writer past that space with SIGBUS: creation refuses it, naming both sizes and
+// the file system, and leaves no name behind.
+TEST(Segment, ATableLargerThanTheFreeSpaceIsRefusedAtCreation) {
+  struct statvfs vfs {};
+  ASSERT_EQ(::statvfs("/dev/shm", &vfs), 0);
+  const std::uint64_t avail = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  ScopedName name("nospace");
+  Options o = named(name.str());
+  o.capacity = avail / 64 * 4 + 1000; // 64-byte slots: four times the space there is
+  const TableParams req{EngineKind::kLockFree, 0, o.capacity, 64, 256, 0};
+  try {
+    Segment s = Segment::attach(o, req, &zero_engine_layout, {});
+    ADD_FAILURE() << "created a segment of " << s.layout().total_bytes << " bytes";
+  } catch (const Error &e) {
+    EXPECT_EQ(e.code(), Errc::kInvalidArgument) << e.what();
+    const std::string what = e.what();
+    EXPECT_NE(what.find("shm '" + name.str() + "': capacity: " + std::to_string(o.capacity) +
+                        " slots need " + std::to_string(4096 + o.capacity * 64) + " bytes"),
+              std::string::npos)
+        << what;
+    EXPECT_NE(what.find("available in /dev/shm"), std::string::npos) << what;
+  }
+  EXPECT_FALSE(exists(name.dev_path())) << "a refused creation leaves nothing behind";
+  // The engines take the same path: a billion keys' worth of lock-free table.
+  Options big = named(name.str());
+  big.capacity = 1'333'333'334;
+  if (big.capacity * 384 < avail) {
+    GTEST_SKIP() << "/dev/shm has room for a billion-slot table here";
+  }
+  expect_error(Errc::kInvalidArgument, "available in /dev/shm", [&] { LockFreeTable t(big); });
+  EXPECT_FALSE(exists(name.dev_path()));
 }
 
 TEST(Segment, ACreationCutShortIsRedone) {

@@ -21,6 +21,8 @@
 #include <gtest/gtest.h>
 #include <xxhash.h>
 
+#include "shmtable/error.hpp"
+
 namespace shmtable::test {
 
 // A segment name no other test (or concurrent test binary) uses; removed on scope exit.
@@ -39,6 +41,18 @@ public:
 private:
   std::string name_;
 };
+
+// Runs `f`, which must throw an Error with `code` whose message contains `needle`.
+template <class F> void expect_error(Errc code, const std::string &needle, F &&f) {
+  try {
+    f();
+    ADD_FAILURE() << "expected " << to_string(code) << ", nothing was thrown";
+  } catch (const Error &e) {
+    EXPECT_EQ(e.code(), code) << e.what();
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos)
+        << "message '" << e.what() << "' does not mention '" << needle << "'";
+  }
+}
 
 inline bool exists(const std::string &path) {
   struct stat st {};

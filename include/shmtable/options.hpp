@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "shmtable/config.hpp"
@@ -20,7 +21,8 @@ enum class OpenMode {
 // writes into the segment and what an opener checks against it. Zero means "whatever the
 // existing segment has" when attaching, and the default when creating; any other value
 // that differs from the segment's makes the open fail with Errc::kLayoutMismatch, naming
-// the field. `persist` and `robust` are always compared.
+// the field. `persist` likewise: unset (std::nullopt) means the existing segment's, and
+// false when creating; set, it is compared. `robust` is always compared.
 struct Options {
   // POSIX shared-memory name, as in shm_open(3) without the leading '/':
   // 1..kMaxNameBytes of [A-Za-z0-9._-], not starting with '.'. Lives in /dev/shm.
@@ -40,7 +42,9 @@ struct Options {
   // and the name is removed by that open or by the last close.
   // true: the table and its contents outlive every process (for `name`: until reboot
   // or unlink(); for `path`: until the file is deleted).
-  bool persist = false;
+  // std::nullopt: whatever an existing segment has (false when creating), so a handle
+  // that does not care can open a table of either kind.
+  std::optional<bool> persist = false;
 
   unsigned mode = kDefaultMode; // permission bits of a created segment (umask ignored)
   OpenMode open_mode = OpenMode::kOpenOrCreate;
