@@ -6,12 +6,45 @@
 //
 // The factory takes the fast-shm-cache module's options (name, maxKeys, persist) and more;
 // see README.md and index.d.ts. The methods are the native classes' (addon/), which the
-// two classes below extend with stats() and unlink().
+// two classes below extend with stats() and unlink(), and with closing at exit.
 const binding = require('./lib/binding');
 const { DEFAULTS, normalize, slotsFor, maxKeysFor, fail } = require('./lib/options');
 
+// The tables of this process (or worker thread) still open, closed when it exits: a
+// program that ends with process.exit() and no close() would otherwise leave each table
+// with persist false in /dev/shm, its written pages held in RAM, until the name is opened
+// again. Held weakly, so that a table the program drops is still garbage-collected (its
+// finalizer closes it); a FinalizationRegistry drops the dead entries.
+const stillOpen = new Set(); // WeakRef per open table
+const collected = new FinalizationRegistry((ref) => stillOpen.delete(ref));
+let closesAtExit = false;
+
+function closeStillOpen() {
+  for (const ref of stillOpen) ref.deref()?.close(); // close() removes it from the set
+}
+
 function withJsMethods(Native) {
   return class extends Native {
+    #ref;
+
+    constructor(options) {
+      super(options);
+      this.#ref = new WeakRef(this);
+      stillOpen.add(this.#ref);
+      collected.register(this, this.#ref, this.#ref);
+      if (!closesAtExit) {
+        process.on('exit', closeStillOpen);
+        closesAtExit = true;
+      }
+    }
+
+    // Detaches (idempotent); later calls throw ERR_SHMTABLE_CLOSED.
+    close() {
+      super.close();
+      stillOpen.delete(this.#ref);
+      collected.unregister(this.#ref);
+    }
+
     // This handle's counters, and the table's shape. Counters are per handle (per
     // process): nothing is shared or locked to keep them.
     stats() {
@@ -71,23 +104,37 @@ function randomSeed() {
 // process that loses a race to create it attaches to the winner's, as if it had been there.
 function open(o) {
   const Cls = o.engine === 'mutex' ? MutexCache : LockFreeCache;
-  const where = { name: o.name, path: o.path, persist: o.persist, robust: o.robust, mode: o.mode };
+  // persist and readyTimeoutMs undefined: the existing table's, and the library's default.
+  const where = { name: o.name, path: o.path, persist: o.persist, robust: o.robust, mode: o.mode,
+                  readyTimeoutMs: o.readyTimeoutMs };
   const maxKeys = o.maxKeys ?? DEFAULTS.maxKeys;
   const create = {
     ...where,
+    persist: o.persist ?? DEFAULTS.persist,
     capacity: slotsFor(maxKeys),
     maxKeyBytes: o.maxKeyBytes ?? DEFAULTS.maxKeyBytes,
     maxValueBytes: o.maxValueBytes ?? DEFAULTS.maxValueBytes,
     hashSeed: randomSeed(),
   };
+  // The library's waits name its field; a Node user sets the option.
+  const construct = (args) => {
+    try {
+      return new Cls(args);
+    } catch (e) {
+      if (e.code === 'ERR_SHMTABLE_NOT_READY' || e.code === 'ERR_SHMTABLE_BUSY') {
+        e.message = e.message.replace('(ready_timeout_ms)', '(options.readyTimeoutMs)');
+      }
+      throw e;
+    }
+  };
   const creating = () => {
     try {
-      return new Cls({ ...create, openMode: 'create' });
+      return construct({ ...create, openMode: 'create' });
     } catch (e) {
-      // The library names its own field (capacity = slots); say which option led there.
-      if (e.code === 'ERR_SHMTABLE_INVALID_ARGUMENT' && e.message.startsWith('shmtable: capacity:')) {
-        e.message = `options.maxKeys: ${maxKeys} keys need ${create.capacity} slots: ` +
-          e.message.replace(/^shmtable: /, '');
+      // The library names its own field (capacity = slots: past its limit, or more than
+      // the file system has room for); say which option led there.
+      if (e.code === 'ERR_SHMTABLE_INVALID_ARGUMENT' && /^((shm|file) '.*': )?capacity:/.test(e.message)) {
+        e.message = `options.maxKeys: ${maxKeys} keys need ${create.capacity} slots: ${e.message}`;
       }
       throw e;
     }
@@ -97,7 +144,7 @@ function open(o) {
     try {
       table = o.openMode === 'create'
         ? creating()
-        : new Cls({ ...where, capacity: 0, maxKeyBytes: 0, maxValueBytes: 0, openMode: 'open' });
+        : construct({ ...where, capacity: 0, maxKeyBytes: 0, maxValueBytes: 0, openMode: 'open' });
     } catch (e) {
       if (e.code !== 'ERR_SHMTABLE_SEGMENT_MISSING' || o.openMode === 'open') throw e;
       try {
@@ -120,7 +167,6 @@ function open(o) {
   Object.defineProperties(table, {
     name: { value: o.name, enumerable: true },
     path: { value: o.path, enumerable: true },
-    persist: { value: o.persist, enumerable: true },
     maxKeys: { value: maxKeysFor(table.capacity), enumerable: true },
   });
   return table;

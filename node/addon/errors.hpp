@@ -5,6 +5,9 @@
 // for use after close(). The class follows Node's own convention: TypeError for an
 // argument of the wrong type, RangeError for a value outside its documented limits,
 // Error for everything about the table itself (layout mismatch, corruption, full, OS).
+// Every message reads "<subject>: <what>", the subject being the argument, the option
+// or the table ("shm 'name'", "file 'path'") it is about: the JS layer's messages and
+// the library's (js_message below) alike.
 #pragma once
 
 #include <napi.h>
@@ -48,8 +51,23 @@ inline JsClass class_of(Errc code) {
   }
 }
 
+// The library's message in the package's one style, "<subject>: <what>": without the
+// library's "shmtable: " prefix and its " [errc]" suffix, which `code` carries in JS.
+inline std::string js_message(const Error &e) {
+  std::string_view m = e.what();
+  constexpr std::string_view kPrefix = "shmtable: ";
+  if (m.starts_with(kPrefix)) {
+    m.remove_prefix(kPrefix.size());
+  }
+  const std::string suffix = " [" + std::string(to_string(e.code())) + "]";
+  if (m.ends_with(suffix)) {
+    m.remove_suffix(suffix.size());
+  }
+  return std::string(m);
+}
+
 [[noreturn]] inline void throw_js(Napi::Env env, const Error &e) {
-  throw_js(env, class_of(e.code()), js_code(to_string(e.code())), e.what());
+  throw_js(env, class_of(e.code()), js_code(to_string(e.code())), js_message(e));
 }
 
 } // namespace shmtable::node

@@ -116,11 +116,14 @@ public:
             Base::InstanceAccessor("maxKeyBytes", &TableWrap::max_key_bytes, nullptr),
             Base::InstanceAccessor("maxValueBytes", &TableWrap::max_value_bytes, nullptr),
             Base::InstanceAccessor("engine", &TableWrap::engine, nullptr),
+            Base::InstanceAccessor("persist", &TableWrap::persist, nullptr),
         });
   }
 
   // new Native({ name | path, capacity, maxKeyBytes, maxValueBytes, persist, robust,
-  //              openMode, mode }): index.js validates and fills every field.
+  //              openMode, mode, readyTimeoutMs }): index.js validates every field.
+  // persist undefined: the existing table's (false when creating); readyTimeoutMs
+  // undefined: the library's default.
   explicit TableWrap(const Napi::CallbackInfo &info) : Base(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsObject()) {
@@ -146,10 +149,14 @@ public:
     // the default when creating. index.js draws a random one for every table it creates.
     const std::string seed = str("hashSeed");
     opts.hash_seed = seed.empty() ? 0 : std::stoull(seed);
-    opts.persist = o.Get("persist").ToBoolean();
+    const Napi::Value persist = o.Get("persist");
+    opts.persist = persist.IsUndefined() ? std::nullopt : std::optional<bool>(persist.ToBoolean());
     opts.robust = o.Get("robust").ToBoolean();
     if (o.Get("mode").IsNumber()) {
       opts.mode = static_cast<unsigned>(num("mode"));
+    }
+    if (o.Get("readyTimeoutMs").IsNumber()) {
+      opts.ready_timeout_ms = static_cast<unsigned>(num("readyTimeoutMs"));
     }
     opts.open_mode = open_mode_of(env, str("openMode"));
     label_ = opts.name.empty() ? opts.path : opts.name;
@@ -158,6 +165,7 @@ public:
     } catch (const Error &e) {
       throw_js(env, e);
     }
+    persist_ = (table_->layout().params.flags & kFlagPersist) != 0; // readable after close()
     key_.reserve_for(table_->max_key_bytes());
     value_.reserve_for(table_->max_value_bytes());
     expected_.reserve_for(table_->max_value_bytes());
@@ -516,9 +524,13 @@ private:
   Napi::Value engine(const Napi::CallbackInfo &info) {
     return Napi::String::New(info.Env(), kEngineName);
   }
+  Napi::Value persist(const Napi::CallbackInfo &info) {
+    return Napi::Boolean::New(info.Env(), persist_);
+  }
 
   std::optional<Engine> table_;
   std::string label_;
+  bool persist_ = false;      // the table's, adopted or asked for
   Scratch key_;               // the key argument, UTF-8
   Scratch value_;             // a value argument, or the value read
   Scratch expected_;          // compareAndSet's expected value

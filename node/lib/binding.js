@@ -10,7 +10,7 @@ try {
   module.exports = require(built);
 } catch (err) {
   const e = new Error(
-    `shmtable: cannot load the native addon ${built} (${err.message}). ` +
+    `addon '${built}': shmtable cannot load its native addon (${err.message.split('\n')[0]}). ` +
       'It is built at install time: run `npm rebuild shmtable` (or `npm install` in the ' +
       'package folder); the build needs a C++20 compiler and libxxhash.');
   e.code = 'ERR_SHMTABLE_ADDON_MISSING';

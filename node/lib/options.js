@@ -16,7 +16,7 @@ const DEFAULTS = Object.freeze({
 const ENGINES = ['lockfree', 'mutex'];
 const OPEN_MODES = ['openOrCreate', 'create', 'open'];
 const KNOWN = ['name', 'path', 'maxKeys', 'persist', 'engine', 'maxKeyBytes', 'maxValueBytes',
-               'robust', 'mode', 'openMode'];
+               'robust', 'mode', 'openMode', 'readyTimeoutMs'];
 
 // Slots for maxKeys keys: a load factor of at most 3/4, so that maxKeys distinct keys
 // always fit (both engines probe linearly; the lock-free engine probes at most
@@ -106,7 +106,7 @@ function normalize(options) {
     try {
       validateName(o.name); // the library's rule: 1..200 bytes of [A-Za-z0-9._-], no leading '.'
     } catch (e) {
-      e.message = e.message.replace(/^(shmtable: )?name:/, 'options.name:');
+      e.message = e.message.replace(/^name:/, 'options.name:');
       throw e;
     }
   }
@@ -120,10 +120,14 @@ function normalize(options) {
     fail(RangeError, 'ERR_OUT_OF_RANGE',
          `options.mode: 0o${o.mode.toString(8)} must include 0o600 (the owner reads and writes the table)`);
   }
-  o.persist = boolean(options, 'persist') ?? DEFAULTS.persist;
+  // Left out: an existing table's (DEFAULTS.persist when creating), as maxKeys is.
+  o.persist = boolean(options, 'persist');
   o.robust = boolean(options, 'robust') ?? false;
   o.engine = oneOf(options, 'engine', ENGINES) ?? DEFAULTS.engine;
   o.openMode = oneOf(options, 'openMode', OPEN_MODES) ?? 'openOrCreate';
+  // How long an open waits for another process creating the table (a big mutex table
+  // takes seconds), or recovering it; left out, the library's (kDefaultReadyTimeoutMs).
+  o.readyTimeoutMs = integer(options, 'readyTimeoutMs', 0, 2 ** 32 - 1);
   if (o.robust && o.engine !== 'mutex') {
     fail(TypeError, 'ERR_INVALID_ARG_VALUE',
          "options.robust: only for engine 'mutex' (the lock-free engine is crash-safe by design)");

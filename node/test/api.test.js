@@ -322,6 +322,26 @@ for (const engine of ENGINES) {
       c.close();
     });
 
+    it('persist left out is taken from an existing table, as maxKeys is', () => {
+      const name = uniqueName(`${engine}_adopt`);
+      const keeper = createCache({ name, engine, persist: true, maxKeys: 10 });
+      keeper.set('k', 'kept');
+      keeper.close();
+      const c = createCache({ name, engine }); // what the seed's users write
+      assert.equal(c.persist, true);
+      assert.equal(c.stats().persist, true);
+      assert.equal(c.maxKeys, 10);
+      assert.equal(c.get('k'), 'kept');
+      c.close();
+      assert.equal(c.persist, true, 'readable after close()');
+      assert.throws(() => createCache({ name, engine, persist: false }),
+                    { code: 'ERR_SHMTABLE_LAYOUT_MISMATCH', message: /persist: the segment has true, the options ask for false/ });
+      const again = createCache({ name, engine, persist: true });
+      assert.equal(again.get('k'), 'kept', 'the persistent table outlived the adopting handle');
+      again.unlink();
+      again.close();
+    });
+
     it('configurable key and value limits', () => {
       const c = make({ maxKeyBytes: 8, maxValueBytes: 1000 });
       assert.equal(c.maxKeyBytes, 8);

@@ -30,6 +30,8 @@ describe('factory options', () => {
     [{ mode: 0o400 }, RangeError, /^options\.mode: 0o400 must include 0o600/],
     [{ mode: 0o1600 }, RangeError, /^options\.mode: expected an integer from 0 to 511, got 896/],
     [{ openMode: 'maybe' }, RangeError, /^options\.openMode: expected 'openOrCreate' or 'create' or 'open'/],
+    [{ readyTimeoutMs: '10s' }, TypeError, /^options\.readyTimeoutMs: expected a number, got string "10s"/],
+    [{ readyTimeoutMs: -1 }, RangeError, /^options\.readyTimeoutMs: expected an integer from 0 to 4294967295, got -1/],
   ];
   for (const [options, Cls, message, code] of cases) {
     it(`${JSON.stringify(options) ?? String(options)} -> ${Cls.name}`, () => {
@@ -47,6 +49,35 @@ describe('factory options', () => {
     assert.throws(() => createCache({ name: uniqueName('huge'), maxKeys: 2 ** 40 }),
                   { name: 'RangeError', code: 'ERR_SHMTABLE_INVALID_ARGUMENT',
                     message: /^options\.maxKeys: 1099511627776 keys need 1466015503702 slots: capacity: .*limit of/ });
+  });
+
+  it('a table larger than the free space of /dev/shm is refused at creation, leaving no name', () => {
+    const name = uniqueName('nospace');
+    assert.throws(() => createCache({ name, maxKeys: 1e9 }), // 478 GiB: past any /dev/shm here
+                  { name: 'RangeError', code: 'ERR_SHMTABLE_INVALID_ARGUMENT',
+                    message: new RegExp(`^options\\.maxKeys: 1000000000 keys need 1333333334 slots: shm '${name}': ` +
+                                        'capacity: 1333333334 slots need \\d+ bytes \\([\\d.]+ GiB\\), more than the \\d+ bytes ' +
+                                        '\\([\\d.]+ GiB\\) available in /dev/shm') });
+    assert.equal(require('node:fs').existsSync(`/dev/shm/${name}`), false);
+  });
+
+  it('readyTimeoutMs: how long an open waits for a table another process is creating', async () => {
+    const { spawn } = require('node:child_process');
+    const name = uniqueName('notready');
+    // flock(1) stands in for a creator that is still initialising: it holds the name's
+    // exclusive lock, as a creator does until the table is ready. Its own process group,
+    // so that the test ends flock and its sleep together.
+    const holder = spawn('flock', ['-x', `/dev/shm/${name}`, '-c', 'echo locked; exec sleep 600 >/dev/null'],
+                         { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+    try {
+      await require('node:events').once(holder.stdout, 'data');
+      assert.throws(() => createCache({ name, readyTimeoutMs: 50 }),
+                    { name: 'Error', code: 'ERR_SHMTABLE_NOT_READY',
+                      message: `shm '${name}': another process kept creating it for over 50 ms (options.readyTimeoutMs)` });
+    } finally {
+      process.kill(-holder.pid);
+      createCache.unlink(name);
+    }
   });
 
   it('processes racing to open a missing table all end up on one table', async () => {
@@ -176,3 +207,55 @@ for (const engine of ENGINES) {
     });
   });
 }
+
+// One style for every message, whichever layer raised it (options in JS, arguments in the
+// addon, the table in the C++ library): "<subject>: <what>", the subject being the option,
+// argument or table; the code is in e.code, never in the message.
+describe('every error message has one style', () => {
+  const name = uniqueName('style');
+  const c = createCache({ name, maxKeys: 1 });
+  c.set('text', 'not a number');
+  const full = createCache({ name: uniqueName('style_full'), maxKeys: 1 });
+  while (full.size < full.capacity) full.incr(`k${full.size}`);
+  const closed = createCache({ name: uniqueName('style_closed') });
+  closed.close();
+  const cases = {
+    'an option': () => createCache({ maxKeys: -1 }),
+    'a name': () => createCache({ name: 'a/b' }),
+    'an argument': () => c.get(1),
+    'a layout mismatch': () => createCache({ name, engine: 'mutex' }),
+    'a geometry mismatch': () => createCache({ name, maxKeys: 2 }),
+    'a persist mismatch': () => createCache({ name, persist: true }),
+    'a table that exists': () => createCache({ name, openMode: 'create' }),
+    'a table that does not': () => createCache({ name: uniqueName('style_none'), openMode: 'open' }),
+    'a value that is not a number': () => c.incr('text'),
+    'a full table': () => full.incr('one-more'),
+    'a closed table': () => closed.get('k'),
+    'unlink of a bad name': () => createCache.unlink('.x'),
+  };
+  for (const [what, call] of Object.entries(cases)) {
+    it(what, () => {
+      assert.throws(call, (e) => {
+        assert.match(e.code, /^ERR_/);
+        assert.match(e.message, /^(options(\.\w+)?|name|key|closed|add|set|(shm|file) '[^']*'): \S/);
+        assert.doesNotMatch(e.message, /^shmtable: /, 'no library prefix');
+        assert.doesNotMatch(e.message, /\[\w+\]$/, 'the code is e.code, not a suffix');
+        return true;
+      });
+    });
+  }
+  it('a missing addon', () => {
+    const r = require('node:child_process').spawnSync(process.execPath, ['-e', `
+      try { require('.'); } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`],
+    { encoding: 'utf8', cwd: require('node:path').join(__dirname, '..'),
+      env: { ...process.env, SHMTABLE_ADDON: '/nonexistent/shmtable.node' } });
+    const e = JSON.parse(r.stdout);
+    assert.equal(e.code, 'ERR_SHMTABLE_ADDON_MISSING');
+    assert.match(e.message, /^addon '\/nonexistent\/shmtable\.node': shmtable cannot load its native addon \(.*\)\. It is built at install time: run `npm rebuild shmtable`/);
+  });
+
+  it('closes its tables', () => {
+    c.close();
+    full.close();
+  });
+});
