@@ -1,4 +1,7 @@
 // Type declarations for shmtable (index.js). See README.md for the behaviour of each call.
+// Values and getBuffer use Node's Buffer: the types need @types/node (an optional peer
+// dependency), which the reference below names so that its absence is reported as such.
+/// <reference types="node" />
 
 declare namespace createCache {
   type Engine = 'lockfree' | 'mutex';
@@ -13,7 +16,7 @@ declare namespace createCache {
     path?: string;
     /** Distinct keys that always fit. Default 1024 when creating; omitted, an existing table's is taken. */
     maxKeys?: number;
-    /** Keep the contents after the last process closes the table (until unlink() or reboot). Default false. */
+    /** Keep the contents after the last process closes the table (until unlink() or reboot). Default false when creating; omitted, an existing table's is taken. */
     persist?: boolean;
     /** Default 'lockfree'. */
     engine?: Engine;
@@ -27,6 +30,8 @@ declare namespace createCache {
     mode?: number;
     /** Default 'openOrCreate'. */
     openMode?: OpenMode;
+    /** How long an open waits (ms, 0..2**32-1) for another process that is creating the table, or holds it in recover(). Default 10000. */
+    readyTimeoutMs?: number;
   }
 
   interface Stats {
@@ -92,8 +97,8 @@ declare namespace createCache {
     clear(): void;
     /** Atomically adds `by` (default 1) to the key's decimal value (absent counts as 0); the new value. */
     incr(key: string, by?: number): number;
-    /** incr under another name. */
-    add(key: string, delta: number): number;
+    /** incr under another name: adds `delta` (default 1). */
+    add(key: string, delta?: number): number;
     /** Stores desired only if the key holds exactly expected; true if stored. */
     compareAndSet(key: string, expected: Value, desired: Value): boolean;
     /** Inserts only if the key is absent; true if inserted. */
@@ -103,7 +108,7 @@ declare namespace createCache {
     stats(): Stats;
     /** Reclaims what crashed processes left; only while this is the table's only handle. */
     recover(): RecoveryReport;
-    /** Detaches (idempotent); later calls throw ERR_SHMTABLE_CLOSED. */
+    /** Detaches (idempotent); later calls throw ERR_SHMTABLE_CLOSED. Tables still open when the process exits are closed then. */
     close(): void;
     /** Removes the table's name; open handles keep their table. false if already gone. */
     unlink(): boolean;

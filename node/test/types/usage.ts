@@ -4,12 +4,16 @@ const c = createCache({ name: 'x', maxKeys: 10, engine: 'mutex' });
 const ok: boolean = c.set('k', Buffer.from('v'));
 const v: string | undefined = c.get('k');
 const n: number = c.incr('k', 2);
+const added: number = c.add('k') + c.add('k', 5); // delta defaults to 1, as incr's by
+const waits = createCache({ name: 'x', readyTimeoutMs: 60_000 });
+// @ts-expect-error readyTimeoutMs is a number of milliseconds
+createCache({ readyTimeoutMs: '1m' });
 const s: createCache.Stats = c.stats();
 const buf = Buffer.alloc(256); const len: number | undefined = c.getInto('k', buf);
 createCache.unlink('x');
 // @ts-expect-error wrong engine
 createCache({ engine: 'redis' });
-console.log(ok, v, n, s.tableFull, len, c.size, createCache.limits.maxKeyBytes);
+console.log(ok, v, n, added, waits.persist, s.tableFull, len, c.size, createCache.limits.maxKeyBytes);
 const m: createCache.Cache = createCache();
 m.compareAndSet('k', 'a', new Uint8Array([1]));
 const r: createCache.RecoveryReport = m.recover();
