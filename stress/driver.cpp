@@ -8,6 +8,7 @@
 // whole history for linearizability (checker.hpp). Exit status: 0 clean, 1 a violation
 // (or, with --expect-violation, none found), 2 bad usage.
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -269,9 +270,11 @@ class Runner {
 public:
   // One epoch of a run: workers numbered from `first_process` (value ids stay unique
   // across epochs), stopped at `deadline` seconds from now (0: when their lanes are full).
-  Runner(const Cli &cli, SharedLog &log, double deadline, std::uint32_t first_process)
+  // `ops_before`: operations of the earlier epochs, for the progress lines.
+  Runner(const Cli &cli, SharedLog &log, double deadline, std::uint32_t first_process,
+         std::uint64_t ops_before)
       : cli_(cli), cfg_(cli.cfg), log_(log), rng_(cfg_.seed + first_process), deadline_(deadline),
-        next_process_(first_process) {}
+        ops_before_(ops_before), next_process_(first_process) {}
 
   Tally run() {
     lanes_.resize(cfg_.procs);
@@ -319,7 +322,7 @@ public:
       }
       if (!cli_.quiet && t >= next_progress) {
         progress(t, deadline);
-        next_progress += 1.0;
+        next_progress = std::floor(t) + 1.0;
       }
     }
     tally_.seconds = elapsed(t0);
@@ -510,21 +513,21 @@ private:
   }
 
   void progress(double t, double deadline) const {
-    std::uint64_t ops = 0;
+    std::uint64_t ops = 0; // this epoch's
     for (std::size_t l = 0; l < lanes_.size(); ++l) {
       ops += log_.lane(l).done.load(std::memory_order_relaxed); // relaxed: a progress figure
     }
     const double total = cfg_.ops ? double(cfg_.ops) : 0;
+    const double done = double(ops_before_ + ops);
     std::string left;
     if (deadline > 0) {
       left = "  left " + std::to_string(static_cast<int>(std::max(0.0, deadline - t))) + " s";
-    } else if (ops > 0) {
-      left = "  left ~" +
-             std::to_string(static_cast<int>((total - double(ops)) * t / double(ops))) + " s";
+    } else if (ops > 0) { // at this epoch's pace, audits not counted
+      left = "  left ~" + std::to_string(static_cast<int>((total - done) * t / double(ops))) + " s";
     }
     std::fprintf(
         stderr, "[%5.1fs] ops %s%s (%s/s)  kills %llu  violations so far %llu%s\n", t,
-        fmt_count(double(ops)).c_str(), total > 0 ? (" of " + fmt_count(total)).c_str() : "",
+        fmt_count(done).c_str(), total > 0 ? (" of " + fmt_count(total)).c_str() : "",
         fmt_count(double(ops) / t).c_str(), static_cast<unsigned long long>(tally_.kills),
         static_cast<unsigned long long>(log_.header().online.load(std::memory_order_relaxed) +
                                         tally_.worker_failures), // relaxed: progress
@@ -539,6 +542,7 @@ private:
   std::vector<std::uint64_t> reaped_at_;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> progress_; // per lane: done, when seen
   double deadline_ = 0;
+  std::uint64_t ops_before_ = 0;
   std::uint32_t next_process_ = 0;
   Tally tally_;
   bool started_ = false; // the first workers were released (replacements allowed)
@@ -994,11 +998,18 @@ int run_scenario(Cli &c) {
   std::uint32_t next_process = 0;
   std::uint64_t ops_left = cfg.ops;
   for (std::uint64_t epoch = 1;; ++epoch) {
+    if (epoch > 1) {
+      // The last epoch's history is freed, but its millions of small blocks stay in this
+      // process's heap, which every worker inherits: each child's first malloc would
+      // consolidate them all, copying the pages on write, for seconds. Give them back.
+      malloc_trim(0);
+    }
     const std::uint64_t epoch_ops = cfg.ops ? std::min(ops_left, c.max_ops) : c.max_ops;
     const std::uint64_t per_lane =
         std::max<std::uint64_t>(1, (epoch_ops + cfg.procs - 1) / cfg.procs);
     SharedLog log(cfg.procs, per_lane);
-    Runner runner(c, log, cfg.ops ? 0 : std::max(0.001, cfg.seconds - since_start()), next_process);
+    Runner runner(c, log, cfg.ops ? 0 : std::max(0.001, cfg.seconds - since_start()), next_process,
+                  all.worker_ops);
     const Tally tally = runner.run();
     next_process = runner.next_process() + 1; // the audit's reads are process runner.next_process()
     ops_left -= std::min(ops_left, epoch_ops);
