@@ -189,6 +189,8 @@ public:
                                                              std::span<char> out) const;
   [[gnu::always_inline]] bool contains(std::string_view key) const;
   [[gnu::always_inline]] bool get_with(std::string_view key, ValueReader reader, void *ctx) const;
+  [[gnu::always_inline]] CachedGet get_cached(std::string_view key, const CachingReader &reader,
+                                              void *ctx) const;
   std::size_t get_many(std::span<const std::string_view> keys, ManyReader reader, void *ctx) const;
   bool erase(std::string_view key) const;
   std::int64_t add(std::string_view key, std::int64_t delta) const;
@@ -229,9 +231,11 @@ private:
     std::string *str = nullptr;
     std::span<char> span{};
     ValueReader reader = nullptr;
+    const CachingReader *caching = nullptr; // get_cached: asked before reading
     void *reader_ctx = nullptr;
     std::size_t len = 0;
     bool too_small = false;
+    bool held = false; // get_cached: the caller holds this version's value; not read
   };
   enum class InsertResult { kInserted, kKeyIsLive };
   enum class Found { kNo, kLive, kPending };
@@ -346,7 +350,17 @@ LockFreeEngine<A, G>::visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *s
       const std::size_t len = std::min<std::uint64_t>(head >> 32, g_.max_value_bytes());
       std::uint64_t *val = rec + 1 + words_for(g_.max_key_bytes());
       sink->len = len;
-      if (sink->reader != nullptr) {
+      if (sink->caching != nullptr) {
+        // Held: R3 below validates that the word still has this version, so the entry
+        // was this key with this value from before R1 until R3 (W1, P1): nothing to read.
+        sink->held = sink->caching->holds(sink->reader_ctx, slot, c.version());
+        if (!sink->held) { // R2 by the caller's code, as get_with's reader
+          sink->caching->read(
+              sink->reader_ctx,
+              ValueView{reinterpret_cast<const char *>(val), len, atomics_.is_ascii(val, len)},
+              slot, c.version());
+        }
+      } else if (sink->reader != nullptr) {
         // R2 by the caller's code, on the bytes in place (get_with's contract: copy only).
         sink->reader(sink->reader_ctx, ValueView{reinterpret_cast<const char *>(val), len,
                                                  atomics_.is_ascii(val, len)});
@@ -674,6 +688,20 @@ inline bool LockFreeEngine<A, G>::get_with(std::string_view key, ValueReader rea
   return find(p, c, &sink).has_value();
 }
 
+template <class A, class G>
+inline CachedGet LockFreeEngine<A, G>::get_cached(std::string_view key, const CachingReader &reader,
+                                                  void *ctx) const {
+  const Probe p = probe_for(key);
+  Sink sink;
+  sink.caching = &reader;
+  sink.reader_ctx = ctx;
+  Ctrl c;
+  if (!find(p, c, &sink)) {
+    return CachedGet::kAbsent;
+  }
+  return sink.held ? CachedGet::kHeld : CachedGet::kRead;
+}
+
 // Batched reads: for tables far larger than the caches a get waits on one or two DRAM
 // misses (control word, record) that nothing overlaps. Here a batch of keys is hashed
 // and their home words prefetched, then each home word is read (the misses now overlap)
@@ -828,8 +856,8 @@ template <class A, class G> std::vector<std::string> LockFreeEngine<A, G>::keys(
         break;
       }
       std::uint64_t *rec = pool.words(c.buffer());
-      const std::size_t len =
-          std::min<std::uint64_t>(static_cast<std::uint32_t>(load_word(rec)), g_.max_key_bytes());
+      const auto stored = static_cast<std::uint32_t>(load_word(rec));
+      const std::size_t len = std::min<std::uint64_t>(stored, g_.max_key_bytes());
       key.resize(round_up(len, 8));
       for (std::size_t i = 0; i < words_for(static_cast<std::uint32_t>(len)); ++i) { // R2
         const std::uint64_t v = load_word(rec + 1 + i);
@@ -837,7 +865,7 @@ template <class A, class G> std::vector<std::string> LockFreeEngine<A, G>::keys(
       }
       atomics_.reader_fence(); // R3, as in visit()
       if (atomics_.load_version(word(slot)) == c.version()) {
-        if (findable(slot, c, key, len)) {
+        if (stored == len && findable(slot, c, key, len)) { // an oversize length: corrupt
           key.resize(len);
           out.push_back(key);
         }
@@ -970,6 +998,15 @@ template <class A, class G> RecoveryReport LockFreeEngine<A, G>::recover_alone()
   std::vector<std::uint16_t> bound(g_.capacity(), 0);
   std::unordered_set<std::string> seen;
   std::uint64_t live = 0;
+  // Live records whose key padding is not zero (reads compare whole key words, so get()
+  // misses them while keys() could list them), decided after the scan: see below.
+  struct Padded {
+    std::uint64_t slot;
+    Ctrl c;
+    std::string key;
+    std::uint64_t home, dist;
+  };
+  std::vector<Padded> padded;
   for (std::uint64_t slot = 0; slot < g_.capacity(); ++slot) {
     Ctrl c{atomics_.load128(word(slot))};
     if (c.state() == kFree) {
@@ -982,6 +1019,7 @@ template <class A, class G> RecoveryReport LockFreeEngine<A, G>::recover_alone()
       continue; // its buffer is unmarked and returns to the pool below
     }
     bool corrupt = c.state() != kLive || c.buffer() >= bump || in_slot[c.buffer()] != 0;
+    bool dirty = false; // garbage in the key's padding
     std::string key;
     std::uint64_t hash = 0;
     std::uint64_t dist = 0;
@@ -996,18 +1034,8 @@ template <class A, class G> RecoveryReport LockFreeEngine<A, G>::recover_alone()
           const std::uint64_t v = load_word(rec + 1 + i);
           std::memcpy(key.data() + i * 8, &v, 8);
         }
-        // Reads compare whole key words, padding included (zero by the record layout):
-        // garbage there hides the key from get() while keys() lists it. The key's bytes
-        // are intact, so zero the padding (we are alone) rather than lose the entry.
-        if (klen % 8 != 0 &&
-            std::any_of(key.begin() + klen, key.end(), [](char ch) { return ch != 0; })) {
-          std::fill(key.begin() + klen, key.end(), '\0');
-          std::uint64_t last = 0;
-          std::memcpy(&last, key.data() + (words_for(klen) - 1) * 8, 8);
-          store_word(rec + words_for(klen), last);
-          ++report.keys_repaired;
-        }
-        key.resize(klen);
+        dirty = std::any_of(key.begin() + klen, key.end(), [](char ch) { return ch != 0; });
+        key.resize(klen); // the hash does not depend on the padding
         hash = key_hash(key.data(), key.size(), g_.hash_seed());
         const std::uint64_t home = hash % g_.capacity();
         dist = (slot + g_.capacity() - home) % g_.capacity();
@@ -1022,12 +1050,36 @@ template <class A, class G> RecoveryReport LockFreeEngine<A, G>::recover_alone()
       continue;
     }
     in_slot[c.buffer()] = 1;
+    const std::uint64_t home = hash % g_.capacity();
+    if (dirty) {
+      padded.push_back({slot, c, std::move(key), home, dist});
+      continue;
+    }
     ++live;
     if (!seen.insert(key).second) {
       ++report.duplicate_keys; // I3 broken: reported, left in place for inspection
     }
-    const std::uint64_t home = hash % g_.capacity();
     bound[home] = static_cast<std::uint16_t>(std::max<std::uint64_t>(bound[home], dist));
+  }
+  // A padded record's key was unreachable, so a later set() of it may have made a clean
+  // twin, the current value: then the padded one is stale and freed as corrupt. Else its
+  // bytes are intact: zero the padding (we are alone), and the entry is reachable again.
+  for (Padded &d : padded) {
+    if (seen.contains(d.key)) {
+      ++report.corrupt_slots;
+      in_slot[d.c.buffer()] = 0; // reclaimed below
+      while (!atomics_.cas128(word(d.slot), d.c.w, d.c.freed().w)) {
+      }
+      continue;
+    }
+    const auto klen = static_cast<std::uint32_t>(d.key.size());
+    std::uint64_t last = 0;
+    std::memcpy(&last, d.key.data() + (words_for(klen) - 1) * 8, klen - (words_for(klen) - 1) * 8);
+    store_word(pool.words(d.c.buffer()) + words_for(klen), last); // the last key word
+    ++report.keys_repaired;
+    ++live;
+    seen.insert(std::move(d.key));
+    bound[d.home] = static_cast<std::uint16_t>(std::max<std::uint64_t>(bound[d.home], d.dist));
   }
   // The free list as it was, to count what was leaked (cycle- and range-safe walk).
   std::uint64_t listed = 0;

@@ -25,6 +25,7 @@
 // and its bump counter 0 (no buffer handed out yet). Creation touches no slot page.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -49,6 +50,7 @@ static_assert(((kMaxBound << kBoundShift) & (std::uint64_t{0xffff} << kFpShift))
                   kBoundShift + kBoundBits == kFpShift,
               "bound and fingerprint are adjacent and disjoint");
 static_assert(kFpShift + 16 == kBufferShift, "fingerprint and buffer are adjacent");
+static_assert(kBoundBits <= 16, "recover() keeps bounds as 16-bit numbers");
 
 // A decoded control word value. Every change builds a new value from an observed one
 // and keeps the fields it does not own (in particular `bound`, which belongs to the
@@ -70,11 +72,12 @@ struct Ctrl {
   }
   Ctrl freed() const { return with_entry(kFree, 0, 0); }
   // The same entry with another bound, version + 1 (W1). Lowering is recover()'s alone.
-  // Callers never pass more than kMaxBound; the mask keeps a bad one out of the other
-  // fields all the same (a corrupt bound must not become a corrupt fingerprint).
+  // Callers never pass more than kMaxBound; a bad one is clamped all the same, never let
+  // into the other fields (a corrupt bound must not become a corrupt fingerprint) nor
+  // wrapped to a smaller bound (which would hide keys: I1).
   Ctrl with_bound(std::uint64_t bound) const {
-    return {
-        {w.lo + 1, (w.hi & ~(kMaxBound << kBoundShift)) | ((bound & kMaxBound) << kBoundShift)}};
+    return {{w.lo + 1,
+             (w.hi & ~(kMaxBound << kBoundShift)) | (std::min(bound, kMaxBound) << kBoundShift)}};
   }
 };
 

@@ -207,6 +207,12 @@ bool LockFreeTable::get_with(std::string_view key, ValueReader reader, void *ctx
       this, [&](auto e) __attribute__((always_inline)) { return e.get_with(key, reader, ctx); });
 }
 
+CachedGet LockFreeTable::get_cached(std::string_view key, const CachingReader &reader,
+                                    void *ctx) const {
+  return with_engine(
+      this, [&](auto e) __attribute__((always_inline)) { return e.get_cached(key, reader, ctx); });
+}
+
 std::size_t LockFreeTable::get_many(std::span<const std::string_view> keys, ManyReader reader,
                                     void *ctx) const {
   for (const std::string_view k : keys) {

@@ -409,7 +409,9 @@ void check_space(int fd, const Location &loc, const Layout &lay) {
     throw_os(loc.display + ": fstatvfs", errno);
   }
   const std::uint64_t avail = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
-  if (lay.total_bytes > avail) {
+  // f_blocks 0: a file system with no size limit (ramfs, tmpfs mounted size=0) reports
+  // no free blocks either; there is nothing to check against.
+  if (vfs.f_blocks != 0 && lay.total_bytes > avail) {
     const std::string fs = loc.by_path ? "the file system of '" + loc.where + "'" : "/dev/shm";
     throw Error(Errc::kInvalidArgument,
                 loc.display + ": capacity: " + std::to_string(lay.params.capacity) +

@@ -76,6 +76,47 @@ TEST(LockFree, AControlWordIsReadInOneLoadOnlyWhereTheCpuMakesItAtomic) {
   EXPECT_EQ(detail::load128_vector(&w), w);
 }
 
+// get_cached: read once, then held while the entry is unchanged; any change of the
+// entry (an update, even to the same bytes; an erase and re-insert) makes it read again.
+TEST(LockFree, GetCachedHoldsOnlyWhileTheEntryIsUnchanged) {
+  ScopedName name("lfcached");
+  LockFreeTable t(named(name.str(), 64));
+  struct Kept {
+    std::uint64_t slot = ~std::uint64_t{0}, version = 0;
+    std::string value;
+  } kept;
+  const CachingReader reader{[](void *ctx, std::uint64_t slot, std::uint64_t version) {
+                               auto *k = static_cast<Kept *>(ctx);
+                               return k->slot == slot && k->version == version;
+                             },
+                             [](void *ctx, ValueView v, std::uint64_t slot, std::uint64_t version) {
+                               auto *k = static_cast<Kept *>(ctx);
+                               k->value.assign(v.bytes, v.size);
+                               k->slot = slot;
+                               k->version = version;
+                             }};
+  EXPECT_EQ(t.get_cached("k", reader, &kept), CachedGet::kAbsent);
+  t.set("k", "one");
+  EXPECT_EQ(t.get_cached("k", reader, &kept), CachedGet::kRead);
+  EXPECT_EQ(kept.value, "one");
+  EXPECT_EQ(t.get_cached("k", reader, &kept), CachedGet::kHeld);
+  t.set("k", "one"); // the same bytes, a new entry
+  EXPECT_EQ(t.get_cached("k", reader, &kept), CachedGet::kRead);
+  EXPECT_EQ(t.get_cached("k", reader, &kept), CachedGet::kHeld);
+  t.set("k", "two");
+  EXPECT_EQ(t.get_cached("k", reader, &kept), CachedGet::kRead);
+  EXPECT_EQ(kept.value, "two");
+  ASSERT_TRUE(t.erase("k"));
+  EXPECT_EQ(t.get_cached("k", reader, &kept), CachedGet::kAbsent);
+  t.set("k", "three"); // very likely the same slot again: its version has moved on
+  EXPECT_EQ(t.get_cached("k", reader, &kept), CachedGet::kRead);
+  EXPECT_EQ(kept.value, "three");
+  // Another key is never answered from this one's kept value.
+  t.set("other", "four");
+  EXPECT_EQ(t.get_cached("other", reader, &kept), CachedGet::kRead);
+  EXPECT_EQ(kept.value, "four");
+}
+
 // get_many answers each key as get() does, in the caller's order, through both
 // control-word loads; an oversize key fails the call before anything is read.
 TEST(LockFree, GetManyAnswersEachKeyAsGetDoes) {
@@ -365,8 +406,8 @@ TEST(LockFree, RecoverFreesAnEntryBeyondTheProbeLimitAndKeepsItsNeighbours) {
   EXPECT_EQ(t.get(k0), "zero");
 }
 
-// The bound field is masked where it is written: an out-of-range bound cannot spill into
-// the fingerprint or the buffer index.
+// The bound field is clamped where it is written: an out-of-range bound cannot spill into
+// the fingerprint or the buffer index, nor wrap to a smaller bound.
 TEST(LockFree, ABoundIsWrittenWithinItsField) {
   const detail::Ctrl c{{7, (std::uint64_t{0xabcc} << detail::kFpShift) |
                                (std::uint64_t{42} << detail::kBufferShift) | detail::kLive}};
@@ -374,7 +415,7 @@ TEST(LockFree, ABoundIsWrittenWithinItsField) {
   EXPECT_EQ(b.fingerprint(), 0xabccu);
   EXPECT_EQ(b.buffer(), 42u);
   EXPECT_EQ(b.state(), detail::kLive);
-  EXPECT_EQ(b.bound(), 4u);
+  EXPECT_EQ(b.bound(), detail::kMaxBound) << "clamped: a smaller bound would hide keys";
 }
 
 // The fuzzer's finding: garbage in a key's zero padding hid the key from get() (whole-word
@@ -409,6 +450,30 @@ TEST(LockFree, AKeyWithGarbageInItsPaddingIsNeverListedUnreadableAndRecoverRepai
   const RecoveryReport again = t.recover();
   EXPECT_EQ(again.duplicate_keys + again.keys_repaired, 0u);
   EXPECT_EQ(again.entries, 2u);
+
+  // Hidden by its padding, the key was set again: a clean twin holds the current value.
+  // The padded record is stale: recover() frees it, and the current value stays.
+  const std::uint64_t twin = [&] {
+    for (std::uint64_t s = 0; s < t.capacity(); ++s) {
+      detail::Ctrl c{detail::load128(raw.word(s))};
+      if (c.state() == detail::kLive && (raw.record_at(s)[0] & 0xffffffffu) == 3) {
+        return s;
+      }
+    }
+    return t.capacity();
+  }();
+  ASSERT_LT(twin, t.capacity());
+  raw.record_at(twin)[1] |= std::uint64_t{0x5a} << 40;
+  EXPECT_EQ(t.get("abc"), std::nullopt);
+  t.set("abc", "current");
+  const RecoveryReport stale = t.recover();
+  EXPECT_EQ(stale.corrupt_slots, 1u);
+  EXPECT_EQ(stale.keys_repaired, 0u);
+  EXPECT_EQ(stale.duplicate_keys, 0u);
+  EXPECT_EQ(stale.entries, 2u);
+  EXPECT_EQ(t.get("abc"), "current");
+  EXPECT_TRUE(t.erase("abc"));
+  EXPECT_EQ(t.get("abc"), std::nullopt) << "no stale twin reappears";
 }
 
 // What a dead inserter leaves: a reservation naming a buffer, and a buffer taken from

@@ -172,5 +172,75 @@ TYPED_TEST(Threads, AddAndCompareAndSetNeverLoseAnIncrement) {
   EXPECT_EQ(b.get("cas-counter"), std::to_string(4 * kPerThread));
 }
 
+// LockFreeTable::get_cached from a reader thread that keeps what it read, by slot and
+// version, while a writer counts one key up on another mapping: every value the reader
+// gets, held or read, is one the writer wrote, and they never go backwards (a single
+// writer's values, read linearizably). Held answers must happen, or the cache is idle.
+TEST(ThreadsCached, AHeldValueIsNeverStale) {
+  ScopedName name("thrcache");
+  Options o;
+  o.name = name.str();
+  o.capacity = 64;
+  LockFreeTable writer_side(o);
+  LockFreeTable reader_side(o);
+  constexpr int kWrites = 20000;
+  writer_side.set("counter", "0");
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (int i = 1; i <= kWrites; ++i) {
+      writer_side.set("counter", std::to_string(i));
+      if (i % 64 == 0) {
+        std::this_thread::yield(); // let the reader see some values many times
+      }
+    }
+    done.store(true);
+  });
+  struct Kept {
+    std::uint64_t slot = ~std::uint64_t{0};
+    std::uint64_t version = 0;
+    std::string value;
+    std::string reading;
+    std::uint64_t reading_slot = 0, reading_version = 0;
+  } kept;
+  const CachingReader reader{[](void *ctx, std::uint64_t slot, std::uint64_t version) {
+                               auto *k = static_cast<Kept *>(ctx);
+                               return k->slot == slot && k->version == version;
+                             },
+                             [](void *ctx, ValueView v, std::uint64_t slot, std::uint64_t version) {
+                               auto *k = static_cast<Kept *>(ctx);
+                               k->reading.assign(v.bytes, v.size);
+                               k->reading_slot = slot;
+                               k->reading_version = version;
+                             }};
+  long last = 0, held = 0, read = 0, backwards = 0, bad = 0;
+  while (!done.load() || held == 0) {
+    const CachedGet r = reader_side.get_cached("counter", reader, &kept);
+    ASSERT_NE(r, CachedGet::kAbsent);
+    if (r == CachedGet::kRead) {
+      kept.value = kept.reading;
+      kept.slot = kept.reading_slot;
+      kept.version = kept.reading_version;
+      ++read;
+    } else {
+      ++held;
+    }
+    char *end = nullptr;
+    const long n = std::strtol(kept.value.c_str(), &end, 10);
+    bad += *end != '\0' || n < 0 || n > kWrites;
+    backwards += n < last;
+    last = std::max(last, n);
+    if (done.load() && last == kWrites && held > 0) {
+      break;
+    }
+  }
+  writer.join();
+  EXPECT_EQ(bad, 0) << "a value nobody wrote";
+  EXPECT_EQ(backwards, 0) << "a held value older than one read before it";
+  EXPECT_GT(held, 0);
+  EXPECT_GT(read, 0);
+  EXPECT_EQ(reader_side.get_cached("counter", reader, &kept), CachedGet::kHeld);
+  EXPECT_EQ(kept.value, std::to_string(kWrites));
+}
+
 } // namespace
 } // namespace shmtable::test

@@ -88,6 +88,16 @@ public:
   // string, a JS value...), never act on them, and must not call into this table. What reader
   // throws propagates.
   bool get_with(std::string_view key, ValueReader reader, void *ctx) const;
+  // get_with() for a caller that keeps the values it reads, by slot: on a hit, it asks
+  // reader.holds(ctx, slot, version) first, and if the caller holds the value of that
+  // slot at that version, reads nothing and returns kHeld: the value is the one the
+  // caller holds. Sound because every change of a slot's control word increases its
+  // 64-bit version (papers/protocol.md, W1) and a buffer named by a live word is never
+  // written (P1): an unchanged version is an unchanged entry, key and value. Else it calls
+  // reader.read as get_with() calls its reader, adding the slot and version the value is
+  // of, and returns kRead (the last call counts); kAbsent on a miss. A keeper of values
+  // must key them by slot and version only: a version is meaningful in its slot alone.
+  CachedGet get_cached(std::string_view key, const CachingReader &reader, void *ctx) const;
 
   // ---- Batched reads ------------------------------------------------------------
   // Looks up every key of `keys`, overlapping their cache misses (hash a batch, prefetch

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace shmtable {
 
@@ -18,5 +19,15 @@ using ValueReader = void (*)(void *ctx, ValueView value);
 
 // get_many()'s callback: the value of keys[index], as ValueReader's.
 using ManyReader = void (*)(void *ctx, std::size_t index, ValueView value);
+
+// get_cached()'s callbacks, for a caller that keeps values it has read (by slot).
+// holds(ctx, slot, version): whether the caller holds the value `slot` had at `version`.
+// read(ctx, value, slot, version): the value, as ValueReader's, and what it is the value
+// of (for the caller to keep; the last call counts).
+struct CachingReader {
+  bool (*holds)(void *ctx, std::uint64_t slot, std::uint64_t version);
+  void (*read)(void *ctx, ValueView value, std::uint64_t slot, std::uint64_t version);
+};
+enum class CachedGet { kAbsent, kHeld, kRead };
 
 } // namespace shmtable
