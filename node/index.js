@@ -23,12 +23,35 @@ function closeStillOpen() {
   for (const ref of stillOpen) ref.deref()?.close(); // close() removes it from the set
 }
 
+// The lock-free engine's get: the addon keeps, by slot and version, which value each
+// string it made is of; this side keeps the strings. An entry unchanged since its last
+// get (LockFreeTable::get_cached: same slot, same version) is answered with the string
+// made then (the addon returns null and where[0] says which), without reading the value
+// or making a string again. Strings are immutable: handing out the same one is
+// invisible. At most `kept.length` (the addon's kKept) strings are held per handle.
+function keepStrings(table) {
+  const getKept = table._getKept;
+  const where = table._keptIndex();
+  const kept = new Array(1024).fill(undefined);
+  Object.defineProperty(table, 'get', {
+    value: function get(key) {
+      const v = getKept(key);
+      if (v === null) return kept[where[0]];
+      if (v !== undefined) kept[where[0]] = v;
+      return v;
+    },
+    writable: true,
+    configurable: true,
+  });
+}
+
 function withJsMethods(Native) {
   return class extends Native {
     #ref;
 
     constructor(options) {
       super(options);
+      if (typeof this._getKept === 'function') keepStrings(this);
       this.#ref = new WeakRef(this);
       stillOpen.add(this.#ref);
       collected.register(this, this.#ref, this.#ref);

@@ -109,6 +109,7 @@ public:
             Base::InstanceMethod("recover", &TableWrap::recover),
             Base::InstanceMethod("close", &TableWrap::close),
             Base::InstanceMethod("_counters", &TableWrap::counters),
+            Base::InstanceMethod("_keptIndex", &TableWrap::kept_index),
             Base::InstanceAccessor("size", &TableWrap::size, nullptr),
             Base::InstanceAccessor("closed", &TableWrap::closed, nullptr),
             Base::InstanceAccessor("created", &TableWrap::created, nullptr),
@@ -171,6 +172,15 @@ public:
     expected_.reserve_for(table_->max_value_bytes());
     MethodBinder<TableWrap> m(env, info.This().As<Napi::Object>(), this);
     m.template bind<&TableWrap::get>("get");
+    if constexpr (kCaching) {
+      // index.js's get: strings kept by slot and version (get_kept, below).
+      m.template bind<&TableWrap::get_kept>("_getKept");
+      Napi::ArrayBuffer where = Napi::ArrayBuffer::New(env, sizeof(std::int32_t));
+      where_ = static_cast<std::int32_t *>(where.Data());
+      *where_ = -1;
+      where_ref_ = Napi::Persistent(Napi::Int32Array::New(env, 1, where, 0));
+      kept_.resize(kKept);
+    }
     m.template bind<&TableWrap::set>("set");
     m.template bind<&TableWrap::get_buffer>("getBuffer");
     m.template bind<&TableWrap::get_many>("getMany");
@@ -303,6 +313,71 @@ private:
   }
 
   Napi::Value get_buffer(const Napi::CallbackInfo &info) { return read_value<&make_buffer>(info); }
+
+  // The lock-free engine's get, for index.js, which keeps the strings it returns in an
+  // array of kKept by slot (slot % kKept), while this side keeps which slot and version
+  // each one is the value of (kept_). A hit on an entry unchanged since (same slot, same
+  // version: LockFreeTable::get_cached) reads nothing from the table and makes no
+  // string: it returns null, and index.js returns its kept string. Otherwise the string
+  // made from shared memory, kept here by slot and version. Either way *where_ (the
+  // Int32Array of _keptIndex) is the array index; undefined on a miss. Strings are
+  // immutable, so handing the same one out twice is invisible to JS; Buffers are
+  // mutable and never kept. Only index.js may call this: a caller that does not keep
+  // what it returns leaves the two sides disagreeing.
+  static constexpr bool kCaching = requires(const Engine &t, const CachingReader &r) {
+    t.get_cached(std::string_view(), r, nullptr);
+  };
+  static constexpr std::size_t kKept = 1024;
+  struct Kept {
+    std::uint64_t slot = ~std::uint64_t{0};
+    std::uint64_t version = 0;
+  };
+  Napi::Value get_kept(const Napi::CallbackInfo &info) {
+    if constexpr (kCaching) {
+      Napi::Env env = info.Env();
+      Engine &t = table(env);
+      const std::string_view k = key(info);
+      struct Ctx {
+        const std::vector<Kept> &kept;
+        napi_env env;
+        napi_value made = nullptr;
+        std::uint64_t slot = 0;
+        std::uint64_t version = 0;
+      } ctx{kept_, env};
+      static constexpr CachingReader kReader{
+          [](void *c, std::uint64_t slot, std::uint64_t version) {
+            auto *x = static_cast<Ctx *>(c);
+            x->slot = slot;
+            const Kept &e = x->kept[slot % kKept];
+            return e.slot == slot && e.version == version;
+          },
+          [](void *c, ValueView v, std::uint64_t slot, std::uint64_t version) {
+            auto *x = static_cast<Ctx *>(c);
+            x->made = make_string(x->env, v.bytes, v.size, v.ascii);
+            x->slot = slot;
+            x->version = version;
+          }};
+      const CachedGet r = guard(env, [&] { return t.get_cached(k, kReader, &ctx); });
+      ++counters_.gets;
+      if (r == CachedGet::kAbsent) {
+        ++counters_.misses;
+        return env.Undefined();
+      }
+      ++counters_.hits;
+      const std::size_t i = ctx.slot % kKept;
+      *where_ = static_cast<std::int32_t>(i);
+      if (r == CachedGet::kHeld) {
+        return env.Null();
+      }
+      kept_[i] = {ctx.slot, ctx.version};
+      return {env, ctx.made};
+    } else {
+      return get(info);
+    }
+  }
+  Napi::Value kept_index(const Napi::CallbackInfo &info) {
+    return where_ref_.IsEmpty() ? info.Env().Undefined() : where_ref_.Value();
+  }
 
   // getMany(keys): an array with each key's value as a string, or undefined where absent.
   // The lock-free engine reads the batch with LockFreeTable::get_many (misses overlapped,
@@ -491,7 +566,10 @@ private:
 
   // Detaches this handle (idempotent). With persist false, the last close of a table
   // anywhere discards its contents.
-  void close(const Napi::CallbackInfo &) { table_.reset(); }
+  void close(const Napi::CallbackInfo &) {
+    table_.reset();
+    kept_.assign(kept_.size(), Kept{}); // a table opened later is another table
+  }
 
   Napi::Value counters(const Napi::CallbackInfo &info) {
     return numbers(info.Env(), {{"gets", counters_.gets},
@@ -536,6 +614,9 @@ private:
   Scratch expected_;          // compareAndSet's expected value
   std::vector<Scratch> many_; // getMany's keys, one scratch each
   Counters counters_;
+  std::vector<Kept> kept_;                      // get_kept's: by slot % kKept
+  std::int32_t *where_ = nullptr;               // get_kept's last index, read by index.js
+  Napi::Reference<Napi::Int32Array> where_ref_; // keeps where_'s memory alive
 };
 
 } // namespace shmtable::node

@@ -392,6 +392,64 @@ for (const engine of ENGINES) {
   });
 }
 
+describe('lock-free get keeps its strings', () => {
+  const { spawn } = require('node:child_process');
+
+  it('answers an unchanged entry with the string made before, any change with a new one', () => {
+    const c = createCache({ name: uniqueName('lockfree'), engine: 'lockfree' });
+    try {
+      c.set('k', 'one');
+      const first = c.get('k');
+      assert.equal(first, 'one');
+      assert.equal(c.get('k'), first);
+      c.set('k', 'one'); // the same text, a new entry: read again, equal text
+      assert.equal(c.get('k'), 'one');
+      c.set('k', 'two');
+      assert.equal(c.get('k'), 'two');
+      c.delete('k');
+      assert.equal(c.get('k'), undefined);
+      c.set('k', 'three');
+      c.set('other', 'four');
+      assert.equal(c.get('k'), 'three');
+      assert.equal(c.get('other'), 'four');
+      assert.equal(c.get('k'), 'three');
+      assert.equal(c.getBuffer('k').toString(), 'three'); // Buffers are never kept
+      assert.deepEqual(c.stats().gets >= 8, true);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('never answers with a string older than one it returned, while another process writes', async () => {
+    const name = uniqueName('lockfree');
+    const c = createCache({ name, engine: 'lockfree', maxKeys: 64 });
+    try {
+      c.set('counter', '0');
+      const writes = 20000;
+      const child = spawn(process.execPath, ['-e', `
+        const u = require(${JSON.stringify(require.resolve('..'))})({ name: ${JSON.stringify(name)}, engine: 'lockfree' });
+        for (let i = 1; i <= ${writes}; i++) u.set('counter', String(i));
+        u.close();`], { stdio: 'inherit' });
+      const exited = new Promise((resolve) => child.on('exit', resolve));
+      let last = 0;
+      let reads = 0;
+      let done = false;
+      exited.then(() => { done = true; });
+      while (!done) {
+        const n = Number(c.get('counter'));
+        assert.ok(Number.isInteger(n) && n >= 0 && n <= writes, `read ${n}`);
+        assert.ok(n >= last, `read ${n} after ${last}`);
+        last = n;
+        if (++reads % 1000 === 0) await new Promise((r) => setImmediate(r));
+      }
+      assert.equal(await exited, 0);
+      assert.equal(c.get('counter'), String(writes));
+    } finally {
+      c.close();
+    }
+  });
+});
+
 describe('both engines in one process', () => {
   it('are separate tables that cannot open each other\'s segment', () => {
     const name = uniqueName('both');
