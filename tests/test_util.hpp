@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,6 +53,17 @@ template <class F> void expect_error(Errc code, const std::string &needle, F &&f
     EXPECT_NE(std::string(e.what()).find(needle), std::string::npos)
         << "message '" << e.what() << "' does not mention '" << needle << "'";
   }
+}
+
+// Free bytes in /dev/shm, or nullopt where it has no size limit (statvfs f_blocks 0).
+// Creation refuses a table larger than the free space (segment.cpp, check_space), so a
+// test of a big sparse table needs that much free, though it touches almost none of it.
+inline std::optional<std::uint64_t> shm_free_bytes() {
+  struct statvfs vfs {};
+  if (::statvfs("/dev/shm", &vfs) != 0 || vfs.f_blocks == 0) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
 }
 
 inline bool exists(const std::string &path) {
