@@ -72,7 +72,8 @@ inline bool exists(const std::string &path) {
 }
 
 // Runs `body` in a forked child; its return value is the child's exit code. An escaping
-// exception exits with 99 after printing it. Flushes stdio first (TOOLCHAIN.md).
+// exception exits with 99 after printing it. Flushes stdio first: the child inherits the
+// parent's unflushed buffers, which both would otherwise write out.
 inline pid_t spawn(const std::function<int()> &body) {
   std::fflush(nullptr);
   const pid_t pid = ::fork();

@@ -3,8 +3,8 @@
 // The input becomes the bytes of a file-backed segment, which is opened through the
 // public API (Options::path, persist, sizes adopted from the header) and then driven by
 // the rest of the input: get, get_into, set, erase, contains, add, compare_and_set,
-// set_if_absent, clear, keys, size, recover. DESIGN.md: "a corrupted or hostile segment
-// can make an operation fail, never read or write outside the mapping". So every Error
+// set_if_absent, clear, keys, size, recover. The engines' promise: a corrupted or hostile
+// segment can make an operation fail, never read or write outside the mapping. So every Error
 // is fine; a crash, an ASan/UBSan report or a hang (libFuzzer -timeout) is a bug. Also
 // checked, because they follow from bounds-checking what is read:
 //  - get()/get_into() values fit max_value_bytes, keys() keys fit max_key_bytes;
