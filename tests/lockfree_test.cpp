@@ -84,20 +84,8 @@ TEST(LockFree, AControlWordIsReadInOneLoadOnlyWhereTheCpuMakesItAtomic) {
 TEST(LockFree, GetCachedHoldsOnlyWhileTheEntryIsUnchanged) {
   ScopedName name("lfcached");
   LockFreeTable t(named(name.str(), 64));
-  struct Kept {
-    std::uint64_t slot = ~std::uint64_t{0}, version = 0;
-    std::string value;
-  } kept;
-  const CachingReader reader{[](void *ctx, std::uint64_t slot, std::uint64_t version) {
-                               auto *k = static_cast<Kept *>(ctx);
-                               return k->slot == slot && k->version == version;
-                             },
-                             [](void *ctx, ValueView v, std::uint64_t slot, std::uint64_t version) {
-                               auto *k = static_cast<Kept *>(ctx);
-                               k->value.assign(v.bytes, v.size);
-                               k->slot = slot;
-                               k->version = version;
-                             }};
+  KeptValue kept;
+  const CachingReader &reader = KeptValue::kReader;
   EXPECT_EQ(t.get_cached("k", reader, &kept), CachedGet::kAbsent);
   t.set("k", "one");
   EXPECT_EQ(t.get_cached("k", reader, &kept), CachedGet::kRead);
@@ -354,6 +342,16 @@ public:
     EXPECT_EQ(c.state(), detail::kLive) << "slot " << slot;
     return pool_.words(c.buffer());
   }
+  // The first live slot whose record's key is `n` bytes long; capacity if none.
+  std::uint64_t live_slot_with_key_bytes(std::uint32_t n) const {
+    for (std::uint64_t s = 0; s < lay_.params.capacity; ++s) {
+      if (detail::Ctrl{detail::load128(word(s))}.state() == detail::kLive &&
+          (record_at(s)[0] & 0xffffffffu) == n) {
+        return s;
+      }
+    }
+    return lay_.params.capacity;
+  }
   // Moves the entry in `from` to the free slot `to`, as a stray writer could.
   void move_entry(std::uint64_t from, std::uint64_t to) {
     detail::Ctrl src{detail::load128(word(from))};
@@ -430,15 +428,7 @@ TEST(LockFree, AKeyWithGarbageInItsPaddingIsNeverListedUnreadableAndRecoverRepai
   t.set("abc", "value");
   t.set("other", "kept");
   RawSegment raw(name.dev_path(), t);
-  const std::uint64_t slot = [&] {
-    for (std::uint64_t s = 0; s < t.capacity(); ++s) {
-      detail::Ctrl c{detail::load128(raw.word(s))};
-      if (c.state() == detail::kLive && (raw.record_at(s)[0] & 0xffffffffu) == 3) {
-        return s;
-      }
-    }
-    return t.capacity();
-  }();
+  const std::uint64_t slot = raw.live_slot_with_key_bytes(3);
   ASSERT_LT(slot, t.capacity());
   raw.record_at(slot)[1] |= std::uint64_t{0x5a} << 40; // byte 5 of the key word: padding
   EXPECT_EQ(t.get("abc"), std::nullopt);
@@ -456,15 +446,7 @@ TEST(LockFree, AKeyWithGarbageInItsPaddingIsNeverListedUnreadableAndRecoverRepai
 
   // Hidden by its padding, the key was set again: a clean twin holds the current value.
   // The padded record is stale: recover() frees it, and the current value stays.
-  const std::uint64_t twin = [&] {
-    for (std::uint64_t s = 0; s < t.capacity(); ++s) {
-      detail::Ctrl c{detail::load128(raw.word(s))};
-      if (c.state() == detail::kLive && (raw.record_at(s)[0] & 0xffffffffu) == 3) {
-        return s;
-      }
-    }
-    return t.capacity();
-  }();
+  const std::uint64_t twin = raw.live_slot_with_key_bytes(3);
   ASSERT_LT(twin, t.capacity());
   raw.record_at(twin)[1] |= std::uint64_t{0x5a} << 40;
   EXPECT_EQ(t.get("abc"), std::nullopt);

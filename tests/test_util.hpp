@@ -23,6 +23,7 @@
 #include <xxhash.h>
 
 #include "shmtable/error.hpp"
+#include "shmtable/value_view.hpp"
 
 namespace shmtable::test {
 
@@ -54,6 +55,27 @@ template <class F> void expect_error(Errc code, const std::string &needle, F &&f
         << "message '" << e.what() << "' does not mention '" << needle << "'";
   }
 }
+
+// A caller of LockFreeTable::get_cached that keeps one value, by slot and version. A read
+// whose copy the engine then discards leaves a version the slot no longer has, so it is
+// never held by mistake.
+struct KeptValue {
+  std::uint64_t slot = ~std::uint64_t{0};
+  std::uint64_t version = 0;
+  std::string value;
+
+  static constexpr CachingReader kReader{
+      [](void *ctx, std::uint64_t slot, std::uint64_t version) {
+        auto *k = static_cast<KeptValue *>(ctx);
+        return k->slot == slot && k->version == version;
+      },
+      [](void *ctx, ValueView v, std::uint64_t slot, std::uint64_t version) {
+        auto *k = static_cast<KeptValue *>(ctx);
+        k->value.assign(v.bytes, v.size);
+        k->slot = slot;
+        k->version = version;
+      }};
+};
 
 // Free bytes in /dev/shm, or nullopt where it has no size limit (statvfs f_blocks 0).
 // Creation refuses a table larger than the free space (segment.cpp, check_space), so a

@@ -195,31 +195,13 @@ TEST(ThreadsCached, AHeldValueIsNeverStale) {
     }
     done.store(true);
   });
-  struct Kept {
-    std::uint64_t slot = ~std::uint64_t{0};
-    std::uint64_t version = 0;
-    std::string value;
-    std::string reading;
-    std::uint64_t reading_slot = 0, reading_version = 0;
-  } kept;
-  const CachingReader reader{[](void *ctx, std::uint64_t slot, std::uint64_t version) {
-                               auto *k = static_cast<Kept *>(ctx);
-                               return k->slot == slot && k->version == version;
-                             },
-                             [](void *ctx, ValueView v, std::uint64_t slot, std::uint64_t version) {
-                               auto *k = static_cast<Kept *>(ctx);
-                               k->reading.assign(v.bytes, v.size);
-                               k->reading_slot = slot;
-                               k->reading_version = version;
-                             }};
+  KeptValue kept;
+  const CachingReader &reader = KeptValue::kReader;
   long last = 0, held = 0, read = 0, backwards = 0, bad = 0;
   while (!done.load() || held == 0) {
     const CachedGet r = reader_side.get_cached("counter", reader, &kept);
     ASSERT_NE(r, CachedGet::kAbsent);
     if (r == CachedGet::kRead) {
-      kept.value = kept.reading;
-      kept.slot = kept.reading_slot;
-      kept.version = kept.reading_version;
       ++read;
     } else {
       ++held;

@@ -332,48 +332,45 @@ private:
     std::uint64_t slot = ~std::uint64_t{0};
     std::uint64_t version = 0;
   };
+  // Instantiated only where the constructor binds it (kCaching).
   Napi::Value get_kept(const Napi::CallbackInfo &info) {
-    if constexpr (kCaching) {
-      Napi::Env env = info.Env();
-      Engine &t = table(env);
-      const std::string_view k = key(info);
-      struct Ctx {
-        const std::vector<Kept> &kept;
-        napi_env env;
-        napi_value made = nullptr;
-        std::uint64_t slot = 0;
-        std::uint64_t version = 0;
-      } ctx{kept_, env};
-      static constexpr CachingReader kReader{
-          [](void *c, std::uint64_t slot, std::uint64_t version) {
-            auto *x = static_cast<Ctx *>(c);
-            x->slot = slot;
-            const Kept &e = x->kept[slot % kKept];
-            return e.slot == slot && e.version == version;
-          },
-          [](void *c, ValueView v, std::uint64_t slot, std::uint64_t version) {
-            auto *x = static_cast<Ctx *>(c);
-            x->made = make_string(x->env, v.bytes, v.size, v.ascii);
-            x->slot = slot;
-            x->version = version;
-          }};
-      const CachedGet r = guard(env, [&] { return t.get_cached(k, kReader, &ctx); });
-      ++counters_.gets;
-      if (r == CachedGet::kAbsent) {
-        ++counters_.misses;
-        return env.Undefined();
-      }
-      ++counters_.hits;
-      const std::size_t i = ctx.slot % kKept;
-      *where_ = static_cast<std::int32_t>(i);
-      if (r == CachedGet::kHeld) {
-        return env.Null();
-      }
-      kept_[i] = {ctx.slot, ctx.version};
-      return {env, ctx.made};
-    } else {
-      return get(info);
+    Napi::Env env = info.Env();
+    Engine &t = table(env);
+    const std::string_view k = key(info);
+    struct Ctx {
+      const std::vector<Kept> &kept;
+      napi_env env;
+      napi_value made = nullptr;
+      std::uint64_t slot = 0;
+      std::uint64_t version = 0;
+    } ctx{kept_, env};
+    static constexpr CachingReader kReader{
+        [](void *c, std::uint64_t slot, std::uint64_t version) {
+          auto *x = static_cast<Ctx *>(c);
+          x->slot = slot;
+          const Kept &e = x->kept[slot % kKept];
+          return e.slot == slot && e.version == version;
+        },
+        [](void *c, ValueView v, std::uint64_t slot, std::uint64_t version) {
+          auto *x = static_cast<Ctx *>(c);
+          x->made = make_string(x->env, v.bytes, v.size, v.ascii);
+          x->slot = slot;
+          x->version = version;
+        }};
+    const CachedGet r = guard(env, [&] { return t.get_cached(k, kReader, &ctx); });
+    ++counters_.gets;
+    if (r == CachedGet::kAbsent) {
+      ++counters_.misses;
+      return env.Undefined();
     }
+    ++counters_.hits;
+    const std::size_t i = ctx.slot % kKept;
+    *where_ = static_cast<std::int32_t>(i);
+    if (r == CachedGet::kHeld) {
+      return env.Null();
+    }
+    kept_[i] = {ctx.slot, ctx.version};
+    return {env, ctx.made};
   }
   Napi::Value kept_index(const Napi::CallbackInfo &info) {
     return where_ref_.IsEmpty() ? info.Env().Undefined() : where_ref_.Value();
