@@ -64,18 +64,19 @@ struct KeptValue {
   std::uint64_t version = 0;
   std::string value;
 
-  static constexpr CachingReader kReader{
-      [](void *ctx, std::uint64_t slot, std::uint64_t version) {
-        auto *k = static_cast<KeptValue *>(ctx);
-        return k->slot == slot && k->version == version;
-      },
-      [](void *ctx, ValueView v, std::uint64_t slot, std::uint64_t version) {
-        auto *k = static_cast<KeptValue *>(ctx);
-        k->value.assign(v.bytes, v.size);
-        k->slot = slot;
-        k->version = version;
-      }};
+  static const CachingReader kReader; // defined below: it needs the complete type
 };
+inline const CachingReader KeptValue::kReader{
+    [](void *ctx, std::uint64_t slot, std::uint64_t version) {
+      auto *k = static_cast<KeptValue *>(ctx);
+      return k->slot == slot && k->version == version;
+    },
+    [](void *ctx, ValueView v, std::uint64_t slot, std::uint64_t version) {
+      auto *k = static_cast<KeptValue *>(ctx);
+      k->value.assign(v.bytes, v.size);
+      k->slot = slot;
+      k->version = version;
+    }};
 
 // Free bytes in /dev/shm, or nullopt where it has no size limit (statvfs f_blocks 0).
 // Creation refuses a table larger than the free space (segment.cpp, check_space), so a
