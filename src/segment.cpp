@@ -1,28 +1,37 @@
 // Segment lifecycle: create/open, validate, map, close, unlink.
 //
-// Locking discipline (the whole crash-safety argument of the lifecycle):
-//  L1. Every attached handle holds flock(LOCK_SH) on its own open file description of
-//      the segment for as long as it is attached. The kernel releases it when the
-//      process dies, however it dies.
-//  L2. A process that gets flock(LOCK_EX|LOCK_NB) on a fresh description therefore knows
-//      that nobody is attached. Only such a process may (re)initialise a segment, and
-//      only if it is unfinished (creator died before publishing `ready`) or stale (not
-//      persistent, and every process that had it is gone).
-//  L3. A persistent, ready segment is never reinitialised by the library.
-//  L4. flock's EX->SH conversion is not atomic (flock(2)); a creator therefore re-reads
-//      the header's `instance` after it holds LOCK_SH and starts over if another process
-//      slipped in and re-created the table in that window.
-//  L5. Every attached handle also holds an open-file-description (OFD) read lock on byte
-//      0 of the segment (fcntl F_OFD_SETLK, independent of flock; an opener retries it
-//      until ready_timeout_ms while another handle holds the byte exclusively). Upgrading it to a
-//      write lock with F_OFD_SETLK either succeeds atomically, meaning no other handle
-//      in any process is attached, or fails leaving the read lock in place. That is how
-//      Segment::run_exclusive (and the engines' recover()) knows nobody else can be
-//      running an operation. The kernel drops OFD locks when the process dies.
+// Locking discipline (the whole crash-safety argument of the lifecycle). Two one-byte
+// open-file-description (OFD) locks, fcntl(F_OFD_SETLK), on the segment file: they
+// belong to the open file description, conflict between descriptions even within one
+// process, and the kernel drops them when the description's last descriptor closes,
+// however the process dies. Lock upgrades and downgrades are atomic.
+//  L1. The attach byte (kAttachByte). Every attached handle holds a read lock on it for
+//      as long as it is attached.
+//  L2. The gate byte (kGateByte). A write lock on it is held by whoever decides about an
+//      existing name: an opener (attach, or remove a dead table) and a closing handle of
+//      a non-persistent table (remove it). Never held while operating, nor while
+//      waiting for anything but the gate itself.
+//  L3. Holding the gate, a handle that gets the attach byte's write lock knows that
+//      nobody is attached and nobody else is deciding. Only then is a table removed from
+//      its name: a non-persistent one (its processes are gone or closing) or an
+//      unfinished one (an earlier version's creator died). A persistent, ready table is
+//      never removed or reinitialised by the library.
+//      Holding the gate, an opener that cannot get the write lock takes the read lock
+//      and attaches: every read lock belongs to a complete, live table's handle (L4, or
+//      taken under the gate), and no closer can be removing the name meanwhile (L2).
+//  L4. A table gets its name only when complete. The creator builds it in a file no
+//      other process can open (O_TMPFILE in the name's directory), takes its attach
+//      byte's read lock, and links it to the name with linkat, which fails if the name
+//      exists (two racing creators: one names its table, the other attaches to it). No
+//      crash leaves a half-made or empty file under a name, so an empty file there is
+//      somebody else's: refused, never reinitialised or removed.
+//  L5. Segment::run_exclusive (and the engines' recover()) upgrades its attach read lock
+//      to a write lock, without the gate: success means no other handle, in any process,
+//      is attached; failure leaves the read lock in place. Openers meanwhile find the
+//      byte taken and wait (without holding the gate) until their ready_timeout_ms.
 #include "shmtable/segment.hpp"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -90,7 +99,7 @@ int remove_location(const Location &loc) {
 }
 
 // True if `loc` still names the object `fd` refers to (it may have been unlinked, and
-// perhaps re-created, between our open and our flock).
+// perhaps re-created, between our open and our taking the gate).
 bool names_same_object(int fd, const Location &loc) {
   struct stat mine {};
   struct stat named {};
@@ -116,7 +125,7 @@ public:
   Fd &operator=(const Fd &) = delete;
   ~Fd() {
     if (fd_ >= 0) {
-      ::close(fd_); // also drops any flock held through this description
+      ::close(fd_); // also drops the locks held through this description
     }
   }
   int get() const { return fd_; }
@@ -126,13 +135,16 @@ private:
   int fd_;
 };
 
-// L5: the attach byte's lock, one try (EAGAIN or EACCES while another handle's lock
-// conflicts).
-int attach_byte_lock(int fd, short type) {
+using detail::kAttachByte;
+using detail::kGateByte;
+
+// One try of an OFD lock on one byte (which may lie past the end of the file): 0, or errno (EAGAIN
+// or EACCES while another description's lock conflicts). F_UNLCK releases.
+int byte_lock(int fd, off_t byte, short type) {
   struct flock fl {};
   fl.l_type = type;
   fl.l_whence = SEEK_SET;
-  fl.l_start = 0;
+  fl.l_start = byte;
   fl.l_len = 1;
   for (;;) {
     if (::fcntl(fd, F_OFD_SETLK, &fl) == 0) {
@@ -144,6 +156,8 @@ int attach_byte_lock(int fd, short type) {
   }
 }
 
+bool conflicts(int err) { return err == EAGAIN || err == EACCES; }
+
 // Sleeps before the next try of a lock: 100 us, doubling up to 10 ms.
 struct Pause {
   std::chrono::microseconds next{100};
@@ -153,27 +167,31 @@ struct Pause {
   }
 };
 
-// L5's read lock, waited for while a recover()/run_exclusive() of another handle holds
-// the byte, until `deadline` (the open's ready_timeout_ms): a stopped or endless holder
-// must not hang every opener.
-void hold_attach_byte(int fd, const Location &loc, Clock::time_point deadline,
-                      unsigned timeout_ms) {
+// L2: takes the gate, trying until `deadline` (at least once); false on timeout.
+bool take_gate(int fd, Clock::time_point deadline, const std::string &display) {
   for (Pause pause;; pause()) {
-    const int err = attach_byte_lock(fd, F_RDLCK);
+    const int err = byte_lock(fd, kGateByte, F_WRLCK);
     if (err == 0) {
-      return;
+      return true;
     }
-    if (err != EAGAIN && err != EACCES) {
-      throw_os(loc.display + ": fcntl(F_OFD_SETLK)", err);
+    if (!conflicts(err)) {
+      throw_os(display + ": fcntl(F_OFD_SETLK) on the gate byte", err);
     }
     if (Clock::now() >= deadline) {
-      throw Error(Errc::kBusy, loc.display +
-                                   ": another handle held it exclusively (recover() or "
-                                   "run_exclusive()) for over " +
-                                   std::to_string(timeout_ms) + " ms (ready_timeout_ms)");
+      return false;
     }
   }
 }
+
+// Releases the gate when the decision is made, however it is left (closing the
+// descriptor releases it too).
+struct Gate {
+  int fd;
+  explicit Gate(int held) : fd(held) {}
+  Gate(const Gate &) = delete;
+  Gate &operator=(const Gate &) = delete;
+  ~Gate() { byte_lock(fd, kGateByte, F_UNLCK); }
+};
 
 // An existing segment that another user owns and that every user may write could have
 // been planted by anyone (/dev/shm is world-writable): refuse it. Sharing a table across
@@ -191,24 +209,6 @@ void refuse_untrusted(int fd, const Location &loc) {
                   static_cast<unsigned>(st.st_uid), static_cast<unsigned>(::geteuid()),
                   static_cast<unsigned>(st.st_mode & 0777));
     throw Error(Errc::kPermissionDenied, loc.display + buf);
-  }
-}
-
-// Polls for a flock until `deadline`; false on timeout.
-bool lock_until(int fd, int op, Clock::time_point deadline, const Location &loc) {
-  for (Pause pause;; pause()) {
-    if (::flock(fd, op | LOCK_NB) == 0) {
-      return true;
-    }
-    if (errno == EINTR) {
-      continue;
-    }
-    if (errno != EWOULDBLOCK) {
-      throw_os(loc.display + ": flock", errno);
-    }
-    if (Clock::now() >= deadline) {
-      return false;
-    }
   }
 }
 
@@ -235,9 +235,10 @@ std::atomic_ref<std::uint32_t> ready_flag(std::byte *base) {
 
 enum class State { kUnfinished, kReady };
 
-// Reads the header through the file descriptor. kUnfinished: a creator died before
-// publishing `ready` (an empty file, or our magic with ready still 0). Anything else that
-// is not a well-formed header of ours is refused, never overwritten.
+// Reads the header through the file descriptor. kUnfinished: our magic with ready still
+// 0, which only a creator of an earlier version, which initialised tables under their
+// names, can have left (L4). Anything else that is not a well-formed header of ours,
+// an empty file included, is refused, never overwritten.
 State read_header(int fd, const Location &loc, SegmentHeader &h, std::uint64_t &file_bytes) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
@@ -251,10 +252,13 @@ State read_header(int fd, const Location &loc, SegmentHeader &h, std::uint64_t &
     throw_os(loc.display + ": read header", errno);
   }
   if (got == 0) {
-    return State::kUnfinished; // created, and its creator wrote nothing yet (or died)
+    throw Error(Errc::kCorruptedHeader,
+                loc.display + ": not a shmtable segment (an empty file; a table is given its "
+                              "name only once it is complete, so an empty file there is not "
+                              "one of ours: remove it, or use another name or path)");
   }
-  // A creator writes our magic before anything else (initialise()), so a file that starts
-  // with zeros is somebody else's: refused, never reinitialised.
+  // Every header of ours starts with the magic, so a file that starts with zeros is
+  // somebody else's: refused, never reinitialised.
   static constexpr SegmentHeader kZero{};
   if (std::memcmp(&h, &kZero, static_cast<std::size_t>(got)) == 0) {
     throw Error(Errc::kCorruptedHeader,
@@ -375,8 +379,6 @@ std::uint64_t fresh_instance() {
          static_cast<std::uint64_t>(Clock::now().time_since_epoch().count());
 }
 
-// Initialises the segment behind `fd`, which the caller holds with LOCK_EX (rule L2).
-// Returns the mapping with the header published.
 TableParams with_defaults(TableParams params) {
   if (params.capacity == 0) {
     params.capacity = kDefaultCapacity;
@@ -422,27 +424,17 @@ void check_space(int fd, const Location &loc, const Layout &lay) {
   }
 }
 
+// Initialises the new, empty, unnamed file behind `fd` (L4: nobody else can open it).
+// Returns the mapping with the header and `ready` published.
 Mapping initialise(int fd, const Location &loc, const Options &opts, const TableParams &params,
                    Segment::LayoutFn layout_fn, const Segment::InitFn &init, Layout &lay,
                    std::uint64_t &instance) {
   lay = layout_fn(with_defaults(params));
-  // Zero everything a dead creator may have left, then size the segment. Both are O(1)
-  // in the segment's size: the kernel hands out zero pages on first touch.
-  if (::ftruncate(fd, 0) != 0) {
-    throw_os(loc.display + ": truncate", errno);
-  }
-  check_space(fd, loc, lay); // after the truncate: a dead creator's pages count as free
+  check_space(fd, loc, lay);
   if (::fchmod(fd, opts.mode) != 0 && errno != EPERM) { // umask must not narrow `mode`
     throw_os(loc.display + ": chmod", errno);
   }
-  // Our mark, before the file grows: from here on a creator that dies leaves our magic
-  // with ready = 0, which the next open redoes; a file that starts with zeros is never
-  // taken for one of ours (read_header).
-  SegmentHeader mark{};
-  mark.magic = kMagic;
-  if (::pwrite(fd, &mark, sizeof mark, 0) != static_cast<ssize_t>(sizeof mark)) {
-    throw_os(loc.display + ": write header", errno);
-  }
+  // Sizing is O(1) in the segment's size: the kernel hands out zero pages on first touch.
   if (::ftruncate(fd, static_cast<off_t>(lay.total_bytes)) != 0) {
     throw_os(loc.display + ": cannot size the segment to " + std::to_string(lay.total_bytes) +
                  " bytes",
@@ -482,7 +474,8 @@ Mapping initialise(int fd, const Location &loc, const Options &opts, const Table
   std::memcpy(m.base, &h, sizeof h);
   // Release: orders the engine's initialisation and the header bytes above before the
   // flag. Pairs with the acquire load in attach_mapping() of any process that maps the
-  // segment later. (Openers also synchronise through flock, which the kernel orders.)
+  // segment later. (Openers also synchronise through the attach lock and linkat, which
+  // the kernel orders.)
   ready_flag(m.base).store(detail::kReadyValue, std::memory_order_release);
   return m;
 }
@@ -500,6 +493,95 @@ Mapping attach_mapping(int fd, const Layout &lay, const Location &loc) {
 
 void backoff(std::mt19937 &rng) {
   std::this_thread::sleep_for(std::chrono::microseconds(50 + rng() % 500));
+}
+
+// Where a segment lives as a file. POSIX shm names are files in /dev/shm on Linux
+// (glibc's shm_open opens /dev/shm/NAME), which is what lets a table be built unnamed
+// there and then linked to its name (L4).
+std::string file_path(const Location &loc) {
+  return loc.by_path ? loc.where : "/dev/shm/" + loc.where;
+}
+
+std::string directory_of(const Location &loc) {
+  if (!loc.by_path) {
+    return "/dev/shm";
+  }
+  const auto slash = loc.where.rfind('/');
+  if (slash == std::string::npos) {
+    return ".";
+  }
+  return slash == 0 ? "/" : loc.where.substr(0, slash);
+}
+
+// L4: a new, empty file where `loc` will live, which no other process can open: an
+// O_TMPFILE file in its directory or, on a file system without O_TMPFILE, a hidden
+// temporary name beside it (returned in `temp`, which the caller removes; no table name
+// can take it, as names do not start with '.').
+int open_unnamed(const Location &loc, unsigned mode, std::string &temp, std::mt19937 &rng) {
+  const std::string dir = directory_of(loc);
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
+  if (fd >= 0) {
+    return fd;
+  }
+  if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+    throw_os(loc.display + ": create (an unnamed file in '" + dir + "')", errno);
+  }
+  const std::string path = file_path(loc);
+  char suffix[40];
+  std::snprintf(suffix, sizeof suffix, ".shmtable-new-%08x%08x", static_cast<unsigned>(rng()),
+                static_cast<unsigned>(rng()));
+  temp = dir + "/." + path.substr(path.rfind('/') + 1) + suffix;
+  fd = ::open(temp.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, mode);
+  if (fd < 0) {
+    throw_os(loc.display + ": create '" + temp + "'", errno);
+  }
+  return fd;
+}
+
+// L4: gives the finished file its name. False if the name exists (another creator won,
+// or something else is there now); the caller then opens what is there.
+bool give_name(int fd, const std::string &temp, const Location &loc) {
+  const std::string target = file_path(loc);
+  int rc = 0;
+  if (temp.empty()) {
+    const std::string self = "/proc/self/fd/" + std::to_string(fd);
+    rc = ::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, target.c_str(), AT_SYMLINK_FOLLOW);
+    if (rc != 0 && errno == ENOENT && ::access("/proc/self/fd", F_OK) != 0) {
+      // No /proc here: linking by descriptor, which needs CAP_DAC_READ_SEARCH.
+      rc = ::linkat(fd, "", AT_FDCWD, target.c_str(), AT_EMPTY_PATH);
+    }
+  } else {
+    rc = ::link(temp.c_str(), target.c_str());
+  }
+  if (rc == 0) {
+    return true;
+  }
+  if (errno == EEXIST) {
+    return false;
+  }
+  throw_os(loc.display + ": give the new table its name (linkat to '" + target + "')", errno);
+}
+
+// Why an open went round again: what the timeout's error then names.
+enum class Retry { kNone, kGate, kExclusive, kRace };
+
+[[noreturn]] void throw_timeout(Retry why, const Location &loc, unsigned timeout_ms) {
+  const std::string limit = " for over " + std::to_string(timeout_ms) + " ms (ready_timeout_ms)";
+  switch (why) {
+  case Retry::kExclusive:
+    throw Error(Errc::kBusy, loc.display +
+                                 ": another handle held it exclusively (recover() or "
+                                 "run_exclusive())" +
+                                 limit);
+  case Retry::kGate:
+    throw Error(Errc::kNotReady,
+                loc.display + ": another process held its gate (opening or closing it)" + limit);
+  case Retry::kNone:
+  case Retry::kRace:
+    break;
+  }
+  throw Error(Errc::kNotReady,
+              loc.display + ": other processes kept removing or re-creating it" + limit);
 }
 
 } // namespace
@@ -555,121 +637,112 @@ Segment Segment::attach(const Options &opts, const TableParams &requested, Layou
   const auto deadline = Clock::now() + std::chrono::milliseconds(opts.ready_timeout_ms);
   std::mt19937 rng(static_cast<unsigned>(fresh_instance()));
 
-  for (bool first = true;; first = false) {
-    if (!first && Clock::now() >= deadline) {
-      throw Error(Errc::kNotReady, loc.display + ": another process kept creating it for over " +
-                                       std::to_string(opts.ready_timeout_ms) +
-                                       " ms (ready_timeout_ms)");
+  Pause pause; // between rounds that wait for an exclusive holder
+  for (Retry why = Retry::kNone;;) {
+    if (why != Retry::kNone && Clock::now() >= deadline) {
+      throw_timeout(why, loc, opts.ready_timeout_ms);
     }
-    int raw = -1;
-    if (opts.open_mode != OpenMode::kOpen) {
-      raw = open_fd(loc, O_CREAT | O_EXCL | O_RDWR, opts.mode);
-      if (raw < 0 && errno != EEXIST) {
-        throw_os(loc.display + ": create", errno);
-      }
-    }
-    const bool ours = raw >= 0; // created just now by O_EXCL
-    if (raw < 0) {
-      raw = open_fd(loc, O_RDWR, 0);
-      if (raw < 0) {
-        if (errno == ENOENT && opts.open_mode != OpenMode::kOpen) {
-          continue; // removed since our create attempt: try again
-        }
-        throw_os(loc.display + ": open", errno);
-      }
-    }
-    Fd fd(raw);
-    if (!ours) {
-      refuse_untrusted(fd.get(), loc);
+    if (why == Retry::kExclusive) {
+      pause();
     }
     Segment seg;
     seg.by_path_ = loc.by_path;
     seg.location_ = loc.where;
     seg.display_ = loc.display;
-    SegmentHeader h{};
-    std::uint64_t file_bytes = 0;
-
-    if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
-      // Rule L2: nobody is attached.
-      if (!names_same_object(fd.get(), loc)) {
+    seg.ready_timeout_ms_ = opts.ready_timeout_ms;
+    const int raw = open_fd(loc, O_RDWR, 0);
+    if (raw < 0) {
+      if (errno != ENOENT || opts.open_mode == OpenMode::kOpen) {
+        throw_os(loc.display + ": open", errno);
+      }
+      // L4: build the whole table where nobody can see it, then name it.
+      std::string temp;
+      Fd fd(open_unnamed(loc, opts.mode, temp, rng));
+      struct RemoveTemp {
+        const std::string &path;
+        ~RemoveTemp() {
+          if (!path.empty()) {
+            ::unlink(path.c_str());
+          }
+        }
+      } remove_temp{temp};
+      std::uint64_t instance = 0;
+      seg.base_ = initialise(fd.get(), loc, opts, req, layout_fn, init, seg.layout_, instance).base;
+      if (const int err = byte_lock(fd.get(), kAttachByte, F_RDLCK); err != 0) { // L1
+        throw_os(loc.display + ": fcntl(F_OFD_SETLK) on the attach byte", err);
+      }
+      if (!give_name(fd.get(), temp, loc)) {
+        why = Retry::kRace; // another creator named its table first: open that one
+        backoff(rng);
         continue;
       }
+      seg.created_ = true;
+      seg.fd_ = fd.release();
+      return seg;
+    }
+    Fd fd(raw);
+    refuse_untrusted(fd.get(), loc);
+    if (!take_gate(fd.get(), deadline, loc.display)) { // L2
+      why = Retry::kGate;
+      continue;
+    }
+    const Gate gate{fd.get()};
+    if (!names_same_object(fd.get(), loc)) {
+      why = Retry::kRace; // removed, perhaps re-created, while we waited for the gate
+      continue;
+    }
+    SegmentHeader h{};
+    std::uint64_t file_bytes = 0;
+    const int err = byte_lock(fd.get(), kAttachByte, F_WRLCK);
+    if (err == 0) {
+      // L3: nobody is attached and nobody else is deciding.
       const State state = read_header(fd.get(), loc, h, file_bytes);
-      const bool stale = state == State::kUnfinished || (h.flags & kFlagPersist) == 0;
-      if (!stale) { // L3: persistent and ready: attach, never reinitialise
+      if (state == State::kReady && (h.flags & kFlagPersist) != 0) {
         if (opts.open_mode == OpenMode::kCreate) {
           throw Error(Errc::kAlreadyExists, loc.display + ": already exists (open_mode kCreate)");
         }
         seg.layout_ = validate(h, file_bytes, req, compared, layout_fn, loc);
-        Mapping m = attach_mapping(fd.get(), seg.layout_, loc);
-        seg.base_ = m.base;
-        if (::flock(fd.get(), LOCK_SH) != 0) { // L1
-          throw_os(loc.display + ": flock", errno);
-        }
-        hold_attach_byte(fd.get(), loc, deadline, opts.ready_timeout_ms); // L5
+        seg.base_ = attach_mapping(fd.get(), seg.layout_, loc).base;
+        byte_lock(fd.get(), kAttachByte, F_RDLCK); // L1: a downgrade, atomic, cannot conflict
         seg.fd_ = fd.release();
         return seg;
       }
+      // Dead: not persistent and every process that had it is gone, or unfinished by a
+      // creator of an earlier version. Logically it does not exist: remove it (L3).
+      remove_location(loc);
       if (opts.open_mode == OpenMode::kOpen) {
-        // Logically it does not exist: remove it now, under LOCK_EX, so that an opener
-        // queued behind us for LOCK_SH cannot attach to the dead processes' contents.
-        if (::ftruncate(fd.get(), 0) == 0) {
-          remove_location(loc);
-        }
         throw Error(Errc::kSegmentMissing,
                     loc.display + (state == State::kUnfinished
                                        ? ": its creator died before finishing it"
                                        : ": not persistent, and every process that had it "
                                          "is gone"));
       }
-      std::uint64_t instance = 0;
-      Mapping m{};
-      try {
-        m = initialise(fd.get(), loc, opts, req, layout_fn, init, seg.layout_, instance);
-      } catch (...) {
-        // Leave nothing half-made behind: we hold LOCK_EX, so nobody is attached (L2).
-        if (::ftruncate(fd.get(), 0) == 0 && names_same_object(fd.get(), loc)) {
-          remove_location(loc);
-        }
-        throw;
-      }
-      seg.base_ = m.base;
-      seg.created_ = true;
-      if (::flock(fd.get(), LOCK_SH) != 0) { // L1
-        throw_os(loc.display + ": flock", errno);
-      }
-      // L4: the conversion above may have let another process re-create the table.
-      SegmentHeader now{};
-      if (read_header(fd.get(), loc, now, file_bytes) != State::kReady ||
-          now.instance != instance) {
-        seg.close();
-        backoff(rng);
-        continue;
-      }
-      hold_attach_byte(fd.get(), loc, deadline, opts.ready_timeout_ms); // L5
-      seg.fd_ = fd.release();
-      return seg;
+      why = Retry::kNone; // progress: the next round creates it
+      continue;
     }
-    if (errno != EWOULDBLOCK) {
-      throw_os(loc.display + ": flock", errno);
+    if (!conflicts(err)) {
+      throw_os(loc.display + ": fcntl(F_OFD_SETLK) on the attach byte", err);
     }
-    // Someone is attached, or creating it (holding LOCK_EX): wait for shared access.
-    if (!lock_until(fd.get(), LOCK_SH, deadline, loc)) {
-      continue; // the deadline check at the top reports it
-    }
-    if (!names_same_object(fd.get(), loc)) {
+    // Somebody is attached (L3: then the table is complete and live), or holds it
+    // exclusively in recover()/run_exclusive() (then wait, without the gate).
+    if (const int shared = byte_lock(fd.get(), kAttachByte, F_RDLCK); shared != 0) { // L1
+      if (!conflicts(shared)) {
+        throw_os(loc.display + ": fcntl(F_OFD_SETLK) on the attach byte", shared);
+      }
+      why = Retry::kExclusive;
       continue;
     }
     if (read_header(fd.get(), loc, h, file_bytes) == State::kUnfinished) {
-      backoff(rng); // its creator died; the next round takes LOCK_EX and redoes it
-      continue;
+      throw Error(Errc::kCorruptedHeader,
+                  loc.display + ": its header is unfinished while a handle is attached (a "
+                                "process of an earlier shmtable version creating it? every "
+                                "process that shares a table must run this version or later)");
     }
     if (opts.open_mode == OpenMode::kCreate) {
       throw Error(Errc::kAlreadyExists, loc.display + ": already exists (open_mode kCreate)");
     }
     seg.layout_ = validate(h, file_bytes, req, compared, layout_fn, loc);
     seg.base_ = attach_mapping(fd.get(), seg.layout_, loc).base;
-    hold_attach_byte(fd.get(), loc, deadline, opts.ready_timeout_ms); // L5
     seg.fd_ = fd.release();
     return seg;
   }
@@ -684,6 +757,7 @@ Segment &Segment::operator=(Segment &&other) noexcept {
     fd_ = std::exchange(other.fd_, -1);
     layout_ = other.layout_;
     created_ = other.created_;
+    ready_timeout_ms_ = other.ready_timeout_ms_;
     by_path_ = other.by_path_;
     location_ = std::move(other.location_);
     display_ = std::move(other.display_);
@@ -702,17 +776,20 @@ void Segment::close() noexcept {
     return;
   }
   if ((layout_.params.flags & kFlagPersist) == 0) {
-    // Last one out removes a non-persistent table. Converting our LOCK_SH to LOCK_EX
-    // succeeds only if no other description holds a lock (L1): nobody else is attached.
+    // Last one out removes a non-persistent table: holding the gate (L2), the attach
+    // byte's write lock means nobody else is attached (L3). A gate held past the open
+    // timeout (a stopped opener) leaves the name: the next opener finds it dead.
     const Location loc{by_path_, location_, display_};
     try {
-      if (::flock(fd_, LOCK_EX | LOCK_NB) == 0 && names_same_object(fd_, loc)) {
+      const auto deadline = Clock::now() + std::chrono::milliseconds(ready_timeout_ms_);
+      if (take_gate(fd_, deadline, display_) && byte_lock(fd_, kAttachByte, F_WRLCK) == 0 &&
+          names_same_object(fd_, loc)) {
         remove_location(loc);
       }
-    } catch (...) { // could not tell: leave it; the next opener finds it stale (L2)
+    } catch (...) { // could not tell: leave it; the next opener finds it dead (L3)
     }
   }
-  ::close(fd_);
+  ::close(fd_); // drops both locks
   fd_ = -1;
 }
 
@@ -720,8 +797,8 @@ bool Segment::run_exclusive(const std::function<void()> &fn) {
   if (fd_ < 0) {
     throw Error(Errc::kInvalidArgument, "run_exclusive: the handle is closed");
   }
-  const int err = attach_byte_lock(fd_, F_WRLCK); // L5: atomic upgrade or nothing
-  if (err == EAGAIN || err == EACCES) {
+  const int err = byte_lock(fd_, kAttachByte, F_WRLCK); // L5: atomic upgrade or nothing
+  if (conflicts(err)) {
     return false; // another handle is attached; our read lock is untouched
   }
   if (err != 0) {
@@ -729,7 +806,7 @@ bool Segment::run_exclusive(const std::function<void()> &fn) {
   }
   struct Downgrade { // back to the read lock L5 requires, however fn exits
     int fd;
-    ~Downgrade() { attach_byte_lock(fd, F_RDLCK); } // a downgrade cannot conflict
+    ~Downgrade() { byte_lock(fd, kAttachByte, F_RDLCK); } // a downgrade cannot conflict
   } downgrade{fd_};
   fn();
   return true;

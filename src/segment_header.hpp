@@ -42,6 +42,12 @@ static_assert(std::atomic_ref<std::uint32_t>::is_always_lock_free,
               "ready is shared between processes: it must not need a process-local lock");
 static_assert(alignof(SegmentHeader) >= std::atomic_ref<std::uint32_t>::required_alignment);
 
+// The two bytes of a segment file whose open-file-description locks carry the
+// lifecycle (src/segment.cpp, L1-L5): every attached handle read-locks the attach byte;
+// whoever decides about an existing name write-locks the gate byte.
+inline constexpr long kAttachByte = 0;
+inline constexpr long kGateByte = 1;
+
 // Bytes covered by the checksum: everything before it.
 inline constexpr std::size_t kChecksummedBytes = offsetof(SegmentHeader, checksum);
 

@@ -22,6 +22,7 @@
 #include <gtest/gtest.h>
 #include <xxhash.h>
 
+#include "segment_header.hpp"
 #include "shmtable/error.hpp"
 #include "shmtable/value_view.hpp"
 
@@ -131,6 +132,23 @@ inline std::optional<int> wait_for(pid_t pid, std::chrono::milliseconds timeout)
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
+}
+
+// Plays a process deciding about a segment (opening or closing it): opens `path` and
+// write-locks its gate byte (src/segment.cpp, L2). Returns the descriptor; closing it
+// lets go. -1 if the lock is taken or the file missing.
+inline int hold_gate(const std::string &path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = detail::kGateByte;
+  fl.l_len = 1;
+  if (fd >= 0 && ::fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 // Exit code of a child that exited normally; -1 otherwise (signal, timeout).

@@ -31,8 +31,8 @@ inline constexpr std::uint32_t kDefaultMaxKeyBytes = 64;
 inline constexpr std::uint32_t kDefaultMaxValueBytes = 256;
 inline constexpr unsigned kDefaultMode = 0600;
 
-// How long an opener waits for a creator that is still initialising the segment
-// (the faithful mutex engine initialises one mutex per slot: 10M slots take ~1 s).
+// How long an opener waits for another process that is deciding about the same name
+// (opening or closing it: moments) or holds the table exclusively (recover()).
 inline constexpr unsigned kDefaultReadyTimeoutMs = 10000;
 
 // ---- Hard limits, checked when a table is created ---------------------------------

@@ -52,9 +52,12 @@ struct Options {
   // MutexTable only: process-shared robust mutexes that recover when a holder dies.
   bool robust = false;
 
-  // How long an open waits for another process that is creating the same segment
-  // (then Errc::kNotReady), or that holds it exclusively in recover() or
-  // Segment::run_exclusive() (then Errc::kBusy).
+  // How long an open waits for another process that is deciding about the same name,
+  // i.e. opening or closing it (then Errc::kNotReady), or that holds it exclusively in
+  // recover() or Segment::run_exclusive() (then Errc::kBusy). A close of a
+  // non-persistent table waits as long for the name's gate before it leaves the
+  // removal to the next opener. Creators are never waited for: a table is invisible
+  // until it is complete.
   unsigned ready_timeout_ms = kDefaultReadyTimeoutMs;
 };
 

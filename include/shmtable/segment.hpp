@@ -6,13 +6,15 @@
 // last. Every opener validates all of it before touching anything else.
 //
 // Lifecycle (see papers/segment.md for the full argument):
-//  - Creation is exclusive (O_CREAT|O_EXCL): of two processes racing to create one
-//    name, one creates and the other attaches to the same table.
-//  - Every attached handle holds a shared flock(2) on the segment; the creator holds it
-//    exclusively while it initialises. The kernel drops a dead process's flock, so
-//    "nobody holds a lock" means "nobody is attached", crash or not. That is what lets
-//    a non-persistent table vanish with its last process and an unfinished creation by
-//    a crashed creator be redone.
+//  - A table gets its name only once it is complete: the creator builds it in an
+//    unnamed file and links it to the name, which fails if the name exists. Of two
+//    processes racing to create one name, one names its table and the other attaches
+//    to it; no crash leaves a half-made or empty file under a name.
+//  - Every attached handle holds a read lock on the segment's attach byte (an open file
+//    description lock, which the kernel drops when the process dies), and whoever
+//    decides about an existing name holds its gate byte. So "the attach byte can be
+//    write-locked" means "nobody is attached", crash or not: that is what lets a
+//    non-persistent table vanish with its last process, and recover() know it is alone.
 //  - The segment layer never writes the slot array: fresh shm and ftruncate'd files read
 //    as zero, so an engine whose empty state is all-zero is created in O(1).
 //
@@ -20,7 +22,7 @@
 // processes may attach concurrently.
 //
 // Caveats: a handle must not be used in a child after fork(): the child shares the
-// parent's open file description (and its flock). Open the table again in the child.
+// parent's open file description (and its locks). Open the table again in the child.
 #pragma once
 
 #include <cstddef>
@@ -112,6 +114,7 @@ private:
   int fd_ = -1;
   Layout layout_{};
   bool created_ = false;
+  unsigned ready_timeout_ms_ = 0; // how long close() waits for the gate
   bool by_path_ = false;
   std::string location_; // shm name or file path
   std::string display_;  // for messages: "shm 'x'" or "file '/p'"

@@ -61,23 +61,32 @@ describe('factory options', () => {
     assert.equal(require('node:fs').existsSync(`/dev/shm/${name}`), false);
   });
 
-  it('readyTimeoutMs: how long an open waits for a table another process is creating', async () => {
+  it('readyTimeoutMs: how long an open waits for another process opening or closing the table', async () => {
     const { spawn } = require('node:child_process');
     const name = uniqueName('notready');
-    // flock(1) stands in for a creator that is still initialising: it holds the name's
-    // exclusive lock, as a creator does until the table is ready. Its own process group,
-    // so that the test ends flock and its sleep together.
-    const holder = spawn('flock', ['-x', `/dev/shm/${name}`, '-c', 'echo locked; exec sleep 600 >/dev/null'],
-                         { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+    createCache({ name, persist: true }).close();
+    // A process stopped while it decides about the table (opening or closing it): it
+    // write-locks the table's gate, byte 1 of the file (kGateByte, src/segment_header.hpp),
+    // with an open-file-description lock, as the library does.
+    const hold = `import fcntl, os, struct, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.fcntl(fd, fcntl.F_OFD_SETLK, struct.pack('hhqqi4x', fcntl.F_WRLCK, os.SEEK_SET, 1, 1, 0))
+print('locked', flush=True)
+time.sleep(600)`;
+    const holder = spawn('python3', ['-c', hold, `/dev/shm/${name}`], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       await require('node:events').once(holder.stdout, 'data');
       assert.throws(() => createCache({ name, readyTimeoutMs: 50 }),
                     { name: 'Error', code: 'ERR_SHMTABLE_NOT_READY',
-                      message: `shm '${name}': another process kept creating it for over 50 ms (options.readyTimeoutMs)` });
+                      message: `shm '${name}': another process held its gate (opening or closing it) for over 50 ms (options.readyTimeoutMs)` });
     } finally {
-      process.kill(-holder.pid);
-      createCache.unlink(name);
+      holder.kill('SIGKILL');
+      await require('node:events').once(holder, 'exit');
     }
+    const c = createCache({ name, readyTimeoutMs: 50 }); // the holder is gone: it opens
+    assert.equal(c.created, false);
+    c.close();
+    createCache.unlink(name);
   });
 
   it('processes racing to open a missing table all end up on one table', async () => {
