@@ -30,7 +30,7 @@ declare namespace createCache {
     mode?: number;
     /** Default 'openOrCreate'. */
     openMode?: OpenMode;
-    /** How long an open waits (ms, 0..2**32-1) for another process that is opening or closing the table at that moment, or holds it in recover(). Default 10000. */
+    /** How long an open waits (ms, 0..2**32-1) for another process that is creating a mutex table of that name, opening or closing the table at that moment, or holding it in recover(). Default 10000. */
     readyTimeoutMs?: number;
   }
 

@@ -562,8 +562,63 @@ bool give_name(int fd, const std::string &temp, const Location &loc) {
   throw_os(loc.display + ": give the new table its name (linkat to '" + target + "')", errno);
 }
 
+// Processes racing to create a table whose creation writes every page (Layout::reserve:
+// the faithful mutex engine, seconds for millions of slots) wait for one creator instead
+// of each building a copy: the creator write-locks a hidden file beside the name while it
+// builds, and removes it when done. Only an economy: linkat (L4) still decides which
+// table gets the name, so a lock file that was lost, removed or cannot be opened costs
+// duplicated work, never correctness. A creator killed mid-build leaves the empty lock
+// file, which the next creation of that name removes.
+class CreationLock {
+public:
+  enum class Outcome {
+    kHeld,       // ours until destruction
+    kTimedOut,   // another creator held it past the deadline
+    kUnavailable // the lock file cannot be opened or locked here: create without it
+  };
+  CreationLock() = default;
+  CreationLock(const CreationLock &) = delete;
+  CreationLock &operator=(const CreationLock &) = delete;
+  ~CreationLock() {
+    if (fd_ >= 0) {
+      ::unlink(path_.c_str()); // before letting go: a waiter re-checks the name (take())
+      ::close(fd_);
+    }
+  }
+
+  Outcome take(const Location &loc, unsigned mode, Clock::time_point deadline) {
+    const std::string named = file_path(loc);
+    path_ = directory_of(loc) + "/." + named.substr(named.rfind('/') + 1) + detail::kCreatingSuffix;
+    for (Pause pause;; pause()) {
+      const int fd = ::open(path_.c_str(), O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, mode);
+      if (fd < 0) {
+        return Outcome::kUnavailable;
+      }
+      const int err = byte_lock(fd, 0, F_WRLCK);
+      struct stat mine {};
+      struct stat now {};
+      if (err == 0 && ::fstat(fd, &mine) == 0 && ::stat(path_.c_str(), &now) == 0 &&
+          mine.st_dev == now.st_dev && mine.st_ino == now.st_ino) {
+        fd_ = fd;
+        return Outcome::kHeld;
+      }
+      ::close(fd); // busy, or removed by a creator that finished: look again
+      if (err != 0 && !conflicts(err)) {
+        return Outcome::kUnavailable;
+      }
+      if (err != 0 && Clock::now() >= deadline) {
+        return Outcome::kTimedOut;
+      }
+    }
+  }
+
+private:
+  std::string path_;
+  int fd_ = -1;
+};
+
 // Why an open went round again: what the timeout's error then names.
-enum class Retry { kNone, kGate, kExclusive, kRace };
+enum class Retry { kNone, kGate, kExclusive, kCreating, kRace };
 
 [[noreturn]] void throw_timeout(Retry why, const Location &loc, unsigned timeout_ms) {
   const std::string limit = " for over " + std::to_string(timeout_ms) + " ms (ready_timeout_ms)";
@@ -573,6 +628,8 @@ enum class Retry { kNone, kGate, kExclusive, kRace };
                                  ": another handle held it exclusively (recover() or "
                                  "run_exclusive())" +
                                  limit);
+  case Retry::kCreating:
+    throw Error(Errc::kNotReady, loc.display + ": another process kept creating it" + limit);
   case Retry::kGate:
     throw Error(Errc::kNotReady,
                 loc.display + ": another process held its gate (opening or closing it)" + limit);
@@ -633,7 +690,8 @@ Segment Segment::attach(const Options &opts, const TableParams &requested, Layou
   TableParams req = requested;
   req.flags |= opts.persist.value_or(false) ? kFlagPersist : 0;
   const std::uint32_t compared = opts.persist.has_value() ? ~0u : ~kFlagPersist;
-  (void)layout_fn(with_defaults(req)); // refuse bad sizing before anything is created
+  // Refuses bad sizing before anything is created.
+  const bool costly_creation = layout_fn(with_defaults(req)).reserve;
   const auto deadline = Clock::now() + std::chrono::milliseconds(opts.ready_timeout_ms);
   std::mt19937 rng(static_cast<unsigned>(fresh_instance()));
 
@@ -654,6 +712,19 @@ Segment Segment::attach(const Options &opts, const TableParams &requested, Layou
     if (raw < 0) {
       if (errno != ENOENT || opts.open_mode == OpenMode::kOpen) {
         throw_os(loc.display + ": open", errno);
+      }
+      CreationLock creating;
+      if (costly_creation) {
+        const auto outcome = creating.take(loc, opts.mode, deadline);
+        if (outcome == CreationLock::Outcome::kTimedOut) {
+          why = Retry::kCreating;
+          continue;
+        }
+        if (outcome == CreationLock::Outcome::kHeld &&
+            ::access(file_path(loc).c_str(), F_OK) == 0) {
+          why = Retry::kNone; // the creator we waited for is done: open its table
+          continue;
+        }
       }
       // L4: build the whole table where nobody can see it, then name it.
       std::string temp;

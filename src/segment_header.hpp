@@ -48,6 +48,11 @@ static_assert(alignof(SegmentHeader) >= std::atomic_ref<std::uint32_t>::required
 inline constexpr long kAttachByte = 0;
 inline constexpr long kGateByte = 1;
 
+// While it builds a table whose creation writes every page (Layout::reserve), a creator
+// write-locks byte 0 of a hidden file beside the name, ".NAME" + kCreatingSuffix, so that
+// processes racing to create the same table wait for it instead of building copies.
+inline constexpr const char *kCreatingSuffix = ".shmtable-creating";
+
 // Bytes covered by the checksum: everything before it.
 inline constexpr std::size_t kChecksummedBytes = offsetof(SegmentHeader, checksum);
 

@@ -401,6 +401,30 @@ TEST(Segment, ACreatorKilledAtAnyPointLeavesNoHalfMadeFile) {
               whole);
 }
 
+// Processes racing to create a mutex table (whose creation writes every slot) wait for
+// the one creating it, up to their ready_timeout_ms, instead of each building a copy;
+// the lock-free engine's O(1) creation never waits. The lock file goes with its creator.
+TEST(Segment, ACostlyCreationIsWaitedForAndACheapOneIsNot) {
+  ScopedName name("costly");
+  const std::string lock_file = "/dev/shm/." + name.str() + detail::kCreatingSuffix;
+  const int held = hold_creation_lock(name.str());
+  ASSERT_GE(held, 0);
+  Options o = named(name.str());
+  o.ready_timeout_ms = 200;
+  expect_error(Errc::kNotReady, "another process kept creating it for over 200 ms",
+               [&] { MutexTable t(o); });
+  {
+    LockFreeTable cheap(o);
+    EXPECT_TRUE(cheap.created());
+  }
+  ::close(held); // the "creator" died before naming its table: the next one creates it
+  MutexTable t(o);
+  EXPECT_TRUE(t.created());
+  struct stat st {};
+  EXPECT_NE(::stat(lock_file.c_str(), &st), 0) << "the creation lock file is left behind";
+  ::unlink(lock_file.c_str());
+}
+
 // Somebody's empty file at a path is not an unfinished table: it is refused and left
 // alone (it used to be initialised as one, or removed by an open-only).
 TEST(Segment, AnEmptyFileIsRefusedAndLeftAlone) {

@@ -151,6 +151,24 @@ inline int hold_gate(const std::string &path) {
   return fd;
 }
 
+// Plays a process creating the table named `name` whose creation writes every page
+// (the mutex engine): write-locks its creation lock file in /dev/shm (src/segment.cpp,
+// CreationLock). Returns the descriptor; closing it lets go. -1 if the lock is taken.
+inline int hold_creation_lock(const std::string &name) {
+  const std::string path = "/dev/shm/." + name + detail::kCreatingSuffix;
+  const int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = 0;
+  fl.l_len = 1;
+  if (fd >= 0 && ::fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 // Exit code of a child that exited normally; -1 otherwise (signal, timeout).
 inline int exit_code(pid_t pid, std::chrono::milliseconds timeout = std::chrono::seconds(120)) {
   const auto status = wait_for(pid, timeout);

@@ -31,8 +31,9 @@ inline constexpr std::uint32_t kDefaultMaxKeyBytes = 64;
 inline constexpr std::uint32_t kDefaultMaxValueBytes = 256;
 inline constexpr unsigned kDefaultMode = 0600;
 
-// How long an opener waits for another process that is deciding about the same name
-// (opening or closing it: moments) or holds the table exclusively (recover()).
+// How long an opener waits for another process that is creating the same table (the
+// faithful mutex engine initialises one mutex per slot: 10M slots take ~1 s), opening
+// or closing it (moments), or holding it exclusively (recover()).
 inline constexpr unsigned kDefaultReadyTimeoutMs = 10000;
 
 // ---- Hard limits, checked when a table is created ---------------------------------

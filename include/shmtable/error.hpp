@@ -21,7 +21,7 @@ enum class Errc {
   kTableFull,           // no free slot on a new key's probe sequence (reserved ones count)
   kLayoutMismatch,      // existing segment has another engine, layout or format version
   kCorruptedHeader,     // segment header fails its magic/checksum/bounds checks
-  kNotReady,            // another process held the name's gate (opening or closing it)
+  kNotReady,            // another process kept creating the table, or held its gate
   kAlreadyExists,       // OpenMode::kCreate and the segment exists
   kSegmentMissing,      // OpenMode::kOpen and the segment does not exist
   kPermissionDenied,    // the OS refused access to the segment (mode/owner)

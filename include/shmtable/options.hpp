@@ -52,12 +52,12 @@ struct Options {
   // MutexTable only: process-shared robust mutexes that recover when a holder dies.
   bool robust = false;
 
-  // How long an open waits for another process that is deciding about the same name,
-  // i.e. opening or closing it (then Errc::kNotReady), or that holds it exclusively in
+  // How long an open waits for another process that is creating a table of the same
+  // name whose creation writes every slot (MutexTable), or opening or closing the
+  // table at that moment (then Errc::kNotReady), or that holds it exclusively in
   // recover() or Segment::run_exclusive() (then Errc::kBusy). A close of a
   // non-persistent table waits as long for the name's gate before it leaves the
-  // removal to the next opener. Creators are never waited for: a table is invisible
-  // until it is complete.
+  // removal to the next opener.
   unsigned ready_timeout_ms = kDefaultReadyTimeoutMs;
 };
 
