@@ -20,11 +20,13 @@
 //      and attaches: every read lock belongs to a complete, live table's handle (L4, or
 //      taken under the gate), and no closer can be removing the name meanwhile (L2).
 //  L4. A table gets its name only when complete. The creator builds it in a file no
-//      other process can open (O_TMPFILE in the name's directory), takes its attach
-//      byte's read lock, and links it to the name with linkat, which fails if the name
-//      exists (two racing creators: one names its table, the other attaches to it). No
-//      crash leaves a half-made or empty file under a name, so an empty file there is
-//      somebody else's: refused, never reinitialised or removed.
+//      opener looks at (O_TMPFILE in the name's directory), takes its attach byte's
+//      read lock, and links it to the name with linkat, which fails if the name exists
+//      (two racing creators: one names its table, the other attaches to it). No crash
+//      leaves a half-made or empty file under a name, so an empty file there is
+//      somebody else's: refused, never reinitialised or removed. (A dead table that this
+//      process may not remove is started afresh in place, under L3, our bare mark
+//      first: a crash then leaves an unfinished table of ours, which L3 handles.)
 //  L5. Segment::run_exclusive (and the engines' recover()) upgrades its attach read lock
 //      to a write lock, without the gate: success means no other handle, in any process,
 //      is attached; failure leaves the read lock in place. Openers meanwhile find the
@@ -125,7 +127,16 @@ public:
   Fd &operator=(const Fd &) = delete;
   ~Fd() {
     if (fd_ >= 0) {
-      ::close(fd_); // also drops the locks held through this description
+      // The lock bytes are released explicitly: a child forked meanwhile by another
+      // thread shares the open file description, which keeps its locks until its last
+      // descriptor closes.
+      struct flock fl {};
+      fl.l_type = F_UNLCK;
+      fl.l_whence = SEEK_SET;
+      fl.l_start = detail::kAttachByte;
+      fl.l_len = detail::kGateByte + 1 - detail::kAttachByte;
+      ::fcntl(fd_, F_OFD_SETLK, &fl);
+      ::close(fd_);
     }
   }
   int get() const { return fd_; }
@@ -236,9 +247,9 @@ std::atomic_ref<std::uint32_t> ready_flag(std::byte *base) {
 enum class State { kUnfinished, kReady };
 
 // Reads the header through the file descriptor. kUnfinished: our magic with ready still
-// 0, which only a creator of an earlier version, which initialised tables under their
-// names, can have left (L4). Anything else that is not a well-formed header of ours,
-// an empty file included, is refused, never overwritten.
+// 0, left by a restart in place cut short (L4) or by a creator of an earlier version,
+// which initialised tables under their names. Anything else that is not a well-formed header of
+// ours, an empty file included, is refused, never overwritten.
 State read_header(int fd, const Location &loc, SegmentHeader &h, std::uint64_t &file_bytes) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
@@ -278,6 +289,19 @@ State read_header(int fd, const Location &loc, SegmentHeader &h, std::uint64_t &
                   static_cast<unsigned long long>(kMagic));
     throw Error(Errc::kCorruptedHeader, loc.display + ": not a shmtable segment (" + buf + ")");
   }
+  // The format version says where every other field is, so it is checked before any
+  // of them is believed: a table of another version is never taken for a dead or
+  // unfinished one of ours (and removed). The one exception is the magic alone, the rest
+  // zero: the mark an earlier version's creator wrote first.
+  SegmentHeader mark{};
+  mark.magic = kMagic;
+  const bool bare_mark = std::memcmp(&h, &mark, sizeof h) == 0;
+  if (h.format_version != kFormatVersion && !bare_mark) {
+    throw Error(Errc::kLayoutMismatch, loc.display + ": format_version: the segment has " +
+                                           std::to_string(h.format_version) +
+                                           ", this library reads " +
+                                           std::to_string(kFormatVersion));
+  }
   if (h.ready == 0) {
     return State::kUnfinished;
   }
@@ -285,6 +309,11 @@ State read_header(int fd, const Location &loc, SegmentHeader &h, std::uint64_t &
     throw Error(Errc::kCorruptedHeader, loc.display + ": ready flag holds " +
                                             std::to_string(h.ready) +
                                             ", neither 0 nor the ready value");
+  }
+  if (const std::uint64_t sum = header_checksum(h); sum != h.checksum) {
+    throw Error(Errc::kCorruptedHeader, loc.display + ": header checksum mismatch (stored " +
+                                            std::to_string(h.checksum) + ", computed " +
+                                            std::to_string(sum) + ")");
   }
   return State::kReady;
 }
@@ -312,23 +341,12 @@ void check_computed(const Location &loc, const char *field, std::uint64_t segmen
   }
 }
 
-// Validates a ready header against this build and the caller's request; returns the
-// layout to use. Order: format, integrity, ownership, geometry, then the request. Only
-// the flags in `compared_flags` are checked (the others the opener adopts).
+// Validates a ready header, whose format and checksum read_header() has checked,
+// against this build and the caller's request; returns the layout to use. Order:
+// ownership, geometry, then the request. Only the flags in `compared_flags` are checked
+// (the others the opener adopts).
 Layout validate(const SegmentHeader &h, std::uint64_t file_bytes, const TableParams &req,
                 std::uint32_t compared_flags, Segment::LayoutFn layout_fn, const Location &loc) {
-  if (h.format_version != kFormatVersion) {
-    throw Error(Errc::kLayoutMismatch, loc.display + ": format_version: the segment has " +
-                                           std::to_string(h.format_version) +
-                                           ", this library reads " +
-                                           std::to_string(kFormatVersion));
-  }
-  const std::uint64_t sum = header_checksum(h);
-  if (sum != h.checksum) {
-    throw Error(Errc::kCorruptedHeader, loc.display + ": header checksum mismatch (stored " +
-                                            std::to_string(h.checksum) + ", computed " +
-                                            std::to_string(sum) + ")");
-  }
   if (h.engine != static_cast<std::uint32_t>(req.engine)) {
     throw Error(Errc::kLayoutMismatch,
                 loc.display + ": engine: the segment belongs to the '" +
@@ -424,13 +442,25 @@ void check_space(int fd, const Location &loc, const Layout &lay) {
   }
 }
 
-// Initialises the new, empty, unnamed file behind `fd` (L4: nobody else can open it).
-// Returns the mapping with the header and `ready` published.
+// Initialises the table behind `fd`: a new, empty, unnamed file (L4: nobody else looks
+// at it), or `in_place`, a dead table under its name that this process may not remove
+// (L3: it holds the gate and nobody is attached). Returns the mapping with the header
+// and `ready` published.
 Mapping initialise(int fd, const Location &loc, const Options &opts, const TableParams &params,
                    Segment::LayoutFn layout_fn, const Segment::InitFn &init, Layout &lay,
-                   std::uint64_t &instance) {
+                   std::uint64_t &instance, bool in_place) {
   lay = layout_fn(with_defaults(params));
-  check_space(fd, loc, lay);
+  if (in_place) {
+    // Our bare mark first: a crash from here on leaves an unfinished table of ours
+    // (read_header), never an empty or foreign-looking file. Then drop the old contents.
+    SegmentHeader mark{};
+    mark.magic = kMagic;
+    if (::pwrite(fd, &mark, sizeof mark, 0) != static_cast<ssize_t>(sizeof mark) ||
+        ::ftruncate(fd, sizeof mark) != 0) {
+      throw_os(loc.display + ": start the dead table afresh", errno);
+    }
+  }
+  check_space(fd, loc, lay); // after the truncate: the dead table's pages count as free
   if (::fchmod(fd, opts.mode) != 0 && errno != EPERM) { // umask must not narrow `mode`
     throw_os(loc.display + ": chmod", errno);
   }
@@ -696,8 +726,9 @@ Segment Segment::attach(const Options &opts, const TableParams &requested, Layou
   std::mt19937 rng(static_cast<unsigned>(fresh_instance()));
 
   Pause pause; // between rounds that wait for an exclusive holder
-  for (Retry why = Retry::kNone;;) {
-    if (why != Retry::kNone && Clock::now() >= deadline) {
+  bool first = true;
+  for (Retry why = Retry::kNone;; first = false) {
+    if (!first && Clock::now() >= deadline) {
       throw_timeout(why, loc, opts.ready_timeout_ms);
     }
     if (why == Retry::kExclusive) {
@@ -738,11 +769,18 @@ Segment Segment::attach(const Options &opts, const TableParams &requested, Layou
         }
       } remove_temp{temp};
       std::uint64_t instance = 0;
-      seg.base_ = initialise(fd.get(), loc, opts, req, layout_fn, init, seg.layout_, instance).base;
+      seg.base_ =
+          initialise(fd.get(), loc, opts, req, layout_fn, init, seg.layout_, instance, false).base;
       if (const int err = byte_lock(fd.get(), kAttachByte, F_RDLCK); err != 0) { // L1
         throw_os(loc.display + ": fcntl(F_OFD_SETLK) on the attach byte", err);
       }
       if (!give_name(fd.get(), temp, loc)) {
+        struct stat st {};
+        if (::lstat(file_path(loc).c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+          throw Error(Errc::kInvalidArgument,
+                      loc.display + ": a symbolic link to a missing file (a table is "
+                                    "created at the path itself, never through a link)");
+        }
         why = Retry::kRace; // another creator named its table first: open that one
         backoff(rng);
         continue;
@@ -778,9 +816,10 @@ Segment Segment::attach(const Options &opts, const TableParams &requested, Layou
         seg.fd_ = fd.release();
         return seg;
       }
-      // Dead: not persistent and every process that had it is gone, or unfinished by a
-      // creator of an earlier version. Logically it does not exist: remove it (L3).
-      remove_location(loc);
+      // Dead: not persistent and every process that had it is gone, or unfinished.
+      // Logically it does not exist: remove it (L3).
+      const bool removed = remove_location(loc) == 0 || errno == ENOENT;
+      const int remove_err = errno;
       if (opts.open_mode == OpenMode::kOpen) {
         throw Error(Errc::kSegmentMissing,
                     loc.display + (state == State::kUnfinished
@@ -788,8 +827,22 @@ Segment Segment::attach(const Options &opts, const TableParams &requested, Layou
                                        : ": not persistent, and every process that had it "
                                          "is gone"));
       }
-      why = Retry::kNone; // progress: the next round creates it
-      continue;
+      if (removed) {
+        why = Retry::kNone; // the next round creates it
+        continue;
+      }
+      if (remove_err != EPERM && remove_err != EACCES) {
+        throw_os(loc.display + ": remove the dead table", remove_err);
+      }
+      // Not ours to remove (another user's, in a sticky directory such as /dev/shm):
+      // start it afresh under its name. We hold the gate and nobody is attached (L3).
+      std::uint64_t instance = 0;
+      seg.base_ =
+          initialise(fd.get(), loc, opts, req, layout_fn, init, seg.layout_, instance, true).base;
+      byte_lock(fd.get(), kAttachByte, F_RDLCK); // L1: a downgrade, atomic, cannot conflict
+      seg.created_ = true;
+      seg.fd_ = fd.release();
+      return seg;
     }
     if (!conflicts(err)) {
       throw_os(loc.display + ": fcntl(F_OFD_SETLK) on the attach byte", err);
@@ -860,7 +913,11 @@ void Segment::close() noexcept {
     } catch (...) { // could not tell: leave it; the next opener finds it dead (L3)
     }
   }
-  ::close(fd_); // drops both locks
+  // Released explicitly: a child forked meanwhile shares this open file description,
+  // and closing our descriptor alone would leave its locks held through the child's.
+  byte_lock(fd_, kAttachByte, F_UNLCK);
+  byte_lock(fd_, kGateByte, F_UNLCK);
+  ::close(fd_);
   fd_ = -1;
 }
 

@@ -1,10 +1,12 @@
 // The segment layer: modes, O(1) creation, persistence and crash semantics, unlink.
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <optional>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -423,6 +425,117 @@ TEST(Segment, ACostlyCreationIsWaitedForAndACheapOneIsNot) {
   struct stat st {};
   EXPECT_NE(::stat(lock_file.c_str(), &st), 0) << "the creation lock file is left behind";
   ::unlink(lock_file.c_str());
+}
+
+// A dead non-persistent table that the opener may not remove (another user's, shared
+// through a group, in the sticky /dev/shm) is started afresh under its name. The open
+// used to spin without end, ignoring its ready_timeout_ms.
+TEST(Segment, ADeadTableTheOpenerMayNotRemoveIsStartedAfreshInPlace) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root to play two users";
+  }
+  ScopedName name("deadshared");
+  const pid_t holder = spawn([&] {
+    MutexTable t(named(name.str()));
+    t.set("left", "by the dead");
+    ::_exit(0); // dies holding it: the table is dead, its name stays
+    return 0;
+  });
+  ASSERT_EQ(exit_code(holder), 0);
+  ASSERT_EQ(::chown(name.dev_path().c_str(), 0, 65534), 0); // root's, group nogroup
+  ASSERT_EQ(::chmod(name.dev_path().c_str(), 0660), 0);
+  struct stat before {};
+  ASSERT_EQ(::stat(name.dev_path().c_str(), &before), 0);
+  const pid_t opener = spawn([&] {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0) {
+      return 4;
+    }
+    Options o = named(name.str());
+    o.ready_timeout_ms = 1000;
+    try {
+      MutexTable t(o);
+      return !t.created() ? 1 : t.get("left").has_value() ? 2 : 0;
+    } catch (const Error &e) {
+      std::fprintf(stderr, "%s\n", e.what());
+      return 3;
+    }
+  });
+  EXPECT_EQ(exit_code(opener, std::chrono::seconds(30)), 0);
+  struct stat dir {};
+  struct stat after {};
+  ASSERT_EQ(::stat("/dev/shm", &dir), 0);
+  if ((dir.st_mode & S_ISVTX) != 0 && ::stat(name.dev_path().c_str(), &after) == 0) {
+    EXPECT_EQ(after.st_ino, before.st_ino) << "the sticky /dev/shm forbids its removal";
+  }
+}
+
+// A child forked while a process holds handles shares their open file descriptions. A
+// close in the parent must still let go of the gate and the attach byte; it used to
+// leave the gate held through the child's copy, failing every opener with not_ready.
+TEST(Segment, AForkedChildDoesNotKeepTheLocksOfAClosedHandle) {
+  ScopedName name("forked");
+  std::optional<MutexTable> h1(named(name.str()));
+  std::optional<MutexTable> h2(named(name.str()));
+  const pid_t idle = ::fork();
+  ASSERT_GE(idle, 0);
+  if (idle == 0) {
+    ::pause(); // a worker that never touches the table
+    ::_exit(0);
+  }
+  h1.reset(); // h2 is still attached: h1 takes the gate, leaves the name
+  Options o = named(name.str());
+  o.ready_timeout_ms = 200;
+  {
+    MutexTable opener(o);
+    EXPECT_FALSE(opener.created());
+  }
+  h2.reset(); // the last handle: removes the name, the child notwithstanding
+  EXPECT_FALSE(exists(name.dev_path()));
+  ::kill(idle, SIGKILL);
+  ::waitpid(idle, nullptr, 0);
+}
+
+// A table of another format version says so and is left alone, whatever the bytes at
+// this version's `ready` and `flags` offsets; it used to be taken for a dead or
+// unfinished table of ours and removed.
+TEST(Segment, ATableOfAnotherFormatVersionIsRefusedAndLeftAlone) {
+  char dir[] = "/tmp/shmtable-version-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/v2.table";
+  detail::SegmentHeader h{};
+  h.magic = kMagic;
+  h.format_version = kFormatVersion + 1;
+  const int fd = ::open(path.c_str(), O_CREAT | O_WRONLY, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::pwrite(fd, &h, sizeof h, 0), static_cast<ssize_t>(sizeof h));
+  ASSERT_EQ(::ftruncate(fd, 4096), 0);
+  ::close(fd);
+  for (const OpenMode mode : {OpenMode::kOpen, OpenMode::kOpenOrCreate}) {
+    Options o;
+    o.path = path;
+    o.open_mode = mode;
+    expect_error(Errc::kLayoutMismatch,
+                 "format_version: the segment has " + std::to_string(kFormatVersion + 1),
+                 [&] { LockFreeTable t(o); });
+    EXPECT_TRUE(exists(path)) << "a table of another version must not be removed";
+  }
+  ::unlink(path.c_str());
+  ::rmdir(dir);
+}
+
+// A dangling symbolic link at `path` is reported as such; the open used to go round
+// until its deadline and blame other processes.
+TEST(Segment, ADanglingLinkAtThePathIsReportedAsOne) {
+  char dir[] = "/tmp/shmtable-link-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string link = std::string(dir) + "/table";
+  ASSERT_EQ(::symlink((std::string(dir) + "/missing").c_str(), link.c_str()), 0);
+  Options o;
+  o.path = link;
+  expect_error(Errc::kInvalidArgument, "a symbolic link to a missing file",
+               [&] { LockFreeTable t(o); });
+  ::unlink(link.c_str());
+  ::rmdir(dir);
 }
 
 // Somebody's empty file at a path is not an unfinished table: it is refused and left

@@ -90,8 +90,9 @@ public:
   Segment &operator=(const Segment &) = delete;
   ~Segment();
 
-  // Detaches. If the table is not persistent and no other process is attached, removes
-  // it. Idempotent; the destructor calls it.
+  // Detaches. If the table is not persistent and no other handle is attached, removes
+  // its name where this process may (in the sticky /dev/shm, only the owner's tables; the
+  // next opener deals with a name left behind). Idempotent; the destructor calls it.
   void close() noexcept;
 
   // Runs `fn` only if no other handle, in this or any other process, is attached to the
