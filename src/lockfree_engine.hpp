@@ -353,12 +353,14 @@ LockFreeEngine<A, G>::visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *s
       if (sink->caching != nullptr) {
         // Held: R3 below validates that the word still has this version, so the entry
         // was this key with this value from before R1 until R3 (W1, P1): nothing to read.
-        sink->held = sink->caching->holds(sink->reader_ctx, slot, c.version());
+        const std::uint64_t version =
+            kPlanted == PlantedBug::kCacheByBuffer ? c.buffer() : c.version();
+        sink->held = sink->caching->holds(sink->reader_ctx, slot, version);
         if (!sink->held) { // R2 by the caller's code, as get_with's reader
           sink->caching->read(
               sink->reader_ctx,
               ValueView{reinterpret_cast<const char *>(val), len, atomics_.is_ascii(val, len)},
-              slot, c.version());
+              slot, version);
         }
       } else if (sink->reader != nullptr) {
         // R2 by the caller's code, on the bytes in place (get_with's contract: copy only).

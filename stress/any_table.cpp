@@ -1,16 +1,59 @@
 // stress/any_table.cpp: AnyTable over LockFreeTable and MutexTable.
 #include "any_table.hpp"
 
+#include <string>
 #include <type_traits>
+#include <unordered_map>
+#include <utility>
 
 namespace shmtable::stress {
 namespace {
+
+// The values a lock-free handle has read, by slot and version, for get_cached (as the
+// Node package keeps its strings): every other get goes through it, so the stress runs
+// check held answers as they check copies.
+struct KeptValues {
+  static constexpr std::size_t kMaxKept = 4096;
+  std::unordered_map<std::uint64_t, std::pair<std::uint64_t, std::string>> by_slot;
+  const std::string *last = nullptr; // the value of the last get_cached
+
+  static const CachingReader kReader;
+};
+const CachingReader KeptValues::kReader{
+    [](void *ctx, std::uint64_t slot, std::uint64_t version) {
+      auto *k = static_cast<KeptValues *>(ctx);
+      const auto it = k->by_slot.find(slot);
+      if (it == k->by_slot.end() || it->second.first != version) {
+        return false;
+      }
+      k->last = &it->second.second;
+      return true;
+    },
+    [](void *ctx, ValueView v, std::uint64_t slot, std::uint64_t version) {
+      auto *k = static_cast<KeptValues *>(ctx);
+      if (k->by_slot.size() >= kMaxKept && !k->by_slot.contains(slot)) {
+        k->by_slot.clear();
+      }
+      auto &kept = k->by_slot[slot];
+      kept = {version, std::string(v.bytes, v.size)};
+      k->last = &kept.second;
+    }};
 
 template <class Table> class Adapter final : public AnyTable {
 public:
   explicit Adapter(const Options &opts) : t_(opts) {}
   void set(std::string_view k, std::string_view v) override { t_.set(k, v); }
-  std::optional<std::string> get(std::string_view k) const override { return t_.get(k); }
+  std::optional<std::string> get(std::string_view k) const override {
+    if constexpr (std::is_same_v<Table, LockFreeTable>) {
+      if ((++gets_ & 1) == 0) {
+        if (t_.get_cached(k, KeptValues::kReader, &kept_) == CachedGet::kAbsent) {
+          return std::nullopt;
+        }
+        return *kept_.last;
+      }
+    }
+    return t_.get(k);
+  }
   bool erase(std::string_view k) override { return t_.erase(k); }
   bool contains(std::string_view k) const override { return t_.contains(k); }
   std::int64_t add(std::string_view k, std::int64_t d) override { return t_.add(k, d); }
@@ -38,6 +81,8 @@ public:
 
 private:
   Table t_;
+  mutable std::uint64_t gets_ = 0;
+  mutable KeptValues kept_;
 };
 
 } // namespace

@@ -33,6 +33,11 @@ enum class PlantedBug {
   // error only an insert may return: the history checker (and the workers' own check)
   // must refuse table_full from a read.
   kFullOnRead,
+  // get_cached asks its caller about a value by the record buffer the word names
+  // instead of the word's version: a buffer that comes back to the same slot with
+  // another value (a handle's spare alternates between two buffers) is taken for the one
+  // the caller keeps, and a stale value is returned as current.
+  kCacheByBuffer,
   // Readers drop R3's acquire fence between copying a record and re-checking the
   // version: a copy that read a recycler's stores no longer synchronises with the
   // recycler, so the re-check may miss the version change and accept a torn value. On
@@ -43,8 +48,9 @@ enum class PlantedBug {
 };
 
 inline constexpr std::string_view kPlantedBugNames[] = {
-    "none",        "skip_recheck",     "cas_as_store", "publish_before_write",
-    "no_dup_scan", "spare_keeps_live", "full_on_read", "no_reader_fence"};
+    "none",           "skip_recheck",     "cas_as_store", "publish_before_write",
+    "no_dup_scan",    "spare_keeps_live", "full_on_read", "cache_by_buffer",
+    "no_reader_fence"};
 
 // The bug this build of the library carries ("none" normally).
 std::string_view planted_bug_name() noexcept;
