@@ -133,6 +133,25 @@ inline bool cpu_has_atomic_vector_load() noexcept {
   return __get_cpuid(1, &a, &b, &c, &d) != 0 && (c & bit_AVX) != 0;
 }
 
+// Whether this CPU has PREFETCHW (CPUID 0x80000001, ECX bit 8: every AMD64 CPU, Intel
+// since Broadwell), which fetches a line in the state a store needs.
+inline bool cpu_has_prefetchw() noexcept {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return __get_cpuid(0x80000001, &a, &b, &c, &d) != 0 && (c & bit_PRFCHW) != 0;
+}
+
+// Asked once, when the library is loaded.
+inline const bool kHasPrefetchW = cpu_has_prefetchw();
+
+// A hint that this core is about to write the line of `p`: fetches it for ownership, so
+// that a line another core holds moves here once, not first shared (for a read) and then
+// again (for the store). Never faults, never stores; a no-op where PREFETCHW is missing.
+inline void prefetch_for_write(const void *p) noexcept {
+  if (kHasPrefetchW) {
+    asm volatile("prefetchw %0" : : "m"(*static_cast<const char *>(p)));
+  }
+}
+
 // The version alone: what a seqlock reader re-checks after copying. Relaxed is enough
 // because the caller issues atomic_thread_fence(acquire) before it (see the engine's
 // read protocol), which orders the copy's loads before this one.

@@ -563,6 +563,25 @@ template <class Decide>
 bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide &&decide) const {
   const Probe p = probe_for(key);
   const BasicBufferPool<A> pool = this->pool();
+  // Hints, not stores: the lines this write will own, asked for now so that their moves
+  // from another core overlap the lookup instead of following it, each in one transfer
+  // for ownership: the home control word (find reads it, the CAS writes it) and the
+  // record of the spare that fill() will write (last written, perhaps, in another
+  // process). Relaxed peek at the spare: a hint only; take_spare() decides.
+  prefetch_for_write(word(p.home));
+  if (const Magazine *m = g_.magazine(); m != nullptr) {
+    const std::uint32_t v = m->spare.load(std::memory_order_relaxed);
+    if (v != 0 && v <= g_.buffer_count()) {
+      // Every line the record touches (records need not start on a line).
+      const auto first = reinterpret_cast<std::uintptr_t>(record(v - 1));
+      const std::uintptr_t end =
+          first + std::min<std::size_t>(g_.record_bytes(), 4 * kCacheLineBytes);
+      for (std::uintptr_t line = first & ~std::uintptr_t{kCacheLineBytes - 1}; line < end;
+           line += kCacheLineBytes) {
+        prefetch_for_write(reinterpret_cast<const void *>(line));
+      }
+    }
+  }
   std::optional<std::uint32_t> held; // the one buffer this operation may hold (P2)
   struct GiveBack {
     const LockFreeEngine &engine;
