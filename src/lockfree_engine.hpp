@@ -575,7 +575,7 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
       // Every line the record touches (records need not start on a line).
       const auto first = reinterpret_cast<std::uintptr_t>(record(v - 1));
       const std::uintptr_t end =
-          first + std::min<std::size_t>(g_.record_bytes(), 4 * kCacheLineBytes);
+          first + std::min<std::size_t>(g_.record_bytes(), 8 * kCacheLineBytes);
       for (std::uintptr_t line = first & ~std::uintptr_t{kCacheLineBytes - 1}; line < end;
            line += kCacheLineBytes) {
         prefetch_for_write(reinterpret_cast<const void *>(line));
