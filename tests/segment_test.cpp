@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <optional>
+#include <random>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -536,6 +537,47 @@ TEST(Segment, ADanglingLinkAtThePathIsReportedAsOne) {
                [&] { LockFreeTable t(o); });
   ::unlink(link.c_str());
   ::rmdir(dir);
+}
+
+// Processes opening, writing and closing one non-persistent table, SIGKILLed at random
+// points (inside an open, a close, the gate, a creation): once every one of them is
+// dead, the next opener starts an empty table, never one left by the dead, and at every
+// moment all live handles share one table. Each round's children use the table while
+// their siblings die around them.
+TEST(Segment, OpenersAndClosersKilledAtRandomNeverLeaveADeadTableToAttachTo) {
+  ScopedName name("killround");
+  std::mt19937 rng(11);
+  for (int round = 0; round < 20; ++round) {
+    std::vector<pid_t> kids;
+    for (int k = 0; k < 4; ++k) {
+      kids.push_back(spawn([&] {
+        for (int i = 0;; ++i) {
+          Options o = named(name.str());
+          o.ready_timeout_ms = 2000;
+          MutexTable t(o);
+          const auto seen = t.get("round");
+          if (seen && *seen != std::to_string(round)) {
+            return 1; // a value of an earlier round, all of whose processes are dead
+          }
+          t.set("round", std::to_string(round));
+          if (i % 3 == 0) {
+            std::this_thread::sleep_for(std::chrono::microseconds(rng() % 200));
+          }
+        }
+        return 0;
+      }));
+    }
+    for (const pid_t kid : kids) {
+      std::this_thread::sleep_for(std::chrono::microseconds(rng() % 20000));
+      ::kill(kid, SIGKILL);
+    }
+    for (const pid_t kid : kids) {
+      EXPECT_EQ(exit_code(kid), -1) << "a child saw a value of another round";
+    }
+    MutexTable after(named(name.str()));
+    EXPECT_TRUE(after.created()) << "round " << round << ": attached to a dead table";
+    EXPECT_FALSE(after.get("round").has_value()) << "round " << round;
+  }
 }
 
 // Somebody's empty file at a path is not an unfinished table: it is refused and left
