@@ -248,6 +248,18 @@ private:
   std::uint64_t *record(std::uint32_t index) const noexcept {
     return reinterpret_cast<std::uint64_t *>(g_.records() + std::size_t{index} * g_.record_bytes());
   }
+  // Calls hint(line) for every cache line that record `index` (< buffer_count()) touches,
+  // up to `max_lines` of them from its start (records need not start on a line).
+  template <class Hint>
+  void for_record_lines(std::uint32_t index, std::size_t max_lines, Hint hint) const noexcept {
+    const auto first = reinterpret_cast<std::uintptr_t>(record(index));
+    const std::uintptr_t end =
+        first + std::min<std::size_t>(g_.record_bytes(), max_lines * kCacheLineBytes);
+    for (std::uintptr_t line = first & ~std::uintptr_t{kCacheLineBytes - 1}; line < end;
+         line += kCacheLineBytes) {
+      hint(reinterpret_cast<const void *>(line));
+    }
+  }
   static std::string &scratch_strings(std::string &own, int which) {
     if constexpr (requires { Atomics::kThreadsAreFibers; }) {
       return own;
@@ -572,14 +584,7 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
   if (const Magazine *m = g_.magazine(); m != nullptr) {
     const std::uint32_t v = m->spare.load(std::memory_order_relaxed);
     if (v != 0 && v <= g_.buffer_count()) {
-      // Every line the record touches (records need not start on a line).
-      const auto first = reinterpret_cast<std::uintptr_t>(record(v - 1));
-      const std::uintptr_t end =
-          first + std::min<std::size_t>(g_.record_bytes(), 8 * kCacheLineBytes);
-      for (std::uintptr_t line = first & ~std::uintptr_t{kCacheLineBytes - 1}; line < end;
-           line += kCacheLineBytes) {
-        prefetch_for_write(reinterpret_cast<const void *>(line));
-      }
+      for_record_lines(v - 1, 8, [](const void *line) { prefetch_for_write(line); });
     }
   }
   std::optional<std::uint32_t> held; // the one buffer this operation may hold (P2)
@@ -773,11 +778,7 @@ std::size_t LockFreeEngine<A, G>::get_many(std::span<const std::string_view> key
       const std::uint64_t last = std::min<std::uint64_t>(c.bound(), kProbeAhead);
       for (std::uint64_t d = 0;; ++d) {
         if (c.state() == kLive && c.fingerprint() == p.fp && c.buffer() < g_.buffer_count()) {
-          const auto *rec = reinterpret_cast<const char *>(record(c.buffer()));
-          const std::size_t bytes = std::min<std::size_t>(g_.record_bytes(), 4 * kCacheLineBytes);
-          for (std::size_t off = 0; off < bytes; off += kCacheLineBytes) {
-            __builtin_prefetch(rec + off);
-          }
+          for_record_lines(c.buffer(), 4, [](const void *line) { __builtin_prefetch(line); });
           break;
         }
         if (d == last) {
