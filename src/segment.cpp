@@ -120,32 +120,6 @@ bool names_same_object(int fd, const Location &loc) {
   return ok && mine.st_dev == named.st_dev && mine.st_ino == named.st_ino;
 }
 
-class Fd {
-public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd &) = delete;
-  Fd &operator=(const Fd &) = delete;
-  ~Fd() {
-    if (fd_ >= 0) {
-      // The lock bytes are released explicitly: a child forked meanwhile by another
-      // thread shares the open file description, which keeps its locks until its last
-      // descriptor closes.
-      struct flock fl {};
-      fl.l_type = F_UNLCK;
-      fl.l_whence = SEEK_SET;
-      fl.l_start = detail::kAttachByte;
-      fl.l_len = detail::kGateByte + 1 - detail::kAttachByte;
-      ::fcntl(fd_, F_OFD_SETLK, &fl);
-      ::close(fd_);
-    }
-  }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
-private:
-  int fd_;
-};
-
 using detail::kAttachByte;
 using detail::kGateByte;
 
@@ -166,6 +140,31 @@ int byte_lock(int fd, off_t byte, short type) {
     }
   }
 }
+
+// Releases both lock bytes. Explicitly, not by closing: a child forked meanwhile shares
+// the open file description, which keeps its locks until its last descriptor closes.
+void release_locks(int fd) {
+  byte_lock(fd, kAttachByte, F_UNLCK);
+  byte_lock(fd, kGateByte, F_UNLCK);
+}
+
+class Fd {
+public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd &) = delete;
+  Fd &operator=(const Fd &) = delete;
+  ~Fd() {
+    if (fd_ >= 0) {
+      release_locks(fd_); // a child forked by another thread may share the description
+      ::close(fd_);
+    }
+  }
+  int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+
+private:
+  int fd_;
+};
 
 bool conflicts(int err) { return err == EAGAIN || err == EACCES; }
 
@@ -244,6 +243,14 @@ std::atomic_ref<std::uint32_t> ready_flag(std::byte *base) {
   return std::atomic_ref<std::uint32_t>(reinterpret_cast<SegmentHeader *>(base)->ready);
 }
 
+// Our magic, every other byte zero: what a restart in place writes first (and an earlier
+// version's creator wrote first), so that a crash leaves an unfinished table of ours.
+SegmentHeader bare_mark() {
+  SegmentHeader mark{};
+  mark.magic = kMagic;
+  return mark;
+}
+
 enum class State { kUnfinished, kReady };
 
 // Reads the header through the file descriptor. kUnfinished: our magic with ready still
@@ -293,10 +300,9 @@ State read_header(int fd, const Location &loc, SegmentHeader &h, std::uint64_t &
   // of them is believed: a table of another version is never taken for a dead or
   // unfinished one of ours (and removed). The one exception is the magic alone, the rest
   // zero: the mark an earlier version's creator wrote first.
-  SegmentHeader mark{};
-  mark.magic = kMagic;
-  const bool bare_mark = std::memcmp(&h, &mark, sizeof h) == 0;
-  if (h.format_version != kFormatVersion && !bare_mark) {
+  const SegmentHeader mark = bare_mark();
+  const bool is_bare_mark = std::memcmp(&h, &mark, sizeof h) == 0;
+  if (h.format_version != kFormatVersion && !is_bare_mark) {
     throw Error(Errc::kLayoutMismatch, loc.display + ": format_version: the segment has " +
                                            std::to_string(h.format_version) +
                                            ", this library reads " +
@@ -453,8 +459,7 @@ Mapping initialise(int fd, const Location &loc, const Options &opts, const Table
   if (in_place) {
     // Our bare mark first: a crash from here on leaves an unfinished table of ours
     // (read_header), never an empty or foreign-looking file. Then drop the old contents.
-    SegmentHeader mark{};
-    mark.magic = kMagic;
+    const SegmentHeader mark = bare_mark();
     if (::pwrite(fd, &mark, sizeof mark, 0) != static_cast<ssize_t>(sizeof mark) ||
         ::ftruncate(fd, sizeof mark) != 0) {
       throw_os(loc.display + ": start the dead table afresh", errno);
@@ -913,10 +918,7 @@ void Segment::close() noexcept {
     } catch (...) { // could not tell: leave it; the next opener finds it dead (L3)
     }
   }
-  // Released explicitly: a child forked meanwhile shares this open file description,
-  // and closing our descriptor alone would leave its locks held through the child's.
-  byte_lock(fd_, kAttachByte, F_UNLCK);
-  byte_lock(fd_, kGateByte, F_UNLCK);
+  release_locks(fd_);
   ::close(fd_);
   fd_ = -1;
 }

@@ -134,15 +134,15 @@ inline std::optional<int> wait_for(pid_t pid, std::chrono::milliseconds timeout)
   }
 }
 
-// Plays a process deciding about a segment (opening or closing it): opens `path` and
-// write-locks its gate byte (src/segment.cpp, L2). Returns the descriptor; closing it
-// lets go. -1 if the lock is taken or the file missing.
-inline int hold_gate(const std::string &path) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+// Write-locks byte `byte` of `path` with an open-file-description lock, as the library
+// does (creating the file if `create`). Returns the descriptor; closing it lets go. -1
+// if the lock is taken or the file cannot be opened.
+inline int hold_byte_lock(const std::string &path, long byte, bool create) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
   struct flock fl {};
   fl.l_type = F_WRLCK;
   fl.l_whence = SEEK_SET;
-  fl.l_start = detail::kGateByte;
+  fl.l_start = byte;
   fl.l_len = 1;
   if (fd >= 0 && ::fcntl(fd, F_OFD_SETLK, &fl) != 0) {
     ::close(fd);
@@ -151,22 +151,16 @@ inline int hold_gate(const std::string &path) {
   return fd;
 }
 
-// Plays a process creating the table named `name` whose creation writes every page
-// (the mutex engine): write-locks its creation lock file in /dev/shm (src/segment.cpp,
-// CreationLock). Returns the descriptor; closing it lets go. -1 if the lock is taken.
+// Plays a process deciding about a segment (opening or closing it): its gate byte
+// (src/segment.cpp, L2).
+inline int hold_gate(const std::string &path) {
+  return hold_byte_lock(path, detail::kGateByte, false);
+}
+
+// Plays a process creating the table `name` whose creation writes every page (the mutex
+// engine): byte 0 of its creation lock file in /dev/shm (src/segment.cpp, CreationLock).
 inline int hold_creation_lock(const std::string &name) {
-  const std::string path = "/dev/shm/." + name + detail::kCreatingSuffix;
-  const int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-  struct flock fl {};
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = 0;
-  fl.l_len = 1;
-  if (fd >= 0 && ::fcntl(fd, F_OFD_SETLK, &fl) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
+  return hold_byte_lock("/dev/shm/." + name + detail::kCreatingSuffix, 0, true);
 }
 
 // Exit code of a child that exited normally; -1 otherwise (signal, timeout).
