@@ -2,12 +2,27 @@
 // layout. What memory alone costs: the same hash (seeded XXH3-64), the same control
 // words (state, fingerprint, bound, buffer), the same record buffers and probe bounds,
 // read and written with plain loads and stores, and no version, no CAS, no fence, no
-// re-check. One thread of one process only; it exists to be measured against.
+// re-check. It exists to be measured against.
+//
+// Sharing::kPrivate (the default): one thread of one process. Sharing::kShared: the
+// memory is shared with the processes forked after construction, so that several
+// processes can run the one workload the floor can serve unsynchronized: gets and
+// update() of present keys, which write a record in place and change no control word.
+// Inserts and erases stay single-process (the free list and bump counter are each
+// process's own copy), and two processes updating one key may tear its value: what is
+// measured is the memory traffic of the workload, not a usable table.
+//
+// Publish::kAtomicRmw adds to each update() the one step no correct multi-writer table
+// can leave out: an atomic read-modify-write (here a fetch_add on the slot's control
+// word) that orders the update against other writers, as the lock-free engine's
+// publishing CAS and a mutex's lock acquisition do. With it, the floor is the least a
+// synchronized update costs.
 #pragma once
 
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -26,14 +41,18 @@ namespace shmtable::bench {
 
 class FloorTable {
 public:
+  enum class Sharing { kPrivate, kShared };
+  enum class Publish { kPlain, kAtomicRmw };
+
   FloorTable(std::uint64_t capacity, std::uint32_t max_key_bytes, std::uint32_t max_value_bytes,
-             std::uint64_t seed = 0x5eed)
+             std::uint64_t seed = 0x5eed, Sharing sharing = Sharing::kPrivate)
       : capacity_(capacity), max_key_(max_key_bytes), max_value_(max_value_bytes), seed_(seed) {
     // The engine's own layout function: the same offsets, slot and record sizes.
     const Layout lay = LockFreeTable::layout_for(
         TableParams{EngineKind::kLockFree, 0u, capacity, max_key_bytes, max_value_bytes, seed});
     bytes_ = lay.total_bytes;
-    void *p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    const int share = sharing == Sharing::kShared ? MAP_SHARED : MAP_PRIVATE;
+    void *p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, share | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) {
       throw std::runtime_error("floor: mmap of " + std::to_string(bytes_) + " bytes failed");
     }
@@ -66,12 +85,28 @@ public:
     return len;
   }
 
-  void set(std::string_view key, std::string_view value) {
+  // Writes the value of a present key in place; false if the key is absent. The one
+  // write that Sharing::kShared allows in more than one process.
+  bool update(std::string_view key, std::string_view value, Publish publish = Publish::kPlain) {
     const Probe p = probe(key);
-    if (const std::optional<std::uint64_t> slot = find(p)) {
-      write(record(detail::Ctrl{words_[*slot]}.buffer()), p, value); // in place: no reader
+    const std::optional<std::uint64_t> slot = find(p);
+    if (!slot) {
+      return false;
+    }
+    write(record(detail::Ctrl{words_[*slot]}.buffer()), p, value); // in place: no reader
+    if (publish == Publish::kAtomicRmw) {
+      // Release: the record's stores above are ordered before it, as before the
+      // engine's publishing CAS. Nobody acquires it: it is here for its cost alone.
+      std::atomic_ref<std::uint64_t>(words_[*slot].lo).fetch_add(1, std::memory_order_release);
+    }
+    return true;
+  }
+
+  void set(std::string_view key, std::string_view value) {
+    if (update(key, value)) {
       return;
     }
+    const Probe p = probe(key);
     std::uint64_t slot = p.home;
     std::uint64_t d = 0;
     for (; d <= max_distance_; ++d, slot = slot + 1 == capacity_ ? 0 : slot + 1) {

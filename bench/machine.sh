@@ -26,3 +26,6 @@ print("buildtype: %s (optimization=%s, debug=%s, b_ndebug=%s)" % (
 print("cpp_args:  %s" % (" ".join(opts.get("cpp_args", [])) or "(none)"))
 PY
 fi
+if [[ -x $build/bench/shmtable-line-transfer ]]; then
+  echo "line:      $("$build/bench/shmtable-line-transfer")"
+fi

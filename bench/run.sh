@@ -75,6 +75,10 @@ echo "==> micro_bench ${micro[*]}"
 
 echo "==> shmtable-ycsb ${ycsb[*]} --procs $procs"
 "$build/bench/shmtable-ycsb" "${ycsb[@]}" --procs "$procs" --out "$out"
+# The line round trip again: the host may have moved the virtual CPUs meanwhile.
+if [[ -x $build/bench/shmtable-line-transfer ]]; then
+  echo "line after: $("$build/bench/shmtable-line-transfer")" >>"$out/machine.txt"
+fi
 
 echo "==> report"
 python3 bench/report.py "$out" ${readme:+--readme "$readme"}

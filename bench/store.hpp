@@ -39,8 +39,6 @@ public:
   virtual std::string name() const = 0;
   // How F's read-modify-write is done, for the results' notes.
   virtual std::string rmw_note() const = 0;
-  // false: single process only (the floor).
-  virtual bool multi_process() const { return true; }
   // In the parent, before each measured run: a fresh store holding the dataset.
   virtual void prepare(const Dataset &data) = 0;
   // In each worker process, after fork: its own handle.

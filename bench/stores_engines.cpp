@@ -120,44 +120,66 @@ private:
   std::optional<MutexTable> mutex_;
 };
 
+// One process's handle to the floor that FloorStore::prepare built and loaded in the
+// parent: its memory is shared with the forked workers (FloorTable::Sharing::kShared),
+// and a YCSB run only reads and updates the loaded keys, the workload the floor can
+// serve unsynchronized.
 class FloorClient final : public Client {
 public:
-  explicit FloorClient(const Dataset &data)
-      : t_(slots_for(data), std::max<std::uint32_t>(data.key_bytes, 1),
-           std::max<std::uint32_t>(data.value_bytes, 1)) {
-    for (std::size_t i = 0; i < data.keys.size(); ++i) {
-      t_.set(data.keys[i], data.value(i));
-    }
-  }
+  FloorClient(FloorTable &t, FloorTable::Publish publish) : t_(t), publish_(publish) {}
   bool read(std::string_view key, std::span<char> buf) override {
     return t_.get_into(key, buf).has_value();
   }
-  void update(std::string_view key, std::string_view value) override { t_.set(key, value); }
+  void update(std::string_view key, std::string_view value) override {
+    if (!t_.update(key, value, publish_)) {
+      throw std::runtime_error("floor: update of a key that was not loaded");
+    }
+  }
   bool read_modify_write(std::string_view key, std::span<char> buf) override {
     const auto len = t_.get_into(key, buf);
     if (!len || *len == 0) {
       return false;
     }
     buf[0] = bumped(buf[0]);
-    t_.set(key, std::string_view(buf.data(), *len));
-    return true;
+    return t_.update(key, std::string_view(buf.data(), *len), publish_);
   }
 
 private:
-  FloorTable t_;
+  FloorTable &t_;
+  FloorTable::Publish publish_;
 };
 
-// The floor lives in the worker's private memory: one process, no synchronization.
+// The floor, built in the parent in memory the workers share: with several processes
+// it measures what the workload's memory traffic alone costs (no synchronization;
+// concurrent updates of one key may tear its value, which no run reads back).
+// "floor-rmw" adds one atomic read-modify-write per update (FloorTable::Publish).
 class FloorStore final : public Store {
 public:
-  std::string name() const override { return "floor"; }
-  std::string rmw_note() const override { return "get + set in place (unsynchronized)"; }
-  bool multi_process() const override { return false; }
-  void prepare(const Dataset &) override {}
-  std::unique_ptr<Client> attach(const Dataset &data) override {
-    return std::make_unique<FloorClient>(data);
+  explicit FloorStore(FloorTable::Publish publish) : publish_(publish) {}
+  std::string name() const override {
+    return publish_ == FloorTable::Publish::kPlain ? "floor" : "floor-rmw";
   }
-  void finish() override {}
+  std::string rmw_note() const override {
+    return publish_ == FloorTable::Publish::kPlain
+               ? "get + update in place (unsynchronized)"
+               : "get + update in place + one atomic read-modify-write (unsynchronized)";
+  }
+  void prepare(const Dataset &data) override {
+    t_.emplace(slots_for(data), std::max<std::uint32_t>(data.key_bytes, 1),
+               std::max<std::uint32_t>(data.value_bytes, 1), 0x5eed,
+               FloorTable::Sharing::kShared);
+    for (std::size_t i = 0; i < data.keys.size(); ++i) {
+      t_->set(data.keys[i], data.value(i));
+    }
+  }
+  std::unique_ptr<Client> attach(const Dataset &) override {
+    return std::make_unique<FloorClient>(*t_, publish_);
+  }
+  void finish() override { t_.reset(); }
+
+private:
+  FloorTable::Publish publish_;
+  std::optional<FloorTable> t_;
 };
 
 } // namespace
@@ -173,13 +195,16 @@ std::unique_ptr<Store> make_engine_store(std::string_view name) {
     return std::make_unique<EngineStore>(Kind::kRobust);
   }
   if (name == "floor") {
-    return std::make_unique<FloorStore>();
+    return std::make_unique<FloorStore>(FloorTable::Publish::kPlain);
+  }
+  if (name == "floor-rmw") {
+    return std::make_unique<FloorStore>(FloorTable::Publish::kAtomicRmw);
   }
   return nullptr;
 }
 
 std::vector<std::string> all_store_names() {
-  return {"lockfree", "mutex", "robust", "floor", "boost", "redis", "memcached"};
+  return {"lockfree", "mutex", "robust", "floor", "floor-rmw", "boost", "redis", "memcached"};
 }
 
 std::unique_ptr<Store> make_store(std::string_view name, std::string &why) {
@@ -196,7 +221,7 @@ std::unique_ptr<Store> make_store(std::string_view name, std::string &why) {
     return make_memcached_store(why);
   }
   why = "unknown store '" + std::string(name) + "' (known: lockfree, mutex, robust, floor, " +
-        "boost, redis, memcached)";
+        "floor-rmw, boost, redis, memcached)";
   return nullptr;
 }
 

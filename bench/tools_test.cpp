@@ -1,5 +1,8 @@
 // bench/tools_test.cpp: the benchmark's own instruments are right: the latency histogram's
 // buckets and percentiles, the zipfian chooser's distribution, and the floor table.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <map>
 #include <random>
@@ -110,6 +113,30 @@ TEST(FloorTable, BehavesAsAMap) {
       }
     }
     }
+  }
+}
+
+// Sharing::kShared: the floor of a multi-process run. An update made in a forked child
+// is what the parent then reads, in both publish modes; an absent key is not inserted.
+TEST(FloorTable, ASharedFloorShowsAChildsUpdatesToItsParent) {
+  for (const auto publish : {FloorTable::Publish::kPlain, FloorTable::Publish::kAtomicRmw}) {
+    FloorTable t(64, 16, 64, 0x5eed, FloorTable::Sharing::kShared);
+    t.set("a", "before");
+    const pid_t child = ::fork();
+    ASSERT_NE(child, -1);
+    if (child == 0) {
+      const bool ok = t.update("a", "after", publish) && !t.update("b", "x", publish);
+      ::_exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    char buf[64];
+    const auto len = t.get_into("a", buf);
+    ASSERT_TRUE(len.has_value());
+    EXPECT_EQ(std::string(buf, *len), "after");
+    EXPECT_FALSE(t.get_into("b", buf).has_value());
   }
 }
 

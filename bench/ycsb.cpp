@@ -114,8 +114,9 @@ std::vector<std::string> split(const std::string &s) {
             << "usage: shmtable-ycsb [--stores LIST] [--mixes A,B,C,F] [--dists zipfian,uniform]\n"
                "         [--procs 1,2] [--seconds S] [--rounds R] [--records N]\n"
                "         [--key-bytes K] [--value-bytes V] [--theta T] [--out DIR]\n"
-               "  stores: lockfree, mutex (faithful baseline), robust, floor (single process),\n"
-               "          boost, redis, memcached\n";
+               "  stores: lockfree, mutex (faithful baseline), robust, floor (unsynchronized),\n"
+               "          floor-rmw (the floor + one atomic RMW per update), boost, redis,\n"
+               "          memcached\n";
   std::exit(2);
 }
 
@@ -434,13 +435,8 @@ int main_impl(int argc, char **argv) {
     procs_csv << "round,store,mix,dist,procs,proc,ops,seconds,ops_per_s\n";
   }
 
-  std::size_t total = 0;
-  for (const auto &s : stores) {
-    for (const int n : p.procs) {
-      total += (n == 1 || s->multi_process()) ? p.mixes.size() * p.dists.size() : 0;
-    }
-  }
-  total *= static_cast<std::size_t>(p.rounds);
+  const std::size_t total = stores.size() * p.procs.size() * p.mixes.size() * p.dists.size() *
+                            static_cast<std::size_t>(p.rounds);
   std::size_t done = 0, failed = 0;
   const auto started = Clock::now();
   std::cout << "shmtable-ycsb: " << stores.size() << " stores, " << total << " runs of "
@@ -455,9 +451,6 @@ int main_impl(int argc, char **argv) {
         for (const int n : p.procs) {
           for (std::size_t k = 0; k < stores.size(); ++k) {
             Store &s = *stores[(k + static_cast<std::size_t>(round)) % stores.size()];
-            if (n > 1 && !s.multi_process()) {
-              continue;
-            }
             RunResult r;
             try {
               r = run_once(ctl, s, data, p, mix, dist, zipf[dist].get(), n, round);
