@@ -85,6 +85,50 @@ public:
     return len;
   }
 
+  // Batched gets with the engine's pipeline (ManyPipeline: the same distances and
+  // prefetches as LockFreeTable::get_many) and plain loads: what overlapping the misses
+  // can win with no synchronization at all. Calls visit(i, bytes, size) for each key i
+  // found; returns how many were.
+  template <class Visit>
+  std::size_t get_many(std::span<const std::string_view> keys, Visit &&visit) const {
+    using P = detail::ManyPipeline;
+    Probe probes[P::kRing];
+    std::size_t hits = 0;
+    const std::size_t n = keys.size();
+    for (std::size_t j = 0; j < n + P::kLookupAt; ++j) {
+      if (j < n) {
+        Probe &p = probes[j % P::kRing];
+        p = probe(keys[j]);
+        __builtin_prefetch(&words_[p.home]);
+        __builtin_prefetch(&words_[(p.home + P::kProbeAhead) % capacity_]);
+      }
+      if (j >= P::kRecordAt && j - P::kRecordAt < n) {
+        const Probe &p = probes[(j - P::kRecordAt) % P::kRing];
+        const std::uint64_t last =
+            std::min<std::uint64_t>(detail::Ctrl{words_[p.home]}.bound(), P::kProbeAhead);
+        std::uint64_t slot = p.home;
+        for (std::uint64_t d = 0; d <= last; ++d) {
+          const detail::Ctrl c{words_[slot]};
+          if (c.state() == detail::kLive && c.fingerprint() == p.fp) {
+            prefetch_record(c.buffer());
+            break;
+          }
+          slot = slot + 1 == capacity_ ? 0 : slot + 1;
+        }
+      }
+      if (j >= P::kLookupAt) {
+        const std::size_t i = j - P::kLookupAt;
+        if (const std::optional<std::uint64_t> slot = find(probes[i % P::kRing])) {
+          const std::uint64_t *rec = record(detail::Ctrl{words_[*slot]}.buffer());
+          visit(i, reinterpret_cast<const char *>(rec + 1 + key_words_),
+                static_cast<std::size_t>(rec[0] >> 32));
+          ++hits;
+        }
+      }
+    }
+    return hits;
+  }
+
   // Writes the value of a present key in place; false if the key is absent. The one
   // write that Sharing::kShared allows in more than one process.
   bool update(std::string_view key, std::string_view value, Publish publish = Publish::kPlain) {
@@ -163,6 +207,19 @@ private:
 
   std::uint64_t *record(std::uint32_t buffer) const {
     return records_ + std::size_t{buffer} * record_words_;
+  }
+
+  // The record's first lines (ManyPipeline::kRecordLines at most), from the line that
+  // holds its first byte.
+  void prefetch_record(std::uint32_t buffer) const {
+    const auto first = reinterpret_cast<std::uintptr_t>(record(buffer));
+    const std::uintptr_t end =
+        first + std::min<std::size_t>(std::size_t{record_words_} * 8,
+                                      detail::ManyPipeline::kRecordLines * kCacheLineBytes);
+    for (std::uintptr_t line = first & ~std::uintptr_t{kCacheLineBytes - 1}; line < end;
+         line += kCacheLineBytes) {
+      __builtin_prefetch(reinterpret_cast<const void *>(line));
+    }
   }
 
   // The engine's probe: home .. home + bound(home), fingerprint first, then the key.

@@ -7,6 +7,8 @@
 #include <map>
 #include <random>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -112,6 +114,37 @@ TEST(FloorTable, BehavesAsAMap) {
         EXPECT_EQ(std::string(buf, *len), it->second);
       }
     }
+    }
+  }
+}
+
+// The floor's batched gets find what its single gets find, over batches longer and
+// shorter than the pipeline, misses included.
+TEST(FloorTable, GetManyFindsWhatGetFinds) {
+  FloorTable t(4096, 16, 64);
+  std::vector<std::string> keys;
+  for (int i = 0; i < 3000; ++i) {
+    keys.push_back("k" + std::to_string(i));
+    if (i % 3 != 0) {
+      t.set(keys.back(), "value " + std::to_string(i));
+    }
+  }
+  for (const std::size_t batch : {std::size_t{1}, std::size_t{7}, std::size_t{64}, keys.size()}) {
+    for (std::size_t start = 0; start + batch <= keys.size(); start += batch) {
+      const std::vector<std::string_view> views(keys.begin() + start,
+                                                keys.begin() + start + batch);
+      std::vector<std::string> got(batch, "(absent)");
+      const std::size_t hits = t.get_many(views, [&](std::size_t i, const char *v, std::size_t n) {
+        got[i] = std::string(v, n);
+      });
+      std::size_t expected_hits = 0;
+      for (std::size_t i = 0; i < batch; ++i) {
+        char buf[64];
+        const auto len = t.get_into(views[i], buf);
+        expected_hits += len.has_value();
+        EXPECT_EQ(got[i], len ? std::string(buf, *len) : "(absent)") << views[i];
+      }
+      EXPECT_EQ(hits, expected_hits);
     }
   }
 }

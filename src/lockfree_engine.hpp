@@ -738,14 +738,11 @@ inline CachedGet LockFreeEngine<A, G>::get_cached(std::string_view key, const Ca
 template <class A, class G>
 std::size_t LockFreeEngine<A, G>::get_many(std::span<const std::string_view> keys,
                                            ManyReader reader, void *ctx) const {
-  // A software pipeline over the keys: key j is hashed and its home line prefetched at
-  // step j, its probe run read (the line has arrived) and its record prefetched at step
-  // j + kRecordAt, and it is looked up at step j + kLookupAt, so that about kLookupAt
-  // keys' misses are in flight at any time.
-  constexpr std::size_t kRecordAt = 12;
-  constexpr std::size_t kLookupAt = 24;
-  constexpr std::size_t kRing = 32;        // > kLookupAt, a power of two
-  constexpr std::uint64_t kProbeAhead = 4; // slots past home worth prefetching (a line)
+  // The pipeline's distances: ManyPipeline (lockfree_layout.hpp).
+  constexpr std::size_t kRecordAt = ManyPipeline::kRecordAt;
+  constexpr std::size_t kLookupAt = ManyPipeline::kLookupAt;
+  constexpr std::size_t kRing = ManyPipeline::kRing;
+  constexpr std::uint64_t kProbeAhead = ManyPipeline::kProbeAhead;
   struct Each {
     ManyReader reader;
     void *ctx;
@@ -778,7 +775,8 @@ std::size_t LockFreeEngine<A, G>::get_many(std::span<const std::string_view> key
       const std::uint64_t last = std::min<std::uint64_t>(c.bound(), kProbeAhead);
       for (std::uint64_t d = 0;; ++d) {
         if (c.state() == kLive && c.fingerprint() == p.fp && c.buffer() < g_.buffer_count()) {
-          for_record_lines(c.buffer(), 4, [](const void *line) { __builtin_prefetch(line); });
+          for_record_lines(c.buffer(), ManyPipeline::kRecordLines,
+                           [](const void *line) { __builtin_prefetch(line); });
           break;
         }
         if (d == last) {

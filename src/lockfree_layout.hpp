@@ -52,6 +52,22 @@ static_assert(((kMaxBound << kBoundShift) & (std::uint64_t{0xffff} << kFpShift))
 static_assert(kFpShift + 16 == kBufferShift, "fingerprint and buffer are adjacent");
 static_assert(kBoundBits <= 16, "recover() keeps bounds as 16-bit numbers");
 
+// Batched reads (LockFreeTable::get_many, and the floor's in bench/): a software
+// pipeline over the keys. Key j is hashed and its home line prefetched at step j, its
+// probe run read and its record prefetched at step j + kRecordAt, and it is looked up
+// at step j + kLookupAt, so that about kLookupAt keys' misses are in flight at a time.
+struct ManyPipeline {
+  static constexpr std::size_t kRecordAt = 12;
+  static constexpr std::size_t kLookupAt = 24;
+  static constexpr std::size_t kRing = 32;        // > kLookupAt, a power of two
+  static constexpr std::uint64_t kProbeAhead = 4; // slots past home worth prefetching (a line)
+  static constexpr std::size_t kRecordLines = 4;  // record lines prefetched per key
+};
+static_assert(ManyPipeline::kRing > ManyPipeline::kLookupAt &&
+                  ManyPipeline::kLookupAt > ManyPipeline::kRecordAt &&
+                  (ManyPipeline::kRing & (ManyPipeline::kRing - 1)) == 0,
+              "a key's probe stays in the ring from its hash to its lookup");
+
 // A decoded control word value. Every change builds a new value from an observed one
 // and keeps the fields it does not own (in particular `bound`, which belongs to the
 // keys homed here, not to this slot's entry).
