@@ -539,6 +539,22 @@ function table(header, rows, align) {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
+// The round trip of one cache line between two CPUs, from the C++ tree's
+// shmtable-line-transfer (bench/line_transfer.cpp) where it is built: every 2-process
+// figure depends on it, and on a VM it changes when the host moves the virtual CPUs.
+function lineRoundTrip() {
+  const root = path.join(__dirname, '..', '..');
+  for (const build of ['build-release', 'build']) {
+    const exe = path.join(root, build, 'bench', 'shmtable-line-transfer');
+    if (fs.existsSync(exe)) {
+      const r = spawnSync(exe, [], { encoding: 'utf8' });
+      const m = /: (\d+ ns)/.exec(r.stdout || '');
+      return m ? m[1] : `failed (${(r.stderr || '').trim() || `exit ${r.status}`})`;
+    }
+  }
+  return 'not measured (build it: ninja -C build-release bench/shmtable-line-transfer)';
+}
+
 // ---------------------------------------------------------------------------------------
 // The run.
 
@@ -547,6 +563,7 @@ async function main() {
   const createCache = require('..');
   const binding = require('../lib/binding');
   const started = Date.now();
+  const lineBefore = lineRoundTrip();
 
   const { keys, hot } = makeKeys();
   const values = keys.map((_, i) => makeValue(i));
@@ -701,6 +718,8 @@ async function main() {
     echo.send(null);
   });
 
+  const lineAfter = lineRoundTrip();
+
   // --- report --------------------------------------------------------------------------
   const S = {};
   for (const [id, rs] of Object.entries(raw.single)) S[id] = summarize(rs.map((r) => r.opsPerSec));
@@ -718,6 +737,7 @@ async function main() {
   out.push(`shmtable Node benchmark: node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0].model.trim()}), ` +
            `${opt.rounds} rounds x ${opt.seconds} s per case`);
   out.push('figures: median over rounds (and range); ratios: median over rounds of the ratio within a round');
+  out.push(`cache line round trip between two CPUs: before ${lineBefore}; after ${lineAfter}`);
   out.push(`keys: ${N_KEYS} 'session:<i>' (hot set: ${N_HOT} 'ratelimit:<i>'), values ${VALUE_BYTES}-byte strings, ` +
            `tables maxKeys ${MAX_KEYS}; sets update present keys; mixed = 90% get / 10% set`);
   out.push('');
@@ -813,6 +833,7 @@ async function main() {
       v8: process.versions.v8,
       cpu: os.cpus()[0].model.trim(),
       cores: os.cpus().length,
+      lineRoundTrip: { before: lineBefore, after: lineAfter },
       platform: `${os.type()} ${os.release()} ${os.arch()}`,
       versions: {
         shmtable: require('../package.json').version,
