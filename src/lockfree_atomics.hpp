@@ -138,14 +138,16 @@ struct NativeAtomics {
   static void reader_fence() noexcept { detail::reader_fence(); }
   static void writer_fence() noexcept { detail::writer_fence(); }
 
-  static void copy_record(char *dst, std::uint64_t *src, std::size_t len) noexcept {
+  [[gnu::always_inline]] static void copy_record(char *dst, std::uint64_t *src,
+                                                 std::size_t len) noexcept {
 #if defined(SHMTABLE_TSAN)
     copy_by_words(NativeAtomics{}, dst, src, len); // TSan sees each load
 #else
     detail::racy_copy(dst, src, len);
 #endif
   }
-  static void fill_record(std::uint64_t *dst, const char *src, std::size_t len) noexcept {
+  [[gnu::always_inline]] static void fill_record(std::uint64_t *dst, const char *src,
+                                                 std::size_t len) noexcept {
 #if defined(SHMTABLE_TSAN)
     fill_by_words(NativeAtomics{}, dst, src, len);
 #else
