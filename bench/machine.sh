@@ -26,6 +26,13 @@ print("buildtype: %s (optimization=%s, debug=%s, b_ndebug=%s)" % (
 print("cpp_args:  %s" % (" ".join(opts.get("cpp_args", [])) or "(none)"))
 PY
 fi
+# A running DAMON scheme (e.g. the "pageout" some VMs use to hand idle memory back to
+# the host) unmaps the pages of a table left idle for a moment; its next reads fault.
+for k in /sys/kernel/mm/damon/admin/kdamonds/[0-9]*; do
+  [[ -r $k/state && $(cat "$k/state") == on ]] || continue
+  actions=$(cat "$k"/contexts/*/schemes/*/action 2>/dev/null | sort -u | tr '\n' ' ')
+  echo "damon:     $(basename "$k") on, schemes: ${actions:-none}"
+done
 if [[ -x $build/bench/shmtable-line-transfer ]]; then
   echo "line:      $("$build/bench/shmtable-line-transfer")"
 fi
