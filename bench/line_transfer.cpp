@@ -98,7 +98,7 @@ int main(int argc, char **argv) {
     ns.push_back(measure(a, b, 500000));
   }
   std::sort(ns.begin(), ns.end());
-  std::printf("line round trip CPU %d <-> CPU %d: %.0f ns (median of 5; %.0f-%.0f)\n", a, b,
-              ns[2], ns.front(), ns.back());
+  std::printf("line round trip CPU %d <-> CPU %d: %.0f ns (median of 5; %.0f-%.0f)\n", a, b, ns[2],
+              ns.front(), ns.back());
   return 0;
 }

@@ -166,8 +166,7 @@ public:
   }
   void prepare(const Dataset &data) override {
     t_.emplace(slots_for(data), std::max<std::uint32_t>(data.key_bytes, 1),
-               std::max<std::uint32_t>(data.value_bytes, 1), 0x5eed,
-               FloorTable::Sharing::kShared);
+               std::max<std::uint32_t>(data.value_bytes, 1), 0x5eed, FloorTable::Sharing::kShared);
     for (std::size_t i = 0; i < data.keys.size(); ++i) {
       t_->set(data.keys[i], data.value(i));
     }

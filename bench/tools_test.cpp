@@ -131,12 +131,10 @@ TEST(FloorTable, GetManyFindsWhatGetFinds) {
   }
   for (const std::size_t batch : {std::size_t{1}, std::size_t{7}, std::size_t{64}, keys.size()}) {
     for (std::size_t start = 0; start + batch <= keys.size(); start += batch) {
-      const std::vector<std::string_view> views(keys.begin() + start,
-                                                keys.begin() + start + batch);
+      const std::vector<std::string_view> views(keys.begin() + start, keys.begin() + start + batch);
       std::vector<std::string> got(batch, "(absent)");
-      const std::size_t hits = t.get_many(views, [&](std::size_t i, const char *v, std::size_t n) {
-        got[i] = std::string(v, n);
-      });
+      const std::size_t hits = t.get_many(
+          views, [&](std::size_t i, const char *v, std::size_t n) { got[i] = std::string(v, n); });
       std::size_t expected_hits = 0;
       for (std::size_t i = 0; i < batch; ++i) {
         char buf[64];

@@ -56,8 +56,8 @@ struct Mix {
 };
 // A, B, C and F are YCSB's; U (updates only) is not, and no default run includes it: it
 // is the C++ twin of the Node benchmark's 2-process sets, with the floors beside it.
-constexpr Mix kMixes[] = {{'A', 50, 50, 0}, {'B', 95, 5, 0}, {'C', 100, 0, 0}, {'F', 50, 0, 50},
-                          {'U', 0, 100, 0}};
+constexpr Mix kMixes[] = {
+    {'A', 50, 50, 0}, {'B', 95, 5, 0}, {'C', 100, 0, 0}, {'F', 50, 0, 50}, {'U', 0, 100, 0}};
 
 struct Params {
   std::vector<std::string> stores = all_store_names();
@@ -114,15 +114,16 @@ std::vector<std::string> split(const std::string &s) {
 }
 
 [[noreturn]] void usage(const std::string &error) {
-  std::cerr << "shmtable-ycsb: " << error << "\n"
-            << "usage: shmtable-ycsb [--stores LIST] [--mixes A,B,C,F,U] [--dists zipfian,uniform]\n"
-               "         [--procs 1,2] [--seconds S] [--rounds R] [--records N]\n"
-               "         [--key-bytes K] [--value-bytes V] [--theta T] [--think N] [--out DIR]\n"
-               "  --think N: N steps of client work (a chain of dependent adds) after each\n"
-               "          operation, as a caller's own code between calls (default 0)\n"
-               "  stores: lockfree, mutex (faithful baseline), robust, floor (unsynchronized),\n"
-               "          floor-rmw (the floor + one atomic RMW per update), boost, redis,\n"
-               "          memcached\n";
+  std::cerr
+      << "shmtable-ycsb: " << error << "\n"
+      << "usage: shmtable-ycsb [--stores LIST] [--mixes A,B,C,F,U] [--dists zipfian,uniform]\n"
+         "         [--procs 1,2] [--seconds S] [--rounds R] [--records N]\n"
+         "         [--key-bytes K] [--value-bytes V] [--theta T] [--think N] [--out DIR]\n"
+         "  --think N: N steps of client work (a chain of dependent adds) after each\n"
+         "          operation, as a caller's own code between calls (default 0)\n"
+         "  stores: lockfree, mutex (faithful baseline), robust, floor (unsynchronized),\n"
+         "          floor-rmw (the floor + one atomic RMW per update), boost, redis,\n"
+         "          memcached\n";
   std::exit(2);
 }
 
@@ -508,8 +509,9 @@ int main_impl(int argc, char **argv) {
     std::ofstream js(p.out + "/ycsb.json");
     js << "{\n  \"records\": " << p.records << ",\n  \"key_bytes\": " << p.key_bytes
        << ",\n  \"value_bytes\": " << p.value_bytes << ",\n  \"seconds\": " << p.seconds
-       << ",\n  \"rounds\": " << p.rounds << ",\n  \"theta\": " << p.theta << ",\n  \"think\": " << p.think
-       << ",\n  \"sample_every\": " << kSampleEvery << ",\n  \"stores\": {";
+       << ",\n  \"rounds\": " << p.rounds << ",\n  \"theta\": " << p.theta
+       << ",\n  \"think\": " << p.think << ",\n  \"sample_every\": " << kSampleEvery
+       << ",\n  \"stores\": {";
     for (std::size_t i = 0; i < stores.size(); ++i) {
       js << (i ? ",\n" : "\n") << "    \"" << stores[i]->name() << "\": {\"rmw\": \""
          << json_escape(stores[i]->rmw_note()) << "\"}";

@@ -33,14 +33,14 @@ inline void check_sizing(const TableParams &p) {
 // The errors every engine raises the same way for oversize input. The checks sit on every
 // operation's path and are forced inline; the throws are kept out of it.
 [[noreturn, gnu::cold, gnu::noinline]] inline void throw_key_too_large(std::size_t size,
-                                                                      std::uint32_t limit) {
+                                                                       std::uint32_t limit) {
   throw Error(Errc::kKeyTooLarge, "key: " + std::to_string(size) +
                                       " bytes exceeds the table's max_key_bytes of " +
                                       std::to_string(limit));
 }
 
 [[noreturn, gnu::cold, gnu::noinline]] inline void throw_value_too_large(std::size_t size,
-                                                                        std::uint32_t limit) {
+                                                                         std::uint32_t limit) {
   throw Error(Errc::kValueTooLarge, "value: " + std::to_string(size) +
                                         " bytes exceeds the table's max_value_bytes of " +
                                         std::to_string(limit));
