@@ -384,11 +384,15 @@ private:
 
   // Waits for a worker we sent SIGKILL. If it died of something else first (it crashed
   // between our last poll and the kill), that is a failure of its own.
-  void reap_killed(LaneState &s, std::size_t l) {
+  // `stop_raised`: the stop flag was raised before the kill, so a worker that saw it
+  // first and exited cleanly (status 0) did what it was asked, not a failure.
+  void reap_killed(LaneState &s, std::size_t l, bool stop_raised = false) {
     int status = 0;
     waitpid(s.pid, &status, 0);
     note_death(s);
-    if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)) {
+    const bool killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+    const bool stopped = stop_raised && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (!killed && !stopped) {
       failed(s, l, status);
     }
   }
@@ -514,7 +518,7 @@ private:
     for (LaneState &s : lanes_) {
       if (s.alive) {
         ::kill(s.pid, SIGKILL);
-        reap_killed(s, static_cast<std::size_t>(&s - lanes_.data()));
+        reap_killed(s, static_cast<std::size_t>(&s - lanes_.data()), /*stop_raised=*/true);
       }
     }
   }
