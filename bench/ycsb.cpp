@@ -59,6 +59,15 @@ struct Mix {
 constexpr Mix kMixes[] = {
     {'A', 50, 50, 0}, {'B', 95, 5, 0}, {'C', 100, 0, 0}, {'F', 50, 0, 50}, {'U', 0, 100, 0}};
 
+// "A, B, C, F, U": the names kMixes defines, for messages.
+std::string mix_names() {
+  std::string out;
+  for (const Mix &m : kMixes) {
+    out += out.empty() ? std::string(1, m.name) : std::string(", ") + m.name;
+  }
+  return out;
+}
+
 struct Params {
   std::vector<std::string> stores = all_store_names();
   std::vector<char> mixes{'A', 'B', 'C', 'F'};
@@ -162,7 +171,7 @@ Params parse(int argc, char **argv) {
       for (const auto &m : split(optarg)) {
         if (m.size() != 1 || std::none_of(std::begin(kMixes), std::end(kMixes),
                                           [&](const Mix &x) { return x.name == m[0]; })) {
-          usage("--mixes: '" + m + "' is not one of A, B, C, F, U");
+          usage("--mixes: '" + m + "' is not one of " + mix_names());
         }
         p.mixes.push_back(m[0]);
       }
@@ -287,9 +296,12 @@ void worker(Control *ctl, int id, Store &store, const Dataset &data, const Param
       default:
         misses += client->read_modify_write(key, buf) ? 0 : 1;
       }
-      // The caller's own work: no memory access, so a store's pending line transfers
-      // can complete meanwhile (or not, if the store waits for them itself).
-      std::uint64_t acc = i;
+    };
+    // The caller's own work after each operation, outside the timed one: no memory
+    // access, so a store's pending line transfers can complete meanwhile (or not, if the
+    // store waits for them itself).
+    auto think = [&] {
+      std::uint64_t acc = 0;
       for (unsigned k = 0; k < p.think; ++k) {
         asm volatile("add $1, %0" : "+r"(acc));
       }
@@ -310,6 +322,7 @@ void worker(Control *ctl, int id, Store &store, const Dataset &data, const Param
         } else {
           run(i);
         }
+        think();
       }
     }
     r.ticks = __rdtsc() - c0;
