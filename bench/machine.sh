@@ -16,7 +16,11 @@ gov=/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor
 echo "governor:  $([[ -r $gov ]] && cat $gov || echo 'not readable (VM?)')"
 virt=$(systemd-detect-virt 2>/dev/null || true)
 echo "virt:      ${virt:-unknown}"
-echo "compiler:  $(c++ --version | head -1)"
+# The compiler that built the library (its .comment section), which is not the machine's
+# own c++ when a built tree is copied to another machine (bench/many_core.sh).
+lib=$(ls "$build"/src/libshmtable.so.*.*.* 2>/dev/null | head -1)
+built=$([[ -n $lib ]] && grep -a -o -m1 'GCC: ([^)]*) [0-9.]*' "$lib" | head -1)
+echo "compiler:  ${built:-$(c++ --version | head -1)}"
 if [[ -f $build/meson-info/intro-buildoptions.json ]]; then
   python3 - "$build" <<'PY'
 import json, sys

@@ -4,6 +4,7 @@
 # (shmtable-ycsb), summary.md/summary.csv and SVG plots (bench/report.py).
 #
 #   bench/run.sh [--full] [--build DIR] [--out DIR] [--procs LIST] [--readme FILE]
+#                [--dists LIST] [--rounds R] [--seconds S]
 #
 # Default (the headline, about three minutes on 2 cores): every store, YCSB A/B/C/F,
 # zipfian keys, 1 and 2 processes, 5 interleaved rounds of 0.25 s; micro_bench's get
@@ -15,6 +16,8 @@
 # 5 rounds of 1 s, and every micro_bench sweep (operations x load factors x key/value
 # sizes, threads 1..N, table sizes). About 15 minutes on 2 cores.
 # --readme FILE: regenerate FILE's benchmark table from this run (bench/report.py).
+# --dists, --rounds, --seconds: override the YCSB sweep's key distributions, rounds and
+# seconds per round (e.g. to fit a full sweep of a many-core machine into a short loan).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +26,9 @@ build=build-release
 out=
 procs=
 readme=
+dists=
+rounds=
+seconds=
 while (($#)); do
   case $1 in
   --full) full=1 ;;
@@ -30,6 +36,9 @@ while (($#)); do
   --out) out=$2; shift ;;
   --procs) procs=$2; shift ;;
   --readme) readme=$2; shift ;;
+  --dists) dists=$2; shift ;;
+  --rounds) rounds=$2; shift ;;
+  --seconds) seconds=$2; shift ;;
   *) echo "bench/run.sh: unknown argument '$1' (see the comment at the top)" >&2; exit 2 ;;
   esac
   shift
@@ -61,10 +70,10 @@ bench/machine.sh "$build" >"$out/machine.txt"
 echo "procs:     $procs ($( ((full)) && echo full || echo headline) run)" >>"$out/machine.txt"
 
 if ((full)); then
-  ycsb=(--dists zipfian,uniform --rounds 5 --seconds 1)
+  ycsb=(--dists "${dists:-zipfian,uniform}" --rounds "${rounds:-5}" --seconds "${seconds:-1}")
   micro=(--benchmark_filter=. --benchmark_min_time=0.1)
 else
-  ycsb=(--dists zipfian --rounds 5 --seconds 0.25)
+  ycsb=(--dists "${dists:-zipfian}" --rounds "${rounds:-5}" --seconds "${seconds:-0.25}")
   # The warm-up: the first repetitions of the 16 Mi-slot (GB-sized) tables ran 3-5x slower
   # than the rest; 0.2 s of warm-up per run made them agree.
   micro=(--benchmark_filter='/sizes/|/batch/' --benchmark_min_time=0.1 --benchmark_repetitions=5
