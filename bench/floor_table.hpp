@@ -138,11 +138,30 @@ public:
       return false;
     }
     write(record(detail::Ctrl{words_[*slot]}.buffer()), p, value); // in place: no reader
-    if (publish == Publish::kAtomicRmw) {
-      // Release: the record's stores above are ordered before it, as before the
-      // engine's publishing CAS. Nobody acquires it: it is here for its cost alone.
-      std::atomic_ref<std::uint64_t>(words_[*slot].lo).fetch_add(1, std::memory_order_release);
+    published(*slot, publish);
+    return true;
+  }
+
+  // The floor of the engines' update(): one lookup reads a present key's value into
+  // `out`, modify(bytes, size) changes it there, and it is written back in place. False
+  // if the key is absent, or its value empty or longer than `out`.
+  template <class Modify>
+  bool read_modify_write(std::string_view key, std::span<char> out, Modify &&modify,
+                         Publish publish = Publish::kPlain) {
+    const Probe p = probe(key);
+    const std::optional<std::uint64_t> slot = find(p);
+    if (!slot) {
+      return false;
     }
+    std::uint64_t *rec = record(detail::Ctrl{words_[*slot]}.buffer());
+    const std::size_t len = rec[0] >> 32;
+    if (len == 0 || len > out.size()) {
+      return false;
+    }
+    std::memcpy(out.data(), rec + 1 + key_words_, len);
+    modify(out.data(), len);
+    write(rec, p, std::string_view(out.data(), len));
+    published(*slot, publish);
     return true;
   }
 
@@ -191,6 +210,14 @@ public:
   std::uint64_t capacity() const { return capacity_; }
 
 private:
+  // After a write in place: Publish::kAtomicRmw's one atomic read-modify-write.
+  void published(std::uint64_t slot, Publish publish) {
+    if (publish == Publish::kAtomicRmw) {
+      // Release: the record's stores before it are ordered before it, as before the
+      // engine's publishing CAS. Nobody acquires it: it is here for its cost alone.
+      std::atomic_ref<std::uint64_t>(words_[slot].lo).fetch_add(1, std::memory_order_release);
+    }
+  }
   struct Probe {
     std::string_view key;
     std::uint64_t home;

@@ -2,6 +2,7 @@
 // and the floor as YCSB stores, plus the store registry.
 #include <unistd.h>
 
+#include <cstring>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -40,22 +41,29 @@ public:
   void update(std::string_view key, std::string_view value) override { t_.set(key, value); }
 
   bool read_modify_write(std::string_view key, std::span<char> buf) override {
-    for (;;) {
-      const auto len = t_.get_into(key, buf);
-      if (!len || *len == 0) {
-        return false;
-      }
-      const std::string_view old(buf.data(), *len);
-      next_.assign(old); // reused: no allocation per operation
-      next_[0] = bumped(next_[0]);
-      if (!atomic_rmw_) {
-        t_.set(key, next_); // the seed's API has no conditional write: get, then set
-        return true;
-      }
-      if (t_.compare_and_set(key, old, next_)) {
-        return true;
-      }
+    if (atomic_rmw_) {
+      // One atomic step: the value is read (into buf, as a client that reads it would),
+      // and its first byte bumped, in one lookup.
+      return t_.update(key,
+                       [&](std::optional<std::string_view> cur,
+                           std::string &scratch) -> std::optional<std::string_view> {
+                         if (!cur || cur->empty() || cur->size() > buf.size()) {
+                           return std::nullopt;
+                         }
+                         std::memcpy(buf.data(), cur->data(), cur->size());
+                         scratch.assign(*cur);
+                         scratch[0] = bumped(scratch[0]);
+                         return scratch;
+                       });
     }
+    const auto len = t_.get_into(key, buf);
+    if (!len || *len == 0) {
+      return false;
+    }
+    next_.assign(buf.data(), *len); // reused: no allocation per operation
+    next_[0] = bumped(next_[0]);
+    t_.set(key, next_); // the seed's API has no conditional write: get, then set
+    return true;
   }
 
 private:
@@ -73,7 +81,7 @@ public:
   }
   std::string rmw_note() const override {
     return kind_ == Kind::kFaithful ? "get + set (the seed's API; not atomic)"
-                                    : "get + compare_and_set, retried (atomic)";
+                                    : "update(): read and write in one atomic step";
   }
 
   void prepare(const Dataset &data) override {
@@ -136,12 +144,8 @@ public:
     }
   }
   bool read_modify_write(std::string_view key, std::span<char> buf) override {
-    const auto len = t_.get_into(key, buf);
-    if (!len || *len == 0) {
-      return false;
-    }
-    buf[0] = bumped(buf[0]);
-    return t_.update(key, std::string_view(buf.data(), *len), publish_);
+    return t_.read_modify_write(
+        key, buf, [](char *bytes, std::size_t) { bytes[0] = bumped(bytes[0]); }, publish_);
   }
 
 private:
@@ -161,8 +165,9 @@ public:
   }
   std::string rmw_note() const override {
     return publish_ == FloorTable::Publish::kPlain
-               ? "get + update in place (unsynchronized)"
-               : "get + update in place + one atomic read-modify-write (unsynchronized)";
+               ? "read and update in place in one lookup (unsynchronized)"
+               : "read and update in place in one lookup + one atomic read-modify-write "
+                 "(unsynchronized)";
   }
   void prepare(const Dataset &data) override {
     t_.emplace(slots_for(data), std::max<std::uint32_t>(data.key_bytes, 1),

@@ -70,6 +70,7 @@
 #include "shmtable/planted.hpp"
 #include "shmtable/recovery.hpp"
 #include "shmtable/segment.hpp"
+#include "shmtable/updater.hpp"
 #include "shmtable/value_view.hpp"
 
 #ifndef SHMTABLE_PLANTED_BUG
@@ -194,6 +195,7 @@ public:
   std::size_t get_many(std::span<const std::string_view> keys, ManyReader reader, void *ctx) const;
   bool erase(std::string_view key) const;
   std::int64_t add(std::string_view key, std::int64_t delta) const;
+  bool update(std::string_view key, Updater fn, void *ctx) const;
   bool compare_and_set(std::string_view key, std::string_view expected,
                        std::string_view desired) const;
   bool set_if_absent(std::string_view key, std::string_view value) const;
@@ -849,6 +851,14 @@ bool LockFreeEngine<A, G>::compare_and_set(std::string_view key, std::string_vie
                     return std::nullopt;
                   }
                   return desired;
+                });
+}
+
+template <class A, class G>
+bool LockFreeEngine<A, G>::update(std::string_view key, Updater fn, void *ctx) const {
+  return mutate(key, /*reads_value=*/true,
+                [&](std::optional<std::string_view> current, std::string &scratch) {
+                  return fn(ctx, current, scratch);
                 });
 }
 

@@ -254,6 +254,11 @@ std::int64_t LockFreeTable::add(std::string_view key, std::int64_t delta) {
       this, [&](auto e) __attribute__((always_inline)) { return e.add(key, delta); });
 }
 
+bool LockFreeTable::update(std::string_view key, Updater fn, void *ctx) {
+  return with_engine(
+      this, [&](auto e) __attribute__((always_inline)) { return e.update(key, fn, ctx); });
+}
+
 bool LockFreeTable::compare_and_set(std::string_view key, std::string_view expected,
                                     std::string_view desired) {
   return with_engine(

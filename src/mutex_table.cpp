@@ -373,6 +373,18 @@ bool MutexTable::compare_and_set(std::string_view key, std::string_view expected
   });
 }
 
+bool MutexTable::update(std::string_view key, Updater fn, void *ctx) {
+  std::string scratch;
+  return mutate(key, [&](std::optional<std::string_view> current, std::string &next) {
+    const std::optional<std::string_view> value = fn(ctx, current, scratch);
+    if (!value) {
+      return false;
+    }
+    next.assign(*value); // a view of `current` (the slot) or `scratch`: copied first
+    return true;
+  });
+}
+
 bool MutexTable::set_if_absent(std::string_view key, std::string_view value) {
   detail::check_value_size(value.size(), max_value_bytes());
   return mutate(key, [&](std::optional<std::string_view> current, std::string &next) {

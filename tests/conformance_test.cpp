@@ -404,6 +404,49 @@ TYPED_TEST_P(Conformance, SetIfAbsentInsertsOnlyOnce) {
   EXPECT_EQ(t.size(), 1u);
 }
 
+TYPED_TEST_P(Conformance, UpdateReplacesWhatItReadsAndNothingElse) {
+  auto t = this->make();
+  // Absent: fn sees nullopt; its text in `scratch` is stored.
+  EXPECT_TRUE(t.update("visits",
+                       [](std::optional<std::string_view> cur,
+                          std::string &scratch) -> std::optional<std::string_view> {
+                         EXPECT_FALSE(cur.has_value());
+                         scratch = "1";
+                         return scratch;
+                       }));
+  EXPECT_EQ(t.get("visits"), "1");
+  // Present: fn sees the value; a view of it (a suffix here) may be returned.
+  t.set("path", "/a/b/c");
+  EXPECT_TRUE(t.update("path",
+                       [](std::optional<std::string_view> cur, std::string &)
+                           -> std::optional<std::string_view> { return cur->substr(2); }));
+  EXPECT_EQ(t.get("path"), "/b/c");
+  // nullopt stores nothing, for a present and for an absent key.
+  const auto keep = [](std::optional<std::string_view>,
+                       std::string &) -> std::optional<std::string_view> { return std::nullopt; };
+  EXPECT_FALSE(t.update("path", keep));
+  EXPECT_FALSE(t.update("absent", keep));
+  EXPECT_EQ(t.get("path"), "/b/c");
+  EXPECT_FALSE(t.contains("absent"));
+  // An oversize result and an exception from fn both leave the value as it was.
+  const std::string big(257, 'v');
+  expect_error(Errc::kValueTooLarge, "max_value_bytes of 256", [&] {
+    t.update("path",
+             [&](std::optional<std::string_view>,
+                 std::string &) -> std::optional<std::string_view> { return big; });
+  });
+  EXPECT_THROW(t.update("path",
+                        [](std::optional<std::string_view>,
+                           std::string &) -> std::optional<std::string_view> {
+                          throw std::runtime_error("caller's own failure");
+                        }),
+               std::runtime_error);
+  EXPECT_EQ(t.get("path"), "/b/c");
+  EXPECT_EQ(t.size(), 2u);
+  t.set("after", "x"); // the table still takes writes (no buffer or lock was kept)
+  EXPECT_EQ(t.get("after"), "x");
+}
+
 TYPED_TEST_P(Conformance, RecoverRunsOnlyForTheLastHandle) {
   auto t = this->make();
   t.set("a", "1");
@@ -422,19 +465,17 @@ TYPED_TEST_P(Conformance, RecoverRunsOnlyForTheLastHandle) {
   EXPECT_EQ(t.keys().size(), 3u);
 }
 
-REGISTER_TYPED_TEST_SUITE_P(Conformance, SetThenGetReturnsTheValue, MissingKeyIsAbsent,
-                            OverwriteKeepsOneEntry, EraseRemovesTheKeyOnce, KeysListsEveryKeyOnce,
-                            ClearEmptiesTheTable, KeysAndValuesAreBinarySafe,
-                            EmptyKeyAndEmptyValueAreValid, KeyAndValueAtExactLimitsFit,
-                            OversizeKeyIsRejectedAndTableIntact,
-                            OversizeValueIsRejectedAndTableIntact,
-                            GetIntoCopiesIntoTheCallersBuffer, FullTableIsReportedAndStaysIntact,
-                            EveryKeyFitsUpToCapacity, ErasingInsideACollisionChainKeepsLaterKeys,
-                            ChurnAtHalfLoadNeverFills, LimitsAreConfigurableAtCreation,
-                            ASecondHandleSeesTheSameTable, RandomOperationsMatchAnUnorderedMap,
-                            AddCountsFromAbsentAndRefusesNonNumbers,
-                            CompareAndSetStoresOnlyOverTheExpectedValue, SetIfAbsentInsertsOnlyOnce,
-                            RecoverRunsOnlyForTheLastHandle);
+REGISTER_TYPED_TEST_SUITE_P(
+    Conformance, SetThenGetReturnsTheValue, MissingKeyIsAbsent, OverwriteKeepsOneEntry,
+    EraseRemovesTheKeyOnce, KeysListsEveryKeyOnce, ClearEmptiesTheTable, KeysAndValuesAreBinarySafe,
+    EmptyKeyAndEmptyValueAreValid, KeyAndValueAtExactLimitsFit, OversizeKeyIsRejectedAndTableIntact,
+    OversizeValueIsRejectedAndTableIntact, GetIntoCopiesIntoTheCallersBuffer,
+    FullTableIsReportedAndStaysIntact, EveryKeyFitsUpToCapacity,
+    ErasingInsideACollisionChainKeepsLaterKeys, ChurnAtHalfLoadNeverFills,
+    LimitsAreConfigurableAtCreation, ASecondHandleSeesTheSameTable,
+    RandomOperationsMatchAnUnorderedMap, AddCountsFromAbsentAndRefusesNonNumbers,
+    CompareAndSetStoresOnlyOverTheExpectedValue, SetIfAbsentInsertsOnlyOnce,
+    UpdateReplacesWhatItReadsAndNothingElse, RecoverRunsOnlyForTheLastHandle);
 
 INSTANTIATE_TYPED_TEST_SUITE_P(Engines, Conformance, Engines, EngineNames);
 

@@ -144,7 +144,7 @@ TYPED_TEST(Threads, ChurnWithReadersAndWholeTableCalls) {
   EXPECT_EQ(t.size(), 0u);
 }
 
-TYPED_TEST(Threads, AddAndCompareAndSetNeverLoseAnIncrement) {
+TYPED_TEST(Threads, AddUpdateAndCompareAndSetNeverLoseAnIncrement) {
   typename TypeParam::Table a(this->options());
   typename TypeParam::Table b(this->options());
   constexpr int kPerThread = 2000;
@@ -154,6 +154,12 @@ TYPED_TEST(Threads, AddAndCompareAndSetNeverLoseAnIncrement) {
       auto &t = th % 2 == 0 ? a : b;
       for (int i = 0; i < kPerThread; ++i) {
         t.add("counter", 1);
+        t.update("update-counter",
+                 [](std::optional<std::string_view> cur,
+                    std::string &s) -> std::optional<std::string_view> {
+                   s = std::to_string((cur ? std::stoll(std::string(*cur)) : 0) + 1);
+                   return s;
+                 });
         for (;;) { // the same increment, by hand, with compare_and_set
           const std::string cur = t.get("cas-counter").value_or("");
           if (cur.empty()
@@ -170,6 +176,7 @@ TYPED_TEST(Threads, AddAndCompareAndSetNeverLoseAnIncrement) {
   }
   EXPECT_EQ(a.get("counter"), std::to_string(4 * kPerThread));
   EXPECT_EQ(b.get("cas-counter"), std::to_string(4 * kPerThread));
+  EXPECT_EQ(a.get("update-counter"), std::to_string(4 * kPerThread));
 }
 
 // LockFreeTable::get_cached from a reader thread that keeps what it read, by slot and

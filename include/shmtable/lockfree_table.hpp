@@ -42,6 +42,7 @@
 #include "shmtable/planted.hpp"
 #include "shmtable/recovery.hpp"
 #include "shmtable/segment.hpp"
+#include "shmtable/updater.hpp"
 #include "shmtable/value_view.hpp"
 
 namespace shmtable {
@@ -124,6 +125,19 @@ public:
   bool compare_and_set(std::string_view key, std::string_view expected, std::string_view desired);
   // Inserts only if the key is absent; true if inserted.
   bool set_if_absent(std::string_view key, std::string_view value);
+  // Replaces the key's value, atomically, with what `fn` makes of the current one:
+  // fn(ctx, current, scratch) (shmtable/updater.hpp) returns the value to store, or
+  // nullopt to store nothing. True if a value was stored. One
+  // lookup, where get() then compare_and_set() take two. `fn` may run more than once: again,
+  // with the newer value, each time another writer changed the key between its read and
+  // this update's publish. It must not call this table.
+  // Errc::kValueTooLarge if the value it returns is over the limit; an exception from
+  // `fn` propagates. Either way the key keeps its value.
+  bool update(std::string_view key, Updater fn, void *ctx);
+  // The same with any callable fn(current, scratch).
+  template <class Fn> bool update(std::string_view key, Fn &&fn) {
+    return update(key, updater_for<std::remove_reference_t<Fn>>(), updater_ctx(fn));
+  }
 
   // ---- Whole-table operations -----------------------------------------------------
   // Safe to call concurrently with everything above, but best-effort under concurrent

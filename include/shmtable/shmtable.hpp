@@ -11,3 +11,4 @@
 #include "shmtable/planted.hpp"
 #include "shmtable/recovery.hpp"
 #include "shmtable/segment.hpp"
+#include "shmtable/updater.hpp"

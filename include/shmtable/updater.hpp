@@ -1,0 +1,34 @@
+// shmtable/updater.hpp: the callback of update(), every engine's atomic
+// read-modify-write of one key by the caller's own function.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+namespace shmtable {
+
+// fn(ctx, current, scratch): given the key's current value (nullopt if absent), returns
+// the value to store (bytes that outlive the call, or text built in `scratch`), or
+// nullopt to store nothing.
+using Updater = std::optional<std::string_view> (*)(void *ctx,
+                                                    std::optional<std::string_view> current,
+                                                    std::string &scratch);
+
+// The Updater that calls a callable Fn passed as ctx: what update(key, fn)'s template
+// overload hands to update(key, Updater, ctx).
+template <class Fn> Updater updater_for() {
+  return [](void *ctx, std::optional<std::string_view> current,
+            std::string &scratch) -> std::optional<std::string_view> {
+    return (*static_cast<Fn *>(ctx))(current, scratch);
+  };
+}
+
+// The ctx that goes with updater_for<Fn>(): the callable's address (Fn may be const).
+template <class Fn> void *updater_ctx(Fn &fn) {
+  return const_cast<void *>(static_cast<const void *>(std::addressof(fn)));
+}
+
+} // namespace shmtable
