@@ -144,7 +144,8 @@ public:
 
   // The floor of the engines' update(): one lookup reads a present key's value into
   // `out`, modify(bytes, size) changes it there, and it is written back in place. False
-  // if the key is absent, or its value empty or longer than `out`.
+  // if the key is absent or its value empty; std::length_error, as get_into's, if the
+  // value is longer than `out`.
   template <class Modify>
   bool read_modify_write(std::string_view key, std::span<char> out, Modify &&modify,
                          Publish publish = Publish::kPlain) {
@@ -155,8 +156,11 @@ public:
     }
     std::uint64_t *rec = record(detail::Ctrl{words_[*slot]}.buffer());
     const std::size_t len = rec[0] >> 32;
-    if (len == 0 || len > out.size()) {
+    if (len == 0) {
       return false;
+    }
+    if (len > out.size()) {
+      throw std::length_error("floor: buffer too small");
     }
     std::memcpy(out.data(), rec + 1 + key_words_, len);
     modify(out.data(), len);

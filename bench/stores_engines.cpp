@@ -47,8 +47,11 @@ public:
       return t_.update(key,
                        [&](std::optional<std::string_view> cur,
                            std::string &scratch) -> std::optional<std::string_view> {
-                         if (!cur || cur->empty() || cur->size() > buf.size()) {
+                         if (!cur || cur->empty()) {
                            return std::nullopt;
+                         }
+                         if (cur->size() > buf.size()) { // as get_into's kBufferTooSmall
+                           throw std::length_error("read-modify-write: buffer too small");
                          }
                          std::memcpy(buf.data(), cur->data(), cur->size());
                          scratch.assign(*cur);

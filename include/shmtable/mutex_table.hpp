@@ -86,9 +86,9 @@ public:
   bool set_if_absent(std::string_view key, std::string_view value);
   // Replaces the key's value, atomically, with what `fn` makes of the current one:
   // fn(ctx, current, scratch) (shmtable/updater.hpp) returns the value to store, or
-  // nullopt to store nothing. True if a value was stored. One
-  // lookup, where get() then compare_and_set() take two. `fn` runs once, under the key's
-  // slot mutex (the table's, for an absent key), and must not call this table.
+  // nullopt to store nothing. True if a value was stored. One lookup, where get() then
+  // compare_and_set() take two. `fn` runs once, under the key's slot mutex (the table's,
+  // for an absent key), and must not call this table.
   // Errc::kValueTooLarge if the value it returns is over the limit; an exception from
   // `fn` propagates. Either way the key keeps its value.
   bool update(std::string_view key, Updater fn, void *ctx);
