@@ -20,8 +20,9 @@
 //    invariant W1 below: no two successful CASes leave the same `lo`, so equal lo reads
 //    bracket a hi read that belongs to the same word value.
 //
-// W1. `lo` is a version that every successful cas128() on a word increments (the
-//     callers build `desired` with lo + 1; 64 bits never wrap in practice).
+// W1. `lo` is a version that every successful cas128() on a word increases (the
+//     callers build `desired` with lo + 1, or a slot's reservation with the next epoch,
+//     lockfree_layout.hpp; 64 bits never wrap in practice).
 //
 // Under ThreadSanitizer (threads-only builds) both go through the compiler's 16-byte
 // __atomic builtins instead, which TSan instruments (emulating them with a lock that is

@@ -15,7 +15,8 @@
 // top 16 bits. K may live at home + d (mod capacity) for d <= bound(home), where
 // bound(home) is kept in the home slot's control word.
 //
-// Slot states and who moves them (every arrow is one cas128, version + 1):
+// Slot states and who moves them (every arrow is one cas128; the version grows by one,
+// and the reservation starts a new epoch, M2 in lockfree_layout.hpp):
 //
 //      kFree --reserve (inserter)--> kPending --promote (owner only)--> kLive <-+
 //        ^                              |                                 |     |
@@ -24,7 +25,7 @@
 //        +-----------------------------erase / clear----------------------+  (any writer)
 //
 // Invariants, each kept where noted below:
-//  W1. Every successful CAS on a word increments its version (cas128.hpp).
+//  W1. Every successful CAS on a word increases its version (cas128.hpp).
 //  I1. (bounds) If slot home+d is kPending or kLive with a key homed at `home`, then
 //      d <= bound(home). Bounds only grow while other handles are attached. Kept by
 //      insert_new(): raise_bound() before the reserving CAS.
@@ -44,7 +45,9 @@
 //
 // Reads (R1-R3): load the word (acquire), copy the record with relaxed loads, fence
 // (acquire), re-load the version (relaxed); equal versions mean the copy is the record
-// the word named all along (I2), else retry the slot.
+// the word named all along (I2), else retry the slot. A write that does not need the
+// value may instead decide whether a kLive word is its key's from the word's epoch and
+// its thread's key memo, without reading the record (M1, M2: key_memo.hpp).
 #pragma once
 
 #include <algorithm>
@@ -62,6 +65,7 @@
 #include "buffer_pool.hpp"
 #include "counter_text.hpp"
 #include "key_hash.hpp"
+#include "key_memo.hpp"
 #include "lockfree_atomics.hpp"
 #include "lockfree_layout.hpp"
 #include "magazine.hpp"
@@ -72,6 +76,7 @@
 #include "shmtable/segment.hpp"
 #include "shmtable/updater.hpp"
 #include "shmtable/value_view.hpp"
+#include "writer_thread.hpp"
 
 #ifndef SHMTABLE_PLANTED_BUG
 #define SHMTABLE_PLANTED_BUG "none"
@@ -130,10 +135,12 @@ struct LockFreeGeometry {
   std::uint32_t max_value_bytes_ = 0;
   std::uint32_t record_bytes_ = 0;
   std::uint32_t buffer_count_ = 0;
-  Magazine *magazine_ = nullptr; // the handle's spare (magazine.hpp); none: every buffer pooled
+  Magazine *magazine_ = nullptr;  // the handle's spare (magazine.hpp); none: every buffer pooled
+  std::uint64_t memo_handle_ = 0; // the handle's id in key memos (key_memo.hpp); 0: none
 
   LockFreeControl *control() const noexcept { return control_; }
   Magazine *magazine() const noexcept { return magazine_; }
+  std::uint64_t memo_handle() const noexcept { return memo_handle_; }
   Word128 *words() const noexcept { return words_; }
   std::byte *records() const noexcept { return records_; }
   std::uint64_t capacity() const noexcept { return capacity_; }
@@ -211,6 +218,9 @@ public:
   std::uint64_t home_slot(std::string_view key) const noexcept {
     return key_hash(key.data(), key.size(), g_.hash_seed()) % g_.capacity();
   }
+  std::uint64_t fingerprint(std::string_view key) const noexcept {
+    return key_hash(key.data(), key.size(), g_.hash_seed()) >> 48;
+  }
 
 private:
   // keys()'s filter: whether get() finds the record it just read (definition below).
@@ -222,6 +232,9 @@ private:
     std::uint64_t home;
     std::uint64_t fp;
     std::uint32_t nwords; // words_for(key.size())
+    // A write's: its thread's key memo (key_memo.hpp), or null (reads, and handles
+    // without one). A visit without a sink consults it; a write's successes feed it.
+    KeyMemo *memo = nullptr;
     std::uint64_t key_word(std::uint32_t i) const noexcept {
       const std::size_t off = std::size_t{i} * 8;
       return pack(key.data() + off, std::min<std::size_t>(8, key.size() - off));
@@ -262,14 +275,6 @@ private:
       hint(reinterpret_cast<const void *>(line));
     }
   }
-  static std::string &scratch_strings(std::string &own, int which) {
-    if constexpr (requires { Atomics::kThreadsAreFibers; }) {
-      return own;
-    } else {
-      thread_local std::string per_thread[2];
-      return per_thread[which];
-    }
-  }
   // P3: the handle's spare, now this operation's alone; nullopt if it has none.
   std::optional<std::uint32_t> take_spare() const noexcept;
   // Gives back a buffer no slot names any more: kept as the handle's spare if it may
@@ -295,6 +300,32 @@ private:
   }
 
   [[gnu::always_inline]] Probe probe_for(std::string_view key) const;
+  // The calling thread's key memo, for a write through a handle that has an id in it.
+  // A policy whose threads are fibers of one thread (Relacy's) says so: its fibers share
+  // one memo (M1 allows it), kept off the heap (a model checker counts allocations), and
+  // no WriterThread is made for them.
+  static constexpr bool kFibers = requires { Atomics::kThreadsAreFibers; };
+  static WriterThread *writer_thread() {
+    if constexpr (kFibers) {
+      return nullptr;
+    } else {
+      return &WriterThread::get();
+    }
+  }
+  KeyMemo *write_memo(WriterThread *t) const {
+    if (g_.memo_handle() == 0) {
+      return nullptr;
+    }
+    if constexpr (kFibers) {
+      static KeyMemo fibers_memo;
+      return &fibers_memo;
+    } else {
+      if (!t->memo) [[unlikely]] {
+        t->memo = std::make_unique<KeyMemo>();
+      }
+      return t->memo.get();
+    }
+  }
   // Whether the key words at `words` (a record's, read racily: R2) are p's key.
   [[gnu::always_inline]] bool key_matches(std::uint64_t *words, const Probe &p) const {
     const std::size_t full = p.key.size() / 8;
@@ -333,7 +364,7 @@ LockFreeEngine<A, G>::probe_for(std::string_view key) const {
   p.key = key;
   const std::uint64_t h = key_hash(key.data(), key.size(), g_.hash_seed());
   p.home = h % g_.capacity();
-  p.fp = h >> 48;
+  p.fp = h >> 48; // as fingerprint()
   p.nwords = words_for(static_cast<std::uint32_t>(key.size()));
   return p;
 }
@@ -350,6 +381,19 @@ LockFreeEngine<A, G>::visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *s
     const std::uint64_t state = c.state();
     if (state == kFree || c.fingerprint() != p.fp) {
       return Found::kNo; // decided from the word alone, which load128 read atomically
+    }
+    if (p.memo != nullptr && sink == nullptr && state == kLive) {
+      // A write that needs no value: the word's epoch and the memo may say whose record
+      // it names (M1, M2), decided from the word alone as above. No R3: the record is
+      // not read.
+      switch (p.memo->lookup(g_.memo_handle(), slot, c.epoch(), p.key)) {
+      case KeyMemo::Says::kThisKey:
+        return Found::kLive;
+      case KeyMemo::Says::kOtherKey:
+        return Found::kNo;
+      case KeyMemo::Says::kUnknown:
+        break;
+      }
     }
     // The one bounds check of this validated word: every index below derives from it or
     // from the table's own geometry.
@@ -399,6 +443,9 @@ LockFreeEngine<A, G>::visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *s
       atomics_.reader_fence();
     }
     if (kPlanted == PlantedBug::kSkipRecheck || atomics_.load_version(word(slot)) == c.version()) {
+      if (match && state == kLive && p.memo != nullptr && sink == nullptr) {
+        p.memo->note(g_.memo_handle(), slot, c.epoch(), p.key); // M1: a validated read
+      }
       return !match ? Found::kNo : state == kLive ? Found::kLive : Found::kPending;
     }
   }
@@ -541,7 +588,9 @@ LockFreeEngine<A, G>::insert_new(const Probe &p, std::uint32_t buffer) const {
                                         std::to_string(g_.capacity()) + ")");
     }
     raise_bound(p.home, d); // I1: before the reservation becomes visible
-    Ctrl mine = c.with_entry(kPending, p.fp, buffer);
+    // M2: a new key enters the slot with a new epoch (the planted bug keeps the old one).
+    Ctrl mine = kPlanted == PlantedBug::kReserveKeepsEpoch ? c.with_entry(kPending, p.fp, buffer)
+                                                           : c.reserved(p.fp, buffer);
     if (!atomics_.cas128(word(slot), c.w, mine.w)) {
       continue; // the slot was taken (or its bound raised): look again
     }
@@ -556,7 +605,11 @@ LockFreeEngine<A, G>::insert_new(const Probe &p, std::uint32_t buffer) const {
     // Promote: only the owner does (I4), so failure with our buffer gone means cancelled.
     Ctrl now = mine;
     while (now.state() == kPending && now.buffer() == buffer) {
-      if (atomics_.cas128(word(slot), now.w, now.with_entry(kLive, p.fp, buffer).w)) {
+      const Ctrl promoted = now.with_entry(kLive, p.fp, buffer);
+      if (atomics_.cas128(word(slot), now.w, promoted.w)) {
+        if (p.memo != nullptr) {
+          p.memo->note(g_.memo_handle(), slot, promoted.epoch(), p.key); // M1: our promote
+        }
         return InsertResult::kInserted; // linearization point of the insert
       }
     }
@@ -575,7 +628,9 @@ LockFreeEngine<A, G>::insert_new(const Probe &p, std::uint32_t buffer) const {
 template <class A, class G>
 template <class Decide>
 bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide &&decide) const {
-  const Probe p = probe_for(key);
+  Probe p = probe_for(key);
+  WriterThread *const thread = writer_thread(); // null for fibers
+  p.memo = write_memo(thread);
   const BasicBufferPool<A> pool = this->pool();
   // Hints, not stores: the lines this write will own, asked for now so that their moves
   // from another core overlap the lookup instead of following it, each in one transfer
@@ -606,8 +661,8 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
   // its own.
   std::string own_current;
   std::string own_scratch;
-  std::string &current = scratch_strings(own_current, 0);
-  std::string &scratch = scratch_strings(own_scratch, 1);
+  std::string &current = thread == nullptr ? own_current : thread->strings[0];
+  std::string &scratch = thread == nullptr ? own_scratch : thread->strings[1];
   for (;;) {
     Ctrl c;
     Sink sink{&current};
@@ -637,8 +692,12 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
         return true;
       }
       buf = fill(held, p, *next);
-      if (publish(*slot, c, c.with_entry(kLive, p.fp, buf))) { // linearization point
-        held.reset();                                          // now in the slot (P1)
+      const Ctrl updated = c.with_entry(kLive, p.fp, buf);
+      if (publish(*slot, c, updated)) { // linearization point
+        held.reset();                   // now in the slot (P1)
+        if (p.memo != nullptr) {
+          p.memo->note(g_.memo_handle(), *slot, updated.epoch(), p.key); // M1: our update
+        }
         if constexpr (kPlanted == PlantedBug::kSpareKeepsLive) {
           release(buf); // the planted bug: the live buffer becomes the spare (P3 broken)
           pool.push(old);
@@ -812,7 +871,8 @@ template <class A, class G> inline bool LockFreeEngine<A, G>::contains(std::stri
 }
 
 template <class A, class G> bool LockFreeEngine<A, G>::erase(std::string_view key) const {
-  const Probe p = probe_for(key);
+  Probe p = probe_for(key);
+  p.memo = write_memo(writer_thread());
   for (;;) {
     Ctrl c;
     const std::optional<std::uint64_t> slot = find(p, c, nullptr);

@@ -5,8 +5,9 @@
 //   control word (16 bytes, one per slot, 4 per cache line; changed only by cas128):
 //   +---------------------------+-----------------+--------------+-----------+-------+
 //   | version (lo, 64 bits)     | buffer (32)     | fingerprint  | bound     | state |
-//   |                           | bits 63..32     | (16) 31..16  | (14) 15..2| (2)   |
+//   | epoch: bits 63..16        | bits 63..32     | (16) 31..16  | (14) 15..2| (2)   |
 //   +---------------------------+-----------------+--------------+-----------+-------+
+//     version: grows with every change (W1); its top 48 bits are the epoch (M2 below).
 //     state:  kFree (0), kPending (1: reserved by an inserter, invisible to readers),
 //             kLive (2: holds a key and its value, in `buffer`).
 //     fingerprint: the top 16 bits of the key's hash (skip a slot without reading it).
@@ -41,6 +42,7 @@ inline constexpr unsigned kBoundBits = 14;
 inline constexpr std::uint64_t kMaxBound = (1u << kBoundBits) - 1; // probe distance limit
 inline constexpr unsigned kFpShift = 16;
 inline constexpr unsigned kBufferShift = 32;
+inline constexpr unsigned kEpochShift = 16; // version >> kEpochShift is the epoch
 
 // The fields of `hi` tile its 64 bits without overlap: state | bound | fp | buffer.
 static_assert((kStateMask & (kMaxBound << kBoundShift)) == 0 &&
@@ -75,6 +77,7 @@ struct Ctrl {
   Word128 w;
 
   std::uint64_t version() const { return w.lo; }
+  std::uint64_t epoch() const { return w.lo >> kEpochShift; }
   std::uint64_t state() const { return w.hi & kStateMask; }
   std::uint64_t bound() const { return (w.hi >> kBoundShift) & kMaxBound; }
   std::uint64_t fingerprint() const { return (w.hi >> kFpShift) & 0xffff; }
@@ -87,6 +90,17 @@ struct Ctrl {
                            (static_cast<std::uint64_t>(buffer) << kBufferShift)}};
   }
   Ctrl freed() const { return with_entry(kFree, 0, 0); }
+  // The reservation of this (kFree) slot for a key: kPending with (fp, buffer), bound
+  // kept, and the version raised to the start of the next epoch (W1: it grows).
+  // M2. Within one epoch a slot is bound to one key: a key enters a slot only by this
+  //     word, and every other change keeps the epoch or (a version's low bits carrying
+  //     over) moves it on with the key unchanged. A thread's key memo (key_memo.hpp)
+  //     rests on it.
+  Ctrl reserved(std::uint64_t fp, std::uint32_t buffer) const {
+    Ctrl r = with_entry(kPending, fp, buffer);
+    r.w.lo = (w.lo | ((std::uint64_t{1} << kEpochShift) - 1)) + 1;
+    return r;
+  }
   // The same entry with another bound, version + 1 (W1). Lowering is recover()'s alone.
   // Callers never pass more than kMaxBound; a bad one is clamped all the same, never let
   // into the other fields (a corrupt bound must not become a corrupt fingerprint) nor

@@ -40,6 +40,7 @@ struct LockFreeTableView {
   std::uint32_t record_bytes() const noexcept { return t->record_bytes_; }
   std::uint32_t buffer_count() const noexcept { return t->buffer_count_; }
   Magazine *magazine() const noexcept { return t->magazine_.get(); }
+  std::uint64_t memo_handle() const noexcept { return t->memo_handle_; }
 };
 } // namespace shmtable::detail
 
@@ -119,6 +120,7 @@ Layout LockFreeTable::layout_for(const TableParams &p) {
                                detail::kBoundShift,
                                detail::kFpShift,
                                detail::kBufferShift,
+                               detail::kEpochShift, // M2: what a reservation does to the version
                                detail::kRecordHeaderBytes,
                                3 /* hash: XXH3-64 */};
   lay.abi_signature = XXH64(abi, sizeof abi, 0);
@@ -149,6 +151,7 @@ LockFreeTable::LockFreeTable(const Options &opts)
   buffer_count_ = g.buffer_count();
   max_distance_ = g.max_distance();
   magazine_ = std::make_unique<detail::Magazine>();
+  memo_handle_ = detail::KeyMemo::new_handle_id();
   vector_load_ =
       !g_force_split.load(std::memory_order_relaxed) && detail::cpu_has_atomic_vector_load();
 }
@@ -175,6 +178,7 @@ LockFreeTable &LockFreeTable::operator=(LockFreeTable &&other) noexcept {
     max_distance_ = other.max_distance_;
     vector_load_ = other.vector_load_;
     magazine_ = std::move(other.magazine_);
+    memo_handle_ = other.memo_handle_;
   }
   return *this;
 }
@@ -184,6 +188,11 @@ LockFreeTable &LockFreeTable::operator=(LockFreeTable &&other) noexcept {
 std::uint64_t LockFreeTable::home_slot(std::string_view key) const noexcept {
   return with_engine(
       this, [&](auto e) __attribute__((always_inline)) { return e.home_slot(key); });
+}
+
+std::uint64_t LockFreeTable::fingerprint(std::string_view key) const noexcept {
+  return with_engine(
+      this, [&](auto e) __attribute__((always_inline)) { return e.fingerprint(key); });
 }
 
 void LockFreeTable::set(std::string_view key, std::string_view value) {

@@ -76,6 +76,13 @@ public:
     }
   }
   std::uint64_t home_slot(std::string_view k) const override { return t_.home_slot(k); }
+  std::optional<std::uint64_t> fingerprint(std::string_view k) const override {
+    if constexpr (std::is_same_v<Table, LockFreeTable>) {
+      return t_.fingerprint(k);
+    } else {
+      return std::nullopt;
+    }
+  }
   bool created() const override { return t_.created(); }
   void close() override { t_.close(); }
 

@@ -38,6 +38,8 @@ public:
   // an engine whose updates need no buffer (the mutex engines write in place).
   virtual std::uint64_t buffer_reserve() const = 0;
   virtual std::uint64_t home_slot(std::string_view key) const = 0;
+  // The lock-free engine's fingerprint of the key; nullopt for engines without one.
+  virtual std::optional<std::uint64_t> fingerprint(std::string_view key) const = 0;
   virtual bool created() const = 0;
   virtual void close() = 0;
 };

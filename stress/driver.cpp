@@ -60,6 +60,9 @@ Options:
                         bounded whatever the length
   --keys N              key set size (mix, limits, collide, clear-race; full: 1.5 x capacity)
   --capacity N          table slots (default 1024; full: 64)
+  --same-fingerprint    collide, lockfree: the keys share their fingerprint too, so only
+                        their records tell them apart (the search tries about
+                        capacity x 65536 keys per key: keep --capacity small)
   --load F              churn: load factor kept (default 0.5)
   --value-bytes N       value length (default 32; limits: the table's max)
   --crash               SIGKILL random workers at random moments and start replacements
@@ -95,6 +98,7 @@ struct Cli {
   bool quiet = false;
   CheckOptions check;
   bool seed_given = false;
+  bool same_fingerprint = false;
 };
 
 [[noreturn]] void usage_error(const std::string &what) {
@@ -149,6 +153,7 @@ Cli parse(int argc, char **argv) {
                                  {"max-steps", required_argument, nullptr, 'm'},
                                  {"buffers-may-run-out", no_argument, nullptr, 'B'},
                                  {"quiet", no_argument, nullptr, 'q'},
+                                 {"same-fingerprint", no_argument, nullptr, 'F'},
                                  {nullptr, 0, nullptr, 0}};
   optind = 2;
   RunConfig &cfg = c.cfg;
@@ -180,6 +185,9 @@ Cli parse(int argc, char **argv) {
       break;
     case 'k':
       c.keys = number_arg("keys", optarg);
+      break;
+    case 'F':
+      c.same_fingerprint = true;
       break;
     case 'c':
       cfg.table.capacity = number_arg("capacity", optarg);
@@ -678,6 +686,10 @@ void apply_defaults(Cli &c) {
     usage_error("unknown command \"" + c.command + "\"");
   }
   cfg.scenario = s;
+  if (c.same_fingerprint && (s != Scenario::kCollide || cfg.engine != Engine::kLockFree)) {
+    usage_error("--same-fingerprint: only for collide on the lockfree engine (the mutex "
+                "engines keep no fingerprint)");
+  }
   if (!cfg.table.capacity) {
     cfg.table.capacity = s == Scenario::kFull ? 64 : 1024;
   }
@@ -705,13 +717,17 @@ void apply_defaults(Cli &c) {
   }
 }
 
-// Keys that all share one home slot, found by asking the table where keys land.
-std::vector<std::string> colliding_keys(const AnyTable &t, std::uint64_t n, std::size_t bytes) {
+// Keys that all share one home slot (and, with `same_fp`, one fingerprint), found by
+// asking the table where keys land.
+std::vector<std::string> colliding_keys(const AnyTable &t, std::uint64_t n, std::size_t bytes,
+                                        bool same_fp) {
   std::vector<std::string> keys;
-  const std::uint64_t target = t.home_slot(key_text(0, bytes));
+  const std::string first = key_text(0, bytes);
+  const std::uint64_t target = t.home_slot(first);
+  const std::optional<std::uint64_t> fp = t.fingerprint(first);
   for (std::uint64_t i = 0; keys.size() < n; ++i) {
     std::string k = key_text(i, bytes);
-    if (t.home_slot(k) == target) {
+    if (t.home_slot(k) == target && (!same_fp || t.fingerprint(k) == fp)) {
       keys.push_back(std::move(k));
     }
   }
@@ -980,7 +996,7 @@ int run_scenario(Cli &c) {
   cfg.table.open_mode = OpenMode::kOpen; // the workers attach
   const std::size_t kbytes = cfg.scenario == Scenario::kLimits ? cfg.key_bytes : 16;
   if (cfg.scenario == Scenario::kCollide) {
-    cfg.keys = colliding_keys(*table, c.keys, kbytes);
+    cfg.keys = colliding_keys(*table, c.keys, kbytes, c.same_fingerprint);
   } else if (cfg.scenario != Scenario::kChurn) {
     for (std::uint64_t i = 0; i < c.keys; ++i) {
       cfg.keys.push_back(key_text(i, kbytes));

@@ -17,6 +17,7 @@
 
 #include "buffer_pool.hpp"
 #include "cas128.hpp"
+#include "key_hash.hpp"
 #include "lockfree_layout.hpp"
 #include "params.hpp"
 #include "shmtable/shmtable.hpp"
@@ -445,12 +446,17 @@ TEST(LockFree, AKeyWithGarbageInItsPaddingIsNeverListedUnreadableAndRecoverRepai
   EXPECT_EQ(again.entries, 2u);
 
   // Hidden by its padding, the key was set again: a clean twin holds the current value.
-  // The padded record is stale: recover() frees it, and the current value stays.
+  // The padded record is stale: recover() frees it, and the current value stays. The
+  // twin is made through a handle that has not written "abc": t's key memo knows the
+  // slot by its epoch, and its set would overwrite the padded record instead.
   const std::uint64_t twin = raw.live_slot_with_key_bytes(3);
   ASSERT_LT(twin, t.capacity());
   raw.record_at(twin)[1] |= std::uint64_t{0x5a} << 40;
   EXPECT_EQ(t.get("abc"), std::nullopt);
-  t.set("abc", "current");
+  {
+    LockFreeTable fresh(named(name.str(), 64));
+    fresh.set("abc", "current");
+  }
   const RecoveryReport stale = t.recover();
   EXPECT_EQ(stale.corrupt_slots, 1u);
   EXPECT_EQ(stale.keys_repaired, 0u);
@@ -459,6 +465,39 @@ TEST(LockFree, AKeyWithGarbageInItsPaddingIsNeverListedUnreadableAndRecoverRepai
   EXPECT_EQ(t.get("abc"), "current");
   EXPECT_TRUE(t.erase("abc"));
   EXPECT_EQ(t.get("abc"), std::nullopt) << "no stale twin reappears";
+}
+
+// M1, M2 (src/key_memo.hpp): a handle's key memo knows a slot by its epoch. When the
+// slot is erased and re-bound to another key with the same home and fingerprint, the
+// memo must not take it for the first key's: a set of that key inserts it anew and the
+// other key keeps its value (the planted bug reserve_keeps_epoch breaks exactly this).
+TEST(LockFree, AKeyMemoNeverTakesASlotReboundToAnotherKey) {
+  ScopedName name("lfmemo");
+  LockFreeTable a(named(name.str(), 64));
+  LockFreeTable b(named(name.str(), 64));
+  const std::string k = "memo-key";
+  const std::uint64_t seed = a.layout().params.hash_seed;
+  const std::uint64_t hk = detail::key_hash(k.data(), k.size(), seed);
+  std::string j; // another key with k's home and fingerprint
+  for (std::uint64_t i = 0; j.empty(); ++i) {
+    const std::string c = "other-" + std::to_string(i);
+    const std::uint64_t h = detail::key_hash(c.data(), c.size(), seed);
+    if (h >> 48 == hk >> 48 && h % 64 == hk % 64) {
+      j = c;
+    }
+  }
+  a.set(k, "1"); // a's memo: k's slot, this epoch
+  a.set(k, "2"); // through the memo
+  ASSERT_TRUE(b.erase(k));
+  b.set(j, "other"); // the same slot, a new epoch
+  a.set(k, "3");     // must not take j's slot for k's
+  EXPECT_EQ(a.get(j), "other");
+  EXPECT_EQ(b.get(k), "3");
+  EXPECT_EQ(a.size(), 2u);
+  a.set(k, "4"); // the memo's new entry, and j's
+  EXPECT_TRUE(a.erase(j));
+  EXPECT_EQ(b.get(k), "4");
+  EXPECT_EQ(b.get(j), std::nullopt);
 }
 
 // What a dead inserter leaves: a reservation naming a buffer, and a buffer taken from

@@ -171,6 +171,10 @@ public:
   // The slot a key's probe sequence starts at (XXH3-64, seeded, modulo capacity). For
   // diagnostics and for stress runs that need keys colliding on purpose.
   std::uint64_t home_slot(std::string_view key) const noexcept;
+  // The 16-bit fingerprint a control word carries for the key (the top bits of the same
+  // hash). Keys with one home slot and one fingerprint are told apart only by their
+  // records: for stress runs that need such keys on purpose.
+  std::uint64_t fingerprint(std::string_view key) const noexcept;
 
   // How this handle reads a slot's 16-byte control word: in one aligned 16-byte load
   // on CPUs that guarantee its atomicity (those reporting AVX), else as lo, hi, lo with
@@ -207,6 +211,8 @@ private:
   // This handle's spare record buffer (src/magazine.hpp); on the heap so that the handle
   // stays movable.
   std::unique_ptr<detail::Magazine> magazine_;
+  // This handle's id in its threads' key memos (src/key_memo.hpp): unique in the process.
+  std::uint64_t memo_handle_ = 0;
 };
 
 } // namespace shmtable

@@ -38,6 +38,11 @@ enum class PlantedBug {
   // another value (a handle's spare alternates between two buffers) is taken for the one
   // the caller keeps, and a stale value is returned as current.
   kCacheByBuffer,
+  // Reserving a slot for a new key keeps the slot's epoch instead of starting a new
+  // one: a writer's key memo, which trusts an epoch to name one key, takes a slot that
+  // was erased and re-bound to another key (with the same fingerprint) for its own key's,
+  // and overwrites the other key's entry.
+  kReserveKeepsEpoch,
   // Readers drop R3's acquire fence between copying a record and re-checking the
   // version: a copy that read a recycler's stores no longer synchronises with the
   // recycler, so the re-check may miss the version change and accept a torn value. On
@@ -47,10 +52,16 @@ enum class PlantedBug {
   kNoReaderFence,
 };
 
-inline constexpr std::string_view kPlantedBugNames[] = {
-    "none",           "skip_recheck",     "cas_as_store", "publish_before_write",
-    "no_dup_scan",    "spare_keeps_live", "full_on_read", "cache_by_buffer",
-    "no_reader_fence"};
+inline constexpr std::string_view kPlantedBugNames[] = {"none",
+                                                        "skip_recheck",
+                                                        "cas_as_store",
+                                                        "publish_before_write",
+                                                        "no_dup_scan",
+                                                        "spare_keeps_live",
+                                                        "full_on_read",
+                                                        "cache_by_buffer",
+                                                        "reserve_keeps_epoch",
+                                                        "no_reader_fence"};
 
 // The bug this build of the library carries ("none" normally).
 std::string_view planted_bug_name() noexcept;

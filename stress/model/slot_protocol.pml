@@ -24,6 +24,18 @@
  * their own (they touch only the spare and ghost state). A dead process's spare is
  * leaked until recover() reclaims it: a dead process leaks at most two buffers.
  *
+ * The key memo (src/key_memo.hpp): every control word has an epoch (Ctrl.ep; the engine's
+ * version >> 16). The reservation CAS starts a new one, every other CAS keeps it, so
+ * within one epoch a slot is bound to one key (M2). Each process keeps, per slot, the
+ * last (epoch, key) it knows (memo_ep, memo_key: Worker locals, the handle's thread's
+ * memo). It writes an entry after its own update publish or promote of k in a slot, and
+ * after a validated match of k on a kLive word in a visit without a value copy (M1). A
+ * visit without a value copy (set, erase, and the scan of an insert) that loads a kLive
+ * word with k's fingerprint and an epoch the memo holds decides from the memo alone: k's
+ * iff the memo's key is k, with no read of the key word and no R3. Entries are never
+ * invalidated: one whose epoch is not the word's does not apply. Writing the memo is
+ * process-local, so it is folded into the step it follows.
+ *
  * Planted bugs, one at a time, each from this file via a cpp define (check.sh -p NAME):
  *   PLANTED_SKIP_RECHECK          visit() returns its copy without the R3 re-check
  *   PLANTED_NO_DUP_SCAN           insert_new() promotes without cancel_rivals() (I3)
@@ -33,6 +45,8 @@
  *                                 instead of cancelling it (model-only: a blocking design)
  *   PLANTED_SPARE_KEEPS_LIVE      after an update's publish the handle keeps the buffer
  *                                 it has just published as its spare (P3 broken)
+ *   PLANTED_RESERVE_KEEPS_EPOCH   the reservation CAS keeps the epoch (M2 broken): a stale
+ *                                 memo entry applies to a slot re-bound to another key
  * All but WAIT_FOR_PENDING are the library's own planted bugs
  * (include/shmtable/planted.hpp).
  */
@@ -81,6 +95,17 @@
 #define PRELOAD_K1
 #define SCRIPT0 OP_CAS, K1, 10, 11, OP_NOP, 0, 0, 0
 #define SCRIPT1 OP_CAS, K1, 10, 12, OP_ERASE, K1, 0, 0
+#define SCRIPT2 OP_GET, K1, 0, 0, OP_NOP, 0, 0, 0
+#elif defined(SCENARIO_MEMO)
+/* The key memo across a re-binding: K1 = 10 at slot 0 to start; P0 sets K1 twice (the
+ * first set memoizes slot 0 as K1's, the second may decide from the memo), P1 erases K1
+ * and inserts the colliding K2, which reserves slot 0 again (a new epoch) once K1 is
+ * gone, while P2 reads K1. P0's memo of slot 0 must not apply to K2's binding. */
+#define NPROC 3
+#define MAXCRASH 2
+#define PRELOAD_K1
+#define SCRIPT0 OP_SET, K1, 20, 0, OP_SET, K1, 21, 0
+#define SCRIPT1 OP_ERASE, K1, 0, 0, OP_SET, K2, 40, 0
 #define SCRIPT2 OP_GET, K1, 0, 0, OP_NOP, 0, 0, 0
 #else /* SCENARIO_RACE, the default */
 /* Racing first inserts of K1 (set and add: cancels, withdraws, lost promotes), an update
@@ -132,9 +157,12 @@
 
 /* ---- Shared memory ---------------------------------------------------------------- */
 
-/* The 16-byte control word: lo = ver (W1), hi = state | bound | fingerprint | buffer. */
+/* The 16-byte control word: lo = ver (W1), hi = state | bound | fingerprint | buffer.
+ * ep is the version's epoch (the engine's version >> 16): the reservation CAS starts a new
+ * one, every other CAS keeps it, so within one epoch a slot is bound to one key. */
 typedef Ctrl {
   byte ver;
+  byte ep;
   byte st;
   byte bnd;
   byte fp;
@@ -211,13 +239,29 @@ bit absent_seen[NPROC];    /* that key was absent at some instant since find() b
  * counted here, in the same step, so that MAXCRASH bounds the crashes exactly. */
 #define CRASHPT if :: (dead < MAXCRASH) -> dead++; goto crashed :: true -> skip fi
 
-#define LOAD(c, s) c.ver = ctrl[s].ver; c.st = ctrl[s].st; c.bnd = ctrl[s].bnd; \
-                   c.fp = ctrl[s].fp; c.buf = ctrl[s].buf
-#define SAME(s, c) (ctrl[s].ver == c.ver && ctrl[s].st == c.st && ctrl[s].bnd == c.bnd && \
-                    ctrl[s].fp == c.fp && ctrl[s].buf == c.buf)
+#define LOAD(c, s) c.ver = ctrl[s].ver; c.ep = ctrl[s].ep; c.st = ctrl[s].st; \
+                   c.bnd = ctrl[s].bnd; c.fp = ctrl[s].fp; c.buf = ctrl[s].buf
+#define SAME(s, c) (ctrl[s].ver == c.ver && ctrl[s].ep == c.ep && ctrl[s].st == c.st && \
+                    ctrl[s].bnd == c.bnd && ctrl[s].fp == c.fp && ctrl[s].buf == c.buf)
+#define ZERO(c) c.ver = 0; c.ep = 0; c.st = 0; c.bnd = 0; c.fp = 0; c.buf = 0
 /* W1: every successful CAS increments the version; a byte must not wrap in the model. */
 #define BUMP(s) \
   CHECK(ctrl[s].ver < 250, "model-version-bound"); ctrl[s].ver = ctrl[s].ver + 1
+/* The reservation CAS (and only it) starts a new epoch: the engine's version becomes
+ * (version | 0xffff) + 1. The planted reserve_keeps_epoch keeps the epoch (version + 1
+ * only), so a stale memo entry can apply to a slot bound to another key since. */
+#ifdef PLANTED_RESERVE_KEEPS_EPOCH
+#define NEW_EPOCH(s) skip
+#else
+#define NEW_EPOCH(s) \
+  CHECK(ctrl[s].ep < 250, "model-epoch-bound"); ctrl[s].ep = ctrl[s].ep + 1
+#endif
+/* The key memo (a Worker local): slot s at epoch memo_ep[s] is bound to key memo_key[s].
+ * Written after a successful update publish or promote of key k in s, and after a
+ * validated match of k on a kLive word in visit() without a value copy. Process-private,
+ * so writing it is folded into the step it follows. Never invalidated: an entry whose
+ * epoch is not the word's does not apply. */
+#define MEMO(s, key, e) memo_key[s] = key; memo_ep[s] = e
 /* Ctrl::freed(): kFree, fingerprint and buffer 0, bound kept. */
 #define SET_FREED(s) ctrl[s].st = FREE; ctrl[s].fp = 0; ctrl[s].buf = 0; skey[s] = 0
 
@@ -340,15 +384,24 @@ inline fill(key, v) {
 
 /* visit(): one seqlock read of slot s for key k (R1-R3). found = F_NO/F_PENDING/F_LIVE,
  * c = the validated word; with wantval and F_LIVE, va/vb = the copied value and snap =
- * the abstract value at R1, the hit's linearization point. */
-inline visit(s, key, wantval) {
+ * the abstract value at R1, the hit's linearization point. Without wantval (set, erase,
+ * and cancel_rivals' scan) a kLive word whose epoch the key memo knows may be decided
+ * from the memo alone, with no read of the key word and no R3: R1 read the word
+ * atomically. May, not must: the engine's memo is direct-mapped and can have lost the
+ * entry (and keys over its length limit, or a handle without a memo id, never use it),
+ * so the visit may also read the key word as without a memo. */
+#define MEMO_KNOWS(s, key) \
+  (!(wantval) && c.st == LIVE && c.fp == FP(key) && memo_key[s] != 0 && memo_ep[s] == c.ep)
+inline visit(s, key, wantval) { /* wantval is an expression (op != OP_SET): !(wantval) */
   do
   :: atomic {
        LOAD(c, s); /* R1: load128, atomic given W1 */
        snap = absval[key];
        if
        :: c.st == FREE || c.fp != FP(key) -> found = F_NO; break /* decided from the word */
-       :: else
+       :: MEMO_KNOWS(s, key) ->
+          found = (memo_key[s] == key -> F_LIVE : F_NO); break /* decided by the memo */
+       :: c.st != FREE && c.fp == FP(key) -> skip /* R2 below (the memo's entry lost) */
        fi
      }
      atomic { ck = bkey[c.buf] } /* R2: the key word */
@@ -365,7 +418,8 @@ inline visit(s, key, wantval) {
 #else
        :: ctrl[s].ver == c.ver -> /* R3: the version again */
 #endif
-          found = (ck != key -> F_NO : (c.st == LIVE -> F_LIVE : F_PENDING)); ck = 0; break
+          found = (ck != key -> F_NO : (c.st == LIVE -> F_LIVE : F_PENDING)); ck = 0;
+          if :: found == F_LIVE && !(wantval) -> MEMO(s, key, c.ep) :: else fi; break
        :: else -> ck = 0; va = 0; vb = 0 /* the slot changed under the copy: read again */
        fi
      }
@@ -428,7 +482,7 @@ inline publish(erasing) {
        :: erasing -> SET_FREED(slot); absval[k] = 0; mark_absent(k)
        :: else ->
           if :: op != OP_SET -> CHECK(RMW_READ_IS_CURRENT, "lost-update") :: else fi;
-          ctrl[slot].buf = held; absval[k] = nv
+          ctrl[slot].buf = held; absval[k] = nv; MEMO(slot, k, c.ep)
        fi
      }
      atomic {
@@ -448,7 +502,8 @@ inline publish(erasing) {
        :: else ->
           /* add/compare_and_set: the value read is still the current one */
           if :: op != OP_SET -> CHECK(RMW_READ_IS_CURRENT, "lost-update") :: else fi;
-          ctrl[slot].buf = held; absval[k] = nv; UPDATE_RELEASE
+          ctrl[slot].buf = held; absval[k] = nv; MEMO(slot, k, ctrl[slot].ep);
+          UPDATE_RELEASE
        fi;
        ok = 1
     :: else -> ok = 0
@@ -471,7 +526,7 @@ inline raise_bound(home, dist) {
      }
   :: else -> break
   od;
-  h.ver = 0; h.st = 0; h.bnd = 0; h.fp = 0; h.buf = 0
+  ZERO(h)
 }
 
 /* cancel_rivals(): I3's scan after our reservation at `mine_slot`. live = 1 if k is
@@ -547,10 +602,9 @@ inline insert_new(key) {
        CRASHPT;
        if
        :: SAME(slot, c) ->
-          BUMP(slot); ctrl[slot].st = PENDING; ctrl[slot].fp = FP(key);
+          BUMP(slot); NEW_EPOCH(slot); ctrl[slot].st = PENDING; ctrl[slot].fp = FP(key);
           ctrl[slot].buf = held; skey[slot] = key; ok = 1;
-          mine.ver = ctrl[slot].ver; mine.st = PENDING; mine.bnd = ctrl[slot].bnd;
-          mine.fp = FP(key); mine.buf = held
+          LOAD(mine, slot)
        :: else -> ok = 0 /* taken, or its bound raised: look again */
        fi
      }
@@ -582,7 +636,8 @@ inline insert_new(key) {
              if
              :: SAME(slot, mine) ->
                 CHECK(INSERT_OF_ABSENT_KEY, "insert-over-live-key");
-                BUMP(slot); ctrl[slot].st = LIVE; absval[key] = nv; ok = 2; break
+                BUMP(slot); ctrl[slot].st = LIVE; absval[key] = nv;
+                MEMO(slot, key, ctrl[slot].ep); ok = 2; break
              :: else -> LOAD(mine, slot)
              fi
            }
@@ -600,10 +655,10 @@ inline insert_new(key) {
         fi
      :: else
      fi;
-     c.ver = 0; c.st = 0; c.bnd = 0; c.fp = 0; c.buf = 0
+     ZERO(c)
   od;
   live = 0; round = 0; ok = 0;
-  mine.ver = 0; mine.st = 0; mine.bnd = 0; mine.fp = 0; mine.buf = 0
+  ZERO(mine)
 }
 
 /* mutate(): set, add, compare_and_set. */
@@ -663,7 +718,7 @@ inline mutate(key) {
         :: else /* the key became live: decide again against its value */
         fi
      fi;
-     c.ver = 0; c.st = 0; c.bnd = 0; c.fp = 0; c.buf = 0; va = 0; vb = 0; snap = 0
+     ZERO(c); va = 0; vb = 0; snap = 0
   od;
   /* GiveBack: release(held), a buffer this operation filled but did not publish */
   if
@@ -700,9 +755,10 @@ inline reset_locals() {
   ck = 0; va = 0; vb = 0; snap = 0; nv = 0; old = 0; ok = 0; res = 0; live = 0;
   round = 0; s2 = 0; d2 = 0; sbnd = 0; hv = 0; ht = 0; hb = 0; nt = 0; nb = 0; wb = 0;
   held = 0; i = 0; kept = 0; spare = 0;
-  c.ver = 0; c.st = 0; c.bnd = 0; c.fp = 0; c.buf = 0;
-  h.ver = 0; h.st = 0; h.bnd = 0; h.fp = 0; h.buf = 0;
-  mine.ver = 0; mine.st = 0; mine.bnd = 0; mine.fp = 0; mine.buf = 0
+  MEMO(0, 0, 0); MEMO(1, 0, 0); MEMO(2, 0, 0); /* NSLOT = 3 */
+  ZERO(c);
+  ZERO(h);
+  ZERO(mine)
 }
 
 /* A handle's process: runs two operations (op, key, arg, arg2) and detaches. */
@@ -711,6 +767,8 @@ proctype Worker(byte me; byte opA; byte kA; byte aA; byte bA; byte opB; byte kB;
   byte op, k, arg, arg2, n, slot, d, hbnd, found, ck, va, vb, snap, nv, old, ok, res;
   byte live, round, s2, d2, sbnd, hv, ht, hb, nt, nb, wb, held, i, kept;
   byte spare; /* the handle's magazine: its spare buffer + 1, 0 = none (Magazine::spare) */
+  byte memo_key[NSLOT]; /* the key memo: slot -> key (0 = nothing known) */
+  byte memo_ep[NSLOT];  /* ... at this epoch */
   Ctrl c, h, mine;
 
   do
@@ -727,7 +785,7 @@ proctype Worker(byte me; byte opA; byte kA; byte aA; byte bA; byte opB; byte kB;
      fi;
      n++;
      slot = 0; old = 0; ok = 0; res = 0; nv = 0; va = 0; vb = 0; snap = 0;
-     c.ver = 0; c.st = 0; c.bnd = 0; c.fp = 0; c.buf = 0
+     ZERO(c)
   :: else -> break
   od;
   /* close(): drop_magazine() takes the spare out of the magazine and pushes it */
@@ -893,14 +951,16 @@ active proctype Recovery() {
 init {
   atomic {
 #ifdef PRELOAD_K1
-    /* K1 = 10, live at its home slot 0 in buffer 0 */
-    ctrl[0].ver = 1; ctrl[0].st = LIVE; ctrl[0].fp = FP(K1); ctrl[0].buf = 0; skey[0] = K1;
+    /* K1 = 10, live at its home slot 0 in buffer 0, epoch 1 */
+    ctrl[0].ver = 1; ctrl[0].ep = 1; ctrl[0].st = LIVE; ctrl[0].fp = FP(K1);
+    ctrl[0].buf = 0; skey[0] = K1;
     bkey[0] = K1; bva[0] = 10; bvb[0] = 10; pbump = 1; absval[K1] = 10;
 #endif
 #ifdef PRELOAD_K2
-    /* K2 = 30, live at slot 1 (its home 0 is taken) in buffer 1, bound(0) = 1 */
+    /* K2 = 30, live at slot 1 (its home 0 is taken) in buffer 1, epoch 1, bound(0) = 1 */
     ctrl[0].ver = ctrl[0].ver + 1; ctrl[0].bnd = 1;
-    ctrl[1].ver = 1; ctrl[1].st = LIVE; ctrl[1].fp = FP(K2); ctrl[1].buf = 1; skey[1] = K2;
+    ctrl[1].ver = 1; ctrl[1].ep = 1; ctrl[1].st = LIVE; ctrl[1].fp = FP(K2);
+    ctrl[1].buf = 1; skey[1] = K2;
     bkey[1] = K2; bva[1] = 30; bvb[1] = 30; pbump = 2; absval[K2] = 30;
 #endif
     run Worker(0, SCRIPT0);

@@ -238,6 +238,7 @@ struct Fixture {
   FakeSegment four{4};
   std::string k;      // the hot key
   std::string k_home; // another key with k's home in the 2-slot table
+  std::string k_twin; // another key with k's home and fingerprint: told apart by its record
   bool cas_without_fence = false;
   bool no_writer_fence = false;
 
@@ -250,6 +251,15 @@ struct Fixture {
       const std::string c = "k" + std::to_string(i);
       if (c != k && home(c) == home(k)) {
         k_home = c;
+      }
+    }
+    auto fp = [](const std::string &key) {
+      return XXH3_64bits_withSeed(key.data(), key.size(), kSeed) >> 48;
+    };
+    for (int i = 0; k_twin.empty(); ++i) {
+      const std::string c = "t" + std::to_string(i);
+      if (home(c) == home(k) && fp(c) == fp(k)) {
+        k_twin = c;
       }
     }
   }
@@ -275,12 +285,21 @@ bool whole_or_absent(const std::optional<std::string> &v, std::string_view tags)
   return !v || whole(v, tags);
 }
 
+// A handle's geometry with an id of its own in the key memo (src/key_memo.hpp). A test
+// suite is constructed anew for each iteration, and so gets new ids: the memo (one for
+// the fibers policy, shared by Relacy's fibers, which M1 and M2 allow) never carries
+// facts from one iteration's table into the next.
+LockFreeGeometry with_memo(LockFreeGeometry g) {
+  g.memo_handle_ = shmtable::detail::KeyMemo::new_handle_id();
+  return g;
+}
+
 // What every test has: the shadows of one table and the engine over them.
 struct Model {
   Shadows sh;
   Engine engine;
 
-  explicit Model(const FakeSegment &seg) : engine(seg.g, RelacyAtomics{&sh}) {
+  explicit Model(const FakeSegment &seg) : engine(with_memo(seg.g), RelacyAtomics{&sh}) {
     sh.g = &seg.g;
     sh.full_barrier_cas = !fx->cas_without_fence;
     sh.writer_fences = !fx->no_writer_fence;
@@ -364,7 +383,7 @@ struct SpareUpdateGet : rl::test_suite<SpareUpdateGet, 2>, Model {
   LockFreeGeometry writer_geometry;
   Engine writer;
   SpareUpdateGet()
-      : Model(fx->two), writer_geometry(with_magazine(fx->two.g, &magazine)),
+      : Model(fx->two), writer_geometry(with_magazine(with_memo(fx->two.g), &magazine)),
         writer(writer_geometry, RelacyAtomics{&sh}) {}
   static LockFreeGeometry with_magazine(LockFreeGeometry g, shmtable::detail::Magazine *m) {
     g.magazine_ = m;
@@ -436,6 +455,38 @@ struct EraseInsertGet : rl::test_suite<EraseInsertGet, 3>, Model {
     RL_ASSERT(whole_or_absent(now, "B"));
     RL_ASSERT(live_copies(fx->k) == (now ? 1 : 0));
     RL_ASSERT(engine.size() == (now ? 1u : 0u));
+  }
+};
+
+// A writer's key memo across a re-binding (M1, M2 in src/key_memo.hpp): thread 0 sets
+// k twice (the set before the threads run has memoized k's slot and epoch); thread 1
+// erases k and inserts k_twin, which has k's home and fingerprint, so it may take k's
+// slot. Thread 0 must never take k_twin's slot for k's: the reservation started a new
+// epoch. The planted bug reserve_keeps_epoch keeps the old one, and k's set overwrites
+// k_twin.
+struct MemoRebind : rl::test_suite<MemoRebind, 2>, Model {
+  MemoRebind() : Model(fx->two) {}
+  void before() {
+    sh.zero();
+    engine.set(fx->k, value_of('A'));
+  }
+  void thread(unsigned i) {
+    if (i == 0) {
+      engine.set(fx->k, value_of('B'));
+      engine.set(fx->k, value_of('C'));
+    } else {
+      const bool erased = engine.erase(fx->k); // present: only this thread erases it
+      RL_ASSERT(erased);
+      engine.set(fx->k_twin, value_of('D'));
+    }
+  }
+  void after() {
+    const bool twin_kept = whole(engine.get(fx->k_twin), "D");
+    RL_ASSERT(twin_kept);
+    const std::optional<std::string> k_now = engine.get(fx->k);
+    RL_ASSERT(whole_or_absent(k_now, "C"));
+    RL_ASSERT(live_copies(fx->k) == (k_now ? 1 : 0) && live_copies(fx->k_twin) == 1);
+    RL_ASSERT(engine.size() == (k_now ? 2u : 1u));
   }
 };
 
@@ -559,6 +610,7 @@ const TestCase kTests[] = {
     {"update_update_get", 3, 400000, 0, &rl::simulate<UpdateUpdateGet>},
     {"erase_insert_get", 3, 400000, 0, &rl::simulate<EraseInsertGet>},
     {"collide_two_slots", 3, 400000, 0, &rl::simulate<CollideTwoSlots>},
+    {"memo_rebind", 2, 400000, 2, &rl::simulate<MemoRebind>},
     {"erase_then_insert_race", 2, 400000, 3, &rl::simulate<EraseThenInsertRace>},
     {"add_race", 3, 400000, 0, &rl::simulate<AddRace>},
     {"compare_and_set_race", 3, 400000, 0, &rl::simulate<CompareAndSetRace>},
