@@ -28,7 +28,7 @@ namespace shmtable::detail {
 
 class KeyMemo {
 public:
-  static constexpr std::size_t kEntries = 4096;   // direct-mapped, a power of two
+  static constexpr std::size_t kEntries = 2048;   // direct-mapped, a power of two
   static constexpr std::size_t kMaxKeyBytes = 40; // longer keys are never memoized
 
   // A number no other handle of this process has had: an entry names its handle by it,
@@ -62,7 +62,9 @@ public:
     e.handle = handle;
     e.epoch = epoch;
     e.slot_len = slot << 8 | key.size();
-    std::memcpy(e.key, key.data(), key.size()); // short keys: stays inline
+    if (!key.empty()) { // the empty key's data() may be null
+      std::memcpy(e.key, key.data(), key.size());
+    }
   }
 
 private:

@@ -382,10 +382,15 @@ LockFreeEngine<A, G>::visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *s
     if (state == kFree || c.fingerprint() != p.fp) {
       return Found::kNo; // decided from the word alone, which load128 read atomically
     }
+    // The one bounds check of this validated word: every index below derives from it or
+    // from the table's own geometry.
+    if (c.buffer() >= g_.buffer_count()) {
+      return Found::kNo; // corrupted word: never index with it (recover() frees it)
+    }
     if (p.memo != nullptr && sink == nullptr && state == kLive) {
       // A write that needs no value: the word's epoch and the memo may say whose record
-      // it names (M1, M2), decided from the word alone as above. No R3: the record is
-      // not read.
+      // it names (M1, M2), decided from the word alone, after its bounds check above (the
+      // caller CASes this word and releases its buffer). No R3: the record is not read.
       switch (p.memo->lookup(g_.memo_handle(), slot, c.epoch(), p.key)) {
       case KeyMemo::Says::kThisKey:
         return Found::kLive;
@@ -394,11 +399,6 @@ LockFreeEngine<A, G>::visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *s
       case KeyMemo::Says::kUnknown:
         break;
       }
-    }
-    // The one bounds check of this validated word: every index below derives from it or
-    // from the table's own geometry.
-    if (c.buffer() >= g_.buffer_count()) {
-      return Found::kNo; // corrupted word: never index with it (recover() frees it)
     }
     std::uint64_t *rec = record(c.buffer());
     // R2: the copy. Relaxed loads; may race with a recycler's stores, which R3 detects.

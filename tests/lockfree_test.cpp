@@ -535,6 +535,22 @@ TEST(LockFree, ACorruptedBufferIndexIsNeverUsed) {
   raw.occupy_first_free(detail::kLive, 1, 0xfffffff0u);
   t.clear(); // frees the word without touching the impossible buffer
   EXPECT_EQ(t.keys().size(), 0u);
+
+  // The same corruption in the word of a key that t's key memo knows (only the buffer
+  // field, so the epoch still matches): the memo's answer comes after the bounds check,
+  // so neither a set (whose buffer would be released) nor an erase uses the index.
+  t.set("known", "1");
+  t.set("known", "2"); // memoized by both writes, and t now holds a spare
+  const std::uint64_t slot = raw.live_slot_with_key_bytes(5);
+  ASSERT_LT(slot, t.capacity());
+  detail::Word128 *w = raw.word(slot);
+  detail::Ctrl c{detail::load128(w)};
+  const detail::Word128 bad{c.w.lo, (c.w.hi & 0xffffffffULL) | (std::uint64_t{0x7fffffff} << 32)};
+  ASSERT_TRUE(detail::cas128(w, c.w, bad));
+  EXPECT_FALSE(t.erase("known")); // the corrupted slot is nobody's
+  t.set("known", "3");            // a new entry elsewhere
+  EXPECT_EQ(t.get("known"), "3");
+  EXPECT_EQ(t.recover().corrupt_slots, 1u);
 }
 
 // Writers SIGKILLed at random moments, many times, while a survivor keeps reading and

@@ -130,7 +130,8 @@ public:
   // nullopt to store nothing. True if a value was stored. One lookup, where get() then
   // compare_and_set() take two. `fn` may run more than once: again, with the newer value,
   // each time another writer changed the key between its read and this update's publish.
-  // It must not call this table.
+  // It must not write to any LockFreeTable (the thread's read-modify-write scratch is
+  // shared by all of them).
   // Errc::kValueTooLarge if the value it returns is over the limit; an exception from
   // `fn` propagates. Either way the key keeps its value.
   bool update(std::string_view key, Updater fn, void *ctx);
