@@ -714,7 +714,11 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
       atomics_.fetch_add(entries(), 1, std::memory_order_relaxed); // statistics
       return true;
     }
-    // The key became live meanwhile: decide again against its value.
+    // The key became live meanwhile: decide again against its value. From here on
+    // without the memo: where a record and the memo disagree (a corrupted record, which
+    // reads reject and a memo entry may still name), the find and the insert's scan
+    // must judge alike, or each would send the operation back to the other forever.
+    p.memo = nullptr;
   }
 }
 

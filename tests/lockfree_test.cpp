@@ -500,6 +500,26 @@ TEST(LockFree, AKeyMemoNeverTakesASlotReboundToAnotherKey) {
   EXPECT_EQ(b.get(j), std::nullopt);
 }
 
+// A record corrupted under a key that a handle's memo knows (garbage in its key padding):
+// reads no longer find it, the memo still does. A read-modify-write of the key must end
+// (its find reads records, its insert's scan could ask the memo: after one withdrawal
+// the operation decides from the records alone), and it makes the key anew, as a set
+// through any other handle would (papers/protocol.md, section 12).
+TEST(LockFree, AWriteEndsWhenTheMemoAndACorruptedRecordDisagree) {
+  ScopedName name("lfmemopad");
+  LockFreeTable t(named(name.str(), 64));
+  t.set("abc", "5");
+  t.set("abc", "6"); // memoized
+  RawSegment raw(name.dev_path(), t);
+  const std::uint64_t slot = raw.live_slot_with_key_bytes(3);
+  ASSERT_LT(slot, t.capacity());
+  raw.record_at(slot)[1] |= std::uint64_t{0x5a} << 40; // padding: reads miss it now
+  EXPECT_EQ(t.add("abc", 1), 1);                       // absent to the read: made anew
+  EXPECT_EQ(t.get("abc"), "1");
+  EXPECT_EQ(t.recover().corrupt_slots, 1u); // the padded one is stale: freed
+  EXPECT_EQ(t.get("abc"), "1");
+}
+
 // What a dead inserter leaves: a reservation naming a buffer, and a buffer taken from
 // the pool and never published.
 TEST(LockFree, RecoverReclaimsWhatADeadWriterLeft) {
