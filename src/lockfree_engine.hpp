@@ -277,9 +277,19 @@ private:
   }
   // P3: the handle's spare, now this operation's alone; nullopt if it has none.
   std::optional<std::uint32_t> take_spare() const noexcept;
+  // Lines of a spare to ask for when the next write's shape is unknown (an erase's
+  // buffer): a 256-byte value with a key of up to 200 bytes.
+  static constexpr std::size_t kSpareLinesToOwn = 8;
   // Gives back a buffer no slot names any more: kept as the handle's spare if it may
-  // keep one (P4) and has none, else pushed to the pool.
-  void release(std::uint32_t buffer) const noexcept;
+  // keep one (P4) and has none, else pushed to the pool. A kept spare's first
+  // `lines_to_own` lines are asked for (PREFETCHW) for the handle's next write.
+  void release(std::uint32_t buffer, std::size_t lines_to_own = kSpareLinesToOwn) const noexcept;
+  // How many lines a write of the same shape as one of `value_bytes` will store: the
+  // record's header and key words and the value (records need not start on a line).
+  std::size_t lines_written(std::size_t value_bytes) const noexcept {
+    const std::size_t bytes = 8 * (1 + words_for(g_.max_key_bytes())) + value_bytes;
+    return (bytes + kCacheLineBytes - 1) / kCacheLineBytes;
+  }
   bool holds_permit(Magazine &m) const noexcept;
   BasicBufferPool<Atomics> pool() const noexcept {
     return BasicBufferPool<Atomics>(&g_.control()->pool, g_.records(), g_.record_bytes(),
@@ -632,18 +642,11 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
   WriterThread *const thread = writer_thread(); // null for fibers
   p.memo = write_memo(thread);
   const BasicBufferPool<A> pool = this->pool();
-  // Hints, not stores: the lines this write will own, asked for now so that their moves
-  // from another core overlap the lookup instead of following it, each in one transfer
-  // for ownership: the home control word (find reads it, the CAS writes it) and the
-  // record of the spare that fill() will write (last written, perhaps, in another
-  // process). Relaxed peek at the spare: a hint only; take_spare() decides.
+  // A hint, not a store: the home control word's line, which find reads and the CAS
+  // writes, asked for now in one transfer for ownership, so that its move from another
+  // core overlaps the hashing instead of following it. (The spare's lines, which fill()
+  // writes, were asked for when it became the spare: release().)
   prefetch_for_write(word(p.home));
-  if (const Magazine *m = g_.magazine(); m != nullptr) {
-    const std::uint32_t v = m->spare.load(std::memory_order_relaxed);
-    if (v != 0 && v <= g_.buffer_count()) {
-      for_record_lines(v - 1, 8, [](const void *line) { prefetch_for_write(line); });
-    }
-  }
   std::optional<std::uint32_t> held; // the one buffer this operation may hold (P2)
   struct GiveBack {
     const LockFreeEngine &engine;
@@ -703,7 +706,9 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
           pool.push(old);
           return true;
         }
-        release(old); // I2, P3: unpublished by the CAS above; readers catch it by R3
+        // I2, P3: unpublished by the CAS above; readers catch it by R3. The next write
+        // is likely of this one's shape: its lines are the ones to own.
+        release(old, lines_written(next->size()));
         return true;
       }
       continue;
@@ -1053,7 +1058,7 @@ template <class A, class G> bool LockFreeEngine<A, G>::holds_permit(Magazine &m)
 }
 
 template <class A, class G>
-void LockFreeEngine<A, G>::release(std::uint32_t buffer) const noexcept {
+void LockFreeEngine<A, G>::release(std::uint32_t buffer, std::size_t lines_to_own) const noexcept {
   Magazine *m = g_.magazine();
   if (m != nullptr && m->spare.load(std::memory_order_relaxed) == 0 && holds_permit(*m)) {
     std::uint32_t empty = 0;
@@ -1061,6 +1066,11 @@ void LockFreeEngine<A, G>::release(std::uint32_t buffer) const noexcept {
     // threads of one handle).
     if (m->spare.compare_exchange_strong(empty, buffer + 1, std::memory_order_release,
                                          std::memory_order_relaxed)) {
+      // Hints, not stores: the handle's next write fills this buffer, whose lines the
+      // key's previous writer (perhaps another process) wrote last; asked for now, they
+      // move while the caller does its own work between writes, instead of on the next
+      // write's path to its publishing CAS, which waits for every store before it.
+      for_record_lines(buffer, lines_to_own, [](const void *line) { prefetch_for_write(line); });
       return;
     }
   }
