@@ -15,6 +15,7 @@
 #include "table_wrap.hpp"
 
 #include <array>
+#include <cstring>
 #include <string>
 
 namespace shmtable::node {
@@ -24,19 +25,24 @@ namespace {
 // a 256-byte string made from bytes (its one copy, after the same ASCII test), through
 // the same dispatch as the tables' get (a method bound to the instance). No table is
 // touched, so get's time over Floor.get's is what the table itself costs from JS.
+// Floor.set likewise: the key and the value decoded as the tables' set decodes them, the
+// value's bytes copied once into private memory, true returned.
 class Floor : public Napi::ObjectWrap<Floor> {
   friend class MethodBinder<Floor>;
 
 public:
   static Napi::Function define(Napi::Env env) {
-    return DefineClass(env, "Floor", {InstanceMethod("get", &Floor::get)});
+    return DefineClass(env, "Floor",
+                       {InstanceMethod("get", &Floor::get), InstanceMethod("set", &Floor::set)});
   }
 
   explicit Floor(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Floor>(info) {
     key_.reserve_for(kDefaultMaxKeyBytes);
+    decoded_.reserve_for(kDefaultMaxValueBytes);
     value_.fill('v');
-    MethodBinder<Floor>(info.Env(), info.This().As<Napi::Object>(), this)
-        .template bind<&Floor::get>("get");
+    MethodBinder<Floor> m(info.Env(), info.This().As<Napi::Object>(), this);
+    m.template bind<&Floor::get>("get");
+    m.template bind<&Floor::set>("set");
   }
 
 private:
@@ -46,7 +52,16 @@ private:
     return {info.Env(), make_string(info.Env(), value_.data(), value_.size())};
   }
 
+  Napi::Value set(const Napi::CallbackInfo &info) {
+    const std::string_view k = key_arg(info.Env(), info[0], key_, kDefaultMaxKeyBytes);
+    const std::string_view v = value_arg(info.Env(), info[1], decoded_, kDefaultMaxValueBytes);
+    std::memcpy(value_.data(), v.data(), v.size()); // the one copy a table's set makes
+    value_[0] = k.empty() ? 'v' : k[0];
+    return Napi::Boolean::New(info.Env(), true);
+  }
+
   Scratch key_;
+  Scratch decoded_;
   std::array<char, kDefaultMaxValueBytes> value_{};
 };
 

@@ -16,6 +16,9 @@
 //     floor get                binding.Floor.get(): decodes the key exactly as the tables do
 //                              and returns a 256-byte string; touches no table. The least a
 //                              get through the addon can cost.
+//     floor set                binding.Floor.set(): decodes the key and the value exactly as
+//                              the tables' set does and copies the value once into private
+//                              memory; touches no table. The least a set can cost.
 //     Map get / set            a JS Map in the process: the in-process ceiling
 //     process.send round trip  sequential awaited request/reply with a forked child: send a
 //                              key, the child looks it up in a Map and replies with a
@@ -600,6 +603,7 @@ async function main() {
     cases.push({ id, label, run: async (s) => runFor(loop, t, seqAll, vals, s) });
   };
   syncCase('floor get', 'floor get (addon call, no table)', floor, 'get');
+  syncCase('floor set', 'floor set (addon call, no table)', floor, 'set');
   for (const op of ['get', 'set', 'mixed']) {
     for (const engine of ['lockfree', 'mutex']) {
       syncCase(`${engine} ${op}`, `${engine} ${op}${op === 'mixed' ? ' (90% get / 10% set)' : ''}`,
@@ -751,6 +755,12 @@ async function main() {
     }),
     ['l', 'r', 'r', 'r', 'r']));
   for (const [what, reason] of Object.entries(skipped)) out.push(`${what}: skipped: ${reason}`);
+  // What the table adds to a call: each engine's ns/op over the floor call's, from the medians.
+  const ns = (id) => 1e9 / S[id].opsPerSec;
+  const over = (op) => ['lockfree', 'mutex']
+    .map((e) => `${e} ${(ns(`${e} ${op}`) - ns(`floor ${op}`)).toFixed(1)} ns`).join(', ');
+  out.push(`The table's own share of a call (ns/op over the floor call's): get: ${over('get')}; ` +
+           `set: ${over('set')}`);
   out.push('');
   out.push(`${opt.procs} processes on one shared table (aggregate ops/s = sum of the workers'; ` +
            'ns/op = 1e9 / aggregate ops/s)');
