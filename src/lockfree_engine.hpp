@@ -221,15 +221,6 @@ public:
   std::uint64_t fingerprint(std::string_view key) const noexcept {
     return key_hash(key.data(), key.size(), g_.hash_seed()) >> 48;
   }
-  // A hint, not a store: asks for the line of key's home control word in one transfer
-  // for ownership, as a write of key does first. For callers with work to do between
-  // knowing the key and writing it (decoding the value), so that the line's move from
-  // another core overlaps that work. Ignores a key over the limit (the write reports it).
-  void will_write(std::string_view key) const noexcept {
-    if (key.size() <= g_.max_key_bytes()) {
-      prefetch_for_write(word(home_slot(key)));
-    }
-  }
 
 private:
   // keys()'s filter: whether get() finds the record it just read (definition below).

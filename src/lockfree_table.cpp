@@ -195,11 +195,6 @@ std::uint64_t LockFreeTable::fingerprint(std::string_view key) const noexcept {
       this, [&](auto e) __attribute__((always_inline)) { return e.fingerprint(key); });
 }
 
-void LockFreeTable::will_write(std::string_view key) const noexcept {
-  with_engine(
-      this, [&](auto e) __attribute__((always_inline)) { e.will_write(key); });
-}
-
 void LockFreeTable::set(std::string_view key, std::string_view value) {
   with_engine(
       this, [&](auto e) __attribute__((always_inline)) { return e.set(key, value); });

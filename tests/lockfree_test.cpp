@@ -109,22 +109,6 @@ TEST(LockFree, GetCachedHoldsOnlyWhileTheEntryIsUnchanged) {
   EXPECT_EQ(kept.value, "four");
 }
 
-// will_write is a hint: it changes no entry, and a key it cannot take (over the limit, or
-// empty) is ignored rather than reported (the write that follows reports it).
-TEST(LockFree, AWriteHintChangesNothing) {
-  ScopedName name("lfhint");
-  LockFreeTable t(named(name.str(), 64));
-  t.set("k", "one");
-  t.will_write("k");
-  t.will_write("absent");
-  t.will_write("");
-  t.will_write(std::string(t.max_key_bytes() + 1, 'x'));
-  EXPECT_EQ(t.get("k"), "one");
-  EXPECT_EQ(t.get("absent"), std::nullopt);
-  EXPECT_EQ(t.size(), 1u);
-  EXPECT_THROW(t.set(std::string(t.max_key_bytes() + 1, 'x'), "v"), Error);
-}
-
 // get_many answers each key as get() does, in the caller's order, through both
 // control-word loads; an oversize key fails the call before anything is read.
 TEST(LockFree, GetManyAnswersEachKeyAsGetDoes) {

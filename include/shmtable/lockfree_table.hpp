@@ -176,11 +176,6 @@ public:
   // hash). Keys with one home slot and one fingerprint are told apart only by their
   // records: for stress runs that need such keys on purpose.
   std::uint64_t fingerprint(std::string_view key) const noexcept;
-  // A hint for a write of key about to come: asks now for the cache line the write
-  // will own first (its home control word), so that the line's move from another
-  // process's core overlaps what the caller does before the write (the Node addon
-  // decodes the value meanwhile). Changes nothing; a key over max_key_bytes is ignored.
-  void will_write(std::string_view key) const noexcept;
 
   // How this handle reads a slot's 16-byte control word: in one aligned 16-byte load
   // on CPUs that guarantee its atomicity (those reporting AVX), else as lo, hi, lo with

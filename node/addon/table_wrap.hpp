@@ -234,20 +234,10 @@ private:
     }
   }
 
-  // Engines that take a hint for a coming write (the lock-free one: its home control
-  // word's line) get it before the value is decoded, so that the line's move from
-  // another process's core overlaps the decoding.
-  static void announce_write(Engine &t, std::string_view k) noexcept {
-    if constexpr (requires { t.will_write(k); }) {
-      t.will_write(k);
-    }
-  }
-
   Napi::Value set(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     Engine &t = table(env);
     const std::string_view k = key(info);
-    announce_write(t, k);
     const std::string_view v = value(info, 1, value_);
     try {
       t.set(k, v);
@@ -530,7 +520,6 @@ private:
     Napi::Env env = info.Env();
     Engine &t = table(env);
     const std::string_view k = key(info);
-    announce_write(t, k);
     const std::string_view v = value(info, 1, value_);
     ++counters_.rmw;
     try {
