@@ -1019,6 +1019,16 @@ template <class A, class G> std::size_t LockFreeEngine<A, G>::size() const noexc
 template <class A, class G>
 std::optional<std::uint32_t> LockFreeEngine<A, G>::take_spare() const noexcept {
   Magazine *m = g_.magazine();
+  if (m != nullptr && m->one_thread) {
+    // Relaxed: this handle's calls never overlap (Magazine::one_thread), so nobody else
+    // takes or keeps the spare between this load and the store.
+    const std::uint32_t v = m->spare.load(std::memory_order_relaxed);
+    if (v == 0 || v > g_.buffer_count()) {
+      return std::nullopt;
+    }
+    m->spare.store(0, std::memory_order_relaxed);
+    return v - 1;
+  }
   // Relaxed peek: a hint only (the exchange below decides), so an empty magazine costs
   // no read-modify-write.
   if (m == nullptr || m->spare.load(std::memory_order_relaxed) == 0) {
@@ -1062,10 +1072,13 @@ void LockFreeEngine<A, G>::release(std::uint32_t buffer, std::size_t lines_to_ow
   Magazine *m = g_.magazine();
   if (m != nullptr && m->spare.load(std::memory_order_relaxed) == 0 && holds_permit(*m)) {
     std::uint32_t empty = 0;
-    // Release: pairs with take_spare()'s acquire exchange (P3's hand-over between the
-    // threads of one handle).
-    if (m->spare.compare_exchange_strong(empty, buffer + 1, std::memory_order_release,
-                                         std::memory_order_relaxed)) {
+    // One-thread handle: relaxed, as in take_spare(). Else release: pairs with
+    // take_spare()'s acquire exchange (P3's hand-over between the threads of one handle).
+    const bool kept = m->one_thread ? (m->spare.store(buffer + 1, std::memory_order_relaxed), true)
+                                    : m->spare.compare_exchange_strong(empty, buffer + 1,
+                                                                       std::memory_order_release,
+                                                                       std::memory_order_relaxed);
+    if (kept) {
       // Hints, not stores: the handle's next write fills this buffer, whose lines the
       // key's previous writer (perhaps another process) wrote last; asked for now, they
       // move while the caller does its own work between writes, instead of on the next

@@ -151,6 +151,7 @@ LockFreeTable::LockFreeTable(const Options &opts)
   buffer_count_ = g.buffer_count();
   max_distance_ = g.max_distance();
   magazine_ = std::make_unique<detail::Magazine>();
+  magazine_->one_thread = opts.one_thread;
   memo_handle_ = detail::KeyMemo::new_handle_id();
   vector_load_ =
       !g_force_split.load(std::memory_order_relaxed) && detail::cpu_has_atomic_vector_load();

@@ -26,8 +26,14 @@ namespace shmtable::detail {
 struct Magazine {
   // The spare's buffer index + 1; 0 = empty. Threads sharing a handle hand the spare on
   // with release (keep) / acquire (take): the CAS that unpublished the buffer in one
-  // thread happens-before the next fill's stores in another.
+  // thread happens-before the next fill's stores in another. A one-thread handle
+  // (below) keeps and takes it with relaxed loads and stores.
   std::atomic<std::uint32_t> spare{0};
+  // Options::one_thread, fixed when the handle opens: the handle's calls never overlap,
+  // so every access to `spare` happens-before the next (program order, or the caller's
+  // own synchronization when it hands the handle to another thread), and the CAS that
+  // unpublished a kept buffer happens-before the fill that reuses it the same way.
+  bool one_thread = false;
   // Whether this handle holds a permit (P4).
   enum Permit : std::uint8_t { kUnasked, kHeld, kRefused };
   std::atomic<std::uint8_t> permit{kUnasked};

@@ -117,9 +117,20 @@ Layout MutexTable::layout_for(const TableParams &p) {
   return lay;
 }
 
+namespace {
+// The options MutexTable takes: one_thread is LockFreeTable's alone.
+const Options &checked(const Options &opts) {
+  if (opts.one_thread) {
+    throw Error(Errc::kInvalidArgument, "one_thread: only LockFreeTable has a one-thread mode; "
+                                        "MutexTable handles are thread-safe as they are");
+  }
+  return opts;
+}
+} // namespace
+
 MutexTable::MutexTable(const Options &opts)
     : segment_(Segment::attach(
-          opts,
+          checked(opts),
           TableParams{kEngine, opts.robust ? kFlagRobust : 0u, opts.capacity, opts.max_key_bytes,
                       opts.max_value_bytes, opts.hash_seed},
           &MutexTable::layout_for, [](std::byte *base, const Layout &lay) {

@@ -38,7 +38,23 @@ struct LockFreeSplitLoad {
   static void configure(Options &) { LockFreeTable::force_split_control_load(true); }
 };
 
-using Engines = ::testing::Types<FaithfulMutex, RobustMutex, LockFree, LockFreeSplitLoad>;
+// The same engine with one-thread handles (Options::one_thread): each handle's calls
+// never overlap, and its writes keep their spare with plain loads and stores.
+struct LockFreeOneThread {
+  using Table = LockFreeTable;
+  static constexpr const char *kName = "lockfree-one-thread";
+  static void configure(Options &o) {
+    LockFreeTable::force_split_control_load(false);
+    o.one_thread = true;
+  }
+};
+
+using Engines =
+    ::testing::Types<FaithfulMutex, RobustMutex, LockFree, LockFreeSplitLoad, LockFreeOneThread>;
+// The engines whose handles take calls from several threads at once (every one but
+// LockFreeOneThread): for suites that share a handle between threads.
+using SharedHandleEngines =
+    ::testing::Types<FaithfulMutex, RobustMutex, LockFree, LockFreeSplitLoad>;
 
 struct EngineNames {
   template <class E> static std::string GetName(int) { return E::kName; }

@@ -222,6 +222,19 @@ TEST(LockFree, RobustIsRefusedWithAClearError) {
   }
 }
 
+TEST(LockFree, OneThreadIsRefusedByMutexTableWithAClearError) {
+  ScopedName name("mxonethread");
+  Options o = named(name.str(), 64);
+  o.one_thread = true;
+  try {
+    MutexTable t(o);
+    ADD_FAILURE() << "one_thread was accepted";
+  } catch (const Error &e) {
+    EXPECT_EQ(e.code(), Errc::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("one_thread:"), std::string::npos) << e.what();
+  }
+}
+
 // Processes race set_if_absent on the same sequence of keys, on a table whose free
 // slots are scattered by erased fillers: each key is won exactly once and lives in
 // exactly one slot.

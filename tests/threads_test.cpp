@@ -1,5 +1,6 @@
 // Threads of one process on the table, through one mapping and through two: the part of
 // the concurrency story ThreadSanitizer can see (it cannot see across processes).
+#include <atomic>
 #include <set>
 #include <thread>
 #include <vector>
@@ -24,7 +25,7 @@ protected:
   ScopedName name_{"thr"};
 };
 
-TYPED_TEST_SUITE(Threads, Engines, EngineNames);
+TYPED_TEST_SUITE(Threads, SharedHandleEngines, EngineNames);
 
 TYPED_TEST(Threads, HotKeysFromFourThreadsOnTwoMappings) {
   typename TypeParam::Table a(this->options());
@@ -232,6 +233,52 @@ TEST(ThreadsCached, AHeldValueIsNeverStale) {
   EXPECT_GT(read, 0);
   EXPECT_EQ(reader_side.get_cached("counter", reader, &kept), CachedGet::kHeld);
   EXPECT_EQ(kept.value, std::to_string(kWrites));
+}
+
+// One-thread handles, one per thread, on one table (the Node package's shape with
+// worker threads): writes from every thread keep their spares with plain loads and
+// stores, values stay whole, no key is held twice, and once every handle has closed
+// every buffer is in a slot or on the free list (recover() finds nothing to reclaim).
+TEST(ThreadsOneThread, OneThreadHandlesOnePerThreadKeepTheTableWhole) {
+  ScopedName name("lfonethread");
+  Options shared;
+  shared.name = name.str();
+  shared.capacity = 128;
+  LockFreeTable keeper(shared); // holds the table between the threads' handles
+  Options o = shared;
+  o.one_thread = true;
+  std::atomic<int> torn{0};
+  std::vector<std::thread> threads;
+  for (int th = 0; th < 4; ++th) {
+    threads.emplace_back([&, th] {
+      LockFreeTable t(o);
+      const std::string me = "t" + std::to_string(th);
+      for (int i = 0; i < 5000; ++i) {
+        const std::string key = "hot" + std::to_string(i % 8);
+        if ((i + th) % 5 == 4) {
+          t.erase(key);
+        } else if ((i + th) % 5 == 3) {
+          if (auto v = t.get(key); v && !value_is_intact(*v)) {
+            ++torn;
+          }
+        } else {
+          t.set(key, checked_value(me, static_cast<std::uint64_t>(i),
+                                   static_cast<std::size_t>(i % 100)));
+        }
+      }
+    });
+  }
+  for (auto &th : threads) {
+    th.join();
+  }
+  EXPECT_EQ(torn.load(), 0);
+  const auto keys = keeper.keys();
+  EXPECT_EQ(std::set<std::string>(keys.begin(), keys.end()).size(), keys.size());
+  EXPECT_EQ(keys.size(), keeper.size());
+  const RecoveryReport r = keeper.recover();
+  EXPECT_EQ(r.buffers_reclaimed, 0u);
+  EXPECT_EQ(r.spares_cleared, 0u);
+  EXPECT_EQ(r.duplicate_keys, 0u);
 }
 
 } // namespace

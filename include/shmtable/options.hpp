@@ -51,6 +51,13 @@ struct Options {
 
   // MutexTable only: process-shared robust mutexes that recover when a holder dies.
   bool robust = false;
+  // LockFreeTable only: the caller promises that this handle's calls never overlap: it
+  // is used by one thread, or by threads that hand it on with their own synchronization
+  // (a mutex, a join), as for any object that is not thread-safe. Its writes then keep
+  // their spare record buffer with plain loads and stores instead of two locked
+  // instructions. Other processes and other handles are unaffected: the table stays
+  // lock-free and shared. The Node package sets it (a JS object lives on one thread).
+  bool one_thread = false;
 
   // How long an open waits for another process that is creating a table of the same
   // name whose creation writes every slot (MutexTable), or opening or closing the

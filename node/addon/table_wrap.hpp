@@ -20,6 +20,7 @@
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -160,6 +161,11 @@ public:
       opts.ready_timeout_ms = static_cast<unsigned>(num("readyTimeoutMs"));
     }
     opts.open_mode = open_mode_of(env, str("openMode"));
+    // A JS object lives on one thread (each worker thread opens its own), so a lock-free
+    // handle's calls never overlap: its spare is kept with plain loads and stores.
+    if constexpr (std::is_same_v<Engine, LockFreeTable>) {
+      opts.one_thread = true;
+    }
     label_ = opts.name.empty() ? opts.path : opts.name;
     try {
       table_.emplace(opts);
