@@ -420,6 +420,27 @@ describe('lock-free get keeps its strings', () => {
     }
   });
 
+  it('does not keep values over 1 KiB, and answers them and the kept ones right', () => {
+    const c = createCache({ name: uniqueName('lockfree'), engine: 'lockfree', maxValueBytes: 4096 });
+    try {
+      const big = (s) => s.repeat(2000);
+      c.set('big', big('a'));
+      c.set('small', 'one');
+      assert.equal(c.get('small'), 'one');
+      assert.equal(c.get('big'), big('a'));
+      assert.equal(c.get('small'), 'one');
+      assert.equal(c.get('big'), big('a'));
+      c.set('big', big('b'));
+      assert.equal(c.get('big'), big('b'));
+      assert.equal(c.get('small'), 'one');
+      c.set('small', 'two');
+      assert.equal(c.get('small'), 'two');
+      assert.equal(c.get('big'), big('b'));
+    } finally {
+      c.close();
+    }
+  });
+
   it('never answers with a string older than one it returned, while another process writes', async () => {
     const name = uniqueName('lockfree');
     const c = createCache({ name, engine: 'lockfree', maxKeys: 64 });
