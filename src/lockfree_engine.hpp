@@ -219,7 +219,7 @@ public:
     return key_hash(key.data(), key.size(), g_.hash_seed()) % g_.capacity();
   }
   std::uint64_t fingerprint(std::string_view key) const noexcept {
-    return key_hash(key.data(), key.size(), g_.hash_seed()) >> 48;
+    return fingerprint_of(key_hash(key.data(), key.size(), g_.hash_seed()));
   }
 
 private:
@@ -374,7 +374,7 @@ LockFreeEngine<A, G>::probe_for(std::string_view key) const {
   p.key = key;
   const std::uint64_t h = key_hash(key.data(), key.size(), g_.hash_seed());
   p.home = h % g_.capacity();
-  p.fp = h >> 48; // as fingerprint()
+  p.fp = fingerprint_of(h);
   p.nwords = words_for(static_cast<std::uint32_t>(key.size()));
   return p;
 }
@@ -990,7 +990,8 @@ bool LockFreeEngine<A, G>::findable(std::uint64_t slot, Ctrl c, std::string_view
   const std::uint64_t home = hash % g_.capacity();
   const std::uint64_t dist = (slot + g_.capacity() - home) % g_.capacity();
   // I1: a live key's home bound covers it from before its reservation until recover().
-  return (hash >> 48) == c.fingerprint() && dist <= Ctrl{atomics_.load128(word(home))}.bound();
+  return fingerprint_of(hash) == c.fingerprint() &&
+         dist <= Ctrl{atomics_.load128(word(home))}.bound();
 }
 
 template <class A, class G> void LockFreeEngine<A, G>::clear() const {
@@ -1157,7 +1158,7 @@ template <class A, class G> RecoveryReport LockFreeEngine<A, G>::recover_alone()
         const std::uint64_t home = hash % g_.capacity();
         dist = (slot + g_.capacity() - home) % g_.capacity();
         // Past max_distance no probe reaches it, and no bound field can say it (I1).
-        corrupt = (hash >> 48) != c.fingerprint() || dist > g_.max_distance();
+        corrupt = fingerprint_of(hash) != c.fingerprint() || dist > g_.max_distance();
       }
     }
     if (corrupt) {

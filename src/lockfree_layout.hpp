@@ -54,6 +54,10 @@ static_assert(((kMaxBound << kBoundShift) & (std::uint64_t{0xffff} << kFpShift))
 static_assert(kFpShift + 16 == kBufferShift, "fingerprint and buffer are adjacent");
 static_assert(kBoundBits <= 16, "recover() keeps bounds as 16-bit numbers");
 
+// A key's fingerprint, as its control word carries it: the top 16 bits of its hash (the
+// home slot, hash % capacity, depends mostly on the low bits).
+constexpr std::uint64_t fingerprint_of(std::uint64_t hash) noexcept { return hash >> 48; }
+
 // Batched reads (LockFreeTable::get_many, and the floor's in bench/): a software
 // pipeline over the keys. Key j is hashed and its home line prefetched at step j, its
 // probe run read and its record prefetched at step j + kRecordAt, and it is looked up

@@ -7,7 +7,7 @@ rows=sorted({(k[2],k[3],k[4]) for k in d})
 print("mix dist procs | old lf/mutex | new lf/mutex | new lf / old lf | new lf / floor-rmw")
 for mx,di,p in rows:
     o=[];n=[];g=[];fr=[]
-    for r in ('r1','r2','r3'):
+    for r in sorted({k[1] for k in d}):
         try:
             o.append(d[('old',r,mx,di,p,'lockfree')]/d[('old',r,mx,di,p,'mutex')])
             n.append(d[('new',r,mx,di,p,'lockfree')]/d[('new',r,mx,di,p,'mutex')])

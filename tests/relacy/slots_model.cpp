@@ -254,7 +254,7 @@ struct Fixture {
       }
     }
     auto fp = [](const std::string &key) {
-      return XXH3_64bits_withSeed(key.data(), key.size(), kSeed) >> 48;
+      return shmtable::detail::fingerprint_of(XXH3_64bits_withSeed(key.data(), key.size(), kSeed));
     };
     for (int i = 0; k_twin.empty(); ++i) {
       const std::string c = "t" + std::to_string(i);
