@@ -312,7 +312,9 @@ def main():
         os.path.join(d, "machine.txt")) else "(no machine.txt)"
     name = os.path.basename(os.path.abspath(d))
     md = [f"# {name}", "",
-          f"shmtable-ycsb: {meta['records']} records, {meta['key_bytes']}-byte keys, "
+          f"shmtable-ycsb: {meta['records']} records"
+          + (f" in {meta['slots']} slots" if 'slots' in meta else "")
+          + f", {meta['key_bytes']}-byte keys, "
           f"{meta['value_bytes']}-byte values, {meta['rounds']} interleaved rounds of "
           f"{meta['seconds']} s per store and configuration; zipfian theta {meta['theta']}. "
           "Throughput is operations per second of all processes together, the median over "

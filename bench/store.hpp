@@ -19,6 +19,7 @@ struct Dataset {
   std::vector<std::string> keys;
   std::uint32_t key_bytes = 0;
   std::uint32_t value_bytes = 0;
+  std::uint64_t slots = 0; // the engines' and the floor's table size (>= keys.size())
   std::string value(std::uint64_t i) const; // the value loaded for key i
 };
 

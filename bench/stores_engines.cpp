@@ -27,7 +27,7 @@ namespace {
 char bumped(char c) { return c == 'z' ? 'a' : static_cast<char>(c + 1); }
 
 // Slots for a dataset: the seed's sizing rule (maxKeys + a third), load factor 0.75.
-std::uint64_t slots_for(const Dataset &d) { return d.keys.size() + (d.keys.size() + 2) / 3; }
+std::uint64_t slots_for(const Dataset &d) { return d.slots; }
 
 enum class Kind { kLockFree, kFaithful, kRobust };
 

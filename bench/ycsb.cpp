@@ -79,7 +79,8 @@ struct Params {
   std::uint32_t key_bytes = 16;
   std::uint32_t value_bytes = 64;
   double theta = 0.99;
-  unsigned think = 0; // client work between operations, in steps of a dependent add
+  unsigned think = 0;      // client work between operations, in steps of a dependent add
+  std::uint64_t slots = 0; // table slots; 0: records + records / 3 (75 % load)
   std::string out;
 };
 
@@ -127,9 +128,12 @@ std::vector<std::string> split(const std::string &s) {
       << "shmtable-ycsb: " << error << "\n"
       << "usage: shmtable-ycsb [--stores LIST] [--mixes A,B,C,F,U] [--dists zipfian,uniform]\n"
          "         [--procs 1,2] [--seconds S] [--rounds R] [--records N]\n"
-         "         [--key-bytes K] [--value-bytes V] [--theta T] [--think N] [--out DIR]\n"
+         "         [--key-bytes K] [--value-bytes V] [--theta T] [--think N] [--slots N]\n"
+         "         [--out DIR]\n"
          "  --think N: N steps of client work (a chain of dependent adds) after each\n"
          "          operation, as a caller's own code between calls (default 0)\n"
+         "  --slots N: the engines' and the floor's table size, at least --records\n"
+         "          (default records + records / 3: 75 % load)\n"
          "  stores: lockfree, mutex (faithful baseline), robust, floor (unsynchronized),\n"
          "          floor-rmw (the floor + one atomic RMW per update), boost, redis,\n"
          "          memcached\n";
@@ -149,6 +153,7 @@ Params parse(int argc, char **argv) {
                                  {"value-bytes", required_argument, nullptr, 'v'},
                                  {"theta", required_argument, nullptr, 'z'},
                                  {"think", required_argument, nullptr, 'w'},
+                                 {"slots", required_argument, nullptr, 'c'},
                                  {"out", required_argument, nullptr, 'o'},
                                  {"help", no_argument, nullptr, 'h'},
                                  {nullptr, 0, nullptr, 0}};
@@ -211,6 +216,9 @@ Params parse(int argc, char **argv) {
     case 'w':
       p.think = static_cast<unsigned>(number("--think", optarg, 0, 1e6));
       break;
+    case 'c':
+      p.slots = static_cast<std::uint64_t>(number("--slots", optarg, 1, 1e10));
+      break;
     case 'o':
       p.out = optarg;
       break;
@@ -221,6 +229,12 @@ Params parse(int argc, char **argv) {
   if (p.procs.empty() || p.mixes.empty() || p.dists.empty() || p.stores.empty()) {
     usage("empty list");
   }
+  if (p.slots == 0) {
+    p.slots = p.records + (p.records + 2) / 3;
+  } else if (p.slots < p.records) {
+    usage("--slots: " + std::to_string(p.slots) + " is fewer than --records (" +
+          std::to_string(p.records) + ")");
+  }
   return p;
 }
 
@@ -229,6 +243,7 @@ Dataset make_dataset(const Params &p) {
   Dataset d;
   d.key_bytes = p.key_bytes;
   d.value_bytes = p.value_bytes;
+  d.slots = p.slots;
   d.keys.reserve(p.records);
   for (std::uint64_t i = 0; i < p.records; ++i) {
     std::string n = std::to_string(i);
@@ -470,8 +485,8 @@ int main_impl(int argc, char **argv) {
   std::size_t done = 0, failed = 0;
   const auto started = Clock::now();
   std::cout << "shmtable-ycsb: " << stores.size() << " stores, " << total << " runs of "
-            << p.seconds << " s, " << p.records << " records, " << p.key_bytes << "-byte keys, "
-            << p.value_bytes << "-byte values\n";
+            << p.seconds << " s, " << p.records << " records (" << p.slots << " slots), "
+            << p.key_bytes << "-byte keys, " << p.value_bytes << "-byte values\n";
 
   for (int round = 0; round < p.rounds; ++round) {
     for (const char m : p.mixes) {
@@ -523,8 +538,8 @@ int main_impl(int argc, char **argv) {
     js << "{\n  \"records\": " << p.records << ",\n  \"key_bytes\": " << p.key_bytes
        << ",\n  \"value_bytes\": " << p.value_bytes << ",\n  \"seconds\": " << p.seconds
        << ",\n  \"rounds\": " << p.rounds << ",\n  \"theta\": " << p.theta
-       << ",\n  \"think\": " << p.think << ",\n  \"sample_every\": " << kSampleEvery
-       << ",\n  \"stores\": {";
+       << ",\n  \"think\": " << p.think << ",\n  \"slots\": " << p.slots
+       << ",\n  \"sample_every\": " << kSampleEvery << ",\n  \"stores\": {";
     for (std::size_t i = 0; i < stores.size(); ++i) {
       js << (i ? ",\n" : "\n") << "    \"" << stores[i]->name() << "\": {\"rmw\": \""
          << json_escape(stores[i]->rmw_note()) << "\"}";
