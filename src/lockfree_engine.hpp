@@ -278,17 +278,19 @@ private:
   // P3: the handle's spare, now this operation's alone; nullopt if it has none.
   std::optional<std::uint32_t> take_spare() const noexcept;
   // Lines of a spare to ask for when the next write's shape is unknown (an erase's
-  // buffer): a 256-byte value with a key of up to 200 bytes.
+  // buffer), and at most in any case (hints for a value of kilobytes would cost more
+  // than the misses they save): 512 bytes, e.g. a 256-byte value after a key area of
+  // up to 248 bytes.
   static constexpr std::size_t kSpareLinesToOwn = 8;
   // Gives back a buffer no slot names any more: kept as the handle's spare if it may
   // keep one (P4) and has none, else pushed to the pool. A kept spare's first
   // `lines_to_own` lines are asked for (PREFETCHW) for the handle's next write.
   void release(std::uint32_t buffer, std::size_t lines_to_own = kSpareLinesToOwn) const noexcept;
-  // How many lines a write of the same shape as one of `value_bytes` will store: the
-  // record's header and key words and the value (records need not start on a line).
+  // How many of a record's first lines a write of the same shape as one of
+  // `value_bytes` stores (the header, the key area, the value), up to kSpareLinesToOwn.
   std::size_t lines_written(std::size_t value_bytes) const noexcept {
     const std::size_t bytes = 8 * (1 + words_for(g_.max_key_bytes())) + value_bytes;
-    return (bytes + kCacheLineBytes - 1) / kCacheLineBytes;
+    return std::min((bytes + kCacheLineBytes - 1) / kCacheLineBytes, kSpareLinesToOwn);
   }
   bool holds_permit(Magazine &m) const noexcept;
   BasicBufferPool<Atomics> pool() const noexcept {
@@ -505,7 +507,8 @@ std::uint32_t LockFreeEngine<A, G>::fill(std::optional<std::uint32_t> &held, con
   }
   // Release fence once the buffer is ours, however it came (pool, spare, or kept in hand
   // across a retry), before its first store: the CAS that unpublished it happens-before
-  // the fence (program order, or the spare's release/acquire hand-over, or pop()'s CAS),
+  // the fence (program order, the spare's release/acquire hand-over, the caller's own
+  // hand-over of a one-thread handle between threads, or pop()'s CAS),
   // so a reader that reads any store below and then fences (R3) sees that CAS's version.
   atomics_.writer_fence();
   std::uint64_t *rec = pool.words(*held);
@@ -643,9 +646,9 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
   p.memo = write_memo(thread);
   const BasicBufferPool<A> pool = this->pool();
   // A hint, not a store: the home control word's line, which find reads and the CAS
-  // writes, asked for now in one transfer for ownership, so that its move from another
-  // core overlaps the hashing instead of following it. (The spare's lines, which fill()
-  // writes, were asked for when it became the spare: release().)
+  // writes, asked for in one transfer for ownership, so that it comes over once,
+  // exclusive, instead of shared for find's load and again for the CAS. (The spare's
+  // lines, which fill() writes, were asked for when it became the spare: release().)
   prefetch_for_write(word(p.home));
   std::optional<std::uint32_t> held; // the one buffer this operation may hold (P2)
   struct GiveBack {
@@ -1024,10 +1027,13 @@ std::optional<std::uint32_t> LockFreeEngine<A, G>::take_spare() const noexcept {
     // Relaxed: this handle's calls never overlap (Magazine::one_thread), so nobody else
     // takes or keeps the spare between this load and the store.
     const std::uint32_t v = m->spare.load(std::memory_order_relaxed);
-    if (v == 0 || v > g_.buffer_count()) {
+    if (v == 0) {
       return std::nullopt;
     }
     m->spare.store(0, std::memory_order_relaxed);
+    if (v > g_.buffer_count()) {
+      return std::nullopt; // never kept so; dropped, as the exchange below drops it
+    }
     return v - 1;
   }
   // Relaxed peek: a hint only (the exchange below decides), so an empty magazine costs

@@ -281,5 +281,32 @@ TEST(ThreadsOneThread, OneThreadHandlesOnePerThreadKeepTheTableWhole) {
   EXPECT_EQ(r.duplicate_keys, 0u);
 }
 
+// A one-thread handle handed from thread to thread, each hand-over a join: the
+// caller's synchronization carries the spare (kept with plain loads and stores) from
+// one thread's writes to the next one's (ThreadSanitizer checks the edges).
+TEST(ThreadsOneThread, AOneThreadHandleHandedOnByJoinsKeepsItsValues) {
+  ScopedName name("lfhandon");
+  Options o;
+  o.name = name.str();
+  o.capacity = 64;
+  LockFreeTable keeper(o); // holds the table for the check after t closes
+  o.one_thread = true;
+  LockFreeTable t(o);
+  for (int th = 0; th < 4; ++th) {
+    std::thread([&, th] {
+      for (int i = 0; i < 200; ++i) {
+        t.set("k" + std::to_string(i % 8), "t" + std::to_string(th) + ":" + std::to_string(i));
+      }
+    }).join();
+  }
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(t.get("k" + std::to_string(i)), "t3:" + std::to_string(192 + i));
+  }
+  t.close(); // its spare goes back to the table
+  const RecoveryReport r = keeper.recover();
+  EXPECT_EQ(r.buffers_reclaimed, 0u);
+  EXPECT_EQ(r.entries, 8u);
+}
+
 } // namespace
 } // namespace shmtable::test

@@ -66,7 +66,8 @@ public:
   LockFreeTable &operator=(LockFreeTable &&) noexcept;
 
   // ---- Per-key operations -----------------------------------------------------
-  // Linearizable and safe to call concurrently from any threads of any processes.
+  // Linearizable and safe to call concurrently from any threads of any processes (but
+  // never overlapping on one handle opened with Options::one_thread).
   // Errc::kKeyTooLarge / kValueTooLarge on oversize input, before anything changes.
   // Errc::kTableFull if a new key finds no free slot within its probe limit, or no
   // free record buffer (papers/protocol.md, "Capacity"). Fullness is physical, as seen

@@ -378,6 +378,8 @@ struct UpdateGet : rl::test_suite<UpdateGet, 2>, Model {
 // at once, without the pool, while the reader may still be copying it (P3: R3 must catch
 // it). The writer has a handle of its own, as another process would; the reader uses
 // the model's (no spare). The planted bug spare_keeps_live keeps the live buffer instead.
+// The writer's handle is a one-thread handle (Options::one_thread), as the Node package
+// opens: only thread 0 calls it, so its spare is kept with relaxed loads and stores.
 struct SpareUpdateGet : rl::test_suite<SpareUpdateGet, 2>, Model {
   shmtable::detail::Magazine magazine; // the writer's handle's, used by thread 0 only
   LockFreeGeometry writer_geometry;
@@ -393,6 +395,7 @@ struct SpareUpdateGet : rl::test_suite<SpareUpdateGet, 2>, Model {
     sh.zero();
     magazine.spare.store(0);
     magazine.permit.store(shmtable::detail::Magazine::kUnasked);
+    magazine.one_thread = true;
     writer.set(fx->k, value_of('A'));
   }
   void thread(unsigned i) {
