@@ -28,12 +28,12 @@ function closeStillOpen() {
 // get (LockFreeTable::get_cached: same slot, same version) is answered with the string
 // made then (the addon returns null and where[0] says which), without reading the value
 // or making a string again. Strings are immutable: handing out the same one is
-// invisible. At most `kept.length` strings are held per handle: the addon's kKept (4096)
-// of values up to 1 KiB, and the last string made of a larger value.
+// invisible. At most `kept.length` (where[1], from the addon) strings are held per
+// handle: the addon's kKept of values up to 1 KiB, and the last one of a larger value.
 function keepStrings(table) {
   const getKept = table._getKept;
   const where = table._keptIndex();
-  const kept = new Array(4096 + 1).fill(undefined);
+  const kept = new Array(where[1]).fill(undefined);
   Object.defineProperty(table, 'get', {
     value: function get(key) {
       const v = getKept(key);

@@ -289,10 +289,13 @@ private:
   // How many of a record's first lines a write of the same shape as one of
   // `value_bytes` stores (the header, the key area, the value), up to kSpareLinesToOwn.
   std::size_t lines_written(std::size_t value_bytes) const noexcept {
-    const std::size_t bytes = 8 * (1 + words_for(g_.max_key_bytes())) + value_bytes;
+    const std::size_t bytes = 8 * value_word() + value_bytes;
     return std::min((bytes + kCacheLineBytes - 1) / kCacheLineBytes, kSpareLinesToOwn);
   }
   bool holds_permit(Magazine &m) const noexcept;
+  // Where a record's value starts, in words: after its header word and its key area
+  // (max_key_bytes, whatever the key's own length).
+  std::size_t value_word() const noexcept { return 1 + words_for(g_.max_key_bytes()); }
   BasicBufferPool<Atomics> pool() const noexcept {
     return BasicBufferPool<Atomics>(&g_.control()->pool, g_.records(), g_.record_bytes(),
                                     g_.buffer_count(), atomics_);
@@ -418,7 +421,7 @@ LockFreeEngine<A, G>::visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *s
     bool match = static_cast<std::uint32_t>(head) == p.key.size() && key_matches(rec + 1, p);
     if (match && state == kLive && sink != nullptr) {
       const std::size_t len = std::min<std::uint64_t>(head >> 32, g_.max_value_bytes());
-      std::uint64_t *val = rec + 1 + words_for(g_.max_key_bytes());
+      std::uint64_t *val = rec + value_word();
       sink->len = len;
       if (sink->caching != nullptr) {
         // Held: R3 below validates that the word still has this version, so the entry
@@ -516,7 +519,7 @@ std::uint32_t LockFreeEngine<A, G>::fill(std::optional<std::uint32_t> &held, con
   for (std::uint32_t i = 0; i < p.nwords; ++i) {
     store_word(rec + 1 + i, p.key_word(i));
   }
-  std::uint64_t *val = rec + 1 + words_for(g_.max_key_bytes());
+  std::uint64_t *val = rec + value_word();
   atomics_.fill_record(val, value.data(), value.size());
   return *held;
 }
@@ -1078,13 +1081,16 @@ template <class A, class G>
 void LockFreeEngine<A, G>::release(std::uint32_t buffer, std::size_t lines_to_own) const noexcept {
   Magazine *m = g_.magazine();
   if (m != nullptr && m->spare.load(std::memory_order_relaxed) == 0 && holds_permit(*m)) {
-    std::uint32_t empty = 0;
-    // One-thread handle: relaxed, as in take_spare(). Else release: pairs with
-    // take_spare()'s acquire exchange (P3's hand-over between the threads of one handle).
-    const bool kept = m->one_thread ? (m->spare.store(buffer + 1, std::memory_order_relaxed), true)
-                                    : m->spare.compare_exchange_strong(empty, buffer + 1,
-                                                                       std::memory_order_release,
-                                                                       std::memory_order_relaxed);
+    bool kept = true;
+    if (m->one_thread) {
+      m->spare.store(buffer + 1, std::memory_order_relaxed); // relaxed: as take_spare()'s
+    } else {
+      // Release: pairs with take_spare()'s acquire exchange (P3's hand-over between the
+      // threads of one handle).
+      std::uint32_t empty = 0;
+      kept = m->spare.compare_exchange_strong(empty, buffer + 1, std::memory_order_release,
+                                              std::memory_order_relaxed);
+    }
     if (kept) {
       // Hints, not stores: the handle's next write fills this buffer, whose lines the
       // key's previous writer (perhaps another process) wrote last; asked for now, they

@@ -181,10 +181,12 @@ public:
     if constexpr (kCaching) {
       // index.js's get: strings kept by slot and version (get_kept, below).
       m.template bind<&TableWrap::get_kept>("_getKept");
-      Napi::ArrayBuffer where = Napi::ArrayBuffer::New(env, sizeof(std::int32_t));
+      // [0]: get_kept's last index; [1]: the length of index.js's array of strings.
+      Napi::ArrayBuffer where = Napi::ArrayBuffer::New(env, 2 * sizeof(std::int32_t));
       where_ = static_cast<std::int32_t *>(where.Data());
-      *where_ = -1;
-      where_ref_ = Napi::Persistent(Napi::Int32Array::New(env, 1, where, 0));
+      where_[0] = -1;
+      where_[1] = static_cast<std::int32_t>(kKept + 1);
+      where_ref_ = Napi::Persistent(Napi::Int32Array::New(env, 2, where, 0));
       kept_.resize(kKept);
     }
     m.template bind<&TableWrap::set>("set");
@@ -324,10 +326,11 @@ private:
   // array of kKept by slot (slot % kKept), while this side keeps which slot and version
   // each one is the value of (kept_). Values over kKeptMaxBytes are not kept: their
   // strings go to the array's extra last element, kKept, which no hit ever names, so a
-  // handle holds at most kKept strings of at most kKeptMaxBytes (4 MiB), and one more. A hit on an
-  // entry unchanged since (same slot, same version: LockFreeTable::get_cached) reads nothing from
-  // the table and makes no string: it returns null, and index.js returns its kept string. Otherwise
-  // the string made from shared memory, kept here by slot and version. Either way *where_ (the
+  // handle holds at most kKept strings of at most kKeptMaxBytes (4 MiB), and one more.
+  // A hit on an entry unchanged since (same slot, same version:
+  // LockFreeTable::get_cached) reads nothing from the table and makes no string: it
+  // returns null, and index.js returns its kept string. Otherwise the string made from
+  // shared memory, kept here by slot and version. Either way where_[0] (of the
   // Int32Array of _keptIndex) is the array index; undefined on a miss. Strings are
   // immutable, so handing the same one out twice is invisible to JS; Buffers are
   // mutable and never kept. Only index.js may call this: a caller that does not keep
@@ -337,7 +340,7 @@ private:
   };
   // 4096: 1000 keys spread over a table's slots share an entry for 11 % of them (each
   // such get makes its string again), where 1024 entries left 36 % sharing.
-  static constexpr std::size_t kKept = 4096; // index.js's array has kKept + 1 elements
+  static constexpr std::size_t kKept = 4096; // index.js's array has kKept + 1 (where_[1])
   static constexpr std::size_t kKeptMaxBytes = 1024;
   struct Kept {
     std::uint64_t slot = ~std::uint64_t{0};
@@ -379,14 +382,14 @@ private:
     ++counters_.hits;
     const std::size_t i = ctx.slot % kKept;
     if (r == CachedGet::kHeld) {
-      *where_ = static_cast<std::int32_t>(i);
+      where_[0] = static_cast<std::int32_t>(i);
       return env.Null();
     }
     if (ctx.keep) {
       kept_[i] = {ctx.slot, ctx.version};
-      *where_ = static_cast<std::int32_t>(i);
+      where_[0] = static_cast<std::int32_t>(i);
     } else {
-      *where_ = static_cast<std::int32_t>(kKept); // held by index.js, never a hit
+      where_[0] = static_cast<std::int32_t>(kKept); // held by index.js, never a hit
     }
     return {env, ctx.made};
   }
