@@ -233,7 +233,7 @@ private:
       throw std::length_error("floor: key too large");
     }
     const std::uint64_t h = detail::key_hash(key.data(), key.size(), seed_); // the engine's
-    return {key, h % capacity_, detail::fingerprint_of(h)};
+    return {key, detail::home_of(h, capacity_), detail::fingerprint_of(h)};
   }
 
   std::uint64_t *record(std::uint32_t buffer) const {

@@ -11,9 +11,9 @@
 //   slot s:  [ version | buffer | fp | bound | state ]  --names-->  record buffer
 //            (16 bytes, lock cmpxchg16b only)                      [klen|vlen|key|value]
 //
-// A key K hashes (XXH3-64, seeded) to h. Its home is h % capacity, its fingerprint the
-// top 16 bits. K may live at home + d (mod capacity) for d <= bound(home), where
-// bound(home) is kept in the home slot's control word.
+// A key K hashes (XXH3-64, seeded) to h. Its home is home_of(h, capacity), its
+// fingerprint the top 16 bits (both in lockfree_layout.hpp). K may live at home + d (mod capacity)
+// for d <= bound(home), where bound(home) is kept in the home slot's control word.
 //
 // Slot states and who moves them (every arrow is one cas128; the version grows by one,
 // and the reservation starts a new epoch, M2 in lockfree_layout.hpp):
@@ -216,7 +216,7 @@ public:
   // recover_alone().
   void drop_magazine() const noexcept;
   std::uint64_t home_slot(std::string_view key) const noexcept {
-    return key_hash(key.data(), key.size(), g_.hash_seed()) % g_.capacity();
+    return home_of(key_hash(key.data(), key.size(), g_.hash_seed()), g_.capacity());
   }
   std::uint64_t fingerprint(std::string_view key) const noexcept {
     return fingerprint_of(key_hash(key.data(), key.size(), g_.hash_seed()));
@@ -378,7 +378,7 @@ LockFreeEngine<A, G>::probe_for(std::string_view key) const {
   Probe p;
   p.key = key;
   const std::uint64_t h = key_hash(key.data(), key.size(), g_.hash_seed());
-  p.home = h % g_.capacity();
+  p.home = home_of(h, g_.capacity());
   p.fp = fingerprint_of(h);
   p.nwords = words_for(static_cast<std::uint32_t>(key.size()));
   return p;
@@ -993,7 +993,7 @@ bool LockFreeEngine<A, G>::findable(std::uint64_t slot, Ctrl c, std::string_view
     return false;
   }
   const std::uint64_t hash = key_hash(padded.data(), len, g_.hash_seed());
-  const std::uint64_t home = hash % g_.capacity();
+  const std::uint64_t home = home_of(hash, g_.capacity());
   const std::uint64_t dist = (slot + g_.capacity() - home) % g_.capacity();
   // I1: a live key's home bound covers it from before its reservation until recover().
   return fingerprint_of(hash) == c.fingerprint() &&
@@ -1167,7 +1167,7 @@ template <class A, class G> RecoveryReport LockFreeEngine<A, G>::recover_alone()
         dirty = std::any_of(key.begin() + klen, key.end(), [](char ch) { return ch != 0; });
         key.resize(klen); // the hash does not depend on the padding
         hash = key_hash(key.data(), key.size(), g_.hash_seed());
-        const std::uint64_t home = hash % g_.capacity();
+        const std::uint64_t home = home_of(hash, g_.capacity());
         dist = (slot + g_.capacity() - home) % g_.capacity();
         // Past max_distance no probe reaches it, and no bound field can say it (I1).
         corrupt = fingerprint_of(hash) != c.fingerprint() || dist > g_.max_distance();
@@ -1180,7 +1180,7 @@ template <class A, class G> RecoveryReport LockFreeEngine<A, G>::recover_alone()
       continue;
     }
     in_slot[c.buffer()] = 1;
-    const std::uint64_t home = hash % g_.capacity();
+    const std::uint64_t home = home_of(hash, g_.capacity());
     if (dirty) {
       padded.push_back({slot, c, std::move(key), home, dist});
       continue;

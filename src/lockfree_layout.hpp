@@ -54,9 +54,17 @@ static_assert(((kMaxBound << kBoundShift) & (std::uint64_t{0xffff} << kFpShift))
 static_assert(kFpShift + 16 == kBufferShift, "fingerprint and buffer are adjacent");
 static_assert(kBoundBits <= 16, "recover() keeps bounds as 16-bit numbers");
 
-// A key's fingerprint, as its control word carries it: the top 16 bits of its hash (the
-// home slot, hash % capacity, depends mostly on the low bits).
+// A key's fingerprint, as its control word carries it: the top 16 bits of its hash.
 constexpr std::uint64_t fingerprint_of(std::uint64_t hash) noexcept { return hash >> 48; }
+
+// A key's home slot: the hash's other 48 bits, scaled to [0, capacity) by one multiply
+// (the high half of a 64 x 64-bit product; multiply-shift range reduction) rather than
+// `hash % capacity`, whose `div` is about 15 cycles of latency on every operation. The
+// fingerprint's bits are left out, so keys that share a home share a fingerprint only by
+// chance (1 in 65 536), as with `%`. Uniform to within 2^-48 for any capacity.
+constexpr std::uint64_t home_of(std::uint64_t hash, std::uint64_t capacity) noexcept {
+  return static_cast<std::uint64_t>((static_cast<unsigned __int128>(hash << 16) * capacity) >> 64);
+}
 
 // Batched reads (LockFreeTable::get_many, and the floor's in bench/): a software
 // pipeline over the keys. Key j is hashed and its home line prefetched at step j, its

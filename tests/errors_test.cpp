@@ -150,7 +150,9 @@ TEST(Errors, AnotherFormatVersionIsRefused) {
   MutexTable(persistent(name.str())).close();
   patch_header(
       name.dev_path(), [](detail::SegmentHeader &h) { h.format_version = 99; }, true);
-  expect_error(Errc::kLayoutMismatch, "format_version: the segment has 99, this library reads 1",
+  expect_error(Errc::kLayoutMismatch,
+               "format_version: the segment has 99, this library reads " +
+                   std::to_string(kFormatVersion),
                [&] { MutexTable t(persistent(name.str())); });
 }
 

@@ -82,6 +82,30 @@ TEST(LockFree, AControlWordIsReadInOneLoadOnlyWhereTheCpuMakesItAtomic) {
 
 // get_cached: read once, then held while the entry is unchanged; any change of the
 // entry (an update, even to the same bytes; an erase and re-insert) makes it read again.
+TEST(LockFree, HomeSlotsAreInRangeAndEvenAtEveryCapacity) {
+  // home_of() scales the hash's 48 bits below the fingerprint: every capacity, from 1 to
+  // past 2^32, gets homes inside it; a small one gets each home about equally often.
+  for (const std::uint64_t cap :
+       {std::uint64_t{1}, std::uint64_t{2}, std::uint64_t{3}, std::uint64_t{1000},
+        std::uint64_t{13334}, (std::uint64_t{1} << 32) + 7}) {
+    for (const std::uint64_t h : {std::uint64_t{0}, ~std::uint64_t{0},
+                                  std::uint64_t{0x0000ffffffffffff}, std::uint64_t{1} << 47}) {
+      EXPECT_LT(detail::home_of(h, cap), cap) << "hash " << h << ", capacity " << cap;
+    }
+  }
+  constexpr std::uint64_t kCap = 97;
+  std::vector<int> hits(kCap, 0);
+  constexpr int kKeys = 97 * 400;
+  for (int i = 0; i < kKeys; ++i) {
+    const std::string key = "key:" + std::to_string(i);
+    ++hits[detail::home_of(detail::key_hash(key.data(), key.size(), 1), kCap)];
+  }
+  for (std::uint64_t s = 0; s < kCap; ++s) {
+    EXPECT_GT(hits[s], 300) << "home " << s; // 400 expected; 5 standard deviations off
+    EXPECT_LT(hits[s], 500) << "home " << s;
+  }
+}
+
 TEST(LockFree, GetCachedHoldsOnlyWhileTheEntryIsUnchanged) {
   ScopedName name("lfcached");
   LockFreeTable t(named(name.str(), 64));

@@ -243,9 +243,10 @@ struct Fixture {
   bool no_writer_fence = false;
 
   Fixture() {
-    auto home = [](const std::string &key) {
-      return XXH3_64bits_withSeed(key.data(), key.size(), kSeed) % 2;
+    auto hash = [](const std::string &key) {
+      return XXH3_64bits_withSeed(key.data(), key.size(), kSeed);
     };
+    auto home = [&](const std::string &key) { return shmtable::detail::home_of(hash(key), 2); };
     k = "key";
     for (int i = 0; k_home.empty(); ++i) {
       const std::string c = "k" + std::to_string(i);
@@ -253,9 +254,7 @@ struct Fixture {
         k_home = c;
       }
     }
-    auto fp = [](const std::string &key) {
-      return shmtable::detail::fingerprint_of(XXH3_64bits_withSeed(key.data(), key.size(), kSeed));
-    };
+    auto fp = [&](const std::string &key) { return shmtable::detail::fingerprint_of(hash(key)); };
     for (int i = 0; k_twin.empty(); ++i) {
       const std::string c = "t" + std::to_string(i);
       if (home(c) == home(k) && fp(c) == fp(k)) {
