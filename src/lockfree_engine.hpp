@@ -702,9 +702,13 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
       }
       buf = fill(held, p, *next);
       const Ctrl updated = c.with_entry(kLive, p.fp, buf);
+      // Whether the memo already holds (slot, this epoch, key): find() without a sink
+      // either took its answer from the memo or noted its validated read (visit()), and
+      // an update keeps the epoch unless its version crosses into the next one.
+      const bool memo_knows = !reads_value && updated.epoch() == c.epoch();
       if (publish(*slot, c, updated)) { // linearization point
         held.reset();                   // now in the slot (P1)
-        if (p.memo != nullptr) {
+        if (p.memo != nullptr && !memo_knows) {
           p.memo->note(g_.memo_handle(), *slot, updated.epoch(), p.key); // M1: our update
         }
         if constexpr (kPlanted == PlantedBug::kSpareKeepsLive) {
