@@ -12,8 +12,9 @@
 //            (16 bytes, lock cmpxchg16b only)                      [klen|vlen|key|value]
 //
 // A key K hashes (XXH3-64, seeded) to h. Its home is home_of(h, capacity), its
-// fingerprint the top 16 bits (both in lockfree_layout.hpp). K may live at home + d (mod capacity)
-// for d <= bound(home), where bound(home) is kept in the home slot's control word.
+// fingerprint the top 16 bits (both in lockfree_layout.hpp). K may live at home + d
+// (mod capacity) for d <= bound(home), where bound(home) is kept in the home slot's
+// control word.
 //
 // Slot states and who moves them (every arrow is one cas128; the version grows by one,
 // and the reservation starts a new epoch, M2 in lockfree_layout.hpp):

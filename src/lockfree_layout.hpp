@@ -61,7 +61,8 @@ constexpr std::uint64_t fingerprint_of(std::uint64_t hash) noexcept { return has
 // (the high half of a 64 x 64-bit product; multiply-shift range reduction) rather than
 // `hash % capacity`, whose `div` is about 15 cycles of latency on every operation. The
 // fingerprint's bits are left out, so keys that share a home share a fingerprint only by
-// chance (1 in 65 536), as with `%`. Uniform to within 2^-48 for any capacity.
+// chance (1 in 65 536). Each home is the image of floor(2^48 / capacity) of the 2^48
+// values, or one more: as even as a remainder.
 constexpr std::uint64_t home_of(std::uint64_t hash, std::uint64_t capacity) noexcept {
   return static_cast<std::uint64_t>((static_cast<unsigned __int128>(hash << 16) * capacity) >> 64);
 }

@@ -80,8 +80,6 @@ TEST(LockFree, AControlWordIsReadInOneLoadOnlyWhereTheCpuMakesItAtomic) {
   EXPECT_EQ(detail::load128_vector(&w), w);
 }
 
-// get_cached: read once, then held while the entry is unchanged; any change of the
-// entry (an update, even to the same bytes; an erase and re-insert) makes it read again.
 TEST(LockFree, HomeSlotsAreInRangeAndEvenAtEveryCapacity) {
   // home_of() scales the hash's 48 bits below the fingerprint: every capacity, from 1 to
   // past 2^32, gets homes inside it; a small one gets each home about equally often.
@@ -106,6 +104,8 @@ TEST(LockFree, HomeSlotsAreInRangeAndEvenAtEveryCapacity) {
   }
 }
 
+// get_cached: read once, then held while the entry is unchanged; any change of the
+// entry (an update, even to the same bytes; an erase and re-insert) makes it read again.
 TEST(LockFree, GetCachedHoldsOnlyWhileTheEntryIsUnchanged) {
   ScopedName name("lfcached");
   LockFreeTable t(named(name.str(), 64));
