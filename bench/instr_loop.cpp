@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "floor_table.hpp"
@@ -25,6 +26,14 @@
 namespace {
 
 using shmtable::bench::make_keys;
+
+// Whether Table has batched gets: the lock-free engine, and the floor's copy of its
+// pipeline (the mutex engine has none).
+template <class Table>
+constexpr bool kBatched = std::is_same_v<Table, shmtable::bench::FloorTable> ||
+                          requires(const Table &t) {
+  t.get_many(std::span<const std::string_view>(), shmtable::ManyReader{}, nullptr);
+};
 
 template <class Table>
 int run(Table &t, std::string_view op, std::uint64_t count, std::uint64_t slots,
@@ -53,7 +62,9 @@ int run(Table &t, std::string_view op, std::uint64_t count, std::uint64_t slots,
     for (std::uint64_t n = 0; n < count; ++n, next(keys.size())) {
       t.set(keys[i], value);
     }
-  } else if constexpr (requires { t.get_many(std::span<const std::string_view>()); }) {
+  } else if constexpr (kBatched<Table>) {
+    // Batches of 64 keys: the engine hands each value to a ManyReader, the floor calls a
+    // visitor in place (the same pipeline, ManyPipeline).
     const std::vector<std::string_view> views(keys.begin(), keys.end());
     const shmtable::ManyReader copy = [](void *ctx, std::size_t, shmtable::ValueView v) {
       *static_cast<std::uint64_t *>(ctx) += v.size;
@@ -62,21 +73,12 @@ int run(Table &t, std::string_view op, std::uint64_t count, std::uint64_t slots,
       if (i + 64 > views.size()) {
         i = 0;
       }
-      t.get_many(std::span<const std::string_view>(views.data() + i, 64), copy, &sink);
-      i += 64;
-    }
-  } else if constexpr (requires {
-                         t.get_many(std::span<const std::string_view>(),
-                                    [](std::size_t, const char *, std::size_t) {});
-                       }) {
-    // The floor's batched gets: the same pipeline, a visitor called in place.
-    const std::vector<std::string_view> views(keys.begin(), keys.end());
-    for (std::uint64_t n = 0; n < count; n += 64) {
-      if (i + 64 > views.size()) {
-        i = 0;
+      const std::span<const std::string_view> batch(views.data() + i, 64);
+      if constexpr (std::is_same_v<Table, shmtable::bench::FloorTable>) {
+        t.get_many(batch, [&](std::size_t, const char *, std::size_t size) { sink += size; });
+      } else {
+        t.get_many(batch, copy, &sink);
       }
-      t.get_many(std::span<const std::string_view>(views.data() + i, 64),
-                 [&](std::size_t, const char *, std::size_t size) { sink += size; });
       i += 64;
     }
   }
