@@ -276,8 +276,11 @@ private:
       hint(reinterpret_cast<const void *>(line));
     }
   }
-  // P3: the handle's spare, now this operation's alone; nullopt if it has none.
-  std::optional<std::uint32_t> take_spare() const noexcept;
+  // P3: the handle's spare, now this operation's alone, as the magazine keeps it: the
+  // buffer's index + 1, or 0 if it has none. A plain integer, not std::optional: GCC
+  // returns an optional<uint32_t> from a call through memory, two narrow stores read back
+  // by one wider load, which stalls store forwarding on every write.
+  std::uint32_t take_spare() const noexcept;
   // Lines of a spare to ask for when the next write's shape is unknown (an erase's
   // buffer), and at most in any case (hints for a value of kilobytes would cost more
   // than the misses they save): 512 bytes, e.g. a 256-byte value after a key area of
@@ -498,7 +501,9 @@ std::uint32_t LockFreeEngine<A, G>::fill(std::optional<std::uint32_t> &held, con
                                          std::string_view value) const {
   const BasicBufferPool<A> pool = this->pool();
   if (!held) {
-    held = take_spare(); // P3: the common case of a steady stream of writes
+    if (const std::uint32_t spare = take_spare(); spare != 0) {
+      held = spare - 1; // P3: the common case of a steady stream of writes
+    }
   }
   if (!held) {
     held = pool.pop();
@@ -1028,34 +1033,33 @@ template <class A, class G> std::size_t LockFreeEngine<A, G>::size() const noexc
   return n < 0 ? 0 : static_cast<std::size_t>(n);
 }
 
-template <class A, class G>
-std::optional<std::uint32_t> LockFreeEngine<A, G>::take_spare() const noexcept {
+template <class A, class G> std::uint32_t LockFreeEngine<A, G>::take_spare() const noexcept {
   Magazine *m = g_.magazine();
   if (m != nullptr && m->one_thread) {
     // Relaxed: this handle's calls never overlap (Magazine::one_thread), so nobody else
     // takes or keeps the spare between this load and the store.
     const std::uint32_t v = m->spare.load(std::memory_order_relaxed);
     if (v == 0) {
-      return std::nullopt;
+      return 0;
     }
     m->spare.store(0, std::memory_order_relaxed);
     if (v > g_.buffer_count()) {
-      return std::nullopt; // never kept so; dropped, as the exchange below drops it
+      return 0; // never kept so; dropped, as the exchange below drops it
     }
-    return v - 1;
+    return v;
   }
   // Relaxed peek: a hint only (the exchange below decides), so an empty magazine costs
   // no read-modify-write.
   if (m == nullptr || m->spare.load(std::memory_order_relaxed) == 0) {
-    return std::nullopt;
+    return 0;
   }
   // Acquire: pairs with release()'s CAS in whichever thread of this handle kept it, so
   // the CAS that unpublished the buffer happens-before our fill (fill()'s fence edge).
   const std::uint32_t v = m->spare.exchange(0, std::memory_order_acquire);
-  if (v == 0 || v > g_.buffer_count()) {
-    return std::nullopt; // another thread of this handle took it first
+  if (v > g_.buffer_count()) {
+    return 0; // never kept so; dropped
   }
-  return v - 1;
+  return v; // 0: another thread of this handle took it first
 }
 
 template <class A, class G> bool LockFreeEngine<A, G>::holds_permit(Magazine &m) const noexcept {
