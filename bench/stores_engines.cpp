@@ -107,7 +107,11 @@ public:
 
   std::unique_ptr<Client> attach(const Dataset &) override {
     if (kind_ == Kind::kLockFree) {
-      return std::make_unique<EngineClient<LockFreeTable>>(LockFreeTable(opts_), true);
+      // A client is one process's one thread, so its handle is opened for one thread
+      // (Options::one_thread), as the Node package opens every handle.
+      Options one = opts_;
+      one.one_thread = true;
+      return std::make_unique<EngineClient<LockFreeTable>>(LockFreeTable(one), true);
     }
     return std::make_unique<EngineClient<MutexTable>>(MutexTable(opts_), kind_ == Kind::kRobust);
   }
