@@ -66,7 +66,7 @@ int run(Table &t, std::string_view op, std::uint64_t count, std::uint64_t slots,
     // Batches of 64 keys: the engine hands each value to a ManyReader, the floor calls a
     // visitor in place (the same pipeline, ManyPipeline).
     const std::vector<std::string_view> views(keys.begin(), keys.end());
-    const shmtable::ManyReader copy = [](void *ctx, std::size_t, shmtable::ValueView v) {
+    const shmtable::ManyReader copy = [](void *ctx, std::size_t, const shmtable::ValueView &v) {
       *static_cast<std::uint64_t *>(ctx) += v.size;
     };
     for (std::uint64_t n = 0; n < count; n += 64) {

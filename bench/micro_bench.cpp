@@ -317,7 +317,7 @@ void BM_GetManyLockFree(benchmark::State &state) {
   struct Out {
     char values[64][64];
   } out{};
-  const shmtable::ManyReader copy = [](void *ctx, std::size_t i, shmtable::ValueView v) {
+  const shmtable::ManyReader copy = [](void *ctx, std::size_t i, const shmtable::ValueView &v) {
     if (v.bytes != nullptr) {
       std::memcpy(static_cast<Out *>(ctx)->values[i % 64], v.bytes,
                   std::min<std::size_t>(v.size, 64));

@@ -835,7 +835,7 @@ std::size_t LockFreeEngine<A, G>::get_many(std::span<const std::string_view> key
     std::size_t index;
     bool called;
   };
-  const ValueReader one = [](void *c, ValueView v) {
+  const ValueReader one = [](void *c, const ValueView &v) {
     auto *e = static_cast<Each *>(c);
     e->called = true;
     e->reader(e->ctx, e->index, v);

@@ -237,7 +237,7 @@ LockFreeTable::get_many(std::span<const std::string_view> keys) const {
   std::vector<std::optional<std::string>> out(keys.size());
   get_many(
       keys,
-      [](void *ctx, std::size_t i, ValueView v) {
+      [](void *ctx, std::size_t i, const ValueView &v) {
         auto &slot = (*static_cast<std::vector<std::optional<std::string>> *>(ctx))[i];
         if (v.bytes == nullptr) {
           slot.reset(); // absent after all

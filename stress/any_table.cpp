@@ -29,7 +29,7 @@ const CachingReader KeptValues::kReader{
       k->last = &it->second.second;
       return true;
     },
-    [](void *ctx, ValueView v, std::uint64_t slot, std::uint64_t version) {
+    [](void *ctx, const ValueView &v, std::uint64_t slot, std::uint64_t version) {
       auto *k = static_cast<KeptValues *>(ctx);
       if (k->by_slot.size() >= kMaxKept && !k->by_slot.contains(slot)) {
         k->by_slot.clear();

@@ -215,7 +215,7 @@ TEST(LockFree, GetManyUnderConcurrentWritersReturnsOnlyWholeValues) {
   for (int round = 0; round < 3000; ++round) {
     t.get_many(
         views,
-        [](void *ctx, std::size_t i, ValueView v) {
+        [](void *ctx, std::size_t i, const ValueView &v) {
           auto *s = static_cast<Seen *>(ctx);
           if (v.bytes == nullptr) {
             s->values[i].reset();

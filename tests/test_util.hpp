@@ -72,7 +72,7 @@ inline const CachingReader KeptValue::kReader{
       auto *k = static_cast<KeptValue *>(ctx);
       return k->slot == slot && k->version == version;
     },
-    [](void *ctx, ValueView v, std::uint64_t slot, std::uint64_t version) {
+    [](void *ctx, const ValueView &v, std::uint64_t slot, std::uint64_t version) {
       auto *k = static_cast<KeptValue *>(ctx);
       k->value.assign(v.bytes, v.size);
       k->slot = slot;

@@ -295,7 +295,7 @@ private:
         napi_env env;
         napi_value value = nullptr;
       } made{env};
-      const ValueReader reader = [](void *ctx, ValueView v) {
+      const ValueReader reader = [](void *ctx, const ValueView &v) {
         auto *m = static_cast<Made *>(ctx);
         m->value = Make(m->env, v.bytes, v.size, v.ascii);
       };
@@ -366,7 +366,7 @@ private:
           const Kept &e = x->kept[slot % kKept];
           return e.slot == slot && e.version == version;
         },
-        [](void *c, ValueView v, std::uint64_t slot, std::uint64_t version) {
+        [](void *c, const ValueView &v, std::uint64_t slot, std::uint64_t version) {
           auto *x = static_cast<Ctx *>(c);
           x->made = make_string(x->env, v.bytes, v.size, v.ascii);
           x->slot = slot;
@@ -430,7 +430,7 @@ private:
         napi_env env;
         std::vector<napi_value> *values;
       } made{env, &values};
-      const ManyReader reader = [](void *ctx, std::size_t i, ValueView v) {
+      const ManyReader reader = [](void *ctx, std::size_t i, const ValueView &v) {
         auto *m = static_cast<Made *>(ctx);
         napi_value undefined = nullptr;
         if (v.bytes == nullptr) {
