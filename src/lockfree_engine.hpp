@@ -191,6 +191,7 @@ public:
 
   // ---- LockFreeTable's operations, with its contracts (lockfree_table.hpp) ------------
   void set(std::string_view key, std::string_view value) const;
+  void set_with(std::string_view key, ValueSource value, void *ctx) const;
   // The reads are inlined into their callers with their probe and scan (below), so that
   // the geometry stays in registers (LockFreeTable's is one pointer to the handle).
   [[gnu::always_inline]] std::optional<std::string> get(std::string_view key) const;
@@ -369,7 +370,13 @@ private:
   bool cancel_rivals(const Probe &p, std::uint64_t mine) const;
   void raise_bound(std::uint64_t home, std::uint64_t distance) const;
   template <class Decide>
-  bool mutate(std::string_view key, bool reads_value, Decide &&decide) const;
+  bool mutate(std::string_view key, bool reads_value, Decide &&decide) const {
+    return mutate(key, reads_value, decide, [] {});
+  }
+  // The same, calling before() once, after the key's home line has been asked for and
+  // before the first read of it (set_with's value source).
+  template <class Decide, class Before>
+  bool mutate(std::string_view key, bool reads_value, Decide &&decide, Before &&before) const;
 
   Geometry g_;
   [[no_unique_address]] Atomics atomics_;
@@ -648,8 +655,9 @@ LockFreeEngine<A, G>::insert_new(const Probe &p, std::uint32_t buffer) const {
 // Without `reads_value`, `current` only tells present from absent (its bytes are not
 // copied: a plain set does not need them).
 template <class A, class G>
-template <class Decide>
-bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide &&decide) const {
+template <class Decide, class Before>
+bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide &&decide,
+                                  Before &&before) const {
   Probe p = probe_for(key);
   WriterThread *const thread = writer_thread(); // null for fibers
   p.memo = write_memo(thread);
@@ -659,6 +667,7 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
   // exclusive, instead of shared for find's load and again for the CAS. (The spare's
   // lines, which fill() writes, were asked for when it became the spare: release().)
   prefetch_for_write(word(p.home));
+  before(); // work of the caller's that the line's transfer overlaps (set_with)
   std::optional<std::uint32_t> held; // the one buffer this operation may hold (P2)
   struct GiveBack {
     const LockFreeEngine &engine;
@@ -752,6 +761,23 @@ void LockFreeEngine<A, G>::set(std::string_view key, std::string_view value) con
          [&](std::optional<std::string_view>, std::string &) -> std::optional<std::string_view> {
            return value;
          });
+}
+
+// set() of a value that source(ctx) makes (e.g. by decoding it) while the home control
+// word's line, asked for above, is on its way: an operation's first miss, and with
+// other processes writing the key, a transfer from another core.
+template <class A, class G>
+void LockFreeEngine<A, G>::set_with(std::string_view key, ValueSource source, void *ctx) const {
+  std::string_view value;
+  mutate(
+      key, /*reads_value=*/false,
+      [&](std::optional<std::string_view>, std::string &) -> std::optional<std::string_view> {
+        return value;
+      },
+      [&] {
+        value = source(ctx);
+        check_value_size(value.size(), g_.max_value_bytes());
+      });
 }
 
 template <class A, class G>

@@ -201,6 +201,11 @@ void LockFreeTable::set(std::string_view key, std::string_view value) {
       this, [&](auto e) __attribute__((always_inline)) { return e.set(key, value); });
 }
 
+void LockFreeTable::set_with(std::string_view key, ValueSource source, void *ctx) {
+  with_engine(
+      this, [&](auto e) __attribute__((always_inline)) { return e.set_with(key, source, ctx); });
+}
+
 std::optional<std::string> LockFreeTable::get(std::string_view key) const {
   return with_engine(
       this, [&](auto e) __attribute__((always_inline)) { return e.get(key); });

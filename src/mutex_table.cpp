@@ -363,6 +363,11 @@ void MutexTable::set(std::string_view key, std::string_view value) {
   });
 }
 
+void MutexTable::set_with(std::string_view key, ValueSource source, void *ctx) {
+  detail::check_key_size(key.size(), max_key_bytes());
+  set(key, source(ctx));
+}
+
 std::int64_t MutexTable::add(std::string_view key, std::int64_t delta) {
   std::int64_t sum = 0;
   mutate(key, [&](std::optional<std::string_view> current, std::string &next) {

@@ -447,6 +447,55 @@ TYPED_TEST_P(Conformance, UpdateReplacesWhatItReadsAndNothingElse) {
   EXPECT_EQ(t.get("after"), "x");
 }
 
+TYPED_TEST_P(Conformance, SetWithStoresWhatItsSourceMakesCalledOnce) {
+  auto t = this->make();
+  int calls = 0;
+  t.set_with("k", [&] {
+    ++calls;
+    return std::string_view("first");
+  });
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(t.get("k"), "first");
+  const std::string second = "second, longer";
+  t.set_with("k", [&] {
+    ++calls;
+    return std::string_view(second);
+  });
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(t.get("k"), second);
+  // An oversize key is refused before the source runs; an oversize value, an exception
+  // from the source: the key keeps its value, and nothing is inserted.
+  expect_error(Errc::kKeyTooLarge, "65 bytes exceeds the table's max_key_bytes of 64", [&] {
+    t.set_with(std::string(65, 'k'), [&] {
+      ++calls;
+      return std::string_view("v");
+    });
+  });
+  EXPECT_EQ(calls, 2);
+  const std::string big(257, 'v');
+  expect_error(Errc::kValueTooLarge, "257 bytes exceeds the table's max_value_bytes of 256",
+               [&] { t.set_with("k", [&] { return std::string_view(big); }); });
+  EXPECT_THROW(
+      t.set_with("new",
+                 []() -> std::string_view { throw std::runtime_error("caller's own failure"); }),
+      std::runtime_error);
+  EXPECT_EQ(t.get("k"), second);
+  EXPECT_FALSE(t.contains("new"));
+  EXPECT_EQ(t.size(), 1u);
+  // Failed calls keep no buffer or lock: every key still fits up to capacity.
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_THROW(t.set_with("new" + std::to_string(i),
+                            []() -> std::string_view { throw std::runtime_error("again"); }),
+                 std::runtime_error);
+  }
+  for (std::uint64_t i = 1; i < 64; ++i) {
+    const std::string v = "v" + std::to_string(i);
+    t.set_with("key" + std::to_string(i), [&] { return std::string_view(v); });
+  }
+  EXPECT_EQ(t.size(), 64u);
+  EXPECT_EQ(t.get("key63"), "v63");
+}
+
 TYPED_TEST_P(Conformance, RecoverRunsOnlyForTheLastHandle) {
   auto t = this->make();
   t.set("a", "1");
@@ -475,7 +524,8 @@ REGISTER_TYPED_TEST_SUITE_P(
     LimitsAreConfigurableAtCreation, ASecondHandleSeesTheSameTable,
     RandomOperationsMatchAnUnorderedMap, AddCountsFromAbsentAndRefusesNonNumbers,
     CompareAndSetStoresOnlyOverTheExpectedValue, SetIfAbsentInsertsOnlyOnce,
-    UpdateReplacesWhatItReadsAndNothingElse, RecoverRunsOnlyForTheLastHandle);
+    UpdateReplacesWhatItReadsAndNothingElse, SetWithStoresWhatItsSourceMakesCalledOnce,
+    RecoverRunsOnlyForTheLastHandle);
 
 INSTANTIATE_TYPED_TEST_SUITE_P(Engines, Conformance, Engines, EngineNames);
 

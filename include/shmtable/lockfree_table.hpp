@@ -75,6 +75,16 @@ public:
   // inserters withdraw a moment later.
 
   void set(std::string_view key, std::string_view value);
+  // set() of the value that source(ctx) returns (shmtable/updater.hpp), called once,
+  // after the key is hashed and its home slot's cache line asked for: the line comes
+  // over while the caller makes the value (the Node package decodes it from a JS string
+  // there). Errc::kKeyTooLarge before source is called; kValueTooLarge for what it
+  // returns; an exception from source propagates. Either way the key keeps its value.
+  void set_with(std::string_view key, ValueSource source, void *ctx);
+  // The same with any callable fn() returning the value's bytes (std::string_view).
+  template <class Fn> void set_with(std::string_view key, Fn &&fn) {
+    set_with(key, value_source_for<std::remove_reference_t<Fn>>(), updater_ctx(fn));
+  }
   std::optional<std::string> get(std::string_view key) const;
   // Copies the value into `out` without allocating; returns its length, or nullopt if
   // the key is absent. Errc::kBufferTooSmall if `out` is shorter than the value. The

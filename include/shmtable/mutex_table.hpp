@@ -67,6 +67,13 @@ public:
   // Inserts or overwrites. Errc::kTableFull if the key is new and no slot is free on
   // its probe sequence.
   void set(std::string_view key, std::string_view value);
+  // set() of the value that source(ctx) returns, as LockFreeTable::set_with() (the same
+  // errors, in the same order). The faithful design asks for no line ahead: this is
+  // source(ctx), then set().
+  void set_with(std::string_view key, ValueSource source, void *ctx);
+  template <class Fn> void set_with(std::string_view key, Fn &&fn) {
+    set_with(key, value_source_for<std::remove_reference_t<Fn>>(), updater_ctx(fn));
+  }
   std::optional<std::string> get(std::string_view key) const;
   // Copies the value into `out` without allocating; returns its length, or nullopt if
   // the key is absent. Errc::kBufferTooSmall if `out` is shorter than the value. The

@@ -28,7 +28,17 @@ template <class Fn> Updater updater_for() {
   };
 }
 
-// The ctx that goes with updater_for<Fn>(): the callable's address (Fn may be const).
+// set_with()'s callback: fn(ctx) returns the value to set, bytes that stay valid and
+// unchanged until set_with() returns. Called once.
+using ValueSource = std::string_view (*)(void *ctx);
+
+// The ValueSource that calls a callable Fn passed as ctx (with updater_ctx()).
+template <class Fn> ValueSource value_source_for() {
+  return [](void *ctx) -> std::string_view { return (*static_cast<Fn *>(ctx))(); };
+}
+
+// The ctx that goes with updater_for<Fn>() or value_source_for<Fn>(): the callable's
+// address (Fn may be const).
 template <class Fn> void *updater_ctx(Fn &fn) {
   return const_cast<void *>(static_cast<const void *>(std::addressof(fn)));
 }

@@ -246,9 +246,9 @@ private:
     Napi::Env env = info.Env();
     Engine &t = table(env);
     const std::string_view k = key(info);
-    const std::string_view v = value(info, 1, value_);
     try {
-      t.set(k, v);
+      // The value is decoded inside set_with, while the key's home line is on its way.
+      t.set_with(k, [&] { return value(info, 1, value_); });
     } catch (const Error &e) {
       if (e.code() != Errc::kTableFull) {
         throw_js(env, e);
