@@ -178,8 +178,12 @@ def targets(summary, micro_rows, micro=None):
         out.append(f"| {text} | {value} | {verdict} |")
 
     for slots, fl, lf, mx in micro_rows:
+        # The floor's get is a call, as the engine's is; compiled into the benchmark's
+        # loop instead, it also saves the call and hoists the table's geometry.
+        inl = (micro or {}).get(f"BM_GetHitFloorInlined/sizes/{slots}/75/16/64")
+        context = "" if inl is None else f" (floor inlined into the loop: {lf / inl:.2f}x)"
         row(f"get hit, 1 process, {slots} slots: lock-free time ÷ floor time ≤ 1.25x",
-            f"{lf / fl:.2f}x", lf / fl <= 1.25)
+            f"{lf / fl:.2f}x{context}", lf / fl <= 1.25)
     for mix, procs, goal in (("C", 1, 1.6), ("C", 2, 1.7), ("A", 1, 1.5), ("A", 2, 1.5),
                              ("F", 2, 1.5)):
         v = summary.get((mix, "zipfian", procs, "lockfree"), {}).get("vs_mutex")
