@@ -28,6 +28,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <unordered_map>
 #include <vector>
@@ -171,8 +172,9 @@ private:
     key_ = decode_key(in.byte(), max_key_);
     switch (opcode & 0x0f) {
     case 0:
-    case 14:
       return do_set(t, decode_value(in, max_value_, op_));
+    case 14: // the same write, its value made by set_with's source
+      return do_set(t, decode_value(in, max_value_, op_), /*with_source=*/true);
     case 1: {
       what_ = "get()";
       std::optional<std::string> got;
@@ -245,9 +247,15 @@ private:
     }
   }
 
-  void do_set(Table &t, const std::string &v) {
-    what_ = "set(value " + shown(v) + ")";
-    if (expect(attempt([&] { t.set(key_, v); }),
+  void do_set(Table &t, const std::string &v, bool with_source = false) {
+    what_ = (with_source ? "set_with(value " : "set(value ") + shown(v) + ")";
+    if (expect(attempt([&] {
+                 if (with_source) {
+                   t.set_with(key_, [&] { return std::string_view(v); });
+                 } else {
+                   t.set(key_, v);
+                 }
+               }),
                {key_error(), value_error(v),
                 key_error() || value_error(v) ? std::nullopt : full_error()})) {
       model_[key_] = v;
