@@ -1,5 +1,5 @@
 // A thread's private state for the lock-free engine's writes: its key memo
-// (key_memo.hpp; 128 KiB, zeroed on the thread's first write through a memoizing handle) and the
+// (key_memo.hpp; 512 KiB, zeroed on the thread's first write through a memoizing handle) and the
 // scratch strings of read-modify-writes, reused across calls.
 //
 // Reached through one trivially destructible thread_local (a pointer), so that a write
