@@ -49,8 +49,12 @@ if (require.main === module) {
   if (cluster.isPrimary) {
     let admitted = 0;
     let done = 0;
+    // One instant for every worker's calls: a run that straddled the end of a window
+    // would rightly admit `limit` more in the next one, and the total would not show the
+    // limit. A server passes its own clock (allow(id) uses Date.now()).
+    const now = String(Date.now());
     for (let i = 0; i < workers; i++) {
-      cluster.fork().on('message', (n) => {
+      cluster.fork({ RATE_LIMIT_EXAMPLE_NOW: now }).on('message', (n) => {
         admitted += n;
         done += 1;
         if (done === workers) {
@@ -61,7 +65,8 @@ if (require.main === module) {
     }
   } else {
     let mine = 0;
-    for (let i = 0; i < attempts; i++) mine += allow('203.0.113.7') ? 1 : 0;
+    const now = Number(process.env.RATE_LIMIT_EXAMPLE_NOW);
+    for (let i = 0; i < attempts; i++) mine += allow('203.0.113.7', now) ? 1 : 0;
     console.log(`worker ${process.pid}: admitted ${mine}`);
     process.send(mine, () => process.exit(0));
   }
