@@ -3,8 +3,8 @@
 // here; the count is what is read, and it is repeatable for the same binary and input.
 //
 //   shmtable-instr ENGINE OP COUNT [SLOTS [KEY_BYTES [VALUE_BYTES]]]
-//     ENGINE: lockfree | mutex | floor     OP: get | miss | set | many (lockfree and
-//     floor: get_many over 64 keys at a time; COUNT counts keys)
+//     ENGINE: lockfree | mutex | robust | floor     OP: get | miss | set | many (lockfree
+//     and floor: get_many over 64 keys at a time; COUNT counts keys)
 //
 // The table is loaded to 75 % with keys of exactly KEY_BYTES bytes, then OP runs COUNT
 // times, walking the keys in order. Running it twice with two counts and subtracting
@@ -87,8 +87,10 @@ int run(Table &t, std::string_view op, std::uint64_t count, std::uint64_t slots,
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: shmtable-instr lockfree|mutex|floor get|miss|set|many COUNT "
-                       "[SLOTS [KEY_BYTES [VALUE_BYTES]]]\n");
+  std::fprintf(stderr,
+               "usage: shmtable-instr ENGINE get|miss|set|many COUNT [SLOTS [KEY_BYTES "
+               "[VALUE_BYTES]]]\n  ENGINE: %s, or floor\n",
+               shmtable::engine_name_list().c_str());
   return 2;
 }
 
@@ -112,13 +114,11 @@ int main(int argc, char **argv) {
   o.capacity = slots;
   o.max_key_bytes = key_bytes;
   o.max_value_bytes = value_bytes;
-  if (engine == "lockfree") {
-    shmtable::LockFreeTable t(o);
-    return run(t, op, count, slots, key_bytes, value_bytes);
-  }
-  if (engine == "mutex") {
-    shmtable::MutexTable t(o);
-    return run(t, op, count, slots, key_bytes, value_bytes);
+  if (const auto e = shmtable::parse_engine_name(engine)) {
+    return shmtable::visit_engine(*e, [&]<class T>(std::type_identity<T>) {
+      T t(shmtable::options_for(*e, o));
+      return run(t, op, count, slots, key_bytes, value_bytes);
+    });
   }
   if (engine == "floor") {
     shmtable::bench::FloorTable t(slots, key_bytes, value_bytes);

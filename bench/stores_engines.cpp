@@ -6,6 +6,8 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <variant>
 
 #include "floor_table.hpp"
 #include "shmtable/shmtable.hpp"
@@ -29,11 +31,9 @@ char bumped(char c) { return c == 'z' ? 'a' : static_cast<char>(c + 1); }
 // Slots for a dataset: the seed's sizing rule (maxKeys + a third), load factor 0.75.
 std::uint64_t slots_for(const Dataset &d) { return d.slots; }
 
-enum class Kind { kLockFree, kFaithful, kRobust };
-
-template <class Table> class EngineClient final : public Client {
+template <Table T> class EngineClient final : public Client {
 public:
-  EngineClient(Table t, bool atomic_rmw) : t_(std::move(t)), atomic_rmw_(atomic_rmw) {}
+  EngineClient(T t, bool atomic_rmw) : t_(std::move(t)), atomic_rmw_(atomic_rmw) {}
 
   bool read(std::string_view key, std::span<char> buf) override {
     return t_.get_into(key, buf).has_value();
@@ -70,69 +70,58 @@ public:
   }
 
 private:
-  Table t_;
+  T t_;
   bool atomic_rmw_;
   std::string next_; // F's new value
 };
 
 class EngineStore final : public Store {
 public:
-  explicit EngineStore(Kind kind) : kind_(kind) {}
+  explicit EngineStore(EngineName engine) : engine_(engine) {}
 
-  std::string name() const override {
-    return kind_ == Kind::kLockFree ? "lockfree" : kind_ == Kind::kFaithful ? "mutex" : "robust";
-  }
+  std::string name() const override { return std::string(to_string(engine_)); }
   std::string rmw_note() const override {
-    return kind_ == Kind::kFaithful ? "get + set (the seed's API; not atomic)"
-                                    : "update(): read and write in one atomic step";
+    return faithful() ? "get + set (the seed's API; not atomic)"
+                      : "update(): read and write in one atomic step";
   }
 
   void prepare(const Dataset &data) override {
-    opts_ = Options{};
-    opts_.name = "shmtable-ycsb-" + std::to_string(::getpid()) + "-" + std::to_string(++runs_);
-    opts_.capacity = slots_for(data);
-    opts_.max_key_bytes = std::max<std::uint32_t>(data.key_bytes, 1);
-    opts_.max_value_bytes = std::max<std::uint32_t>(data.value_bytes, 1);
-    opts_.robust = kind_ == Kind::kRobust;
-    opts_.open_mode = OpenMode::kCreate;
-    if (kind_ == Kind::kLockFree) {
-      lockfree_.emplace(opts_);
-      load(*lockfree_, data);
-    } else {
-      mutex_.emplace(opts_);
-      load(*mutex_, data);
-    }
+    Options o;
+    o.name = "shmtable-ycsb-" + std::to_string(::getpid()) + "-" + std::to_string(++runs_);
+    o.capacity = slots_for(data);
+    o.max_key_bytes = std::max<std::uint32_t>(data.key_bytes, 1);
+    o.max_value_bytes = std::max<std::uint32_t>(data.value_bytes, 1);
+    o.open_mode = OpenMode::kCreate;
+    opts_ = options_for(engine_, o);
+    visit_engine(engine_, [&]<class T>(std::type_identity<T>) {
+      T &t = held_.emplace<T>(opts_);
+      for (std::size_t i = 0; i < data.keys.size(); ++i) {
+        t.set(data.keys[i], data.value(i));
+      }
+    });
     opts_.open_mode = OpenMode::kOpen;
   }
 
   std::unique_ptr<Client> attach(const Dataset &) override {
-    if (kind_ == Kind::kLockFree) {
-      // A client is one process's one thread, so its handle is opened for one thread
-      // (Options::one_thread), as the Node package opens every handle.
-      Options one = opts_;
-      one.one_thread = true;
-      return std::make_unique<EngineClient<LockFreeTable>>(LockFreeTable(one), true);
-    }
-    return std::make_unique<EngineClient<MutexTable>>(MutexTable(opts_), kind_ == Kind::kRobust);
+    return visit_engine(engine_, [&]<class T>(std::type_identity<T>) -> std::unique_ptr<Client> {
+      Options o = opts_;
+      // A client is one process's one thread, so a lock-free handle is opened for one
+      // thread (Options::one_thread), as the Node package opens every handle.
+      o.one_thread = std::is_same_v<T, LockFreeTable>;
+      return std::make_unique<EngineClient<T>>(T(o), !faithful());
+    });
   }
 
-  void finish() override {
-    lockfree_.reset(); // persist = false: the last close removes the segment
-    mutex_.reset();
-  }
+  // persist = false: the last close removes the segment.
+  void finish() override { held_ = std::monostate{}; }
 
 private:
-  template <class Table> static void load(Table &t, const Dataset &data) {
-    for (std::size_t i = 0; i < data.keys.size(); ++i) {
-      t.set(data.keys[i], data.value(i));
-    }
-  }
+  bool faithful() const noexcept { return engine_ == EngineName::kMutex; }
 
-  Kind kind_;
+  EngineName engine_;
   Options opts_;
   unsigned runs_ = 0;
-  std::optional<LockFreeTable> lockfree_;
-  std::optional<MutexTable> mutex_;
+  std::variant<std::monostate, LockFreeTable, MutexTable> held_; // the parent's handle
 };
 
 // One process's handle to the floor that FloorStore::prepare built and loaded in the
@@ -196,14 +185,8 @@ private:
 } // namespace
 
 std::unique_ptr<Store> make_engine_store(std::string_view name) {
-  if (name == "lockfree") {
-    return std::make_unique<EngineStore>(Kind::kLockFree);
-  }
-  if (name == "mutex") {
-    return std::make_unique<EngineStore>(Kind::kFaithful);
-  }
-  if (name == "robust") {
-    return std::make_unique<EngineStore>(Kind::kRobust);
+  if (const auto engine = parse_engine_name(name)) {
+    return std::make_unique<EngineStore>(*engine);
   }
   if (name == "floor") {
     return std::make_unique<FloorStore>(FloorTable::Publish::kPlain);
@@ -215,7 +198,14 @@ std::unique_ptr<Store> make_engine_store(std::string_view name) {
 }
 
 std::vector<std::string> all_store_names() {
-  return {"lockfree", "mutex", "robust", "floor", "floor-rmw", "boost", "redis", "memcached"};
+  std::vector<std::string> names;
+  for (EngineName e : kEngineNames) {
+    names.emplace_back(to_string(e));
+  }
+  for (const char *peer : {"floor", "floor-rmw", "boost", "redis", "memcached"}) {
+    names.emplace_back(peer);
+  }
+  return names;
 }
 
 std::unique_ptr<Store> make_store(std::string_view name, std::string &why) {
@@ -231,8 +221,11 @@ std::unique_ptr<Store> make_store(std::string_view name, std::string &why) {
   if (name == "memcached") {
     return make_memcached_store(why);
   }
-  why = "unknown store '" + std::string(name) + "' (known: lockfree, mutex, robust, floor, " +
-        "floor-rmw, boost, redis, memcached)";
+  std::string known;
+  for (const std::string &n : all_store_names()) {
+    known += (known.empty() ? "" : ", ") + n;
+  }
+  why = "unknown store '" + std::string(name) + "' (known: " + known + ")";
   return nullptr;
 }
 

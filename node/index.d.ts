@@ -4,7 +4,7 @@
 /// <reference types="node" />
 
 declare namespace createCache {
-  type Engine = 'lockfree' | 'mutex';
+  type Engine = 'lockfree' | 'mutex' | 'robust';
   type OpenMode = 'openOrCreate' | 'create' | 'open';
   /** A value to store: a string (stored as UTF-8) or any ArrayBufferView's bytes. */
   type Value = string | Buffer | Uint8Array | ArrayBufferView;
@@ -18,13 +18,13 @@ declare namespace createCache {
     maxKeys?: number;
     /** Keep the contents after the last process closes the table (until unlink() or reboot). Default false when creating; omitted, an existing table's is taken. */
     persist?: boolean;
-    /** Default 'lockfree'. */
+    /** Default 'lockfree'. 'mutex': the seed's design (a mutex per slot); 'robust': the same with robust mutexes (robust: true). */
     engine?: Engine;
     /** Longest key in UTF-8 bytes, 1..4096. Default 64. */
     maxKeyBytes?: number;
     /** Longest value in bytes, 1..1048576. Default 256. */
     maxValueBytes?: number;
-    /** engine 'mutex' only: robust mutexes that recover when a holder dies. Default false. */
+    /** engine 'mutex' only: robust mutexes that recover when a holder dies, as engine 'robust'. Default false (true for engine 'robust'). */
     robust?: boolean;
     /** Permission bits of a created table, within 0o777 and including 0o600. Default 0o600. */
     mode?: number;

@@ -127,7 +127,7 @@ function randomSeed() {
 // options' terms; only if there is none is it created, with the defaults filled in. A
 // process that loses a race to create it attaches to the winner's, as if it had been there.
 function open(o) {
-  const Cls = o.engine === 'mutex' ? MutexCache : LockFreeCache;
+  const Cls = o.engine === 'lockfree' ? LockFreeCache : MutexCache;
   // persist and readyTimeoutMs undefined: the existing table's, and the library's default.
   const where = { name: o.name, path: o.path, persist: o.persist, robust: o.robust, mode: o.mode,
                   readyTimeoutMs: o.readyTimeoutMs };

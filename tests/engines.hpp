@@ -1,8 +1,11 @@
 // The engines every conformance test runs against. A new engine joins the whole suite
-// by adding one type here.
+// by adding one type here (a TestEngine, below).
 #pragma once
 
 #include <gtest/gtest.h>
+
+#include <concepts>
+#include <string>
 
 #include "shmtable/shmtable.hpp"
 
@@ -48,6 +51,15 @@ struct LockFreeOneThread {
     o.one_thread = true;
   }
 };
+
+// What a test engine is: a Table (shmtable/table.hpp) and how the suite opens it.
+template <class E>
+concept TestEngine = Table<typename E::Table> && requires(Options &o) {
+  { E::kName } -> std::convertible_to<std::string>;
+  E::configure(o);
+};
+static_assert(TestEngine<FaithfulMutex> && TestEngine<RobustMutex> && TestEngine<LockFree> &&
+              TestEngine<LockFreeSplitLoad> && TestEngine<LockFreeOneThread>);
 
 using Engines =
     ::testing::Types<FaithfulMutex, RobustMutex, LockFree, LockFreeSplitLoad, LockFreeOneThread>;

@@ -1,6 +1,7 @@
 // shmtable/lockfree_table.hpp: the lock-free engine.
 //
-// Same interface and contracts as MutexTable, with no lock anywhere on the data path:
+// The contract of every engine (shmtable/table.hpp), with no lock anywhere on the data
+// path:
 //  - Every slot is a 16-byte control word {version, state, fingerprint, bound, buffer}
 //    that writers change only with an inline `lock cmpxchg16b`. Keys and values live
 //    out of place, in record buffers taken from a lock-free pool inside the segment;
@@ -25,8 +26,7 @@
 // and memory-ordering arguments; src/lockfree_engine.hpp states each invariant where it
 // is kept.
 //
-// Caveats: do not use a handle in a child after fork(); open the table again there.
-// x86-64 only (cmpxchg16b). Keys and values are byte strings (any bytes, including NUL).
+// Caveat: x86-64 only (cmpxchg16b).
 #pragma once
 
 #include <cstddef>
@@ -42,6 +42,7 @@
 #include "shmtable/planted.hpp"
 #include "shmtable/recovery.hpp"
 #include "shmtable/segment.hpp"
+#include "shmtable/table.hpp"
 #include "shmtable/updater.hpp"
 #include "shmtable/value_view.hpp"
 
@@ -54,7 +55,7 @@ struct LockFreeTableView;
 struct Magazine;
 } // namespace detail
 
-class LockFreeTable {
+class LockFreeTable : public detail::CallableOverloads<LockFreeTable> {
 public:
   static constexpr EngineKind kEngine = EngineKind::kLockFree;
 
@@ -65,32 +66,33 @@ public:
   LockFreeTable(LockFreeTable &&) noexcept;
   LockFreeTable &operator=(LockFreeTable &&) noexcept;
 
-  // ---- Per-key operations -----------------------------------------------------
-  // Linearizable and safe to call concurrently from any threads of any processes (but
-  // never overlapping on one handle opened with Options::one_thread).
-  // Errc::kKeyTooLarge / kValueTooLarge on oversize input, before anything changes.
-  // Errc::kTableFull if a new key finds no free slot within its probe limit, or no
-  // free record buffer (papers/protocol.md, "Capacity"). Fullness is physical, as seen
-  // at that moment: slots reserved by other inserters count as taken, even those whose
-  // inserters withdraw a moment later.
-
+  // ---- Per-key operations: the contract of shmtable/table.hpp ----------------------
+  // Errc::kTableFull if a new key finds no free slot within its probe limit, or no free
+  // record buffer (papers/protocol.md, "Capacity"). Fullness is physical, as seen at that
+  // moment: slots reserved by other inserters count as taken, even those whose inserters
+  // withdraw a moment later.
   void set(std::string_view key, std::string_view value);
-  // set() of the value that source(ctx) returns (shmtable/updater.hpp), called once,
-  // after the key is hashed and its home slot's cache line asked for: the line comes
-  // over while the caller makes the value (the Node package decodes it from a JS string
-  // there). Errc::kKeyTooLarge before source is called; kValueTooLarge for what it
-  // returns; an exception from source propagates. Either way the key keeps its value.
+  // Calls source() after the key is hashed and its home slot's cache line asked for: the
+  // line comes over while the caller makes the value (the Node package decodes it from a
+  // JS string there).
   void set_with(std::string_view key, ValueSource source, void *ctx);
-  // The same with any callable fn() returning the value's bytes (std::string_view).
-  template <class Fn> void set_with(std::string_view key, Fn &&fn) {
-    set_with(key, value_source_for<std::remove_reference_t<Fn>>(), updater_ctx(fn));
-  }
+  using CallableOverloads::set_with;
   std::optional<std::string> get(std::string_view key) const;
-  // Copies the value into `out` without allocating; returns its length, or nullopt if
-  // the key is absent. Errc::kBufferTooSmall if `out` is shorter than the value. The
-  // bytes of `out` beyond the returned length, and all of it on a miss or an error,
-  // are unspecified (a lock-free read may have copied a record it then discarded).
+  // A lock-free read may copy a record it then discards: hence get_into()'s unspecified
+  // bytes beyond the value.
   std::optional<std::size_t> get_into(std::string_view key, std::span<char> out) const;
+  bool erase(std::string_view key);
+  bool contains(std::string_view key) const;
+  std::int64_t add(std::string_view key, std::int64_t delta);
+  bool compare_and_set(std::string_view key, std::string_view expected, std::string_view desired);
+  bool set_if_absent(std::string_view key, std::string_view value);
+  // `fn` may run more than once: again, with the newer value, each time another writer
+  // changed the key between its read and this update's publish. It must not write to any
+  // LockFreeTable (the thread's read-modify-write scratch is shared by all of them).
+  bool update(std::string_view key, Updater fn, void *ctx);
+  using CallableOverloads::update;
+
+  // ---- Reads in place (this engine only) ----------------------------------------------
   // Reads the value in place, without copying it first: calls reader(ctx, value) with
   // the value's bytes where they lie in shared memory, then validates the read; if a
   // writer replaced the value meanwhile, it calls reader again on the new one. Returns
@@ -124,65 +126,31 @@ public:
   std::size_t get_many(std::span<const std::string_view> keys, ManyReader reader, void *ctx) const;
   // The same, as values: result[i] is keys[i]'s value, or nullopt if absent.
   std::vector<std::optional<std::string>> get_many(std::span<const std::string_view> keys) const;
-  bool erase(std::string_view key); // true if the key was present
-  bool contains(std::string_view key) const;
 
-  // ---- Atomic read-modify-write -------------------------------------------------
-  // Adds `delta` to the key's value read as a decimal signed 64-bit integer (an absent
-  // key counts as 0), stores the sum as decimal text and returns it. Errc::kNotANumber
-  // if the value is not such an integer or the sum overflows (the value is unchanged).
-  std::int64_t add(std::string_view key, std::int64_t delta);
-  // Stores `desired` only if the key is present with exactly `expected`; true if stored.
-  bool compare_and_set(std::string_view key, std::string_view expected, std::string_view desired);
-  // Inserts only if the key is absent; true if inserted.
-  bool set_if_absent(std::string_view key, std::string_view value);
-  // Replaces the key's value, atomically, with what `fn` makes of the current one:
-  // fn(ctx, current, scratch) (shmtable/updater.hpp) returns the value to store, or
-  // nullopt to store nothing. True if a value was stored. One lookup, where get() then
-  // compare_and_set() take two. `fn` may run more than once: again, with the newer value,
-  // each time another writer changed the key between its read and this update's publish.
-  // It must not write to any LockFreeTable (the thread's read-modify-write scratch is
-  // shared by all of them).
-  // Errc::kValueTooLarge if the value it returns is over the limit; an exception from
-  // `fn` propagates. Either way the key keeps its value.
-  bool update(std::string_view key, Updater fn, void *ctx);
-  // The same with any callable fn(current, scratch).
-  template <class Fn> bool update(std::string_view key, Fn &&fn) {
-    return update(key, updater_for<std::remove_reference_t<Fn>>(), updater_ctx(fn));
-  }
-
-  // ---- Whole-table operations -----------------------------------------------------
-  // Safe to call concurrently with everything above, but best-effort under concurrent
-  // writes: keys() and size() may miss or include keys that change meanwhile, keys()
-  // may list a key twice (erased behind the scan and inserted again ahead of it), and
-  // clear() is not atomic (each entry is erased atomically, one at a time). They never
-  // crash, hang or return a key that was never written.
+  // ---- Whole-table operations: the contract of shmtable/table.hpp ------------------
+  // clear() erases each entry atomically, one at a time.
   std::vector<std::string> keys() const;
   void clear();
   std::size_t size() const noexcept;
 
   // Reclaims what crashed processes left (reserved slots, record buffers), recounts
-  // entries and shrinks probe bounds. Runs only if this is the only handle attached to
-  // the table (in any process, this one included); otherwise throws Errc::kBusy without
-  // changing anything. Processes opening the table meanwhile wait for it to finish (up
-  // to their ready_timeout_ms). Not detected, so the caller's to ensure: that no other
-  // thread uses THIS handle meanwhile (like close() and assignment; a per-handle count
-  // of operations in flight would cost every read). Such a thread's in-flight write
-  // looks dead to recover(), which then frees what it holds.
+  // entries and shrinks probe bounds. Processes opening the table meanwhile wait for it
+  // to finish (up to their ready_timeout_ms). A per-handle count of operations in flight
+  // would cost every read, so a thread using this handle meanwhile is not detected: its
+  // in-flight write looks dead to recover(), which then frees what it holds.
   RecoveryReport recover();
 
-  // ---- Properties -------------------------------------------------------------------
+  // ---- Properties: shmtable/table.hpp's, then this engine's ---------------------------
   std::uint64_t capacity() const noexcept { return layout().params.capacity; }
   std::uint32_t max_key_bytes() const noexcept { return layout().params.max_key_bytes; }
   std::uint32_t max_value_bytes() const noexcept { return layout().params.max_value_bytes; }
   bool created() const noexcept { return segment_.created(); }
   const Layout &layout() const noexcept { return segment_.layout(); }
+  // XXH3-64 of the key, seeded, modulo capacity.
+  std::uint64_t home_slot(std::string_view key) const noexcept;
   // Record buffers: capacity plus max(64, capacity / 8) for writes in flight, the
   // handles' spares (half of those at most) and crash leaks (papers/protocol.md, 10).
   std::uint32_t buffer_count() const noexcept { return buffer_count_; }
-  // The slot a key's probe sequence starts at (XXH3-64, seeded, modulo capacity). For
-  // diagnostics and for stress runs that need keys colliding on purpose.
-  std::uint64_t home_slot(std::string_view key) const noexcept;
   // The 16-bit fingerprint a control word carries for the key (the top bits of the same
   // hash). Keys with one home slot and one fingerprint are told apart only by their
   // records: for stress runs that need such keys on purpose.
@@ -200,8 +168,8 @@ public:
   // choice by CPU.
   static void force_split_control_load(bool on) noexcept;
 
-  // Detaches; the handle's spare record buffer goes back to the table (see "Capacity" in
-  // papers/protocol.md). The destructor does the same.
+  // The handle's spare record buffer goes back to the table (see "Capacity" in
+  // papers/protocol.md).
   void close() noexcept;
 
   static Layout layout_for(const TableParams &params);

@@ -1,8 +1,9 @@
 // shmtable/mutex_table.hpp: the mutex baseline engine.
 //
-// A faithful rebuild of the seed module's design: FNV-1a hashing, linear probing over a
-// fixed array of slots, one process-shared pthread mutex per slot and one table-wide
-// mutex, keys up to 64 bytes and values up to 256 bytes by default. Every claim the
+// The contract of every engine (shmtable/table.hpp), kept by a faithful rebuild of the
+// seed module's design: FNV-1a hashing, linear probing over a fixed array of slots, one
+// process-shared pthread mutex per slot and one table-wide mutex, keys up to 64 bytes
+// and values up to 256 bytes by default. Every claim the
 // lock-free engine makes is measured against this table.
 //
 // Where the seed is silent we chose (papers/mutex-baseline.md has the argument):
@@ -28,9 +29,6 @@
 // write anywhere in that process (either mode: hang it with a forged lock word). The
 // lock-free engine stores no pointers in the segment and checks every index it reads
 // from it, so a bad writer can corrupt the table's data but not its readers' memory.
-//
-// Caveats: do not use a handle in a child after fork(); open the table again there.
-// Keys and values are byte strings (any bytes, including NUL).
 #pragma once
 
 #include <cstddef>
@@ -44,6 +42,7 @@
 #include "shmtable/options.hpp"
 #include "shmtable/recovery.hpp"
 #include "shmtable/segment.hpp"
+#include "shmtable/table.hpp"
 #include "shmtable/updater.hpp"
 
 namespace shmtable {
@@ -53,86 +52,53 @@ struct MutexControl;
 struct MutexSlotHeader;
 } // namespace detail
 
-class MutexTable {
+class MutexTable : public detail::CallableOverloads<MutexTable> {
 public:
   static constexpr EngineKind kEngine = EngineKind::kMutex;
 
   // Attaches to or creates the table described by `opts` (see Options). Throws Error.
   explicit MutexTable(const Options &opts);
 
-  // ---- Per-key operations -----------------------------------------------------
-  // Linearizable and safe to call concurrently from any threads of any processes.
-  // Errc::kKeyTooLarge / kValueTooLarge on oversize input, before anything changes.
-
-  // Inserts or overwrites. Errc::kTableFull if the key is new and no slot is free on
-  // its probe sequence.
+  // ---- Per-key operations: the contract of shmtable/table.hpp ----------------------
+  // Errc::kTableFull if the key is new and no slot is free on its probe sequence.
   void set(std::string_view key, std::string_view value);
-  // set() of the value that source(ctx) returns, as LockFreeTable::set_with() (the same
-  // errors, in the same order). The faithful design asks for no line ahead: this is
-  // source(ctx), then set().
+  // The faithful design asks for no line ahead: this is source(ctx), then set().
   void set_with(std::string_view key, ValueSource source, void *ctx);
-  template <class Fn> void set_with(std::string_view key, Fn &&fn) {
-    set_with(key, value_source_for<std::remove_reference_t<Fn>>(), updater_ctx(fn));
-  }
+  using CallableOverloads::set_with;
   std::optional<std::string> get(std::string_view key) const;
-  // Copies the value into `out` without allocating; returns its length, or nullopt if
-  // the key is absent. Errc::kBufferTooSmall if `out` is shorter than the value. The
-  // bytes of `out` beyond the returned length, and all of it on a miss or an error,
-  // are unspecified (a lock-free read may have copied a record it then discarded).
   std::optional<std::size_t> get_into(std::string_view key, std::span<char> out) const;
-  bool erase(std::string_view key); // true if the key was present
+  bool erase(std::string_view key);
   bool contains(std::string_view key) const;
-
-  // ---- Atomic read-modify-write (the same contracts as LockFreeTable's) ---------------
-  // The key's value as a decimal signed 64-bit integer (absent = 0) plus `delta`, stored
-  // as decimal text and returned. Errc::kNotANumber if it is not one or would overflow.
   std::int64_t add(std::string_view key, std::int64_t delta);
-  // Stores `desired` only if the key is present with exactly `expected`.
   bool compare_and_set(std::string_view key, std::string_view expected, std::string_view desired);
-  // Inserts only if the key is absent.
   bool set_if_absent(std::string_view key, std::string_view value);
-  // Replaces the key's value, atomically, with what `fn` makes of the current one:
-  // fn(ctx, current, scratch) (shmtable/updater.hpp) returns the value to store, or
-  // nullopt to store nothing. True if a value was stored. One lookup, where get() then
-  // compare_and_set() take two. `fn` runs once, under the key's slot mutex (the table's,
-  // for an absent key), and must not call this table.
-  // Errc::kValueTooLarge if the value it returns is over the limit; an exception from
-  // `fn` propagates. Either way the key keeps its value.
+  // `fn` runs once, under the key's slot mutex (the table's, for an absent key).
   bool update(std::string_view key, Updater fn, void *ctx);
-  // The same with any callable fn(current, scratch).
-  template <class Fn> bool update(std::string_view key, Fn &&fn) {
-    return update(key, updater_for<std::remove_reference_t<Fn>>(), updater_ctx(fn));
-  }
+  using CallableOverloads::update;
 
-  // ---- Whole-table operations -----------------------------------------------------
-  // Safe to call concurrently with everything above, but best-effort under concurrent
-  // writes: keys() and size() may miss or include keys that change meanwhile, keys()
-  // may list a key twice (erased behind the scan and inserted again ahead of it), and
-  // clear() is not atomic (an operation racing it may see a partially cleared table).
+  // ---- Whole-table operations: the contract of shmtable/table.hpp ------------------
+  // clear() is not atomic: an operation racing it may see a partially cleared table.
   std::vector<std::string> keys() const;
   void clear();
   std::size_t size() const noexcept;
 
-  // Runs only if this is the only handle attached, in any process (else Errc::kBusy):
-  // takes over every lock a dead process held (faithful mode: re-initialises it) and
-  // recounts entries. Not detected, so the caller's to ensure: that no other thread uses
-  // THIS handle meanwhile (it would re-initialise a mutex that thread holds).
+  // Takes over every lock a dead process held (faithful mode: re-initialises it) and
+  // recounts entries. A thread using this handle meanwhile would have a mutex it holds
+  // re-initialised.
   RecoveryReport recover();
 
-  // ---- Properties -------------------------------------------------------------------
+  // ---- Properties: shmtable/table.hpp's, then this engine's ---------------------------
   std::uint64_t capacity() const noexcept { return layout().params.capacity; }
   std::uint32_t max_key_bytes() const noexcept { return layout().params.max_key_bytes; }
   std::uint32_t max_value_bytes() const noexcept { return layout().params.max_value_bytes; }
   bool robust() const noexcept { return robust_; }
-  bool created() const noexcept { return segment_.created(); } // this handle created it
+  bool created() const noexcept { return segment_.created(); }
   const Layout &layout() const noexcept { return segment_.layout(); }
   // Robust mode: how many times a lock was recovered from a dead holder (all processes).
   std::uint64_t recovered_locks() const noexcept;
-  // The slot a key's probe sequence starts at (FNV-1a, seeded, modulo capacity). For
-  // diagnostics and for stress runs that need keys colliding on purpose.
+  // FNV-1a of the key, seeded, modulo capacity.
   std::uint64_t home_slot(std::string_view key) const noexcept { return home(key); }
 
-  // Detaches (the destructor does too). The handle must not be used afterwards.
   void close() noexcept { segment_.close(); }
 
   // The segment layout this engine uses for `params` (validated; Errc::kInvalidArgument).

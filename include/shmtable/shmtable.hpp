@@ -3,6 +3,7 @@
 #pragma once
 
 #include "shmtable/config.hpp"
+#include "shmtable/engines.hpp"
 #include "shmtable/error.hpp"
 #include "shmtable/hash.hpp"
 #include "shmtable/lockfree_table.hpp"
@@ -11,4 +12,5 @@
 #include "shmtable/planted.hpp"
 #include "shmtable/recovery.hpp"
 #include "shmtable/segment.hpp"
+#include "shmtable/table.hpp"
 #include "shmtable/updater.hpp"

@@ -1,13 +1,13 @@
 // node/addon/addon.cpp: the module's exports.
 //
 //   LockFreeTable, MutexTable   the engines' classes (table_wrap.hpp); index.js extends them
+//   engines                     the engines' names, as options.engine takes them
 //   Floor                       the binding's floor, for benchmarks (below)
 //   unlink(name, byPath)        removes a table's name or file; false if there was none
 //   validateName(name)          throws the library's RangeError for a bad name
 #include <napi.h>
 
-#include <shmtable/lockfree_table.hpp>
-#include <shmtable/mutex_table.hpp>
+#include <shmtable/engines.hpp>
 #include <shmtable/segment.hpp>
 
 #include "args.hpp"
@@ -104,6 +104,11 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("LockFreeTable", TableWrap<LockFreeTable>::define(env, "LockFreeTable"));
   exports.Set("MutexTable", TableWrap<MutexTable>::define(env, "MutexTable"));
   exports.Set("Floor", Floor::define(env));
+  Napi::Array engines = Napi::Array::New(env, kEngineNames.size());
+  for (std::uint32_t i = 0; i < kEngineNames.size(); ++i) {
+    engines.Set(i, Napi::String::New(env, std::string(to_string(kEngineNames[i]))));
+  }
+  exports.Set("engines", engines);
   exports.Set("unlink", Napi::Function::New(env, unlink_name, "unlink"));
   exports.Set("validateName", Napi::Function::New(env, validate_name_js, "validateName"));
   Napi::Object limits = Napi::Object::New(env);

@@ -9,8 +9,7 @@
 
 #include <napi.h>
 
-#include <shmtable/lockfree_table.hpp>
-#include <shmtable/mutex_table.hpp>
+#include <shmtable/engines.hpp>
 
 #include "args.hpp"
 #include "errors.hpp"
@@ -82,14 +81,11 @@ private:
   Napi::Symbol owner_;
 };
 
-template <class Engine> class TableWrap : public Napi::ObjectWrap<TableWrap<Engine>> {
+template <Table Engine> class TableWrap : public Napi::ObjectWrap<TableWrap<Engine>> {
   using Base = Napi::ObjectWrap<TableWrap<Engine>>;
   friend class MethodBinder<TableWrap>;
 
 public:
-  static constexpr const char *kEngineName =
-      Engine::kEngine == EngineKind::kLockFree ? "lockfree" : "mutex";
-
   static Napi::Function define(Napi::Env env, const char *class_name) {
     return Base::DefineClass(
         env, class_name,
@@ -173,6 +169,9 @@ public:
       throw_js(env, e);
     }
     persist_ = (table_->layout().params.flags & kFlagPersist) != 0; // readable after close()
+    engine_ = Engine::kEngine == EngineKind::kLockFree             ? EngineName::kLockFree
+              : (table_->layout().params.flags & kFlagRobust) != 0 ? EngineName::kRobust
+                                                                   : EngineName::kMutex;
     key_.reserve_for(table_->max_key_bytes());
     value_.reserve_for(table_->max_value_bytes());
     expected_.reserve_for(table_->max_value_bytes());
@@ -618,7 +617,7 @@ private:
     return Napi::Number::New(info.Env(), table(info.Env()).max_value_bytes());
   }
   Napi::Value engine(const Napi::CallbackInfo &info) {
-    return Napi::String::New(info.Env(), kEngineName);
+    return Napi::String::New(info.Env(), std::string(to_string(engine_)));
   }
   Napi::Value persist(const Napi::CallbackInfo &info) {
     return Napi::Boolean::New(info.Env(), persist_);
@@ -626,11 +625,12 @@ private:
 
   std::optional<Engine> table_;
   std::string label_;
-  bool persist_ = false;      // the table's, adopted or asked for
-  Scratch key_;               // the key argument, UTF-8
-  Scratch value_;             // a value argument, or the value read
-  Scratch expected_;          // compareAndSet's expected value
-  std::vector<Scratch> many_; // getMany's keys, one scratch each
+  bool persist_ = false;                      // the table's, adopted or asked for
+  EngineName engine_ = EngineName::kLockFree; // the table's, by the name options.engine takes
+  Scratch key_;                               // the key argument, UTF-8
+  Scratch value_;                             // a value argument, or the value read
+  Scratch expected_;                          // compareAndSet's expected value
+  std::vector<Scratch> many_;                 // getMany's keys, one scratch each
   Counters counters_;
   std::vector<Kept> kept_;                      // get_kept's: by slot % kKept
   std::int32_t *where_ = nullptr;               // get_kept's last index, read by index.js

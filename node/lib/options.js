@@ -2,7 +2,7 @@
 // The factory's options: validation (TypeError / RangeError naming the option and its
 // limit) and sizing. Defaults are the seed module's: maxKeys 1024, persist false, 64-byte
 // keys, 256-byte values.
-const { limits, validateName } = require('./binding');
+const { engines, limits, validateName } = require('./binding');
 
 const DEFAULTS = Object.freeze({
   name: 'shmtable',
@@ -13,7 +13,6 @@ const DEFAULTS = Object.freeze({
   engine: 'lockfree',
 });
 
-const ENGINES = ['lockfree', 'mutex'];
 const OPEN_MODES = ['openOrCreate', 'create', 'open'];
 const KNOWN = ['name', 'path', 'maxKeys', 'persist', 'engine', 'maxKeyBytes', 'maxValueBytes',
                'robust', 'mode', 'openMode', 'readyTimeoutMs'];
@@ -122,15 +121,20 @@ function normalize(options) {
   }
   // Left out: an existing table's (DEFAULTS.persist when creating), as maxKeys is.
   o.persist = boolean(options, 'persist');
-  o.robust = boolean(options, 'robust') ?? false;
-  o.engine = oneOf(options, 'engine', ENGINES) ?? DEFAULTS.engine;
+  o.engine = oneOf(options, 'engine', engines) ?? DEFAULTS.engine;
+  // engine 'robust' is the mutex engine with robust: true.
+  o.robust = boolean(options, 'robust') ?? o.engine === 'robust';
   o.openMode = oneOf(options, 'openMode', OPEN_MODES) ?? 'openOrCreate';
   // How long an open waits for another process creating the table (a big mutex table
   // takes seconds), or recovering it; left out, the library's (kDefaultReadyTimeoutMs).
   o.readyTimeoutMs = integer(options, 'readyTimeoutMs', 0, 2 ** 32 - 1);
-  if (o.robust && o.engine !== 'mutex') {
+  if (o.robust && o.engine === 'lockfree') {
     fail(TypeError, 'ERR_INVALID_ARG_VALUE',
          "options.robust: only for engine 'mutex' (the lock-free engine is crash-safe by design)");
+  }
+  if (!o.robust && o.engine === 'robust') {
+    fail(TypeError, 'ERR_INVALID_ARG_VALUE',
+         "options.robust: false contradicts engine 'robust' (the mutex engine with robust locks)");
   }
   return o;
 }

@@ -24,7 +24,7 @@ describe('factory options', () => {
     [{ maxKeyBytes: 4097 }, RangeError, /^options\.maxKeyBytes: expected an integer from 1 to 4096, got 4097/],
     [{ maxValueBytes: 0 }, RangeError, /^options\.maxValueBytes: expected an integer from 1 to 1048576, got 0/],
     [{ persist: 'yes' }, TypeError, /^options\.persist: expected a boolean, got string "yes"/],
-    [{ engine: 'redis' }, RangeError, /^options\.engine: expected 'lockfree' or 'mutex', got string "redis"/],
+    [{ engine: 'redis' }, RangeError, /^options\.engine: expected 'lockfree' or 'mutex' or 'robust', got string "redis"/],
     [{ engine: 1 }, TypeError, /^options\.engine: expected 'lockfree' or 'mutex'/, 'ERR_INVALID_ARG_TYPE'],
     [{ robust: true }, TypeError, /^options\.robust: only for engine 'mutex'/],
     [{ mode: 0o400 }, RangeError, /^options\.mode: 0o400 must include 0o600/],
@@ -137,8 +137,12 @@ for (const engine of ENGINES) {
       [{ maxValueBytes: 256 }, /^options\.maxValueBytes: the table '.*' already exists with maxValueBytes 300; this call asks for maxValueBytes 256/],
       [{ maxKeyBytes: 32 }, /^options\.maxKeyBytes: the table '.*' already exists with maxKeyBytes 64; this call asks for maxKeyBytes 32/],
       [{ persist: true }, /persist: the segment has false, the options ask for true/],
-      [{ engine: engine === 'mutex' ? 'lockfree' : 'mutex' }, /engine: the segment belongs to the '\w+' engine/],
+      [{ engine: engine === 'lockfree' ? 'mutex' : 'lockfree' }, /engine: the segment belongs to the '\w+' engine/],
     ];
+    if (engine !== 'lockfree') {
+      const other = engine === 'mutex' ? 'robust' : 'mutex';
+      cases.push([{ engine: other }, new RegExp(`robust: the segment has ${engine === 'robust'}, the options ask for ${other === 'robust'}`)]);
+    }
     for (const [extra, message] of cases) {
       it(`${JSON.stringify(extra)} throws ERR_SHMTABLE_LAYOUT_MISMATCH and leaves the table`, () => {
         assert.throws(() => createCache({ name, engine, ...extra }),

@@ -1,7 +1,7 @@
 // libFuzzer target: operation sequences on one engine, checked against a model.
 //
-// Built once per engine (SHMTABLE_FUZZ_ENGINE: 1 = LockFreeTable, 2 = MutexTable, whose
-// robust mode the input's geometry byte picks). Each input creates a fresh, tiny table
+// Built once per engine (fuzz_engine.hpp: "lockfree" or "mutex", whose robust mode the
+// input's geometry byte picks). Each input creates a fresh, tiny table
 // (<= 16 slots, non-persistent shm named after this process, gone when closed) and runs
 // its operations through ModelCheck (model_check.hpp says what is checked).
 //
@@ -36,9 +36,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
   o.max_key_bytes = g.max_key_bytes;
   o.max_value_bytes = g.max_value_bytes;
   o.hash_seed = g.hash_seed;
-  o.robust = Table::kEngine == EngineKind::kMutex && g.robust;
+  o.robust = FuzzTable::kEngine == EngineKind::kMutex && g.robust;
   o.open_mode = OpenMode::kCreate;
-  std::optional<Table> table;
+  std::optional<FuzzTable> table;
   try {
     table.emplace(o);
   } catch (const Error &e) {
@@ -50,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
   reopen.max_value_bytes = 0;
   reopen.hash_seed = 0;
   reopen.open_mode = OpenMode::kOpen;
-  fuzz::ModelCheck<Table> check(*table, reopen);
+  fuzz::ModelCheck<FuzzTable> check(*table, reopen);
   check.run(in, kMaxOps);
   check.verify_all("end of input");
   return 0;

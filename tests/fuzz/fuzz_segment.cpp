@@ -11,7 +11,7 @@
 //  - right after a successful recover(): size() == keys().size() == report.entries, and
 //    (lock-free, report.duplicate_keys == 0) keys() lists no key twice.
 //
-// Built once per engine (SHMTABLE_FUZZ_ENGINE: 1 = LockFreeTable, 2 = MutexTable).
+// Built once per engine (fuzz_engine.hpp: "lockfree" or "mutex").
 // The first byte: bits 0-1 pick how the file is made (below); bit 4 opens with
 // kOpenOrCreate instead of kOpen; bits 2+5 (both set) open with persist = false, bits
 // 3+6 with the other robust setting (mutex), so that mismatches are refused too.
@@ -63,7 +63,7 @@ using namespace shmtable;
 using detail::SegmentHeader;
 using Bytes = std::vector<std::uint8_t>;
 
-constexpr bool kMutex = Table::kEngine == EngineKind::kMutex;
+constexpr bool kMutex = FuzzTable::kEngine == EngineKind::kMutex;
 constexpr std::uint64_t kMaxFileBytes = 1 << 20; // mode 2 leaves bigger layouts as they are
 constexpr unsigned kMaxOps = 48;
 
@@ -123,15 +123,15 @@ void store_header(Bytes &f, SegmentHeader h, bool rechecksum) {
 void fix_identity(SegmentHeader &h) {
   h.magic = kMagic;
   h.format_version = kFormatVersion;
-  h.engine = static_cast<std::uint32_t>(Table::kEngine);
+  h.engine = static_cast<std::uint32_t>(FuzzTable::kEngine);
   h.ready = detail::kReadyValue;
 }
 
 // The layout this build derives from the header's parameters, as Segment's open does.
 std::optional<Layout> layout_of(const SegmentHeader &h) {
   try {
-    return Table::layout_for(TableParams{Table::kEngine, h.flags, h.capacity, h.max_key_bytes,
-                                         h.max_value_bytes, h.hash_seed});
+    return FuzzTable::layout_for(TableParams{FuzzTable::kEngine, h.flags, h.capacity,
+                                             h.max_key_bytes, h.max_value_bytes, h.hash_seed});
   } catch (const Error &) {
     return std::nullopt;
   }
@@ -218,7 +218,7 @@ Bytes built_file(fuzz::Input &in) {
   ::unlink(o.path.c_str());
   Layout lay;
   try {
-    Table t(o);
+    FuzzTable t(o);
     lay = t.layout();
     for (unsigned n = in.byte() % 24, i = 0; i < n; ++i) {
       const std::uint8_t op = in.byte();
@@ -387,7 +387,7 @@ void check_value(std::size_t size, std::uint32_t max_value_bytes, const char *op
   }
 }
 
-void check_after_recover(Table &t, const RecoveryReport &r) {
+void check_after_recover(FuzzTable &t, const RecoveryReport &r) {
   const std::vector<std::string> keys = t.keys();
   check_keys(keys, t.max_key_bytes());
   if (t.size() != keys.size() || r.entries != keys.size()) {
@@ -400,7 +400,7 @@ void check_after_recover(Table &t, const RecoveryReport &r) {
   }
 }
 
-void operate(Table &t, fuzz::Input &in) {
+void operate(FuzzTable &t, fuzz::Input &in) {
   const std::uint32_t mk = t.max_key_bytes();
   const std::uint32_t mv = t.max_value_bytes();
   for (unsigned i = 0; i < kMaxOps && !in.empty(); ++i) {
@@ -482,7 +482,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
   o.open_mode = (mode & 0x10) == 0 ? OpenMode::kOpen : OpenMode::kOpenOrCreate;
   o.ready_timeout_ms = 100;
   static const bool verbose = std::getenv("SHMTABLE_FUZZ_VERBOSE") != nullptr;
-  std::optional<Table> table;
+  std::optional<FuzzTable> table;
   try {
     table.emplace(o);
   } catch (const Error &e) {

@@ -38,12 +38,12 @@
 
 namespace shmtable::fuzz {
 
-template <class Table> class ModelCheck {
+template <Table T> class ModelCheck {
 public:
   using Model = std::unordered_map<std::string, std::string>;
 
   // `reopen` opens a second handle on the same table (sizes 0: adopt the segment's).
-  ModelCheck(Table &primary, Options reopen, Model model = {})
+  ModelCheck(T &primary, Options reopen, Model model = {})
       : primary_(primary), reopen_(std::move(reopen)), model_(std::move(model)),
         capacity_(primary.capacity()), max_key_(primary.max_key_bytes()),
         max_value_(primary.max_value_bytes()) {}
@@ -91,11 +91,11 @@ public:
   }
 
 private:
-  static constexpr bool kLockFree = std::is_same_v<Table, LockFreeTable>;
+  static constexpr bool kLockFree = std::is_same_v<T, LockFreeTable>;
 
   [[noreturn]] void mismatch(const std::string &detail) const {
-    fail(std::string(to_string(Table::kEngine)) + " engine, op #" + std::to_string(op_) + " " +
-         what_ + ", key " + shown(key_) + ": " + detail);
+    fail(std::string(to_string(T::kEngine)) + " engine, op #" + std::to_string(op_) + " " + what_ +
+         ", key " + shown(key_) + ": " + detail);
   }
 
   // Runs `f`; the Errc it threw, or nullopt. Anything but an shmtable::Error is a bug.
@@ -168,7 +168,7 @@ private:
 
   void step(Input &in) {
     const std::uint8_t opcode = in.byte();
-    Table &t = (opcode & 0x10) != 0 && second_ ? *second_ : primary_;
+    T &t = (opcode & 0x10) != 0 && second_ ? *second_ : primary_;
     key_ = decode_key(in.byte(), max_key_);
     switch (opcode & 0x0f) {
     case 0:
@@ -247,7 +247,7 @@ private:
     }
   }
 
-  void do_set(Table &t, const std::string &v, bool with_source = false) {
+  void do_set(T &t, const std::string &v, bool with_source = false) {
     what_ = (with_source ? "set_with(value " : "set(value ") + shown(v) + ")";
     if (expect(attempt([&] {
                  if (with_source) {
@@ -262,7 +262,7 @@ private:
     }
   }
 
-  void do_set_if_absent(Table &t, const std::string &v) {
+  void do_set_if_absent(T &t, const std::string &v) {
     what_ = "set_if_absent(value " + shown(v) + ")";
     bool got = false;
     const bool absent = current() == nullptr;
@@ -276,7 +276,7 @@ private:
     }
   }
 
-  void do_cas(Table &t, const std::string &expected, const std::string &desired) {
+  void do_cas(T &t, const std::string &expected, const std::string &desired) {
     what_ = "compare_and_set(expected " + shown(expected) + ", desired " + shown(desired) + ")";
     bool got = false;
     if (expect(attempt([&] { got = t.compare_and_set(key_, expected, desired); }),
@@ -290,7 +290,7 @@ private:
     }
   }
 
-  void do_add(Table &t, std::int64_t delta) {
+  void do_add(T &t, std::int64_t delta) {
     what_ = "add(" + std::to_string(delta) + ")";
     std::int64_t got = 0;
     const auto call = attempt([&] { got = t.add(key_, delta); });
@@ -322,7 +322,7 @@ private:
     }
   }
 
-  void do_get_into(Table &t, std::uint8_t size_byte) {
+  void do_get_into(T &t, std::uint8_t size_byte) {
     const std::string *now = current();
     std::size_t size = size_byte % (max_value_ + 3u);
     if (now != nullptr && size_byte >= 0xfe) { // exactly the value's length, or one less
@@ -368,8 +368,8 @@ private:
     }
   }
 
-  Table &primary_;
-  std::optional<Table> second_;
+  T &primary_;
+  std::optional<T> second_;
   Options reopen_;
   Model model_;
   std::uint64_t capacity_;

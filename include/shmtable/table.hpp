@@ -1,0 +1,205 @@
+// shmtable/table.hpp: the contract every engine keeps, stated once, and the concept
+// that says what an engine provides.
+//
+// An engine is a handle to one named table in shared memory, opened from Options.
+// LockFreeTable and MutexTable are the two; each one's header says only what differs
+// (how it keeps the contract, and what it offers beyond it). Code that works with any
+// engine is written against `Table` below, as the tests, the stress harness, the
+// benchmarks, the fuzz targets and the Node addon are.
+//
+// ---- Per-key operations --------------------------------------------------------------
+// Linearizable, and safe to call concurrently from any threads of any processes (a
+// handle opened with Options::one_thread takes one call at a time).
+// Errc::kKeyTooLarge / kValueTooLarge on oversize input, before anything changes.
+// Errc::kTableFull if the key is new and the engine finds no room for it (each engine's
+// header says what room is).
+//
+//   set(key, value)           inserts or overwrites.
+//   set_with(key, source, ctx)
+//                             set() of the value that source(ctx) returns
+//                             (shmtable/updater.hpp), called once: kKeyTooLarge before
+//                             source is called, kValueTooLarge for what it returns, and
+//                             an exception from source propagates. Either way the key
+//                             keeps its value. set_with(key, fn) takes any callable fn()
+//                             returning std::string_view.
+//   get(key)                  the value, or nullopt if absent.
+//   get_into(key, out)        copies the value into `out` without allocating; returns its
+//                             length, or nullopt if absent. Errc::kBufferTooSmall if `out`
+//                             is shorter than the value. The bytes of `out` beyond the
+//                             returned length, and all of it on a miss or an error, are
+//                             unspecified.
+//   erase(key)                true if the key was present.
+//   contains(key)             whether the key is present.
+//   add(key, delta)           the key's value read as a decimal signed 64-bit integer (an
+//                             absent key counts as 0) plus `delta`, stored as decimal text
+//                             and returned. Errc::kNotANumber if the value is not such an
+//                             integer or the sum overflows (the value is unchanged).
+//   compare_and_set(key, expected, desired)
+//                             stores `desired` only if the key is present with exactly
+//                             `expected`; true if stored.
+//   set_if_absent(key, value) inserts only if the key is absent; true if inserted.
+//   update(key, fn, ctx)      replaces the key's value with what fn(ctx, current, scratch)
+//                             (shmtable/updater.hpp) makes of the current one (nullopt if
+//                             absent), in one atomic step and one lookup, where get() then
+//                             compare_and_set() take two; fn returning nullopt stores
+//                             nothing. True if a value was stored. fn must not call the
+//                             table; each engine says how often it may run.
+//                             kValueTooLarge if what fn returns is over the limit, and an
+//                             exception from fn propagates; either way the key keeps its
+//                             value. update(key, fn) takes any callable fn(current, scratch).
+//
+// ---- Whole-table operations ----------------------------------------------------------
+// Safe to call concurrently with everything above, but best-effort under concurrent
+// writes: keys() and size() may miss or include keys that change meanwhile, keys() may
+// list a key twice (erased behind the scan and inserted again ahead of it), and clear()
+// is not atomic. They never crash, hang or return a key that was never written.
+//
+//   recover()   repairs what crashed processes left (shmtable/recovery.hpp). It runs only
+//               if this handle is the only one attached, in any process (else Errc::kBusy,
+//               nothing changed). Not detected, so the caller's to ensure: that no other
+//               thread uses THIS handle meanwhile, as for close() and assignment.
+//   close()     detaches (the destructor does too); the handle must not be used afterwards.
+//
+// ---- Properties ----------------------------------------------------------------------
+// capacity(), max_key_bytes(), max_value_bytes(): the table's sizing, as created.
+// created(): this handle created the table. layout(): where everything is in the segment.
+// home_slot(key): the slot the key's probe sequence starts at (for diagnostics, and for
+// stress runs that need keys colliding on purpose). Engine::layout_for(params): the
+// layout the engine gives a table of `params`; Engine::kEngine: what the segment header
+// records.
+//
+// Caveats, for every engine: do not use a handle in a child after fork(); open the table
+// again there. Keys and values are byte strings (any bytes, including NUL).
+#pragma once
+
+#include <array>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "shmtable/options.hpp"
+#include "shmtable/recovery.hpp"
+#include "shmtable/segment.hpp"
+#include "shmtable/updater.hpp"
+
+namespace shmtable {
+
+// What an engine provides: the operations above, with these signatures.
+template <class T>
+concept Table = std::constructible_from<T, const Options &> && std::movable<T> &&
+    std::same_as<std::remove_cv_t<decltype(T::kEngine)>, EngineKind> &&
+    requires(T &t, const T &ct, std::string_view s, std::span<char> out, std::int64_t delta,
+             ValueSource source, Updater fn, void *ctx, const TableParams &params) {
+  { t.set(s, s) } -> std::same_as<void>;
+  { t.set_with(s, source, ctx) } -> std::same_as<void>;
+  { ct.get(s) } -> std::same_as<std::optional<std::string>>;
+  { ct.get_into(s, out) } -> std::same_as<std::optional<std::size_t>>;
+  { t.erase(s) } -> std::same_as<bool>;
+  { ct.contains(s) } -> std::same_as<bool>;
+  { t.add(s, delta) } -> std::same_as<std::int64_t>;
+  { t.compare_and_set(s, s, s) } -> std::same_as<bool>;
+  { t.set_if_absent(s, s) } -> std::same_as<bool>;
+  { t.update(s, fn, ctx) } -> std::same_as<bool>;
+  { ct.keys() } -> std::same_as<std::vector<std::string>>;
+  { t.clear() } -> std::same_as<void>;
+  { ct.size() }
+  noexcept->std::same_as<std::size_t>;
+  { t.recover() } -> std::same_as<RecoveryReport>;
+  { ct.capacity() }
+  noexcept->std::same_as<std::uint64_t>;
+  { ct.max_key_bytes() }
+  noexcept->std::same_as<std::uint32_t>;
+  { ct.max_value_bytes() }
+  noexcept->std::same_as<std::uint32_t>;
+  { ct.created() }
+  noexcept->std::same_as<bool>;
+  { ct.layout() }
+  noexcept->std::same_as<const Layout &>;
+  { ct.home_slot(s) }
+  noexcept->std::same_as<std::uint64_t>;
+  { t.close() }
+  noexcept->std::same_as<void>;
+  { T::layout_for(params) } -> std::same_as<Layout>;
+};
+
+namespace detail {
+// The callable overloads, written once for every engine: an engine derives from
+// CallableOverloads<Engine> and brings them in with `using` next to its own
+// set_with(key, ValueSource, ctx) and update(key, Updater, ctx).
+template <class Engine> class CallableOverloads {
+public:
+  // set_with() of any callable fn() returning the value's bytes (std::string_view).
+  template <class Fn> void set_with(std::string_view key, Fn &&fn) {
+    self().set_with(key, value_source_for<std::remove_reference_t<Fn>>(), updater_ctx(fn));
+  }
+  // update() with any callable fn(current, scratch).
+  template <class Fn> bool update(std::string_view key, Fn &&fn) {
+    return self().update(key, updater_for<std::remove_reference_t<Fn>>(), updater_ctx(fn));
+  }
+
+private:
+  Engine &self() noexcept { return static_cast<Engine &>(*this); }
+};
+} // namespace detail
+
+// ---- Engines by name -------------------------------------------------------------------
+// How every tool names an engine at run time (shmtable-stress --engine, the benchmarks'
+// stores, the Node package's `engine` option): this list and its parser are the only ones.
+enum class EngineName {
+  kLockFree, // "lockfree": LockFreeTable
+  kMutex,    // "mutex": MutexTable as fast-shm-cache has it (robust = false)
+  kRobust,   // "robust": MutexTable with robust locks (robust = true)
+};
+inline constexpr std::array kEngineNames{EngineName::kLockFree, EngineName::kMutex,
+                                         EngineName::kRobust};
+
+constexpr std::string_view to_string(EngineName e) noexcept {
+  switch (e) {
+  case EngineName::kLockFree:
+    return "lockfree";
+  case EngineName::kMutex:
+    return "mutex";
+  case EngineName::kRobust:
+    return "robust";
+  }
+  return "?";
+}
+
+// The engine called `name`, or nullopt if no engine is.
+constexpr std::optional<EngineName> parse_engine_name(std::string_view name) noexcept {
+  for (EngineName e : kEngineNames) {
+    if (to_string(e) == name) {
+      return e;
+    }
+  }
+  return std::nullopt;
+}
+
+// The names, for a message: "lockfree, mutex or robust".
+inline std::string engine_name_list() {
+  std::string list;
+  for (std::size_t i = 0; i < kEngineNames.size(); ++i) {
+    list += i == 0 ? "" : i + 1 == kEngineNames.size() ? " or " : ", ";
+    list += to_string(kEngineNames[i]);
+  }
+  return list;
+}
+
+// What the segment header records for a table of engine `e`.
+constexpr EngineKind engine_kind(EngineName e) noexcept {
+  return e == EngineName::kLockFree ? EngineKind::kLockFree : EngineKind::kMutex;
+}
+
+// `opts` as engine `e` opens a table: Options::robust is true only for "robust".
+inline Options options_for(EngineName e, Options opts) {
+  opts.robust = e == EngineName::kRobust;
+  return opts;
+}
+
+} // namespace shmtable
