@@ -161,8 +161,8 @@ TEST(Segment, AZeroReadyTimeoutStillOpens) {
 }
 
 // An opener waits for another process's recover()/run_exclusive() only up to its
-// ready_timeout_ms, then says why (it used to wait without limit: a stopped recover()
-// hung every opener). Once the holder is done, opening works again.
+// ready_timeout_ms, then says why: a stopped recover() must not hang every opener. Once
+// the holder is done, opening works again.
 TEST(Segment, AnOpenerWaitsForAnExclusiveHolderOnlyUntilItsTimeout) {
   ScopedName name("exclwait");
   Options o = named(name.str(), true);
@@ -429,8 +429,8 @@ TEST(Segment, ACostlyCreationIsWaitedForAndACheapOneIsNot) {
 }
 
 // A dead non-persistent table that the opener may not remove (another user's, shared
-// through a group, in the sticky /dev/shm) is started afresh under its name. The open
-// used to spin without end, ignoring its ready_timeout_ms.
+// through a group, in the sticky /dev/shm) is started afresh under its name, within the
+// opener's ready_timeout_ms.
 TEST(Segment, ADeadTableTheOpenerMayNotRemoveIsStartedAfreshInPlace) {
   if (::geteuid() != 0) {
     GTEST_SKIP() << "needs root to play two users";
@@ -471,8 +471,8 @@ TEST(Segment, ADeadTableTheOpenerMayNotRemoveIsStartedAfreshInPlace) {
 }
 
 // A child forked while a process holds handles shares their open file descriptions. A
-// close in the parent must still let go of the gate and the attach byte; it used to
-// leave the gate held through the child's copy, failing every opener with not_ready.
+// close in the parent must still let go of the gate and the attach byte: a gate held
+// through the child's copy would fail every opener with not_ready.
 TEST(Segment, AForkedChildDoesNotKeepTheLocksOfAClosedHandle) {
   ScopedName name("forked");
   std::optional<MutexTable> h1(named(name.str()));
@@ -497,8 +497,8 @@ TEST(Segment, AForkedChildDoesNotKeepTheLocksOfAClosedHandle) {
 }
 
 // A table of another format version says so and is left alone, whatever the bytes at
-// this version's `ready` and `flags` offsets; it used to be taken for a dead or
-// unfinished table of ours and removed.
+// this version's `ready` and `flags` offsets: it is not a dead or unfinished table of
+// ours, to be removed.
 TEST(Segment, ATableOfAnotherFormatVersionIsRefusedAndLeftAlone) {
   char dir[] = "/tmp/shmtable-version-XXXXXX";
   ASSERT_NE(::mkdtemp(dir), nullptr);
@@ -524,8 +524,8 @@ TEST(Segment, ATableOfAnotherFormatVersionIsRefusedAndLeftAlone) {
   ::rmdir(dir);
 }
 
-// A dangling symbolic link at `path` is reported as such; the open used to go round
-// until its deadline and blame other processes.
+// A dangling symbolic link at `path` is reported as such, at once, not after the open's
+// deadline as if other processes held the table.
 TEST(Segment, ADanglingLinkAtThePathIsReportedAsOne) {
   char dir[] = "/tmp/shmtable-link-XXXXXX";
   ASSERT_NE(::mkdtemp(dir), nullptr);
@@ -581,7 +581,7 @@ TEST(Segment, OpenersAndClosersKilledAtRandomNeverLeaveADeadTableToAttachTo) {
 }
 
 // Somebody's empty file at a path is not an unfinished table: it is refused and left
-// alone (it used to be initialised as one, or removed by an open-only).
+// alone: neither initialised as a table nor removed by an open-only.
 TEST(Segment, AnEmptyFileIsRefusedAndLeftAlone) {
   char dir[] = "/tmp/shmtable-empty-XXXXXX";
   ASSERT_NE(::mkdtemp(dir), nullptr);
