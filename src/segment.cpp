@@ -730,6 +730,24 @@ Segment Segment::attach(const Options &opts, const TableParams &requested, Layou
   const auto deadline = Clock::now() + std::chrono::milliseconds(opts.ready_timeout_ms);
   std::mt19937 rng(static_cast<unsigned>(fresh_instance()));
 
+  // What every open that succeeds ends with: the handle keeps the descriptor, and with it
+  // its attach byte's read lock (L1).
+  const auto keep = [](Segment &seg, Fd &fd, bool created) {
+    seg.created_ = created;
+    seg.fd_ = fd.release();
+    return std::move(seg);
+  };
+  // Attaching to a complete table that somebody else made: refused under kCreate, else
+  // its header checked against the request, then mapped.
+  const auto adopt = [&](Segment &seg, const Fd &fd, const SegmentHeader &h,
+                         std::uint64_t file_bytes) {
+    if (opts.open_mode == OpenMode::kCreate) {
+      throw Error(Errc::kAlreadyExists, loc.display + ": already exists (open_mode kCreate)");
+    }
+    seg.layout_ = validate(h, file_bytes, req, compared, layout_fn, loc);
+    seg.base_ = attach_mapping(fd.get(), seg.layout_, loc).base;
+  };
+
   Pause pause; // between rounds that wait for an exclusive holder
   bool first = true;
   for (Retry why = Retry::kNone;; first = false) {
@@ -790,9 +808,7 @@ Segment Segment::attach(const Options &opts, const TableParams &requested, Layou
         backoff(rng);
         continue;
       }
-      seg.created_ = true;
-      seg.fd_ = fd.release();
-      return seg;
+      return keep(seg, fd, true);
     }
     Fd fd(raw);
     refuse_untrusted(fd.get(), loc);
@@ -812,14 +828,9 @@ Segment Segment::attach(const Options &opts, const TableParams &requested, Layou
       // L3: nobody is attached and nobody else is deciding.
       const State state = read_header(fd.get(), loc, h, file_bytes);
       if (state == State::kReady && (h.flags & kFlagPersist) != 0) {
-        if (opts.open_mode == OpenMode::kCreate) {
-          throw Error(Errc::kAlreadyExists, loc.display + ": already exists (open_mode kCreate)");
-        }
-        seg.layout_ = validate(h, file_bytes, req, compared, layout_fn, loc);
-        seg.base_ = attach_mapping(fd.get(), seg.layout_, loc).base;
+        adopt(seg, fd, h, file_bytes);
         byte_lock(fd.get(), kAttachByte, F_RDLCK); // L1: a downgrade, atomic, cannot conflict
-        seg.fd_ = fd.release();
-        return seg;
+        return keep(seg, fd, false);
       }
       // Dead: not persistent and every process that had it is gone, or unfinished.
       // Logically it does not exist: remove it (L3).
@@ -845,9 +856,7 @@ Segment Segment::attach(const Options &opts, const TableParams &requested, Layou
       seg.base_ =
           initialise(fd.get(), loc, opts, req, layout_fn, init, seg.layout_, instance, true).base;
       byte_lock(fd.get(), kAttachByte, F_RDLCK); // L1: a downgrade, atomic, cannot conflict
-      seg.created_ = true;
-      seg.fd_ = fd.release();
-      return seg;
+      return keep(seg, fd, true);
     }
     if (!conflicts(err)) {
       throw_os(loc.display + ": fcntl(F_OFD_SETLK) on the attach byte", err);
@@ -867,13 +876,8 @@ Segment Segment::attach(const Options &opts, const TableParams &requested, Layou
                                 "process of an earlier shmtable version creating it? every "
                                 "process that shares a table must run this version or later)");
     }
-    if (opts.open_mode == OpenMode::kCreate) {
-      throw Error(Errc::kAlreadyExists, loc.display + ": already exists (open_mode kCreate)");
-    }
-    seg.layout_ = validate(h, file_bytes, req, compared, layout_fn, loc);
-    seg.base_ = attach_mapping(fd.get(), seg.layout_, loc).base;
-    seg.fd_ = fd.release();
-    return seg;
+    adopt(seg, fd, h, file_bytes);
+    return keep(seg, fd, false);
   }
 }
 
