@@ -158,21 +158,46 @@ MutexTable::MutexTable(const Options &opts)
   robust_ = (lay.params.flags & kFlagRobust) != 0;
 }
 
-// ---- Private helpers --------------------------------------------------------------
+// ---- The engine's helpers -----------------------------------------------------------
 
-MutexSlotHeader *MutexTable::slot(std::uint64_t index) const noexcept {
-  return reinterpret_cast<MutexSlotHeader *>(slots_ + index * slot_bytes_);
+namespace detail {
+// MutexTable's private helpers, here rather than in its public header. A view of one
+// handle: it writes the segment only through the handle's pointers, so it is const.
+struct MutexOps {
+  const MutexTable &t;
+
+  MutexSlotHeader *slot(std::uint64_t index) const noexcept;
+  std::uint64_t home(std::string_view key) const noexcept;
+  void check_key(std::string_view key) const;
+  void lock(void *mutex) const;
+  void unlock(void *mutex) const noexcept;
+  void recount() const;
+  bool key_matches(const MutexSlotHeader *s, std::string_view key) const noexcept;
+  std::string_view value_of(const MutexSlotHeader *s) const noexcept;
+  void write_value(MutexSlotHeader *s, std::string_view value) const noexcept;
+  // Finds the key with its slot locked and calls on_found(slot); false if absent.
+  template <class F> bool find_locked(std::string_view key, F &&on_found) const;
+  // decide(current, next) says whether to store `next`; inserts if the key is absent.
+  template <class Decide> bool mutate(std::string_view key, Decide &&decide) const;
+  void drop_trailing_tombstones(std::uint64_t index) const;
+};
+} // namespace detail
+
+using detail::MutexOps;
+
+MutexSlotHeader *MutexOps::slot(std::uint64_t index) const noexcept {
+  return reinterpret_cast<MutexSlotHeader *>(t.slots_ + index * t.slot_bytes_);
 }
 
-std::uint64_t MutexTable::home(std::string_view key) const noexcept {
-  return fnv1a(key, layout().params.hash_seed) % capacity();
+std::uint64_t MutexOps::home(std::string_view key) const noexcept {
+  return fnv1a(key, t.layout().params.hash_seed) % t.capacity();
 }
 
-void MutexTable::check_key(std::string_view key) const {
-  detail::check_key_size(key.size(), max_key_bytes());
+void MutexOps::check_key(std::string_view key) const {
+  detail::check_key_size(key.size(), t.max_key_bytes());
 }
 
-void MutexTable::lock(void *m) const {
+void MutexOps::lock(void *m) const {
   auto *mutex = static_cast<pthread_mutex_t *>(m);
   const int rc = pthread_mutex_lock(mutex);
   if (rc == 0) {
@@ -182,8 +207,8 @@ void MutexTable::lock(void *m) const {
     // Robust mode: the holder died. By M4 and the publish-last order of every writer,
     // what it left is consistent; mark the mutex usable again.
     pthread_mutex_consistent(mutex);
-    counter(control_->recovered).fetch_add(1, std::memory_order_relaxed);
-    if (mutex == &control_->global) {
+    counter(t.control_->recovered).fetch_add(1, std::memory_order_relaxed);
+    if (mutex == &t.control_->global) {
       try {
         recount(); // it may have died between publishing a slot and counting it
       } catch (...) {
@@ -196,45 +221,45 @@ void MutexTable::lock(void *m) const {
   throw Error(Errc::kSystem, std::string("pthread_mutex_lock: ") + std::strerror(rc));
 }
 
-void MutexTable::unlock(void *m) const noexcept {
+void MutexOps::unlock(void *m) const noexcept {
   pthread_mutex_unlock(static_cast<pthread_mutex_t *>(m));
 }
 
-void MutexTable::recount() const {
+void MutexOps::recount() const {
   std::uint64_t n = 0;
-  for (std::uint64_t i = 0; i < capacity(); ++i) {
+  for (std::uint64_t i = 0; i < t.capacity(); ++i) {
     MutexSlotHeader *s = slot(i);
     lock(&s->mutex);
     n += load_state(s) == detail::kSlotOccupied ? 1 : 0;
     unlock(&s->mutex);
   }
-  counter(control_->num_entries).store(n, std::memory_order_relaxed);
+  counter(t.control_->num_entries).store(n, std::memory_order_relaxed);
 }
 
-bool MutexTable::key_matches(const MutexSlotHeader *s, std::string_view key) const noexcept {
+bool MutexOps::key_matches(const MutexSlotHeader *s, std::string_view key) const noexcept {
   // key_len comes from shared memory: compared, never trusted as a bound (key.size() is
   // ours and <= max_key_bytes).
   return s->key_len == key.size() &&
          std::memcmp(key_bytes(const_cast<MutexSlotHeader *>(s)), key.data(), key.size()) == 0;
 }
 
-std::string_view MutexTable::value_of(const MutexSlotHeader *s) const noexcept {
-  const unsigned half = robust_ ? (s->live & 1u) : 0u;
-  const std::uint32_t len = std::min(s->value_len[half], max_value_bytes()); // bound-check
-  const char *v = key_bytes(const_cast<MutexSlotHeader *>(s)) + max_key_bytes() +
-                  static_cast<std::size_t>(half) * max_value_bytes();
+std::string_view MutexOps::value_of(const MutexSlotHeader *s) const noexcept {
+  const unsigned half = t.robust_ ? (s->live & 1u) : 0u;
+  const std::uint32_t len = std::min(s->value_len[half], t.max_value_bytes()); // bound-check
+  const char *v = key_bytes(const_cast<MutexSlotHeader *>(s)) + t.max_key_bytes() +
+                  static_cast<std::size_t>(half) * t.max_value_bytes();
   return {v, len};
 }
 
-void MutexTable::write_value(MutexSlotHeader *s, std::string_view value) const noexcept {
-  const unsigned half = robust_ ? ((s->live & 1u) ^ 1u) : 0u;
-  char *v = key_bytes(s) + max_key_bytes() + static_cast<std::size_t>(half) * max_value_bytes();
+void MutexOps::write_value(MutexSlotHeader *s, std::string_view value) const noexcept {
+  const unsigned half = t.robust_ ? ((s->live & 1u) ^ 1u) : 0u;
+  char *v = key_bytes(s) + t.max_key_bytes() + static_cast<std::size_t>(half) * t.max_value_bytes();
   if (!value.empty()) { // memcpy from a null view's data() is undefined even for 0 bytes
     std::memcpy(v, value.data(), value.size());
   }
   s->value_len[half] = static_cast<std::uint32_t>(value.size());
   s->timestamp_ns = now_ns();
-  if (robust_) {
+  if (t.robust_) {
     // Release: keeps the copy above before the flip in program order, so a process that
     // recovers this slot after we die sees either the old half or the complete new one
     // (M4). Its partner is the next locker's acquisition of the mutex.
@@ -243,8 +268,8 @@ void MutexTable::write_value(MutexSlotHeader *s, std::string_view value) const n
   }
 }
 
-template <class F> bool MutexTable::find_locked(std::string_view key, F &&on_found) const {
-  const std::uint64_t cap = capacity();
+template <class F> bool MutexOps::find_locked(std::string_view key, F &&on_found) const {
+  const std::uint64_t cap = t.capacity();
   std::uint64_t i = home(key);
   for (std::uint64_t n = 0; n < cap; ++n) {
     MutexSlotHeader *s = slot(i);
@@ -263,14 +288,14 @@ template <class F> bool MutexTable::find_locked(std::string_view key, F &&on_fou
   return false;
 }
 
-template <class Decide> bool MutexTable::mutate(std::string_view key, Decide &&decide) {
+template <class Decide> bool MutexOps::mutate(std::string_view key, Decide &&decide) const {
   check_key(key);
   bool wrote = false;
   std::string next;
   // Fast path: the key exists; decide and write under its slot mutex alone.
   const auto apply = [&](MutexSlotHeader *s) {
     if (decide(std::optional<std::string_view>(value_of(s)), next)) {
-      detail::check_value_size(next.size(), max_value_bytes());
+      detail::check_value_size(next.size(), t.max_value_bytes());
       write_value(s, next);
       wrote = true;
     }
@@ -278,9 +303,9 @@ template <class Decide> bool MutexTable::mutate(std::string_view key, Decide &&d
   if (find_locked(key, apply)) {
     return wrote;
   }
-  lock(&control_->global);
-  Held global(&control_->global);
-  const std::uint64_t cap = capacity();
+  lock(&t.control_->global);
+  Held global(&t.control_->global);
+  const std::uint64_t cap = t.capacity();
   constexpr std::uint64_t kNone = ~0ULL;
   std::uint64_t free_slot = kNone;
   std::uint64_t i = home(key);
@@ -309,7 +334,7 @@ template <class Decide> bool MutexTable::mutate(std::string_view key, Decide &&d
   if (!decide(std::nullopt, next)) {
     return false;
   }
-  detail::check_value_size(next.size(), max_value_bytes());
+  detail::check_value_size(next.size(), t.max_value_bytes());
   if (free_slot == kNone) {
     throw Error(Errc::kTableFull, "set: table is full (all " + std::to_string(cap) +
                                       " slots of its capacity hold keys)");
@@ -325,13 +350,13 @@ template <class Decide> bool MutexTable::mutate(std::string_view key, Decide &&d
   // Release: the key and value bytes precede the state change in program order, so a
   // robust successor of a writer that died here sees a complete entry or none (M4).
   state_of(s).store(detail::kSlotOccupied, std::memory_order_release);
-  counter(control_->num_entries).fetch_add(1, std::memory_order_relaxed);
+  counter(t.control_->num_entries).fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 
-void MutexTable::drop_trailing_tombstones(std::uint64_t index) {
+void MutexOps::drop_trailing_tombstones(std::uint64_t index) const {
   // Caller holds the table-wide mutex, so no insert can fill the empty slot we rely on.
-  const std::uint64_t cap = capacity();
+  const std::uint64_t cap = t.capacity();
   {
     MutexSlotHeader *next = slot(index + 1 == cap ? 0 : index + 1);
     lock(&next->mutex);
@@ -356,8 +381,9 @@ void MutexTable::drop_trailing_tombstones(std::uint64_t index) {
 // ---- Public operations --------------------------------------------------------------
 
 void MutexTable::set(std::string_view key, std::string_view value) {
+  const MutexOps ops{*this};
   detail::check_value_size(value.size(), max_value_bytes());
-  mutate(key, [&](std::optional<std::string_view>, std::string &next) {
+  ops.mutate(key, [&](std::optional<std::string_view>, std::string &next) {
     next.assign(value);
     return true;
   });
@@ -369,8 +395,9 @@ void MutexTable::set_with(std::string_view key, ValueSource source, void *ctx) {
 }
 
 std::int64_t MutexTable::add(std::string_view key, std::int64_t delta) {
+  const MutexOps ops{*this};
   std::int64_t sum = 0;
-  mutate(key, [&](std::optional<std::string_view> current, std::string &next) {
+  ops.mutate(key, [&](std::optional<std::string_view> current, std::string &next) {
     next = detail::add_to_text(current, delta, sum);
     return true;
   });
@@ -379,8 +406,9 @@ std::int64_t MutexTable::add(std::string_view key, std::int64_t delta) {
 
 bool MutexTable::compare_and_set(std::string_view key, std::string_view expected,
                                  std::string_view desired) {
+  const MutexOps ops{*this};
   detail::check_value_size(desired.size(), max_value_bytes());
-  return mutate(key, [&](std::optional<std::string_view> current, std::string &next) {
+  return ops.mutate(key, [&](std::optional<std::string_view> current, std::string &next) {
     if (!current || *current != expected) {
       return false;
     }
@@ -390,8 +418,9 @@ bool MutexTable::compare_and_set(std::string_view key, std::string_view expected
 }
 
 bool MutexTable::update(std::string_view key, Updater fn, void *ctx) {
+  const MutexOps ops{*this};
   std::string scratch;
-  return mutate(key, [&](std::optional<std::string_view> current, std::string &next) {
+  return ops.mutate(key, [&](std::optional<std::string_view> current, std::string &next) {
     const std::optional<std::string_view> value = fn(ctx, current, scratch);
     if (!value) {
       return false;
@@ -402,8 +431,9 @@ bool MutexTable::update(std::string_view key, Updater fn, void *ctx) {
 }
 
 bool MutexTable::set_if_absent(std::string_view key, std::string_view value) {
+  const MutexOps ops{*this};
   detail::check_value_size(value.size(), max_value_bytes());
-  return mutate(key, [&](std::optional<std::string_view> current, std::string &next) {
+  return ops.mutate(key, [&](std::optional<std::string_view> current, std::string &next) {
     if (current) {
       return false;
     }
@@ -413,17 +443,19 @@ bool MutexTable::set_if_absent(std::string_view key, std::string_view value) {
 }
 
 std::optional<std::string> MutexTable::get(std::string_view key) const {
-  check_key(key);
+  const MutexOps ops{*this};
+  ops.check_key(key);
   std::optional<std::string> out;
-  find_locked(key, [&](MutexSlotHeader *s) { out.emplace(value_of(s)); });
+  ops.find_locked(key, [&](MutexSlotHeader *s) { out.emplace(ops.value_of(s)); });
   return out;
 }
 
 std::optional<std::size_t> MutexTable::get_into(std::string_view key, std::span<char> out) const {
-  check_key(key);
+  const MutexOps ops{*this};
+  ops.check_key(key);
   std::optional<std::size_t> len;
-  find_locked(key, [&](MutexSlotHeader *s) {
-    const std::string_view v = value_of(s);
+  ops.find_locked(key, [&](MutexSlotHeader *s) {
+    const std::string_view v = ops.value_of(s);
     if (v.size() > out.size()) {
       throw Error(Errc::kBufferTooSmall, "get_into: the buffer of " + std::to_string(out.size()) +
                                              " bytes is smaller than the value's " +
@@ -436,17 +468,19 @@ std::optional<std::size_t> MutexTable::get_into(std::string_view key, std::span<
 }
 
 bool MutexTable::contains(std::string_view key) const {
-  check_key(key);
-  return find_locked(key, [](MutexSlotHeader *) {});
+  const MutexOps ops{*this};
+  ops.check_key(key);
+  return ops.find_locked(key, [](MutexSlotHeader *) {});
 }
 
 bool MutexTable::erase(std::string_view key) {
-  check_key(key);
-  lock(&control_->global);
+  const MutexOps ops{*this};
+  ops.check_key(key);
+  ops.lock(&control_->global);
   Held global(&control_->global);
   std::uint64_t index = 0;
   // M2: erase holds the table-wide mutex; the tombstone keeps the chain intact (M3).
-  const bool found = find_locked(key, [&](MutexSlotHeader *s) {
+  const bool found = ops.find_locked(key, [&](MutexSlotHeader *s) {
     store_state(s, detail::kSlotTombstone);
     index = static_cast<std::uint64_t>(reinterpret_cast<std::byte *>(s) - slots_) / slot_bytes_;
   });
@@ -454,15 +488,16 @@ bool MutexTable::erase(std::string_view key) {
     return false;
   }
   counter(control_->num_entries).fetch_sub(1, std::memory_order_relaxed);
-  drop_trailing_tombstones(index);
+  ops.drop_trailing_tombstones(index);
   return true;
 }
 
 std::vector<std::string> MutexTable::keys() const {
+  const MutexOps ops{*this};
   std::vector<std::string> out;
   for (std::uint64_t i = 0; i < capacity(); ++i) {
-    MutexSlotHeader *s = slot(i);
-    lock(&s->mutex);
+    MutexSlotHeader *s = ops.slot(i);
+    ops.lock(&s->mutex);
     Held held(&s->mutex);
     if (load_state(s) == detail::kSlotOccupied) {
       out.emplace_back(key_bytes(s), std::min<std::size_t>(s->key_len, max_key_bytes()));
@@ -472,7 +507,8 @@ std::vector<std::string> MutexTable::keys() const {
 }
 
 void MutexTable::clear() {
-  lock(&control_->global);
+  const MutexOps ops{*this};
+  ops.lock(&control_->global);
   Held global(&control_->global);
   // Two passes keep M3 at every instruction, so a process killed mid-clear (robust
   // mode) leaves a consistent table: first every entry becomes a tombstone (chains
@@ -481,8 +517,8 @@ void MutexTable::clear() {
     const std::uint8_t to =
         from == detail::kSlotOccupied ? detail::kSlotTombstone : detail::kSlotEmpty;
     for (std::uint64_t i = 0; i < capacity(); ++i) {
-      MutexSlotHeader *s = slot(i);
-      lock(&s->mutex);
+      MutexSlotHeader *s = ops.slot(i);
+      ops.lock(&s->mutex);
       Held held(&s->mutex);
       if (load_state(s) == from) {
         store_state(s, to);
@@ -495,6 +531,7 @@ void MutexTable::clear() {
 }
 
 RecoveryReport MutexTable::recover() {
+  const MutexOps ops{*this};
   RecoveryReport report;
   const bool ran = segment_.run_exclusive([&] {
     // Nobody else is attached (Segment L5), so a mutex that cannot be taken is held by
@@ -521,7 +558,7 @@ RecoveryReport MutexTable::recover() {
     take(&control_->global);
     std::uint64_t n = 0;
     for (std::uint64_t i = 0; i < capacity(); ++i) {
-      MutexSlotHeader *s = slot(i);
+      MutexSlotHeader *s = ops.slot(i);
       take(&s->mutex);
       n += load_state(s) == detail::kSlotOccupied ? 1 : 0;
       pthread_mutex_unlock(&s->mutex);
@@ -540,6 +577,10 @@ RecoveryReport MutexTable::recover() {
 
 std::size_t MutexTable::size() const noexcept {
   return counter(control_->num_entries).load(std::memory_order_relaxed);
+}
+
+std::uint64_t MutexTable::home_slot(std::string_view key) const noexcept {
+  return MutexOps{*this}.home(key);
 }
 
 std::uint64_t MutexTable::recovered_locks() const noexcept {

@@ -49,7 +49,7 @@ namespace shmtable {
 
 namespace detail {
 struct MutexControl;
-struct MutexSlotHeader;
+struct MutexOps;
 } // namespace detail
 
 class MutexTable : public detail::CallableOverloads<MutexTable> {
@@ -97,7 +97,7 @@ public:
   // Robust mode: how many times a lock was recovered from a dead holder (all processes).
   std::uint64_t recovered_locks() const noexcept;
   // FNV-1a of the key, seeded, modulo capacity.
-  std::uint64_t home_slot(std::string_view key) const noexcept { return home(key); }
+  std::uint64_t home_slot(std::string_view key) const noexcept;
 
   void close() noexcept { segment_.close(); }
 
@@ -105,18 +105,8 @@ public:
   static Layout layout_for(const TableParams &params);
 
 private:
-  detail::MutexSlotHeader *slot(std::uint64_t index) const noexcept;
-  std::uint64_t home(std::string_view key) const noexcept;
-  void check_key(std::string_view key) const;
-  void lock(void *mutex) const;
-  void unlock(void *mutex) const noexcept;
-  void recount() const;
-  bool key_matches(const detail::MutexSlotHeader *s, std::string_view key) const noexcept;
-  std::string_view value_of(const detail::MutexSlotHeader *s) const noexcept;
-  void write_value(detail::MutexSlotHeader *s, std::string_view value) const noexcept;
-  template <class F> bool find_locked(std::string_view key, F &&on_found) const;
-  template <class Decide> bool mutate(std::string_view key, Decide &&decide);
-  void drop_trailing_tombstones(std::uint64_t index);
+  // The engine's helpers (src/mutex_table.cpp) read the members below through it.
+  friend struct detail::MutexOps;
 
   Segment segment_;
   detail::MutexControl *control_ = nullptr;
