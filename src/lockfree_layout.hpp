@@ -1,4 +1,6 @@
-// LockFreeTable's in-segment layout. Private to the library and its tests.
+// LockFreeTable's in-segment layout: the control word's fields, the record format, and
+// where each part lies in a mapping (LockFreeGeometry). Private to the library, its tests
+// and bench/'s floor table, which lays out its memory with it.
 //
 //   segment: [SegmentHeader | LockFreeControl | control words | record buffers]
 //
@@ -31,8 +33,13 @@
 #include <cstdint>
 
 #include "cas128.hpp"
+#include "params.hpp"
+#include "shmtable/config.hpp"
+#include "shmtable/segment.hpp"
 
 namespace shmtable::detail {
+
+struct Magazine; // magazine.hpp
 
 enum SlotStateLF : std::uint64_t { kFree = 0, kPending = 1, kLive = 2 };
 
@@ -137,5 +144,93 @@ struct LockFreeControl {
 
 static_assert(offsetof(LockFreeControl, pool) == 0 && sizeof(LockFreeControl) == 128,
               "the pool head owns its cache line; counters live on the next one");
+
+// ---- Record buffers ------------------------------------------------------------------
+
+inline constexpr std::uint32_t kRecordHeaderBytes = 8; // key_len | value_len << 32
+
+constexpr std::uint32_t words_for(std::uint32_t bytes) { return (bytes + 7) / 8; }
+
+// A record's header word, and the lengths it holds.
+constexpr std::uint64_t record_header(std::uint64_t key_len, std::uint64_t value_len) {
+  return key_len | (value_len << 32);
+}
+constexpr std::uint32_t record_key_len(std::uint64_t header) {
+  return static_cast<std::uint32_t>(header);
+}
+constexpr std::uint32_t record_value_len(std::uint64_t header) {
+  return static_cast<std::uint32_t>(header >> 32);
+}
+
+// Where a record's value starts, in words: after its header word and its key area
+// (max_key_bytes, whatever the key's own length).
+constexpr std::uint32_t value_word_for(std::uint32_t max_key) {
+  return kRecordHeaderBytes / 8 + words_for(max_key);
+}
+
+constexpr std::uint64_t record_bytes_for(std::uint32_t max_key, std::uint32_t max_value) {
+  return 8ULL * (value_word_for(max_key) + words_for(max_value));
+}
+
+// ---- Geometry ------------------------------------------------------------------------
+
+// Where the engine's parts are in one mapping of a segment, and its sizes. The engine
+// reads them through these accessors only, so that another type with the same accessors
+// can stand in (LockFreeTable's own members, in lockfree_table.cpp).
+struct LockFreeGeometry {
+  LockFreeControl *control_ = nullptr;
+  Word128 *words_ = nullptr; // capacity control words
+  std::byte *records_ = nullptr;
+  std::uint64_t capacity_ = 0;
+  std::uint64_t hash_seed_ = 0;
+  std::uint64_t max_distance_ = 0; // max_distance_for(capacity)
+  std::uint32_t max_key_bytes_ = 0;
+  std::uint32_t max_value_bytes_ = 0;
+  std::uint32_t record_bytes_ = 0;
+  std::uint32_t buffer_count_ = 0;
+  Magazine *magazine_ = nullptr;  // the handle's spare (magazine.hpp); none: every buffer pooled
+  std::uint64_t memo_handle_ = 0; // the handle's id in key memos (key_memo.hpp); 0: none
+
+  LockFreeControl *control() const noexcept { return control_; }
+  Magazine *magazine() const noexcept { return magazine_; }
+  std::uint64_t memo_handle() const noexcept { return memo_handle_; }
+  Word128 *words() const noexcept { return words_; }
+  std::byte *records() const noexcept { return records_; }
+  std::uint64_t capacity() const noexcept { return capacity_; }
+  std::uint64_t hash_seed() const noexcept { return hash_seed_; }
+  std::uint64_t max_distance() const noexcept { return max_distance_; }
+  std::uint32_t max_key_bytes() const noexcept { return max_key_bytes_; }
+  std::uint32_t max_value_bytes() const noexcept { return max_value_bytes_; }
+  std::uint32_t record_bytes() const noexcept { return record_bytes_; }
+  std::uint32_t buffer_count() const noexcept { return buffer_count_; }
+};
+
+// The probe limit: a key lies at most this many steps past its home.
+constexpr std::uint64_t max_distance_for(std::uint64_t capacity) {
+  return std::min<std::uint64_t>(capacity - 1, kMaxBound);
+}
+
+// The record buffers start on the first cache line after the control words.
+constexpr std::uint64_t records_offset_for(const Layout &lay) {
+  return round_up(lay.slots_offset + lay.params.capacity * sizeof(Word128), kCacheLineBytes);
+}
+
+// The geometry of `lay` (as LockFreeTable::layout_for computed it) mapped at `base`.
+inline LockFreeGeometry geometry_of(std::byte *base, const Layout &lay,
+                                    std::uint32_t buffer_count) {
+  LockFreeGeometry g;
+  g.control_ = reinterpret_cast<LockFreeControl *>(base + lay.control_offset);
+  g.words_ = reinterpret_cast<Word128 *>(base + lay.slots_offset);
+  g.records_ = base + records_offset_for(lay);
+  g.capacity_ = lay.params.capacity;
+  g.hash_seed_ = lay.params.hash_seed;
+  g.max_distance_ = max_distance_for(lay.params.capacity);
+  g.max_key_bytes_ = lay.params.max_key_bytes;
+  g.max_value_bytes_ = lay.params.max_value_bytes;
+  g.record_bytes_ =
+      static_cast<std::uint32_t>(record_bytes_for(g.max_key_bytes_, g.max_value_bytes_));
+  g.buffer_count_ = buffer_count;
+  return g;
+}
 
 } // namespace shmtable::detail
