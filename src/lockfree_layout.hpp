@@ -43,26 +43,46 @@ struct Magazine; // magazine.hpp
 
 enum SlotStateLF : std::uint64_t { kFree = 0, kPending = 1, kLive = 2 };
 
-inline constexpr std::uint64_t kStateMask = 0x3;
+// The fields of `hi`, from bit 0 up: state | bound | fingerprint | buffer.
+inline constexpr unsigned kStateBits = 2;
+inline constexpr std::uint64_t kStateMask = (std::uint64_t{1} << kStateBits) - 1;
 inline constexpr unsigned kBoundShift = 2;
 inline constexpr unsigned kBoundBits = 14;
 inline constexpr std::uint64_t kMaxBound = (1u << kBoundBits) - 1; // probe distance limit
 inline constexpr unsigned kFpShift = 16;
+inline constexpr unsigned kFpBits = 16;
+inline constexpr std::uint64_t kFpMax = (std::uint64_t{1} << kFpBits) - 1;
 inline constexpr unsigned kBufferShift = 32;
-inline constexpr unsigned kEpochShift = 16; // version >> kEpochShift is the epoch
+inline constexpr unsigned kBufferBits = 32;
+// `lo` is the version, all 64 bits; version >> kEpochShift is the epoch.
+inline constexpr unsigned kEpochShift = 16;
 
-// The fields of `hi` tile its 64 bits without overlap: state | bound | fp | buffer.
-static_assert((kStateMask & (kMaxBound << kBoundShift)) == 0 &&
-                  kStateMask + 1 == (std::uint64_t{1} << kBoundShift),
-              "state and bound are adjacent and disjoint");
-static_assert(((kMaxBound << kBoundShift) & (std::uint64_t{0xffff} << kFpShift)) == 0 &&
-                  kBoundShift + kBoundBits == kFpShift,
-              "bound and fingerprint are adjacent and disjoint");
-static_assert(kFpShift + 16 == kBufferShift, "fingerprint and buffer are adjacent");
+// Each field in place in `hi`.
+inline constexpr std::uint64_t kStateField = kStateMask;
+inline constexpr std::uint64_t kBoundField = kMaxBound << kBoundShift;
+inline constexpr std::uint64_t kFpField = kFpMax << kFpShift;
+inline constexpr std::uint64_t kBufferField = ~std::uint64_t{0} << kBufferShift;
+
+// The fields of `hi` tile its 64 bits without overlap: each starts where the one below
+// ends, no two share a bit, and together they cover the word.
+static_assert(kStateBits == kBoundShift && kBoundShift + kBoundBits == kFpShift &&
+                  kFpShift + kFpBits == kBufferShift && kBufferShift + kBufferBits == 64,
+              "state, bound, fingerprint and buffer are adjacent and end at bit 63");
+static_assert((kStateField & kBoundField) == 0 && (kStateField & kFpField) == 0 &&
+                  (kStateField & kBufferField) == 0 && (kBoundField & kFpField) == 0 &&
+                  (kBoundField & kBufferField) == 0 && (kFpField & kBufferField) == 0,
+              "no two fields of a control word share a bit");
+static_assert((kStateField | kBoundField | kFpField | kBufferField) == ~std::uint64_t{0},
+              "the fields cover all of hi");
+static_assert(kLive <= kStateMask, "every slot state fits the state field");
+static_assert(kBufferBits == 32, "buffer indexes are 32 bits (Ctrl::buffer())");
 static_assert(kBoundBits <= 16, "recover() keeps bounds as 16-bit numbers");
+static_assert(kEpochShift < 64, "an epoch keeps some of the version's bits");
 
 // A key's fingerprint, as its control word carries it: the top 16 bits of its hash.
-constexpr std::uint64_t fingerprint_of(std::uint64_t hash) noexcept { return hash >> 48; }
+constexpr std::uint64_t fingerprint_of(std::uint64_t hash) noexcept {
+  return hash >> (64 - kFpBits);
+}
 
 // A key's home slot: the hash's other 48 bits, scaled to [0, capacity) by one multiply
 // (the high half of a 64 x 64-bit product; multiply-shift range reduction) rather than
@@ -71,7 +91,8 @@ constexpr std::uint64_t fingerprint_of(std::uint64_t hash) noexcept { return has
 // chance (1 in 65 536). Each home is the image of floor(2^48 / capacity) of the 2^48
 // values, or one more: as even as a remainder.
 constexpr std::uint64_t home_of(std::uint64_t hash, std::uint64_t capacity) noexcept {
-  return static_cast<std::uint64_t>((static_cast<unsigned __int128>(hash << 16) * capacity) >> 64);
+  return static_cast<std::uint64_t>((static_cast<unsigned __int128>(hash << kFpBits) * capacity) >>
+                                    64);
 }
 
 // Batched reads (LockFreeTable::get_many, and the floor's in bench/): a software
@@ -100,12 +121,12 @@ struct Ctrl {
   std::uint64_t epoch() const { return w.lo >> kEpochShift; }
   std::uint64_t state() const { return w.hi & kStateMask; }
   std::uint64_t bound() const { return (w.hi >> kBoundShift) & kMaxBound; }
-  std::uint64_t fingerprint() const { return (w.hi >> kFpShift) & 0xffff; }
+  std::uint64_t fingerprint() const { return (w.hi >> kFpShift) & kFpMax; }
   std::uint32_t buffer() const { return static_cast<std::uint32_t>(w.hi >> kBufferShift); }
 
   // The same slot holding (state, fp, buffer), bound kept, version + 1 (W1).
   Ctrl with_entry(std::uint64_t state, std::uint64_t fp, std::uint32_t buffer) const {
-    const std::uint64_t bound_bits = w.hi & (kMaxBound << kBoundShift);
+    const std::uint64_t bound_bits = w.hi & kBoundField;
     return {{w.lo + 1, bound_bits | state | (fp << kFpShift) |
                            (static_cast<std::uint64_t>(buffer) << kBufferShift)}};
   }
@@ -126,8 +147,7 @@ struct Ctrl {
   // into the other fields (a corrupt bound must not become a corrupt fingerprint) nor
   // wrapped to a smaller bound (which would hide keys: I1).
   Ctrl with_bound(std::uint64_t bound) const {
-    return {{w.lo + 1,
-             (w.hi & ~(kMaxBound << kBoundShift)) | (std::min(bound, kMaxBound) << kBoundShift)}};
+    return {{w.lo + 1, (w.hi & ~kBoundField) | (std::min(bound, kMaxBound) << kBoundShift)}};
   }
 };
 
