@@ -40,7 +40,6 @@
 
 #include "key_hash.hpp"
 #include "lockfree_layout.hpp"
-#include "params.hpp"
 #include "shmtable/lockfree_table.hpp"
 
 namespace shmtable::bench {
@@ -63,14 +62,16 @@ public:
       throw std::runtime_error("floor: mmap of " + std::to_string(bytes_) + " bytes failed");
     }
     base_ = static_cast<std::byte *>(p);
-    words_ = reinterpret_cast<detail::Word128 *>(base_ + lay.slots_offset);
-    key_words_ = (max_key_bytes + 7) / 8;
-    record_words_ = 1 + key_words_ + (max_value_bytes + 7) / 8;
-    records_ = reinterpret_cast<std::uint64_t *>(
-        base_ +
-        detail::round_up(lay.slots_offset + capacity * sizeof(detail::Word128), kCacheLineBytes));
-    buffers_ = static_cast<std::uint32_t>(LockFreeTable::buffers_for(capacity));
-    max_distance_ = std::min<std::uint64_t>(capacity - 1, detail::kMaxBound);
+    // The engine's geometry of that layout (lockfree_layout.hpp): where the words and the
+    // records are, the record size, the probe limit.
+    const detail::LockFreeGeometry g = detail::geometry_of(
+        base_, lay, static_cast<std::uint32_t>(LockFreeTable::buffers_for(capacity)));
+    words_ = g.words();
+    records_ = reinterpret_cast<std::uint64_t *>(g.records());
+    value_word_ = detail::value_word_for(g.max_key_bytes());
+    record_words_ = g.record_bytes() / 8;
+    buffers_ = g.buffer_count();
+    max_distance_ = g.max_distance();
   }
   ~FloorTable() { ::munmap(base_, bytes_); }
   FloorTable(const FloorTable &) = delete;
@@ -90,11 +91,11 @@ public:
       return std::nullopt;
     }
     const std::uint64_t *rec = record(detail::Ctrl{words_[*slot]}.buffer());
-    const std::size_t len = rec[0] >> 32;
+    const std::size_t len = detail::record_value_len(rec[0]);
     if (len > out.size()) {
       throw std::length_error("floor: buffer too small");
     }
-    std::memcpy(out.data(), rec + 1 + key_words_, len);
+    std::memcpy(out.data(), rec + value_word_, len);
     return len;
   }
 
@@ -133,8 +134,8 @@ public:
         const std::size_t i = j - P::kLookupAt;
         if (const std::optional<std::uint64_t> slot = find(probes[i % P::kRing])) {
           const std::uint64_t *rec = record(detail::Ctrl{words_[*slot]}.buffer());
-          visit(i, reinterpret_cast<const char *>(rec + 1 + key_words_),
-                static_cast<std::size_t>(rec[0] >> 32));
+          visit(i, reinterpret_cast<const char *>(rec + value_word_),
+                static_cast<std::size_t>(detail::record_value_len(rec[0])));
           ++hits;
         }
       }
@@ -162,14 +163,14 @@ public:
       return false;
     }
     std::uint64_t *rec = record(detail::Ctrl{words_[*slot]}.buffer());
-    const std::size_t len = rec[0] >> 32;
+    const std::size_t len = detail::record_value_len(rec[0]);
     if (len == 0) {
       return false;
     }
     if (len > out.size()) {
       throw std::length_error("floor: buffer too small");
     }
-    std::memcpy(out.data(), rec + 1 + key_words_, len);
+    std::memcpy(out.data(), rec + value_word_, len);
     modify(out.data(), len);
     write(rec, p, std::string_view(out.data(), len));
     published(*slot, publish);
@@ -280,7 +281,7 @@ private:
       const detail::Ctrl c{words_[slot]};
       if (c.state() == detail::kLive && c.fingerprint() == p.fp) {
         const std::uint64_t *rec = record(c.buffer());
-        if (static_cast<std::uint32_t>(rec[0]) == p.key.size() &&
+        if (detail::record_key_len(rec[0]) == p.key.size() &&
             std::memcmp(rec + 1, p.key.data(), p.key.size()) == 0) {
           return slot;
         }
@@ -294,9 +295,9 @@ private:
     if (value.size() > max_value_) {
       throw std::length_error("floor: value too large");
     }
-    rec[0] = p.key.size() | (std::uint64_t{value.size()} << 32);
+    rec[0] = detail::record_header(p.key.size(), value.size());
     std::memcpy(rec + 1, p.key.data(), p.key.size());
-    std::memcpy(rec + 1 + key_words_, value.data(), value.size());
+    std::memcpy(rec + value_word_, value.data(), value.size());
   }
 
   std::uint64_t capacity_;
@@ -307,7 +308,7 @@ private:
   std::byte *base_ = nullptr;
   detail::Word128 *words_ = nullptr;
   std::uint64_t *records_ = nullptr;
-  std::uint32_t key_words_ = 0;
+  std::uint32_t value_word_ = 0; // the value's first word in a record
   std::uint32_t record_words_ = 0;
   std::uint32_t buffers_ = 0;
   std::uint32_t bump_ = 0;

@@ -98,10 +98,6 @@ constexpr PlantedBug planted_from(std::string_view name) {
 constexpr PlantedBug kPlanted = planted_from(SHMTABLE_PLANTED_BUG);
 static_assert(static_cast<int>(kPlanted) >= 0, "SHMTABLE_PLANTED_BUG names no known bug");
 
-inline constexpr std::uint32_t kRecordHeaderBytes = 8;
-
-constexpr std::uint32_t words_for(std::uint32_t bytes) { return (bytes + 7) / 8; }
-
 // The n <= 8 bytes at p as one little-endian word, zero-padded: how keys and values sit
 // in a record. Never reads outside [p, p + n), and never calls memcpy: a short tail is
 // assembled from at most two overlapping loads.
@@ -120,64 +116,6 @@ inline std::uint64_t pack(const char *p, std::size_t n) noexcept {
         (std::uint64_t{u[n - 1]} << ((n - 1) * 8));
   }
   return v;
-}
-
-// Where the engine's parts are in one mapping of a segment, and its sizes. The engine
-// reads them through these accessors only, so that another type with the same accessors
-// can stand in (LockFreeTable's own members, in lockfree_table.cpp).
-struct LockFreeGeometry {
-  LockFreeControl *control_ = nullptr;
-  Word128 *words_ = nullptr; // capacity control words
-  std::byte *records_ = nullptr;
-  std::uint64_t capacity_ = 0;
-  std::uint64_t hash_seed_ = 0;
-  std::uint64_t max_distance_ = 0; // probe limit: min(capacity - 1, kMaxBound)
-  std::uint32_t max_key_bytes_ = 0;
-  std::uint32_t max_value_bytes_ = 0;
-  std::uint32_t record_bytes_ = 0;
-  std::uint32_t buffer_count_ = 0;
-  Magazine *magazine_ = nullptr;  // the handle's spare (magazine.hpp); none: every buffer pooled
-  std::uint64_t memo_handle_ = 0; // the handle's id in key memos (key_memo.hpp); 0: none
-
-  LockFreeControl *control() const noexcept { return control_; }
-  Magazine *magazine() const noexcept { return magazine_; }
-  std::uint64_t memo_handle() const noexcept { return memo_handle_; }
-  Word128 *words() const noexcept { return words_; }
-  std::byte *records() const noexcept { return records_; }
-  std::uint64_t capacity() const noexcept { return capacity_; }
-  std::uint64_t hash_seed() const noexcept { return hash_seed_; }
-  std::uint64_t max_distance() const noexcept { return max_distance_; }
-  std::uint32_t max_key_bytes() const noexcept { return max_key_bytes_; }
-  std::uint32_t max_value_bytes() const noexcept { return max_value_bytes_; }
-  std::uint32_t record_bytes() const noexcept { return record_bytes_; }
-  std::uint32_t buffer_count() const noexcept { return buffer_count_; }
-};
-
-constexpr std::uint64_t record_bytes_for(std::uint32_t max_key, std::uint32_t max_value) {
-  return kRecordHeaderBytes + 8ULL * (words_for(max_key) + words_for(max_value));
-}
-
-// The record buffers start on the first cache line after the control words.
-constexpr std::uint64_t records_offset_for(const Layout &lay) {
-  return round_up(lay.slots_offset + lay.params.capacity * sizeof(Word128), kCacheLineBytes);
-}
-
-// The geometry of `lay` (as LockFreeTable::layout_for computed it) mapped at `base`.
-inline LockFreeGeometry geometry_of(std::byte *base, const Layout &lay,
-                                    std::uint32_t buffer_count) {
-  LockFreeGeometry g;
-  g.control_ = reinterpret_cast<LockFreeControl *>(base + lay.control_offset);
-  g.words_ = reinterpret_cast<Word128 *>(base + lay.slots_offset);
-  g.records_ = base + records_offset_for(lay);
-  g.capacity_ = lay.params.capacity;
-  g.hash_seed_ = lay.params.hash_seed;
-  g.max_distance_ = std::min<std::uint64_t>(lay.params.capacity - 1, kMaxBound);
-  g.max_key_bytes_ = lay.params.max_key_bytes;
-  g.max_value_bytes_ = lay.params.max_value_bytes;
-  g.record_bytes_ =
-      static_cast<std::uint32_t>(record_bytes_for(g.max_key_bytes_, g.max_value_bytes_));
-  g.buffer_count_ = buffer_count;
-  return g;
 }
 
 // `Geometry` is LockFreeGeometry or a type with the same accessors; it is held by value,
@@ -298,9 +236,8 @@ private:
     return std::min((bytes + kCacheLineBytes - 1) / kCacheLineBytes, kSpareLinesToOwn);
   }
   bool holds_permit(Magazine &m) const noexcept;
-  // Where a record's value starts, in words: after its header word and its key area
-  // (max_key_bytes, whatever the key's own length).
-  std::size_t value_word() const noexcept { return 1 + words_for(g_.max_key_bytes()); }
+  // Where a record's value starts, in words (value_word_for, lockfree_layout.hpp).
+  std::size_t value_word() const noexcept { return value_word_for(g_.max_key_bytes()); }
   BasicBufferPool<Atomics> pool() const noexcept {
     return BasicBufferPool<Atomics>(&g_.control()->pool, g_.records(), g_.record_bytes(),
                                     g_.buffer_count(), atomics_);
@@ -429,9 +366,9 @@ LockFreeEngine<A, G>::visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *s
     std::uint64_t *rec = record(c.buffer());
     // R2: the copy. Relaxed loads; may race with a recycler's stores, which R3 detects.
     const std::uint64_t head = load_word(rec);
-    bool match = static_cast<std::uint32_t>(head) == p.key.size() && key_matches(rec + 1, p);
+    bool match = record_key_len(head) == p.key.size() && key_matches(rec + 1, p);
     if (match && state == kLive && sink != nullptr) {
-      const std::size_t len = std::min<std::uint64_t>(head >> 32, g_.max_value_bytes());
+      const std::size_t len = std::min<std::uint64_t>(record_value_len(head), g_.max_value_bytes());
       std::uint64_t *val = rec + value_word();
       sink->len = len;
       if (sink->caching != nullptr) {
@@ -528,7 +465,7 @@ std::uint32_t LockFreeEngine<A, G>::fill(std::optional<std::uint32_t> &held, con
   // so a reader that reads any store below and then fences (R3) sees that CAS's version.
   atomics_.writer_fence();
   std::uint64_t *rec = pool.words(*held);
-  store_word(rec, p.key.size() | (std::uint64_t{value.size()} << 32));
+  store_word(rec, record_header(p.key.size(), value.size()));
   for (std::uint32_t i = 0; i < p.nwords; ++i) {
     store_word(rec + 1 + i, p.key_word(i));
   }
@@ -997,7 +934,7 @@ template <class A, class G> std::vector<std::string> LockFreeEngine<A, G>::keys(
         break;
       }
       std::uint64_t *rec = pool.words(c.buffer());
-      const auto stored = static_cast<std::uint32_t>(load_word(rec));
+      const std::uint32_t stored = record_key_len(load_word(rec));
       const std::size_t len = std::min<std::uint64_t>(stored, g_.max_key_bytes());
       key.resize(round_up(len, 8));
       for (std::size_t i = 0; i < words_for(static_cast<std::uint32_t>(len)); ++i) { // R2
@@ -1190,8 +1127,8 @@ template <class A, class G> RecoveryReport LockFreeEngine<A, G>::recover_alone()
     std::uint64_t dist = 0;
     if (!corrupt) {
       std::uint64_t *rec = pool.words(c.buffer());
-      const auto klen = static_cast<std::uint32_t>(load_word(rec));
-      const auto vlen = static_cast<std::uint32_t>(load_word(rec) >> 32);
+      const std::uint32_t klen = record_key_len(load_word(rec));
+      const std::uint32_t vlen = record_value_len(load_word(rec));
       corrupt = klen > g_.max_key_bytes() || vlen > g_.max_value_bytes();
       if (!corrupt) {
         key.resize(round_up(klen, 8));

@@ -1,4 +1,6 @@
-// LockFreeTable's in-segment layout. Private to the library and its tests.
+// LockFreeTable's in-segment layout: the control word's fields, the record format, and
+// where each part lies in a mapping (LockFreeGeometry). Private to the library, its tests
+// and bench/'s floor table, which lays out its memory with it.
 //
 //   segment: [SegmentHeader | LockFreeControl | control words | record buffers]
 //
@@ -31,31 +33,56 @@
 #include <cstdint>
 
 #include "cas128.hpp"
+#include "params.hpp"
+#include "shmtable/config.hpp"
+#include "shmtable/segment.hpp"
 
 namespace shmtable::detail {
 
+struct Magazine; // magazine.hpp
+
 enum SlotStateLF : std::uint64_t { kFree = 0, kPending = 1, kLive = 2 };
 
-inline constexpr std::uint64_t kStateMask = 0x3;
+// The fields of `hi`, from bit 0 up: state | bound | fingerprint | buffer.
+inline constexpr unsigned kStateBits = 2;
+inline constexpr std::uint64_t kStateMask = (std::uint64_t{1} << kStateBits) - 1;
 inline constexpr unsigned kBoundShift = 2;
 inline constexpr unsigned kBoundBits = 14;
 inline constexpr std::uint64_t kMaxBound = (1u << kBoundBits) - 1; // probe distance limit
 inline constexpr unsigned kFpShift = 16;
+inline constexpr unsigned kFpBits = 16;
+inline constexpr std::uint64_t kFpMax = (std::uint64_t{1} << kFpBits) - 1;
 inline constexpr unsigned kBufferShift = 32;
-inline constexpr unsigned kEpochShift = 16; // version >> kEpochShift is the epoch
+inline constexpr unsigned kBufferBits = 32;
+// `lo` is the version, all 64 bits; version >> kEpochShift is the epoch.
+inline constexpr unsigned kEpochShift = 16;
 
-// The fields of `hi` tile its 64 bits without overlap: state | bound | fp | buffer.
-static_assert((kStateMask & (kMaxBound << kBoundShift)) == 0 &&
-                  kStateMask + 1 == (std::uint64_t{1} << kBoundShift),
-              "state and bound are adjacent and disjoint");
-static_assert(((kMaxBound << kBoundShift) & (std::uint64_t{0xffff} << kFpShift)) == 0 &&
-                  kBoundShift + kBoundBits == kFpShift,
-              "bound and fingerprint are adjacent and disjoint");
-static_assert(kFpShift + 16 == kBufferShift, "fingerprint and buffer are adjacent");
+// Each field in place in `hi`.
+inline constexpr std::uint64_t kStateField = kStateMask;
+inline constexpr std::uint64_t kBoundField = kMaxBound << kBoundShift;
+inline constexpr std::uint64_t kFpField = kFpMax << kFpShift;
+inline constexpr std::uint64_t kBufferField = ~std::uint64_t{0} << kBufferShift;
+
+// The fields of `hi` tile its 64 bits without overlap: each starts where the one below
+// ends, no two share a bit, and together they cover the word.
+static_assert(kStateBits == kBoundShift && kBoundShift + kBoundBits == kFpShift &&
+                  kFpShift + kFpBits == kBufferShift && kBufferShift + kBufferBits == 64,
+              "state, bound, fingerprint and buffer are adjacent and end at bit 63");
+static_assert((kStateField & kBoundField) == 0 && (kStateField & kFpField) == 0 &&
+                  (kStateField & kBufferField) == 0 && (kBoundField & kFpField) == 0 &&
+                  (kBoundField & kBufferField) == 0 && (kFpField & kBufferField) == 0,
+              "no two fields of a control word share a bit");
+static_assert((kStateField | kBoundField | kFpField | kBufferField) == ~std::uint64_t{0},
+              "the fields cover all of hi");
+static_assert(kLive <= kStateMask, "every slot state fits the state field");
+static_assert(kBufferBits == 32, "buffer indexes are 32 bits (Ctrl::buffer())");
 static_assert(kBoundBits <= 16, "recover() keeps bounds as 16-bit numbers");
+static_assert(kEpochShift < 64, "an epoch keeps some of the version's bits");
 
 // A key's fingerprint, as its control word carries it: the top 16 bits of its hash.
-constexpr std::uint64_t fingerprint_of(std::uint64_t hash) noexcept { return hash >> 48; }
+constexpr std::uint64_t fingerprint_of(std::uint64_t hash) noexcept {
+  return hash >> (64 - kFpBits);
+}
 
 // A key's home slot: the hash's other 48 bits, scaled to [0, capacity) by one multiply
 // (the high half of a 64 x 64-bit product; multiply-shift range reduction) rather than
@@ -64,7 +91,8 @@ constexpr std::uint64_t fingerprint_of(std::uint64_t hash) noexcept { return has
 // chance (1 in 65 536). Each home is the image of floor(2^48 / capacity) of the 2^48
 // values, or one more: as even as a remainder.
 constexpr std::uint64_t home_of(std::uint64_t hash, std::uint64_t capacity) noexcept {
-  return static_cast<std::uint64_t>((static_cast<unsigned __int128>(hash << 16) * capacity) >> 64);
+  return static_cast<std::uint64_t>((static_cast<unsigned __int128>(hash << kFpBits) * capacity) >>
+                                    64);
 }
 
 // Batched reads (LockFreeTable::get_many, and the floor's in bench/): a software
@@ -93,12 +121,12 @@ struct Ctrl {
   std::uint64_t epoch() const { return w.lo >> kEpochShift; }
   std::uint64_t state() const { return w.hi & kStateMask; }
   std::uint64_t bound() const { return (w.hi >> kBoundShift) & kMaxBound; }
-  std::uint64_t fingerprint() const { return (w.hi >> kFpShift) & 0xffff; }
+  std::uint64_t fingerprint() const { return (w.hi >> kFpShift) & kFpMax; }
   std::uint32_t buffer() const { return static_cast<std::uint32_t>(w.hi >> kBufferShift); }
 
   // The same slot holding (state, fp, buffer), bound kept, version + 1 (W1).
   Ctrl with_entry(std::uint64_t state, std::uint64_t fp, std::uint32_t buffer) const {
-    const std::uint64_t bound_bits = w.hi & (kMaxBound << kBoundShift);
+    const std::uint64_t bound_bits = w.hi & kBoundField;
     return {{w.lo + 1, bound_bits | state | (fp << kFpShift) |
                            (static_cast<std::uint64_t>(buffer) << kBufferShift)}};
   }
@@ -119,8 +147,7 @@ struct Ctrl {
   // into the other fields (a corrupt bound must not become a corrupt fingerprint) nor
   // wrapped to a smaller bound (which would hide keys: I1).
   Ctrl with_bound(std::uint64_t bound) const {
-    return {{w.lo + 1,
-             (w.hi & ~(kMaxBound << kBoundShift)) | (std::min(bound, kMaxBound) << kBoundShift)}};
+    return {{w.lo + 1, (w.hi & ~kBoundField) | (std::min(bound, kMaxBound) << kBoundShift)}};
   }
 };
 
@@ -137,5 +164,93 @@ struct LockFreeControl {
 
 static_assert(offsetof(LockFreeControl, pool) == 0 && sizeof(LockFreeControl) == 128,
               "the pool head owns its cache line; counters live on the next one");
+
+// ---- Record buffers ------------------------------------------------------------------
+
+inline constexpr std::uint32_t kRecordHeaderBytes = 8; // key_len | value_len << 32
+
+constexpr std::uint32_t words_for(std::uint32_t bytes) { return (bytes + 7) / 8; }
+
+// A record's header word, and the lengths it holds.
+constexpr std::uint64_t record_header(std::uint64_t key_len, std::uint64_t value_len) {
+  return key_len | (value_len << 32);
+}
+constexpr std::uint32_t record_key_len(std::uint64_t header) {
+  return static_cast<std::uint32_t>(header);
+}
+constexpr std::uint32_t record_value_len(std::uint64_t header) {
+  return static_cast<std::uint32_t>(header >> 32);
+}
+
+// Where a record's value starts, in words: after its header word and its key area
+// (max_key_bytes, whatever the key's own length).
+constexpr std::uint32_t value_word_for(std::uint32_t max_key) {
+  return kRecordHeaderBytes / 8 + words_for(max_key);
+}
+
+constexpr std::uint64_t record_bytes_for(std::uint32_t max_key, std::uint32_t max_value) {
+  return 8ULL * (value_word_for(max_key) + words_for(max_value));
+}
+
+// ---- Geometry ------------------------------------------------------------------------
+
+// Where the engine's parts are in one mapping of a segment, and its sizes. The engine
+// reads them through these accessors only, so that another type with the same accessors
+// can stand in (LockFreeTable's own members, in lockfree_table.cpp).
+struct LockFreeGeometry {
+  LockFreeControl *control_ = nullptr;
+  Word128 *words_ = nullptr; // capacity control words
+  std::byte *records_ = nullptr;
+  std::uint64_t capacity_ = 0;
+  std::uint64_t hash_seed_ = 0;
+  std::uint64_t max_distance_ = 0; // max_distance_for(capacity)
+  std::uint32_t max_key_bytes_ = 0;
+  std::uint32_t max_value_bytes_ = 0;
+  std::uint32_t record_bytes_ = 0;
+  std::uint32_t buffer_count_ = 0;
+  Magazine *magazine_ = nullptr;  // the handle's spare (magazine.hpp); none: every buffer pooled
+  std::uint64_t memo_handle_ = 0; // the handle's id in key memos (key_memo.hpp); 0: none
+
+  LockFreeControl *control() const noexcept { return control_; }
+  Magazine *magazine() const noexcept { return magazine_; }
+  std::uint64_t memo_handle() const noexcept { return memo_handle_; }
+  Word128 *words() const noexcept { return words_; }
+  std::byte *records() const noexcept { return records_; }
+  std::uint64_t capacity() const noexcept { return capacity_; }
+  std::uint64_t hash_seed() const noexcept { return hash_seed_; }
+  std::uint64_t max_distance() const noexcept { return max_distance_; }
+  std::uint32_t max_key_bytes() const noexcept { return max_key_bytes_; }
+  std::uint32_t max_value_bytes() const noexcept { return max_value_bytes_; }
+  std::uint32_t record_bytes() const noexcept { return record_bytes_; }
+  std::uint32_t buffer_count() const noexcept { return buffer_count_; }
+};
+
+// The probe limit: a key lies at most this many steps past its home.
+constexpr std::uint64_t max_distance_for(std::uint64_t capacity) {
+  return std::min<std::uint64_t>(capacity - 1, kMaxBound);
+}
+
+// The record buffers start on the first cache line after the control words.
+constexpr std::uint64_t records_offset_for(const Layout &lay) {
+  return round_up(lay.slots_offset + lay.params.capacity * sizeof(Word128), kCacheLineBytes);
+}
+
+// The geometry of `lay` (as LockFreeTable::layout_for computed it) mapped at `base`.
+inline LockFreeGeometry geometry_of(std::byte *base, const Layout &lay,
+                                    std::uint32_t buffer_count) {
+  LockFreeGeometry g;
+  g.control_ = reinterpret_cast<LockFreeControl *>(base + lay.control_offset);
+  g.words_ = reinterpret_cast<Word128 *>(base + lay.slots_offset);
+  g.records_ = base + records_offset_for(lay);
+  g.capacity_ = lay.params.capacity;
+  g.hash_seed_ = lay.params.hash_seed;
+  g.max_distance_ = max_distance_for(lay.params.capacity);
+  g.max_key_bytes_ = lay.params.max_key_bytes;
+  g.max_value_bytes_ = lay.params.max_value_bytes;
+  g.record_bytes_ =
+      static_cast<std::uint32_t>(record_bytes_for(g.max_key_bytes_, g.max_value_bytes_));
+  g.buffer_count_ = buffer_count;
+  return g;
+}
 
 } // namespace shmtable::detail

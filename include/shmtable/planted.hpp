@@ -2,11 +2,21 @@
 //
 // Built with `meson setup -Dplanted_bug=NAME`, the library carries exactly one of these
 // bugs, so that the stress harness and the model checkers can show that they catch it.
-// A release build has none (planted_bug() == "none"). This list, with its meson option
-// (meson_options.txt, `planted_bug`), is the one place where they are named; the last one
-// is planted only by the Relacy model build (tests/relacy/), see below.
+// A release build has none (planted_bug_name() == "none"). no_reader_fence is planted
+// only by the Relacy model build (tests/relacy/), see below.
+//
+// kPlantedBugNames is the one list of their names: meson.build reads it, accepts only
+// these for -Dplanted_bug, and refuses a tier that names any other. A new bug is a new
+// enumerator, its name at the same position in the list, and the static_assert below
+// naming the last enumerator. Then each tier that must catch it says how:
+// stress/meson.build's planted_runs (every bug a library build can carry must have a run
+// there), tests/relacy/meson.build's relacy_planted, stress/model/check.sh's case table
+// (with the model's PLANTED_ macro). A bug that only a model can plant is also listed in
+// planted_model_only (meson.build).
 #pragma once
 
+#include <cstddef>
+#include <iterator>
 #include <string_view>
 
 namespace shmtable {
@@ -62,6 +72,10 @@ inline constexpr std::string_view kPlantedBugNames[] = {"none",
                                                         "cache_by_buffer",
                                                         "reserve_keeps_epoch",
                                                         "no_reader_fence"};
+
+static_assert(std::size(kPlantedBugNames) ==
+                  static_cast<std::size_t>(PlantedBug::kNoReaderFence) + 1,
+              "one name for each PlantedBug, in its order");
 
 // The bug this build of the library carries ("none" normally).
 std::string_view planted_bug_name() noexcept;
