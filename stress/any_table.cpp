@@ -39,7 +39,7 @@ const CachingReader KeptValues::kReader{
       k->last = &kept.second;
     }};
 
-template <class Table> class Adapter final : public AnyTable {
+template <Table T> class Adapter final : public AnyTable {
 public:
   explicit Adapter(const Options &opts) : t_(opts) {}
   // Every other set goes through set_with (the value made by a source, after the key's
@@ -52,7 +52,7 @@ public:
     }
   }
   std::optional<std::string> get(std::string_view k) const override {
-    if constexpr (std::is_same_v<Table, LockFreeTable>) {
+    if constexpr (std::is_same_v<T, LockFreeTable>) {
       if ((++gets_ & 1) == 0) {
         if (t_.get_cached(k, KeptValues::kReader, &kept_) == CachedGet::kAbsent) {
           return std::nullopt;
@@ -77,7 +77,7 @@ public:
   RecoveryReport recover() override { return t_.recover(); }
   std::uint64_t capacity() const override { return t_.capacity(); }
   std::uint64_t buffer_reserve() const override {
-    if constexpr (std::is_same_v<Table, LockFreeTable>) {
+    if constexpr (std::is_same_v<T, LockFreeTable>) {
       return t_.buffer_count() - t_.capacity();
     } else {
       return 0;
@@ -85,7 +85,7 @@ public:
   }
   std::uint64_t home_slot(std::string_view k) const override { return t_.home_slot(k); }
   std::optional<std::uint64_t> fingerprint(std::string_view k) const override {
-    if constexpr (std::is_same_v<Table, LockFreeTable>) {
+    if constexpr (std::is_same_v<T, LockFreeTable>) {
       return t_.fingerprint(k);
     } else {
       return std::nullopt;
@@ -95,7 +95,7 @@ public:
   void close() override { t_.close(); }
 
 private:
-  Table t_;
+  T t_;
   std::uint64_t sets_ = 0;
   mutable std::uint64_t gets_ = 0;
   mutable KeptValues kept_;
@@ -103,33 +103,10 @@ private:
 
 } // namespace
 
-std::string_view to_string(Engine e) noexcept {
-  switch (e) {
-  case Engine::kLockFree:
-    return "lockfree";
-  case Engine::kMutex:
-    return "mutex";
-  case Engine::kRobust:
-    return "robust";
-  }
-  return "?";
-}
-
-std::optional<Engine> engine_from_string(std::string_view name) noexcept {
-  for (Engine e : {Engine::kLockFree, Engine::kMutex, Engine::kRobust}) {
-    if (to_string(e) == name) {
-      return e;
-    }
-  }
-  return std::nullopt;
-}
-
 std::unique_ptr<AnyTable> open_table(Engine e, Options opts) {
-  opts.robust = e == Engine::kRobust;
-  if (e == Engine::kLockFree) {
-    return std::make_unique<Adapter<LockFreeTable>>(opts);
-  }
-  return std::make_unique<Adapter<MutexTable>>(opts);
+  return visit_engine(e, [&]<class T>(std::type_identity<T>) -> std::unique_ptr<AnyTable> {
+    return std::make_unique<Adapter<T>>(options_for(e, opts));
+  });
 }
 
 } // namespace shmtable::stress

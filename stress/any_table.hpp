@@ -12,11 +12,9 @@
 
 namespace shmtable::stress {
 
-enum class Engine { kLockFree, kMutex, kRobust };
-
-// "lockfree", "mutex" (the faithful baseline), "robust" (mutex with robust locks).
-std::string_view to_string(Engine e) noexcept;
-std::optional<Engine> engine_from_string(std::string_view name) noexcept;
+// The engines by the names every tool takes (shmtable/table.hpp): "lockfree", "mutex"
+// (the faithful baseline), "robust" (mutex with robust locks).
+using Engine = EngineName;
 
 class AnyTable {
 public:

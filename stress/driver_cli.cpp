@@ -123,9 +123,9 @@ Cli parse(int argc, char **argv) {
   for (int ch; (ch = getopt_long(argc, argv, "", kLong, nullptr)) != -1;) {
     switch (ch) {
     case 'e': {
-      const auto e = engine_from_string(optarg);
+      const auto e = parse_engine_name(optarg);
       if (!e) {
-        usage_error(std::string("--engine: \"") + optarg + "\" is not lockfree, mutex or robust");
+        usage_error(std::string("--engine: \"") + optarg + "\" is not " + engine_name_list());
       }
       cfg.engine = *e;
       break;
