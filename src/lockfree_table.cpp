@@ -76,7 +76,7 @@ void LockFreeTable::force_split_control_load(bool on) noexcept {
   g_force_split.store(on, std::memory_order_relaxed); // a setting, no data to publish
 }
 
-std::string_view planted_bug_name() noexcept {
+std::string_view detail::planted_bug_name() noexcept {
   return kPlantedBugNames[static_cast<std::size_t>(detail::kPlanted)];
 }
 

@@ -20,6 +20,7 @@
 #include "key_hash.hpp"
 #include "lockfree_layout.hpp"
 #include "params.hpp"
+#include "planted.hpp"
 #include "shmtable/shmtable.hpp"
 #include "test_util.hpp"
 
@@ -33,7 +34,7 @@ Options named(const std::string &name, std::uint64_t capacity) {
   return o;
 }
 
-TEST(LockFree, ThisBuildCarriesNoPlantedBug) { EXPECT_EQ(planted_bug_name(), "none"); }
+TEST(LockFree, ThisBuildCarriesNoPlantedBug) { EXPECT_EQ(detail::planted_bug_name(), "none"); }
 
 TEST(LockFree, ATenMillionSlotTableIsCreatedAndAttachedWithoutTouchingASlot) {
   ScopedName name("lf10m");

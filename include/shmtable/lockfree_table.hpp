@@ -39,7 +39,6 @@
 #include <vector>
 
 #include "shmtable/options.hpp"
-#include "shmtable/planted.hpp"
 #include "shmtable/recovery.hpp"
 #include "shmtable/segment.hpp"
 #include "shmtable/table.hpp"

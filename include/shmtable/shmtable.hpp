@@ -9,7 +9,6 @@
 #include "shmtable/lockfree_table.hpp"
 #include "shmtable/mutex_table.hpp"
 #include "shmtable/options.hpp"
-#include "shmtable/planted.hpp"
 #include "shmtable/recovery.hpp"
 #include "shmtable/segment.hpp"
 #include "shmtable/table.hpp"

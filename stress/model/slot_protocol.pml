@@ -48,7 +48,7 @@
  *   PLANTED_RESERVE_KEEPS_EPOCH   the reservation CAS keeps the epoch (M2 broken): a stale
  *                                 memo entry applies to a slot re-bound to another key
  * All but WAIT_FOR_PENDING are the library's own planted bugs
- * (include/shmtable/planted.hpp).
+ * (src/planted.hpp).
  */
 
 /* ---- Scenarios (check.sh -s NAME): what the processes do, and the bounds ---------

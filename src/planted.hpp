@@ -1,4 +1,4 @@
-// shmtable/planted.hpp: the known bugs a test build can plant in the lock-free engine.
+// src/planted.hpp: the known bugs a test build can plant in the lock-free engine.
 //
 // Built with `meson setup -Dplanted_bug=NAME`, the library carries exactly one of these
 // bugs, so that the stress harness and the model checkers can show that they catch it.
@@ -19,7 +19,7 @@
 #include <iterator>
 #include <string_view>
 
-namespace shmtable {
+namespace shmtable::detail {
 
 enum class PlantedBug {
   kNone,
@@ -80,4 +80,4 @@ static_assert(std::size(kPlantedBugNames) ==
 // The bug this build of the library carries ("none" normally).
 std::string_view planted_bug_name() noexcept;
 
-} // namespace shmtable
+} // namespace shmtable::detail
