@@ -34,6 +34,7 @@
 
 #include "cas128.hpp"
 #include "params.hpp"
+#include "segment_header.hpp"
 #include "shmtable/config.hpp"
 #include "shmtable/segment.hpp"
 

@@ -29,6 +29,7 @@
 #include "counter_text.hpp"
 #include "mutex_layout.hpp"
 #include "params.hpp"
+#include "segment_header.hpp"
 #include "shmtable/error.hpp"
 #include "shmtable/hash.hpp"
 

@@ -1,4 +1,8 @@
-// The header at offset 0 of every segment. Private to the library and its tests.
+// The header at offset 0 of every segment, and the format constants. Private to the
+// library and its tests.
+//
+// Values that end up in a segment (the format version, the magic) are part of the
+// on-disk/in-shm format: changing one makes old segments refuse to open, by design.
 #pragma once
 
 #include <atomic>
@@ -6,6 +10,23 @@
 #include <cstdint>
 
 #include "shmtable/config.hpp"
+
+namespace shmtable {
+
+// "SHMTABLE" read as a little-endian u64. The first 8 bytes of every segment.
+inline constexpr std::uint64_t kMagic = 0x454c4241544d4853ULL;
+
+// Bumped whenever the header or any engine's slot layout changes incompatibly.
+inline constexpr std::uint32_t kFormatVersion = 2;
+
+// The header occupies the first kHeaderBytes of a segment; engine areas start after it.
+inline constexpr std::size_t kHeaderBytes = 256;
+
+// Destructive interference size of the x86-64 CPUs we target. Engine areas and slot
+// arrays start on this boundary so that no slot shares a line with the header.
+inline constexpr std::size_t kCacheLineBytes = 64;
+
+} // namespace shmtable
 
 namespace shmtable::detail {
 

@@ -1,9 +1,9 @@
 // shmtable/segment.hpp: one mapped shared-memory segment and its header.
 //
-// A segment is [header | engine control block | slot array]. The header (kHeaderBytes
-// at offset 0) records the magic, the format version, the engine that owns the table,
-// its layout parameters, the hash seed and a ready flag that the creator publishes
-// last. Every opener validates all of it before touching anything else.
+// A segment is [header | engine control block | slot array]. The header (256 bytes at
+// offset 0; src/segment_header.hpp) records the magic, the format version, the engine that owns the
+// table, its layout parameters, the hash seed and a ready flag that the creator publishes last.
+// Every opener validates all of it before touching anything else.
 //
 // Lifecycle (see papers/segment.md for the full argument):
 //  - A table gets its name only once it is complete: the creator builds it in an
@@ -17,6 +17,11 @@
 //    non-persistent table vanish with its last process, and recover() know it is alone.
 //  - The segment layer never writes the slot array: fresh shm and ftruncate'd files read
 //    as zero, so an engine whose empty state is all-zero is created in O(1).
+//
+// API on purpose: this header is the layer every engine is built on (Segment::attach
+// with the engine's LayoutFn and InitFn), and TableParams and Layout are what an
+// engine's layout() and layout_for() report. Applications need none of it beyond
+// unlink(), unlink_path() and validate_name().
 //
 // Thread safety: a Segment is owned by one table handle. Process safety: any number of
 // processes may attach concurrently.
@@ -42,6 +47,8 @@ enum class EngineKind : std::uint32_t {
 
 std::string_view to_string(EngineKind engine) noexcept;
 
+// The bits of TableParams::flags. The segment compares them all when a table is opened,
+// and names the option behind each in its refusal.
 inline constexpr std::uint32_t kFlagPersist = 1u << 0; // Options::persist
 inline constexpr std::uint32_t kFlagRobust = 1u << 1;  // Options::robust (MutexTable)
 
@@ -62,7 +69,7 @@ struct Layout {
   TableParams params;
   std::uint32_t slot_bytes = 0;
   std::uint64_t control_offset = 0; // engine-wide control block
-  std::uint64_t slots_offset = 0;   // slot array, kCacheLineBytes-aligned
+  std::uint64_t slots_offset = 0;   // slot array, cache-line aligned
   std::uint64_t total_bytes = 0;
   std::uint64_t abi_signature = 0; // fingerprint of the engine's struct sizes/alignments
   // Reserve every byte at creation (posix_fallocate), for engines whose initialiser
