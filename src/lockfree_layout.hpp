@@ -37,7 +37,7 @@
 #include "shmtable/config.hpp"
 #include "shmtable/segment.hpp"
 
-namespace shmtable::detail {
+namespace shmtable::detail::lockfree {
 
 struct Magazine; // magazine.hpp
 
@@ -253,4 +253,4 @@ inline LockFreeGeometry geometry_of(std::byte *base, const Layout &lay,
   return g;
 }
 
-} // namespace shmtable::detail
+} // namespace shmtable::detail::lockfree
