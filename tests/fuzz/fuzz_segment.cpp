@@ -155,9 +155,10 @@ void init_mutexes(Bytes &f, const Layout &lay) {
       pthread_mutex_init(&m, &attr);
       std::memcpy(f.data() + offset, &m, sizeof m);
     };
-    init_at(lay.control_offset + offsetof(detail::MutexControl, global));
+    init_at(lay.control_offset + offsetof(detail::mutex::MutexControl, global));
     for (std::uint64_t i = 0; i < lay.params.capacity; ++i) {
-      init_at(lay.slots_offset + i * lay.slot_bytes + offsetof(detail::MutexSlotHeader, mutex));
+      init_at(lay.slots_offset + i * lay.slot_bytes +
+              offsetof(detail::mutex::MutexSlotHeader, mutex));
     }
     pthread_mutexattr_destroy(&attr);
   } else {
@@ -349,7 +350,7 @@ Bytes built_file(fuzz::Input &in) {
       put(at, &w, sizeof w);
     } else {
       const std::uint64_t at = lay.slots_offset + (where % lay.params.capacity) * lay.slot_bytes;
-      detail::MutexSlotHeader s;
+      detail::mutex::MutexSlotHeader s;
       std::memcpy(&s, f.data() + at, sizeof s);
       switch (kind & 3) {
       case 0:
