@@ -64,11 +64,11 @@ public:
     base_ = static_cast<std::byte *>(p);
     // The engine's geometry of that layout (lockfree_layout.hpp): where the words and the
     // records are, the record size, the probe limit.
-    const detail::LockFreeGeometry g = detail::geometry_of(
+    const detail::lockfree::LockFreeGeometry g = detail::lockfree::geometry_of(
         base_, lay, static_cast<std::uint32_t>(LockFreeTable::buffers_for(capacity)));
     words_ = g.words();
     records_ = reinterpret_cast<std::uint64_t *>(g.records());
-    value_word_ = detail::value_word_for(g.max_key_bytes());
+    value_word_ = detail::lockfree::value_word_for(g.max_key_bytes());
     record_words_ = g.record_bytes() / 8;
     buffers_ = g.buffer_count();
     max_distance_ = g.max_distance();
@@ -90,8 +90,8 @@ public:
     if (!slot) {
       return std::nullopt;
     }
-    const std::uint64_t *rec = record(detail::Ctrl{words_[*slot]}.buffer());
-    const std::size_t len = detail::record_value_len(rec[0]);
+    const std::uint64_t *rec = record(detail::lockfree::Ctrl{words_[*slot]}.buffer());
+    const std::size_t len = detail::lockfree::record_value_len(rec[0]);
     if (len > out.size()) {
       throw std::length_error("floor: buffer too small");
     }
@@ -105,7 +105,7 @@ public:
   // found; returns how many were.
   template <class Visit>
   std::size_t get_many(std::span<const std::string_view> keys, Visit &&visit) const {
-    using P = detail::ManyPipeline;
+    using P = detail::lockfree::ManyPipeline;
     Probe probes[P::kRing];
     std::size_t hits = 0;
     const std::size_t n = keys.size();
@@ -119,11 +119,11 @@ public:
       if (j >= P::kRecordAt && j - P::kRecordAt < n) {
         const Probe &p = probes[(j - P::kRecordAt) % P::kRing];
         const std::uint64_t last =
-            std::min<std::uint64_t>(detail::Ctrl{words_[p.home]}.bound(), P::kProbeAhead);
+            std::min<std::uint64_t>(detail::lockfree::Ctrl{words_[p.home]}.bound(), P::kProbeAhead);
         std::uint64_t slot = p.home;
         for (std::uint64_t d = 0; d <= last; ++d) {
-          const detail::Ctrl c{words_[slot]};
-          if (c.state() == detail::kLive && c.fingerprint() == p.fp) {
+          const detail::lockfree::Ctrl c{words_[slot]};
+          if (c.state() == detail::lockfree::kLive && c.fingerprint() == p.fp) {
             prefetch_record(c.buffer());
             break;
           }
@@ -133,9 +133,9 @@ public:
       if (j >= P::kLookupAt) {
         const std::size_t i = j - P::kLookupAt;
         if (const std::optional<std::uint64_t> slot = find(probes[i % P::kRing])) {
-          const std::uint64_t *rec = record(detail::Ctrl{words_[*slot]}.buffer());
+          const std::uint64_t *rec = record(detail::lockfree::Ctrl{words_[*slot]}.buffer());
           visit(i, reinterpret_cast<const char *>(rec + value_word_),
-                static_cast<std::size_t>(detail::record_value_len(rec[0])));
+                static_cast<std::size_t>(detail::lockfree::record_value_len(rec[0])));
           ++hits;
         }
       }
@@ -162,8 +162,8 @@ public:
     if (!slot) {
       return false;
     }
-    std::uint64_t *rec = record(detail::Ctrl{words_[*slot]}.buffer());
-    const std::size_t len = detail::record_value_len(rec[0]);
+    std::uint64_t *rec = record(detail::lockfree::Ctrl{words_[*slot]}.buffer());
+    const std::size_t len = detail::lockfree::record_value_len(rec[0]);
     if (len == 0) {
       return false;
     }
@@ -185,7 +185,7 @@ public:
     std::uint64_t slot = p.home;
     std::uint64_t d = 0;
     for (; d <= max_distance_; ++d, slot = slot + 1 == capacity_ ? 0 : slot + 1) {
-      if (detail::Ctrl{words_[slot]}.state() == detail::kFree) {
+      if (detail::lockfree::Ctrl{words_[slot]}.state() == detail::lockfree::kFree) {
         break;
       }
     }
@@ -200,11 +200,12 @@ public:
       free_.pop_back();
     }
     write(record(buffer), p, value);
-    detail::Ctrl home{words_[p.home]};
+    detail::lockfree::Ctrl home{words_[p.home]};
     if (home.bound() < d) {
       words_[p.home] = home.with_bound(d).w;
     }
-    words_[slot] = detail::Ctrl{words_[slot]}.with_entry(detail::kLive, p.fp, buffer).w;
+    words_[slot] =
+        detail::lockfree::Ctrl{words_[slot]}.with_entry(detail::lockfree::kLive, p.fp, buffer).w;
   }
 
   [[gnu::noinline]] bool erase(std::string_view key) {
@@ -213,7 +214,7 @@ public:
     if (!slot) {
       return false;
     }
-    detail::Ctrl c{words_[*slot]};
+    detail::lockfree::Ctrl c{words_[*slot]};
     free_.push_back(c.buffer());
     words_[*slot] = c.freed().w;
     return true;
@@ -229,7 +230,7 @@ private:
     if (!slot) {
       return false;
     }
-    write(record(detail::Ctrl{words_[*slot]}.buffer()), p, value); // in place: no reader
+    write(record(detail::lockfree::Ctrl{words_[*slot]}.buffer()), p, value); // in place: no reader
     published(*slot, publish);
     return true;
   }
@@ -252,8 +253,9 @@ private:
     if (key.size() > max_key_) {
       throw std::length_error("floor: key too large");
     }
-    const std::uint64_t h = detail::key_hash(key.data(), key.size(), seed_); // the engine's
-    return {key, detail::home_of(h, capacity_), detail::fingerprint_of(h)};
+    const std::uint64_t h =
+        detail::lockfree::key_hash(key.data(), key.size(), seed_); // the engine's
+    return {key, detail::lockfree::home_of(h, capacity_), detail::lockfree::fingerprint_of(h)};
   }
 
   std::uint64_t *record(std::uint32_t buffer) const {
@@ -265,8 +267,9 @@ private:
   void prefetch_record(std::uint32_t buffer) const {
     const auto first = reinterpret_cast<std::uintptr_t>(record(buffer));
     const std::uintptr_t end =
-        first + std::min<std::size_t>(std::size_t{record_words_} * 8,
-                                      detail::ManyPipeline::kRecordLines * kCacheLineBytes);
+        first +
+        std::min<std::size_t>(std::size_t{record_words_} * 8,
+                              detail::lockfree::ManyPipeline::kRecordLines * kCacheLineBytes);
     for (std::uintptr_t line = first & ~std::uintptr_t{kCacheLineBytes - 1}; line < end;
          line += kCacheLineBytes) {
       __builtin_prefetch(reinterpret_cast<const void *>(line));
@@ -275,13 +278,13 @@ private:
 
   // The engine's probe: home .. home + bound(home), fingerprint first, then the key.
   std::optional<std::uint64_t> find(const Probe &p) const {
-    const std::uint64_t bound = detail::Ctrl{words_[p.home]}.bound();
+    const std::uint64_t bound = detail::lockfree::Ctrl{words_[p.home]}.bound();
     std::uint64_t slot = p.home;
     for (std::uint64_t d = 0; d <= bound; ++d) {
-      const detail::Ctrl c{words_[slot]};
-      if (c.state() == detail::kLive && c.fingerprint() == p.fp) {
+      const detail::lockfree::Ctrl c{words_[slot]};
+      if (c.state() == detail::lockfree::kLive && c.fingerprint() == p.fp) {
         const std::uint64_t *rec = record(c.buffer());
-        if (detail::record_key_len(rec[0]) == p.key.size() &&
+        if (detail::lockfree::record_key_len(rec[0]) == p.key.size() &&
             std::memcmp(rec + 1, p.key.data(), p.key.size()) == 0) {
           return slot;
         }
@@ -295,7 +298,7 @@ private:
     if (value.size() > max_value_) {
       throw std::length_error("floor: value too large");
     }
-    rec[0] = detail::record_header(p.key.size(), value.size());
+    rec[0] = detail::lockfree::record_header(p.key.size(), value.size());
     std::memcpy(rec + 1, p.key.data(), p.key.size());
     std::memcpy(rec + value_word_, value.data(), value.size());
   }
@@ -306,7 +309,7 @@ private:
   std::uint64_t seed_;
   std::size_t bytes_ = 0;
   std::byte *base_ = nullptr;
-  detail::Word128 *words_ = nullptr;
+  detail::lockfree::Word128 *words_ = nullptr;
   std::uint64_t *records_ = nullptr;
   std::uint32_t value_word_ = 0; // the value's first word in a record
   std::uint32_t record_words_ = 0;

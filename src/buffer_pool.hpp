@@ -22,7 +22,7 @@
 
 #include "lockfree_atomics.hpp"
 
-namespace shmtable::detail {
+namespace shmtable::detail::lockfree {
 
 template <SlotAtomics Atomics> class BasicBufferPool {
 public:
@@ -112,4 +112,4 @@ private:
 
 using BufferPool = BasicBufferPool<NativeAtomics>;
 
-} // namespace shmtable::detail
+} // namespace shmtable::detail::lockfree

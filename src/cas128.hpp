@@ -51,7 +51,7 @@
 #endif
 #endif
 
-namespace shmtable::detail {
+namespace shmtable::detail::lockfree {
 
 struct alignas(16) Word128 {
   std::uint64_t lo; // version (W1)
@@ -273,4 +273,4 @@ inline void reader_fence() noexcept { std::atomic_thread_fence(std::memory_order
 inline void writer_fence() noexcept { std::atomic_thread_fence(std::memory_order_release); }
 #endif
 
-} // namespace shmtable::detail
+} // namespace shmtable::detail::lockfree

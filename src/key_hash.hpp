@@ -13,10 +13,10 @@
 #include <xxhash.h>
 #undef XXH_INLINE_ALL
 
-namespace shmtable::detail {
+namespace shmtable::detail::lockfree {
 
 inline std::uint64_t key_hash(const char *key, std::size_t size, std::uint64_t seed) noexcept {
   return XXH3_64bits_withSeed(key, size, seed);
 }
 
-} // namespace shmtable::detail
+} // namespace shmtable::detail::lockfree

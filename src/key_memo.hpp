@@ -24,7 +24,7 @@
 #include <cstring>
 #include <string_view>
 
-namespace shmtable::detail {
+namespace shmtable::detail::lockfree {
 
 class KeyMemo {
 public:
@@ -104,4 +104,4 @@ private:
   Entry entries_[kEntries];
 };
 
-} // namespace shmtable::detail
+} // namespace shmtable::detail::lockfree

@@ -30,7 +30,7 @@
 
 #include "cas128.hpp"
 
-namespace shmtable::detail {
+namespace shmtable::detail::lockfree {
 
 // What the engine needs from a policy. `mo` is whatever the engine passes: the record
 // orders kRecordLoad / kRecordStore of the policy, or relaxed (links, counters).
@@ -105,14 +105,14 @@ template <class A> void copy_by_words(const A &a, char *dst, std::uint64_t *src,
 
 // The production policy: cas128.hpp's operations and std::atomic_ref, nothing else.
 struct NativeAtomics {
-  static constexpr std::memory_order kRecordLoad = detail::kRecordLoad;
-  static constexpr std::memory_order kRecordStore = detail::kRecordStore;
+  static constexpr std::memory_order kRecordLoad = lockfree::kRecordLoad;
+  static constexpr std::memory_order kRecordStore = lockfree::kRecordStore;
 
   static bool cas128(Word128 *w, Word128 &expected, Word128 desired) noexcept {
-    return detail::cas128(w, expected, desired);
+    return lockfree::cas128(w, expected, desired);
   }
-  static Word128 load128(const Word128 *w) noexcept { return detail::load128(w); }
-  static std::uint64_t load_version(const Word128 *w) noexcept { return detail::load_version(w); }
+  static Word128 load128(const Word128 *w) noexcept { return lockfree::load128(w); }
+  static std::uint64_t load_version(const Word128 *w) noexcept { return lockfree::load_version(w); }
   static void store128_planted(Word128 *w, Word128 v) noexcept {
     // The planted bug: two plain stores where one CAS belongs. Relaxed for hi; release
     // for lo keeps the publish edge (partner: readers' R1 acquire), so the bug breaks
@@ -135,15 +135,15 @@ struct NativeAtomics {
     return std::atomic_ref<std::uint64_t>(*p).fetch_sub(v, mo);
   }
 
-  static void reader_fence() noexcept { detail::reader_fence(); }
-  static void writer_fence() noexcept { detail::writer_fence(); }
+  static void reader_fence() noexcept { lockfree::reader_fence(); }
+  static void writer_fence() noexcept { lockfree::writer_fence(); }
 
   [[gnu::always_inline]] static void copy_record(char *dst, std::uint64_t *src,
                                                  std::size_t len) noexcept {
 #if defined(SHMTABLE_TSAN)
     copy_by_words(NativeAtomics{}, dst, src, len); // TSan sees each load
 #else
-    detail::racy_copy(dst, src, len);
+    lockfree::racy_copy(dst, src, len);
 #endif
   }
   [[gnu::always_inline]] static void fill_record(std::uint64_t *dst, const char *src,
@@ -151,14 +151,14 @@ struct NativeAtomics {
 #if defined(SHMTABLE_TSAN)
     fill_by_words(NativeAtomics{}, dst, src, len);
 #else
-    detail::racy_fill(dst, src, len);
+    lockfree::racy_fill(dst, src, len);
 #endif
   }
   static bool is_ascii(std::uint64_t *src, std::size_t len) noexcept {
 #if defined(SHMTABLE_TSAN)
     return is_ascii_by_words(NativeAtomics{}, src, len);
 #else
-    return detail::racy_is_ascii(src, len);
+    return lockfree::racy_is_ascii(src, len);
 #endif
   }
 
@@ -185,9 +185,9 @@ static_assert(SlotAtomics<NativeAtomics>);
 // loads (cpu_has_atomic_vector_load(), cas128.hpp): every control word read is one
 // MOVDQA instead of lo/hi/lo. Everything else is NativeAtomics's.
 struct VectorLoadAtomics : NativeAtomics {
-  static Word128 load128(const Word128 *w) noexcept { return detail::load128_vector(w); }
+  static Word128 load128(const Word128 *w) noexcept { return lockfree::load128_vector(w); }
 };
 
 static_assert(SlotAtomics<VectorLoadAtomics>);
 
-} // namespace shmtable::detail
+} // namespace shmtable::detail::lockfree

@@ -83,7 +83,7 @@
 #define SHMTABLE_PLANTED_BUG "none"
 #endif
 
-namespace shmtable::detail {
+namespace shmtable::detail::lockfree {
 
 constexpr PlantedBug planted_from(std::string_view name) {
   for (std::size_t i = 0; i < std::size(kPlantedBugNames); ++i) {
@@ -1218,4 +1218,4 @@ template <class A, class G> RecoveryReport LockFreeEngine<A, G>::recover_alone()
   return report;
 }
 
-} // namespace shmtable::detail
+} // namespace shmtable::detail::lockfree

@@ -38,7 +38,7 @@
 #include "shmtable/config.hpp"
 #include "shmtable/segment.hpp"
 
-namespace shmtable::detail {
+namespace shmtable::detail::lockfree {
 
 struct Magazine; // magazine.hpp
 
@@ -254,4 +254,4 @@ inline LockFreeGeometry geometry_of(std::byte *base, const Layout &lay,
   return g;
 }
 
-} // namespace shmtable::detail
+} // namespace shmtable::detail::lockfree

@@ -22,7 +22,7 @@
 #include "params.hpp"
 #include "shmtable/error.hpp"
 
-namespace shmtable::detail {
+namespace shmtable::detail::lockfree {
 // The engine's geometry, read in place from a handle's members: one pointer, so building
 // an engine for each operation costs nothing (a copied LockFreeGeometry costs ~20
 // instructions per get, measured with callgrind).
@@ -42,21 +42,22 @@ struct LockFreeTableView {
   Magazine *magazine() const noexcept { return t->magazine_.get(); }
   std::uint64_t memo_handle() const noexcept { return t->memo_handle_; }
 };
-} // namespace shmtable::detail
+} // namespace shmtable::detail::lockfree
 
 namespace shmtable {
 
-using detail::LockFreeControl;
-using detail::Word128;
+using detail::lockfree::LockFreeControl;
+using detail::lockfree::Word128;
 
 namespace {
 // The production policies under names with internal linkage, so that the engine's
 // instantiations are local to this file: not exported from the library, not
 // interposable, and GCC may inline and specialise them freely. One per way of reading a
 // control word (cas128.hpp): the handle picks one when it opens.
-struct SplitAtomics : detail::NativeAtomics {};
-struct VectorAtomics : detail::VectorLoadAtomics {};
-template <class A> using EngineOf = detail::LockFreeEngine<A, detail::LockFreeTableView>;
+struct SplitAtomics : detail::lockfree::NativeAtomics {};
+struct VectorAtomics : detail::lockfree::VectorLoadAtomics {};
+template <class A>
+using EngineOf = detail::lockfree::LockFreeEngine<A, detail::lockfree::LockFreeTableView>;
 
 // Runs f(engine) on the engine instantiation of t's control-word load path: one
 // predictable branch per operation, none inside it.
@@ -76,8 +77,8 @@ void LockFreeTable::force_split_control_load(bool on) noexcept {
   g_force_split.store(on, std::memory_order_relaxed); // a setting, no data to publish
 }
 
-std::string_view detail::planted_bug_name() noexcept {
-  return kPlantedBugNames[static_cast<std::size_t>(detail::kPlanted)];
+std::string_view detail::lockfree::planted_bug_name() noexcept {
+  return kPlantedBugNames[static_cast<std::size_t>(detail::lockfree::kPlanted)];
 }
 
 // ---- Layout ------------------------------------------------------------------------
@@ -103,9 +104,10 @@ Layout LockFreeTable::layout_for(const TableParams &p) {
   lay.slot_bytes = sizeof(Word128);
   lay.control_offset = kHeaderBytes;
   lay.slots_offset = detail::round_up(kHeaderBytes + sizeof(LockFreeControl), kCacheLineBytes);
-  const std::uint64_t record_bytes = detail::record_bytes_for(p.max_key_bytes, p.max_value_bytes);
+  const std::uint64_t record_bytes =
+      detail::lockfree::record_bytes_for(p.max_key_bytes, p.max_value_bytes);
   const std::uint64_t bytes =
-      detail::records_offset_for(lay) + buffers_for(p.capacity) * record_bytes;
+      detail::lockfree::records_offset_for(lay) + buffers_for(p.capacity) * record_bytes;
   if (bytes > kMaxSegmentBytes) {
     throw Error(Errc::kInvalidArgument,
                 "capacity: " + std::to_string(p.capacity) + " slots need " + std::to_string(bytes) +
@@ -113,16 +115,17 @@ Layout LockFreeTable::layout_for(const TableParams &p) {
   }
   lay.total_bytes = bytes;
   lay.reserve = false; // all-zero is the empty table: touch nothing
-  const std::uint64_t abi[] = {sizeof(Word128),
-                               alignof(Word128),
-                               sizeof(LockFreeControl),
-                               offsetof(LockFreeControl, entries),
-                               detail::kBoundShift,
-                               detail::kFpShift,
-                               detail::kBufferShift,
-                               detail::kEpochShift, // M2: what a reservation does to the version
-                               detail::kRecordHeaderBytes,
-                               3 /* hash: XXH3-64 */};
+  const std::uint64_t abi[] = {
+      sizeof(Word128),
+      alignof(Word128),
+      sizeof(LockFreeControl),
+      offsetof(LockFreeControl, entries),
+      detail::lockfree::kBoundShift,
+      detail::lockfree::kFpShift,
+      detail::lockfree::kBufferShift,
+      detail::lockfree::kEpochShift, // M2: what a reservation does to the version
+      detail::lockfree::kRecordHeaderBytes,
+      3 /* hash: XXH3-64 */};
   lay.abi_signature = XXH64(abi, sizeof abi, 0);
   return lay;
 }
@@ -142,7 +145,7 @@ LockFreeTable::LockFreeTable(const Options &opts)
                                            opts.max_value_bytes, opts.hash_seed},
                                &LockFreeTable::layout_for, {});
       }()) {
-  const detail::LockFreeGeometry g = detail::geometry_of(
+  const detail::lockfree::LockFreeGeometry g = detail::lockfree::geometry_of(
       segment_.base(), segment_.layout(), static_cast<std::uint32_t>(buffers_for(capacity())));
   control_ = g.control();
   words_ = g.words();
@@ -150,11 +153,11 @@ LockFreeTable::LockFreeTable(const Options &opts)
   record_bytes_ = g.record_bytes();
   buffer_count_ = g.buffer_count();
   max_distance_ = g.max_distance();
-  magazine_ = std::make_unique<detail::Magazine>();
+  magazine_ = std::make_unique<detail::lockfree::Magazine>();
   magazine_->one_thread = opts.one_thread;
-  memo_handle_ = detail::KeyMemo::new_handle_id();
-  vector_load_ =
-      !g_force_split.load(std::memory_order_relaxed) && detail::cpu_has_atomic_vector_load();
+  memo_handle_ = detail::lockfree::KeyMemo::new_handle_id();
+  vector_load_ = !g_force_split.load(std::memory_order_relaxed) &&
+                 detail::lockfree::cpu_has_atomic_vector_load();
 }
 
 LockFreeTable::~LockFreeTable() { close(); }

@@ -21,7 +21,7 @@
 #include <atomic>
 #include <cstdint>
 
-namespace shmtable::detail {
+namespace shmtable::detail::lockfree {
 
 struct Magazine {
   // The spare's buffer index + 1; 0 = empty. Threads sharing a handle hand the spare on
@@ -45,4 +45,4 @@ constexpr std::uint64_t max_spares_for(std::uint64_t buffer_count, std::uint64_t
   return (buffer_count - capacity) / 2;
 }
 
-} // namespace shmtable::detail
+} // namespace shmtable::detail::lockfree

@@ -20,7 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace shmtable::detail {
+namespace shmtable::detail::mutex {
 
 enum SlotState : std::uint8_t {
   kSlotEmpty = 0,     // never used since creation or clear(): ends every probe
@@ -48,4 +48,4 @@ static_assert(sizeof(MutexSlotHeader) % 8 == 0,
 static_assert(offsetof(MutexSlotHeader, mutex) == 0,
               "the mutex leads the slot so that it never straddles slots");
 
-} // namespace shmtable::detail
+} // namespace shmtable::detail::mutex

@@ -35,8 +35,8 @@
 
 namespace shmtable {
 
-using detail::MutexControl;
-using detail::MutexSlotHeader;
+using detail::mutex::MutexControl;
+using detail::mutex::MutexSlotHeader;
 
 namespace {
 
@@ -161,7 +161,7 @@ MutexTable::MutexTable(const Options &opts)
 
 // ---- The engine's helpers -----------------------------------------------------------
 
-namespace detail {
+namespace detail::mutex {
 // MutexTable's private helpers, here rather than in its public header. A view of one
 // handle: it writes the segment only through the handle's pointers, so it is const.
 struct MutexOps {
@@ -182,9 +182,9 @@ struct MutexOps {
   template <class Decide> bool mutate(std::string_view key, Decide &&decide) const;
   void drop_trailing_tombstones(std::uint64_t index) const;
 };
-} // namespace detail
+} // namespace detail::mutex
 
-using detail::MutexOps;
+using detail::mutex::MutexOps;
 
 MutexSlotHeader *MutexOps::slot(std::uint64_t index) const noexcept {
   return reinterpret_cast<MutexSlotHeader *>(t.slots_ + index * t.slot_bytes_);
@@ -231,7 +231,7 @@ void MutexOps::recount() const {
   for (std::uint64_t i = 0; i < t.capacity(); ++i) {
     MutexSlotHeader *s = slot(i);
     lock(&s->mutex);
-    n += load_state(s) == detail::kSlotOccupied ? 1 : 0;
+    n += load_state(s) == detail::mutex::kSlotOccupied ? 1 : 0;
     unlock(&s->mutex);
   }
   counter(t.control_->num_entries).store(n, std::memory_order_relaxed);
@@ -277,10 +277,10 @@ template <class F> bool MutexOps::find_locked(std::string_view key, F &&on_found
     lock(&s->mutex);
     Held held(&s->mutex);
     const std::uint8_t st = load_state(s);
-    if (st == detail::kSlotEmpty) {
+    if (st == detail::mutex::kSlotEmpty) {
       return false;
     }
-    if (st == detail::kSlotOccupied && key_matches(s, key)) {
+    if (st == detail::mutex::kSlotOccupied && key_matches(s, key)) {
       on_found(s);
       return true;
     }
@@ -317,16 +317,16 @@ template <class Decide> bool MutexOps::mutate(std::string_view key, Decide &&dec
     lock(&s->mutex);
     Held held(&s->mutex);
     const std::uint8_t st = load_state(s);
-    if (st == detail::kSlotOccupied) {
+    if (st == detail::mutex::kSlotOccupied) {
       if (key_matches(s, key)) { // inserted by a racer since our fast-path probe
         apply(s);
         return wrote;
       }
-    } else if (st == detail::kSlotEmpty || st == detail::kSlotTombstone) {
+    } else if (st == detail::mutex::kSlotEmpty || st == detail::mutex::kSlotTombstone) {
       if (free_slot == kNone) {
         free_slot = i;
       }
-      if (st == detail::kSlotEmpty) {
+      if (st == detail::mutex::kSlotEmpty) {
         break; // M3: the key cannot be further along
       }
     }
@@ -350,7 +350,7 @@ template <class Decide> bool MutexOps::mutate(std::string_view key, Decide &&dec
   write_value(s, next);
   // Release: the key and value bytes precede the state change in program order, so a
   // robust successor of a writer that died here sees a complete entry or none (M4).
-  state_of(s).store(detail::kSlotOccupied, std::memory_order_release);
+  state_of(s).store(detail::mutex::kSlotOccupied, std::memory_order_release);
   counter(t.control_->num_entries).fetch_add(1, std::memory_order_relaxed);
   return true;
 }
@@ -362,7 +362,7 @@ void MutexOps::drop_trailing_tombstones(std::uint64_t index) const {
     MutexSlotHeader *next = slot(index + 1 == cap ? 0 : index + 1);
     lock(&next->mutex);
     Held held(&next->mutex);
-    if (load_state(next) != detail::kSlotEmpty) {
+    if (load_state(next) != detail::mutex::kSlotEmpty) {
       return;
     }
   }
@@ -371,10 +371,10 @@ void MutexOps::drop_trailing_tombstones(std::uint64_t index) const {
     MutexSlotHeader *s = slot(i);
     lock(&s->mutex);
     Held held(&s->mutex);
-    if (load_state(s) != detail::kSlotTombstone) {
+    if (load_state(s) != detail::mutex::kSlotTombstone) {
       return;
     }
-    store_state(s, detail::kSlotEmpty); // M3: slot i+1 is empty
+    store_state(s, detail::mutex::kSlotEmpty); // M3: slot i+1 is empty
     i = i == 0 ? cap - 1 : i - 1;
   }
 }
@@ -482,7 +482,7 @@ bool MutexTable::erase(std::string_view key) {
   std::uint64_t index = 0;
   // M2: erase holds the table-wide mutex; the tombstone keeps the chain intact (M3).
   const bool found = ops.find_locked(key, [&](MutexSlotHeader *s) {
-    store_state(s, detail::kSlotTombstone);
+    store_state(s, detail::mutex::kSlotTombstone);
     index = static_cast<std::uint64_t>(reinterpret_cast<std::byte *>(s) - slots_) / slot_bytes_;
   });
   if (!found) {
@@ -500,7 +500,7 @@ std::vector<std::string> MutexTable::keys() const {
     MutexSlotHeader *s = ops.slot(i);
     ops.lock(&s->mutex);
     Held held(&s->mutex);
-    if (load_state(s) == detail::kSlotOccupied) {
+    if (load_state(s) == detail::mutex::kSlotOccupied) {
       out.emplace_back(key_bytes(s), std::min<std::size_t>(s->key_len, max_key_bytes()));
     }
   }
@@ -514,16 +514,16 @@ void MutexTable::clear() {
   // Two passes keep M3 at every instruction, so a process killed mid-clear (robust
   // mode) leaves a consistent table: first every entry becomes a tombstone (chains
   // intact), then, with no occupied slot left, tombstones may become empty.
-  for (const std::uint8_t from : {detail::kSlotOccupied, detail::kSlotTombstone}) {
-    const std::uint8_t to =
-        from == detail::kSlotOccupied ? detail::kSlotTombstone : detail::kSlotEmpty;
+  for (const std::uint8_t from : {detail::mutex::kSlotOccupied, detail::mutex::kSlotTombstone}) {
+    const std::uint8_t to = from == detail::mutex::kSlotOccupied ? detail::mutex::kSlotTombstone
+                                                                 : detail::mutex::kSlotEmpty;
     for (std::uint64_t i = 0; i < capacity(); ++i) {
       MutexSlotHeader *s = ops.slot(i);
       ops.lock(&s->mutex);
       Held held(&s->mutex);
       if (load_state(s) == from) {
         store_state(s, to);
-        if (from == detail::kSlotOccupied) {
+        if (from == detail::mutex::kSlotOccupied) {
           counter(control_->num_entries).fetch_sub(1, std::memory_order_relaxed);
         }
       }
@@ -561,7 +561,7 @@ RecoveryReport MutexTable::recover() {
     for (std::uint64_t i = 0; i < capacity(); ++i) {
       MutexSlotHeader *s = ops.slot(i);
       take(&s->mutex);
-      n += load_state(s) == detail::kSlotOccupied ? 1 : 0;
+      n += load_state(s) == detail::mutex::kSlotOccupied ? 1 : 0;
       pthread_mutex_unlock(&s->mutex);
     }
     counter(control_->num_entries).store(n, std::memory_order_relaxed);

@@ -19,7 +19,7 @@
 #include <iterator>
 #include <string_view>
 
-namespace shmtable::detail {
+namespace shmtable::detail::lockfree {
 
 enum class PlantedBug {
   kNone,
@@ -80,4 +80,4 @@ static_assert(std::size(kPlantedBugNames) ==
 // The bug this build of the library carries ("none" normally).
 std::string_view planted_bug_name() noexcept;
 
-} // namespace shmtable::detail
+} // namespace shmtable::detail::lockfree

@@ -13,7 +13,7 @@
 
 #include "key_memo.hpp"
 
-namespace shmtable::detail {
+namespace shmtable::detail::lockfree {
 
 struct WriterThread {
   std::unique_ptr<KeyMemo> memo; // made on the first write through a memoizing handle
@@ -49,4 +49,4 @@ private:
   static inline thread_local bool gone_ = false;
 };
 
-} // namespace shmtable::detail
+} // namespace shmtable::detail::lockfree

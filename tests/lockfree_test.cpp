@@ -34,7 +34,9 @@ Options named(const std::string &name, std::uint64_t capacity) {
   return o;
 }
 
-TEST(LockFree, ThisBuildCarriesNoPlantedBug) { EXPECT_EQ(detail::planted_bug_name(), "none"); }
+TEST(LockFree, ThisBuildCarriesNoPlantedBug) {
+  EXPECT_EQ(detail::lockfree::planted_bug_name(), "none");
+}
 
 TEST(LockFree, ATenMillionSlotTableIsCreatedAndAttachedWithoutTouchingASlot) {
   ScopedName name("lf10m");
@@ -66,7 +68,7 @@ TEST(LockFree, AControlWordIsReadInOneLoadOnlyWhereTheCpuMakesItAtomic) {
   LockFreeTable::force_split_control_load(false);
   LockFreeTable best(named(name.str(), 64));
   EXPECT_EQ(best.control_load() == LockFreeTable::ControlLoad::kVector,
-            detail::cpu_has_atomic_vector_load());
+            detail::lockfree::cpu_has_atomic_vector_load());
   LockFreeTable::force_split_control_load(true);
   LockFreeTable split(named(name.str(), 64));
   LockFreeTable::force_split_control_load(false);
@@ -76,9 +78,9 @@ TEST(LockFree, AControlWordIsReadInOneLoadOnlyWhereTheCpuMakesItAtomic) {
   EXPECT_EQ(split.get("a"), "written by the vector-load handle");
   EXPECT_EQ(best.get("b"), "written by the split-load handle");
   // The same snapshot through both loads, on a word with every field set.
-  detail::Word128 w{0x0123456789abcdefULL, 0xfedcba9876543210ULL};
-  EXPECT_EQ(detail::load128(&w), w);
-  EXPECT_EQ(detail::load128_vector(&w), w);
+  detail::lockfree::Word128 w{0x0123456789abcdefULL, 0xfedcba9876543210ULL};
+  EXPECT_EQ(detail::lockfree::load128(&w), w);
+  EXPECT_EQ(detail::lockfree::load128_vector(&w), w);
 }
 
 TEST(LockFree, HomeSlotsAreInRangeAndEvenAtEveryCapacity) {
@@ -89,7 +91,7 @@ TEST(LockFree, HomeSlotsAreInRangeAndEvenAtEveryCapacity) {
         std::uint64_t{13334}, (std::uint64_t{1} << 32) + 7}) {
     for (const std::uint64_t h : {std::uint64_t{0}, ~std::uint64_t{0},
                                   std::uint64_t{0x0000ffffffffffff}, std::uint64_t{1} << 47}) {
-      EXPECT_LT(detail::home_of(h, cap), cap) << "hash " << h << ", capacity " << cap;
+      EXPECT_LT(detail::lockfree::home_of(h, cap), cap) << "hash " << h << ", capacity " << cap;
     }
   }
   constexpr std::uint64_t kCap = 97;
@@ -97,7 +99,7 @@ TEST(LockFree, HomeSlotsAreInRangeAndEvenAtEveryCapacity) {
   constexpr int kKeys = 97 * 400;
   for (int i = 0; i < kKeys; ++i) {
     const std::string key = "key:" + std::to_string(i);
-    ++hits[detail::home_of(detail::key_hash(key.data(), key.size(), 1), kCap)];
+    ++hits[detail::lockfree::home_of(detail::lockfree::key_hash(key.data(), key.size(), 1), kCap)];
   }
   for (std::uint64_t s = 0; s < kCap; ++s) {
     EXPECT_GT(hits[s], 300) << "home " << s; // 400 expected; 5 standard deviations off
@@ -360,40 +362,43 @@ public:
         detail::round_up(lay_.slots_offset + lay_.params.capacity * 16, kCacheLineBytes);
     const std::uint32_t record_bytes =
         8 + 8 * ((lay_.params.max_key_bytes + 7) / 8) + 8 * ((lay_.params.max_value_bytes + 7) / 8);
-    auto *control = reinterpret_cast<detail::LockFreeControl *>(base_ + lay_.control_offset);
-    pool_ = detail::BufferPool(&control->pool, base_ + records, record_bytes, t.buffer_count());
+    auto *control =
+        reinterpret_cast<detail::lockfree::LockFreeControl *>(base_ + lay_.control_offset);
+    pool_ = detail::lockfree::BufferPool(&control->pool, base_ + records, record_bytes,
+                                         t.buffer_count());
   }
   RawSegment(const RawSegment &) = delete;
   RawSegment &operator=(const RawSegment &) = delete;
   ~RawSegment() { ::munmap(base_, lay_.total_bytes); }
 
-  const detail::BufferPool &pool() const { return pool_; }
+  const detail::lockfree::BufferPool &pool() const { return pool_; }
 
   // Makes the first free slot hold {state, fp, buffer}, as one CAS would.
   void occupy_first_free(std::uint64_t state, std::uint64_t fp, std::uint32_t buffer) {
-    auto *words = reinterpret_cast<detail::Word128 *>(base_ + lay_.slots_offset);
+    auto *words = reinterpret_cast<detail::lockfree::Word128 *>(base_ + lay_.slots_offset);
     for (std::uint64_t slot = 0;; ++slot) {
-      detail::Ctrl c{detail::load128(&words[slot])};
-      if (c.state() == detail::kFree) {
-        ASSERT_TRUE(detail::cas128(&words[slot], c.w, c.with_entry(state, fp, buffer).w));
+      detail::lockfree::Ctrl c{detail::lockfree::load128(&words[slot])};
+      if (c.state() == detail::lockfree::kFree) {
+        ASSERT_TRUE(detail::lockfree::cas128(&words[slot], c.w, c.with_entry(state, fp, buffer).w));
         return;
       }
     }
   }
 
-  detail::Word128 *word(std::uint64_t slot) const {
-    return reinterpret_cast<detail::Word128 *>(base_ + lay_.slots_offset) + slot;
+  detail::lockfree::Word128 *word(std::uint64_t slot) const {
+    return reinterpret_cast<detail::lockfree::Word128 *>(base_ + lay_.slots_offset) + slot;
   }
   // The record of the live entry in `slot`.
   std::uint64_t *record_at(std::uint64_t slot) const {
-    const detail::Ctrl c{detail::load128(word(slot))};
-    EXPECT_EQ(c.state(), detail::kLive) << "slot " << slot;
+    const detail::lockfree::Ctrl c{detail::lockfree::load128(word(slot))};
+    EXPECT_EQ(c.state(), detail::lockfree::kLive) << "slot " << slot;
     return pool_.words(c.buffer());
   }
   // The first live slot whose record's key is `n` bytes long; capacity if none.
   std::uint64_t live_slot_with_key_bytes(std::uint32_t n) const {
     for (std::uint64_t s = 0; s < lay_.params.capacity; ++s) {
-      if (detail::Ctrl{detail::load128(word(s))}.state() == detail::kLive &&
+      if (detail::lockfree::Ctrl{detail::lockfree::load128(word(s))}.state() ==
+              detail::lockfree::kLive &&
           (record_at(s)[0] & 0xffffffffu) == n) {
         return s;
       }
@@ -402,18 +407,18 @@ public:
   }
   // Moves the entry in `from` to the free slot `to`, as a stray writer could.
   void move_entry(std::uint64_t from, std::uint64_t to) {
-    detail::Ctrl src{detail::load128(word(from))};
-    detail::Ctrl dst{detail::load128(word(to))};
-    ASSERT_EQ(dst.state(), detail::kFree);
-    ASSERT_TRUE(detail::cas128(word(to), dst.w,
-                               dst.with_entry(src.state(), src.fingerprint(), src.buffer()).w));
-    ASSERT_TRUE(detail::cas128(word(from), src.w, src.freed().w));
+    detail::lockfree::Ctrl src{detail::lockfree::load128(word(from))};
+    detail::lockfree::Ctrl dst{detail::lockfree::load128(word(to))};
+    ASSERT_EQ(dst.state(), detail::lockfree::kFree);
+    ASSERT_TRUE(detail::lockfree::cas128(
+        word(to), dst.w, dst.with_entry(src.state(), src.fingerprint(), src.buffer()).w));
+    ASSERT_TRUE(detail::lockfree::cas128(word(from), src.w, src.freed().w));
   }
 
 private:
   Layout lay_;
   std::byte *base_ = nullptr;
-  detail::BufferPool pool_;
+  detail::lockfree::BufferPool pool_;
 };
 
 // The `nth` key (of "k0", "k1", ...) whose probe starts at `home`.
@@ -438,15 +443,16 @@ TEST(LockFree, RecoverFreesAnEntryBeyondTheProbeLimitAndKeepsItsNeighbours) {
   t.set(k0, "zero");
   t.set(k1, "one");
   RawSegment raw(name.dev_path(), t);
-  ASSERT_EQ(detail::Ctrl{detail::load128(raw.word(h + 1))}.state(), detail::kLive);
+  ASSERT_EQ(detail::lockfree::Ctrl{detail::lockfree::load128(raw.word(h + 1))}.state(),
+            detail::lockfree::kLive);
   raw.move_entry(h + 1, h + 20000); // 20000 steps from its home: past max_distance 16383
-  const detail::Ctrl before{detail::load128(raw.word(h))};
+  const detail::lockfree::Ctrl before{detail::lockfree::load128(raw.word(h))};
   const RecoveryReport r = t.recover();
   EXPECT_EQ(r.corrupt_slots, 1u);
   EXPECT_EQ(r.entries, 1u);
   EXPECT_EQ(t.get(k0), "zero");
   EXPECT_EQ(t.get(k1), std::nullopt);
-  const detail::Ctrl after{detail::load128(raw.word(h))};
+  const detail::lockfree::Ctrl after{detail::lockfree::load128(raw.word(h))};
   EXPECT_EQ(after.fingerprint(), before.fingerprint());
   EXPECT_EQ(after.buffer(), before.buffer());
   const RecoveryReport again = t.recover();
@@ -458,13 +464,14 @@ TEST(LockFree, RecoverFreesAnEntryBeyondTheProbeLimitAndKeepsItsNeighbours) {
 // The bound field is clamped where it is written: an out-of-range bound cannot spill into
 // the fingerprint or the buffer index, nor wrap to a smaller bound.
 TEST(LockFree, ABoundIsWrittenWithinItsField) {
-  const detail::Ctrl c{{7, (std::uint64_t{0xabcc} << detail::kFpShift) |
-                               (std::uint64_t{42} << detail::kBufferShift) | detail::kLive}};
-  const detail::Ctrl b = c.with_bound(detail::kMaxBound + 5);
+  const detail::lockfree::Ctrl c{{7, (std::uint64_t{0xabcc} << detail::lockfree::kFpShift) |
+                                         (std::uint64_t{42} << detail::lockfree::kBufferShift) |
+                                         detail::lockfree::kLive}};
+  const detail::lockfree::Ctrl b = c.with_bound(detail::lockfree::kMaxBound + 5);
   EXPECT_EQ(b.fingerprint(), 0xabccu);
   EXPECT_EQ(b.buffer(), 42u);
-  EXPECT_EQ(b.state(), detail::kLive);
-  EXPECT_EQ(b.bound(), detail::kMaxBound) << "clamped: a smaller bound would hide keys";
+  EXPECT_EQ(b.state(), detail::lockfree::kLive);
+  EXPECT_EQ(b.bound(), detail::lockfree::kMaxBound) << "clamped: a smaller bound would hide keys";
 }
 
 // The fuzzer's finding: garbage in a key's zero padding hid the key from get() (whole-word
@@ -574,7 +581,7 @@ TEST(LockFree, RecoverReclaimsWhatADeadWriterLeft) {
     RawSegment raw(name.dev_path(), t);
     (void)*raw.pool().pop();                          // a writer died holding this one
     const std::uint32_t reserved = *raw.pool().pop(); // an inserter died after reserving
-    raw.occupy_first_free(detail::kPending, 7, reserved);
+    raw.occupy_first_free(detail::lockfree::kPending, 7, reserved);
   }
   const RecoveryReport r = t.recover();
   EXPECT_EQ(r.pending_cleared, 1u);
@@ -592,11 +599,11 @@ TEST(LockFree, ACorruptedBufferIndexIsNeverUsed) {
   LockFreeTable t(named(name.str(), 64));
   t.set("kept", "1");
   RawSegment raw(name.dev_path(), t);
-  raw.occupy_first_free(detail::kLive, 1, 0xfffffff0u);
+  raw.occupy_first_free(detail::lockfree::kLive, 1, 0xfffffff0u);
   EXPECT_EQ(t.keys(), std::vector<std::string>{"kept"});
   EXPECT_EQ(t.get("kept"), "1");
   EXPECT_EQ(t.recover().corrupt_slots, 1u);
-  raw.occupy_first_free(detail::kLive, 1, 0xfffffff0u);
+  raw.occupy_first_free(detail::lockfree::kLive, 1, 0xfffffff0u);
   t.clear(); // frees the word without touching the impossible buffer
   EXPECT_EQ(t.keys().size(), 0u);
 
@@ -607,10 +614,11 @@ TEST(LockFree, ACorruptedBufferIndexIsNeverUsed) {
   t.set("known", "2"); // memoized by both writes, and t now holds a spare
   const std::uint64_t slot = raw.live_slot_with_key_bytes(5);
   ASSERT_LT(slot, t.capacity());
-  detail::Word128 *w = raw.word(slot);
-  detail::Ctrl c{detail::load128(w)};
-  const detail::Word128 bad{c.w.lo, (c.w.hi & 0xffffffffULL) | (std::uint64_t{0x7fffffff} << 32)};
-  ASSERT_TRUE(detail::cas128(w, c.w, bad));
+  detail::lockfree::Word128 *w = raw.word(slot);
+  detail::lockfree::Ctrl c{detail::lockfree::load128(w)};
+  const detail::lockfree::Word128 bad{c.w.lo,
+                                      (c.w.hi & 0xffffffffULL) | (std::uint64_t{0x7fffffff} << 32)};
+  ASSERT_TRUE(detail::lockfree::cas128(w, c.w, bad));
   EXPECT_FALSE(t.erase("known")); // the corrupted slot is nobody's
   t.set("known", "3");            // a new entry elsewhere
   EXPECT_EQ(t.get("known"), "3");

@@ -39,10 +39,10 @@ pid_t die_holding(const std::string &name, const Layout &lay, long slot) {
     }
     pthread_mutex_t *m = nullptr;
     if (slot < 0) {
-      m = &reinterpret_cast<detail::MutexControl *>(base + lay.control_offset)->global;
+      m = &reinterpret_cast<detail::mutex::MutexControl *>(base + lay.control_offset)->global;
       pthread_mutex_lock(m);
     } else {
-      auto *s = reinterpret_cast<detail::MutexSlotHeader *>(
+      auto *s = reinterpret_cast<detail::mutex::MutexSlotHeader *>(
           base + lay.slots_offset + static_cast<std::uint64_t>(slot) * lay.slot_bytes);
       pthread_mutex_lock(&s->mutex);
       const unsigned inactive = (s->live & 1u) ^ 1u;

@@ -47,12 +47,12 @@
 
 namespace shmtable {
 
-namespace detail {
+namespace detail::lockfree {
 struct LockFreeControl;
 struct Word128;
 struct LockFreeTableView;
 struct Magazine;
-} // namespace detail
+} // namespace detail::lockfree
 
 class LockFreeTable : public detail::CallableOverloads<LockFreeTable> {
 public:
@@ -177,11 +177,11 @@ public:
 
 private:
   // The engine (src/lockfree_engine.hpp) reads the members below through it.
-  friend struct detail::LockFreeTableView;
+  friend struct detail::lockfree::LockFreeTableView;
 
   Segment segment_;
-  detail::LockFreeControl *control_ = nullptr;
-  detail::Word128 *words_ = nullptr;
+  detail::lockfree::LockFreeControl *control_ = nullptr;
+  detail::lockfree::Word128 *words_ = nullptr;
   std::byte *records_ = nullptr;
   std::uint32_t record_bytes_ = 0;
   std::uint32_t buffer_count_ = 0;
@@ -189,7 +189,7 @@ private:
   bool vector_load_ = false; // control_load() == kVector
   // This handle's spare record buffer (src/magazine.hpp); on the heap so that the handle
   // stays movable.
-  std::unique_ptr<detail::Magazine> magazine_;
+  std::unique_ptr<detail::lockfree::Magazine> magazine_;
   // This handle's id in its threads' key memos (src/key_memo.hpp): unique in the process.
   std::uint64_t memo_handle_ = 0;
 };

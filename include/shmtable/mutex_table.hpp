@@ -47,10 +47,10 @@
 
 namespace shmtable {
 
-namespace detail {
+namespace detail::mutex {
 struct MutexControl;
 struct MutexOps;
-} // namespace detail
+} // namespace detail::mutex
 
 class MutexTable : public detail::CallableOverloads<MutexTable> {
 public:
@@ -106,10 +106,10 @@ public:
 
 private:
   // The engine's helpers (src/mutex_table.cpp) read the members below through it.
-  friend struct detail::MutexOps;
+  friend struct detail::mutex::MutexOps;
 
   Segment segment_;
-  detail::MutexControl *control_ = nullptr;
+  detail::mutex::MutexControl *control_ = nullptr;
   std::byte *slots_ = nullptr;
   std::uint32_t slot_bytes_ = 0;
   bool robust_ = false;

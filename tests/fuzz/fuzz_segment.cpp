@@ -155,9 +155,10 @@ void init_mutexes(Bytes &f, const Layout &lay) {
       pthread_mutex_init(&m, &attr);
       std::memcpy(f.data() + offset, &m, sizeof m);
     };
-    init_at(lay.control_offset + offsetof(detail::MutexControl, global));
+    init_at(lay.control_offset + offsetof(detail::mutex::MutexControl, global));
     for (std::uint64_t i = 0; i < lay.params.capacity; ++i) {
-      init_at(lay.slots_offset + i * lay.slot_bytes + offsetof(detail::MutexSlotHeader, mutex));
+      init_at(lay.slots_offset + i * lay.slot_bytes +
+              offsetof(detail::mutex::MutexSlotHeader, mutex));
     }
     pthread_mutexattr_destroy(&attr);
   } else {
@@ -285,32 +286,35 @@ Bytes built_file(fuzz::Input &in) {
     if constexpr (!kMutex) {
       const std::uint64_t slot = where % lay.params.capacity;
       const std::uint64_t at = lay.slots_offset + slot * 16;
-      detail::Word128 w;
+      detail::lockfree::Word128 w;
       std::memcpy(&w, f.data() + at, sizeof w);
       // The record buffer this slot's word names (else any buffer), to reach live ones.
-      const std::uint64_t named = w.hi >> detail::kBufferShift;
+      const std::uint64_t named = w.hi >> detail::lockfree::kBufferShift;
       const std::uint64_t rec =
           records + (named < buffers ? named : where % buffers) * record_bytes;
       std::uint64_t head;
       std::memcpy(&head, f.data() + rec, 8);
       switch (kind & 0x0f) {
       case 0: // state (including the undefined 3)
-        w.hi = (w.hi & ~detail::kStateMask) | (in.byte() & 3);
+        w.hi = (w.hi & ~detail::lockfree::kStateMask) | (in.byte() & 3);
         break;
       case 1: // buffer index
-        w.hi = (w.hi & 0xffffffffULL) | (std::uint64_t{near(buffers)} << detail::kBufferShift);
+        w.hi = (w.hi & 0xffffffffULL) |
+               (std::uint64_t{near(buffers)} << detail::lockfree::kBufferShift);
         break;
       case 2: // bound
-        w.hi = (w.hi & ~(detail::kMaxBound << detail::kBoundShift)) |
-               ((std::uint64_t{in.u16()} & detail::kMaxBound) << detail::kBoundShift);
+        w.hi = (w.hi & ~(detail::lockfree::kMaxBound << detail::lockfree::kBoundShift)) |
+               ((std::uint64_t{in.u16()} & detail::lockfree::kMaxBound)
+                << detail::lockfree::kBoundShift);
         break;
       case 3: // fingerprint
-        w.hi = (w.hi & ~(0xffffULL << detail::kFpShift)) | (std::uint64_t{in.u16()} << 16);
+        w.hi =
+            (w.hi & ~(0xffffULL << detail::lockfree::kFpShift)) | (std::uint64_t{in.u16()} << 16);
         break;
       case 4: { // the pool head: free-list top + 1, bump
         const std::uint64_t top = near(buffers + 1);
         const std::uint64_t hi = top | (std::uint64_t{near(buffers)} << 32);
-        put(lay.control_offset + offsetof(detail::LockFreeControl, pool) + 8, &hi, 8);
+        put(lay.control_offset + offsetof(detail::lockfree::LockFreeControl, pool) + 8, &hi, 8);
         continue;
       }
       case 5: // the record's value length
@@ -323,13 +327,15 @@ Bytes built_file(fuzz::Input &in) {
         continue;
       case 7: { // the live-entry counter
         const std::uint64_t entries = in.u64();
-        put(lay.control_offset + offsetof(detail::LockFreeControl, entries), &entries, 8);
+        put(lay.control_offset + offsetof(detail::lockfree::LockFreeControl, entries), &entries, 8);
         continue;
       }
       case 8: { // the free-list link in the pool's top buffer (next index + 1)
         std::uint64_t pool_hi;
         std::memcpy(&pool_hi,
-                    f.data() + lay.control_offset + offsetof(detail::LockFreeControl, pool) + 8, 8);
+                    f.data() + lay.control_offset +
+                        offsetof(detail::lockfree::LockFreeControl, pool) + 8,
+                    8);
         const std::uint64_t top = pool_hi & 0xffffffffULL;
         const std::uint64_t link = near(buffers + 1);
         if (top != 0 && top <= buffers) {
@@ -344,7 +350,7 @@ Bytes built_file(fuzz::Input &in) {
       put(at, &w, sizeof w);
     } else {
       const std::uint64_t at = lay.slots_offset + (where % lay.params.capacity) * lay.slot_bytes;
-      detail::MutexSlotHeader s;
+      detail::mutex::MutexSlotHeader s;
       std::memcpy(&s, f.data() + at, sizeof s);
       switch (kind & 3) {
       case 0:

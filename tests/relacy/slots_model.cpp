@@ -51,13 +51,13 @@
 
 namespace model {
 
-using shmtable::detail::LockFreeGeometry;
-using shmtable::detail::Word128;
+using shmtable::detail::lockfree::LockFreeGeometry;
+using shmtable::detail::lockfree::Word128;
 
 constexpr std::uint32_t kMaxKeyBytes = 8;    // one key word
 constexpr std::uint32_t kMaxValueBytes = 16; // two value words: a torn copy shows
 constexpr std::uint32_t kRecordWords = static_cast<std::uint32_t>(
-    shmtable::detail::record_bytes_for(kMaxKeyBytes, kMaxValueBytes) / 8);
+    shmtable::detail::lockfree::record_bytes_for(kMaxKeyBytes, kMaxValueBytes) / 8);
 constexpr std::uint64_t kMaxSlots = 4;
 constexpr std::uint32_t kBuffers = 8;
 constexpr std::uint64_t kSeed = 42;
@@ -82,7 +82,7 @@ struct FakeSegment {
         shmtable::EngineKind::kLockFree, 0, capacity, kMaxKeyBytes, kMaxValueBytes, kSeed});
     bytes.resize(lay.total_bytes + 64);
     auto *base = bytes.data() + (64 - reinterpret_cast<std::uintptr_t>(bytes.data()) % 64);
-    g = shmtable::detail::geometry_of(base, lay, kBuffers);
+    g = shmtable::detail::lockfree::geometry_of(base, lay, kBuffers);
   }
 };
 
@@ -216,20 +216,20 @@ struct RelacyAtomics {
   // R2: the relaxed word-by-word copy (NativeAtomics's SSE copy stands for exactly these
   // loads on x86-TSO; cas128.hpp, racy_copy).
   void copy_record(char *dst, std::uint64_t *src, std::size_t len) const {
-    shmtable::detail::copy_by_words(*this, dst, src, len);
+    shmtable::detail::lockfree::copy_by_words(*this, dst, src, len);
   }
   void fill_record(std::uint64_t *dst, const char *src, std::size_t len) const {
-    shmtable::detail::fill_by_words(*this, dst, src, len);
+    shmtable::detail::lockfree::fill_by_words(*this, dst, src, len);
   }
   bool is_ascii(std::uint64_t *src, std::size_t len) const {
-    return shmtable::detail::is_ascii_by_words(*this, src, len);
+    return shmtable::detail::lockfree::is_ascii_by_words(*this, src, len);
   }
   // A cancelled inserter lets the others run (Relacy counts it towards livelock).
   void backoff(unsigned) const { rl::yield(1, $); }
 };
-static_assert(shmtable::detail::SlotAtomics<RelacyAtomics>);
+static_assert(shmtable::detail::lockfree::SlotAtomics<RelacyAtomics>);
 
-using Engine = shmtable::detail::LockFreeEngine<RelacyAtomics>;
+using Engine = shmtable::detail::lockfree::LockFreeEngine<RelacyAtomics>;
 
 // ---- Table shapes, keys and values, fixed before any simulation --------------------
 
@@ -246,7 +246,9 @@ struct Fixture {
     auto hash = [](const std::string &key) {
       return XXH3_64bits_withSeed(key.data(), key.size(), kSeed);
     };
-    auto home = [&](const std::string &key) { return shmtable::detail::home_of(hash(key), 2); };
+    auto home = [&](const std::string &key) {
+      return shmtable::detail::lockfree::home_of(hash(key), 2);
+    };
     k = "key";
     for (int i = 0; k_home.empty(); ++i) {
       const std::string c = "k" + std::to_string(i);
@@ -254,7 +256,9 @@ struct Fixture {
         k_home = c;
       }
     }
-    auto fp = [&](const std::string &key) { return shmtable::detail::fingerprint_of(hash(key)); };
+    auto fp = [&](const std::string &key) {
+      return shmtable::detail::lockfree::fingerprint_of(hash(key));
+    };
     for (int i = 0; k_twin.empty(); ++i) {
       const std::string c = "t" + std::to_string(i);
       if (home(c) == home(k) && fp(c) == fp(k)) {
@@ -289,7 +293,7 @@ bool whole_or_absent(const std::optional<std::string> &v, std::string_view tags)
 // the fibers policy, shared by Relacy's fibers, which M1 and M2 allow) never carries
 // facts from one iteration's table into the next.
 LockFreeGeometry with_memo(LockFreeGeometry g) {
-  g.memo_handle_ = shmtable::detail::KeyMemo::new_handle_id();
+  g.memo_handle_ = shmtable::detail::lockfree::KeyMemo::new_handle_id();
   return g;
 }
 
@@ -380,20 +384,21 @@ struct UpdateGet : rl::test_suite<UpdateGet, 2>, Model {
 // The writer's handle is a one-thread handle (Options::one_thread), as the Node package
 // opens: only thread 0 calls it, so its spare is kept with relaxed loads and stores.
 struct SpareUpdateGet : rl::test_suite<SpareUpdateGet, 2>, Model {
-  shmtable::detail::Magazine magazine; // the writer's handle's, used by thread 0 only
+  shmtable::detail::lockfree::Magazine magazine; // the writer's handle's, used by thread 0 only
   LockFreeGeometry writer_geometry;
   Engine writer;
   SpareUpdateGet()
       : Model(fx->two), writer_geometry(with_magazine(with_memo(fx->two.g), &magazine)),
         writer(writer_geometry, RelacyAtomics{&sh}) {}
-  static LockFreeGeometry with_magazine(LockFreeGeometry g, shmtable::detail::Magazine *m) {
+  static LockFreeGeometry with_magazine(LockFreeGeometry g,
+                                        shmtable::detail::lockfree::Magazine *m) {
     g.magazine_ = m;
     return g;
   }
   void before() {
     sh.zero();
     magazine.spare.store(0);
-    magazine.permit.store(shmtable::detail::Magazine::kUnasked);
+    magazine.permit.store(shmtable::detail::lockfree::Magazine::kUnasked);
     magazine.one_thread = true;
     writer.set(fx->k, value_of('A'));
   }
