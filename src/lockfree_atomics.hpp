@@ -7,7 +7,7 @@
 // cas128.hpp (inline `lock cmpxchg16b`, the lo/hi/lo load128, the seqlock fences, the
 // ThreadSanitizer branch) plus std::atomic_ref on the 8-byte words, all inline, so the
 // library compiles to the same code it did before the seam existed. The Relacy model
-// (tests/relacy/) supplies a policy that maps each address into the segment to a Relacy
+// (proofs/relacy/) supplies a policy that maps each address into the segment to a Relacy
 // atomic, so Relacy schedules and checks every one of these accesses (folly's
 // `template <typename> class Atom`; concurrentqueue's Relacy build).
 //

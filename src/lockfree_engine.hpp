@@ -2,7 +2,7 @@
 // over the atomics policy (lockfree_atomics.hpp). Private to the library and its tests.
 //
 // LockFreeTable (lockfree_table.cpp) instantiates it once, with NativeAtomics, over its
-// mapped segment; the Relacy model (tests/relacy/) instantiates the same code with a
+// mapped segment; the Relacy model (proofs/relacy/) instantiates the same code with a
 // policy whose every access is a Relacy atomic, over a segment laid out by the same
 // layout code. Nothing here touches shared memory except through `atomics_`.
 //

@@ -1,7 +1,7 @@
 // LockFreeTable: the lock-free engine's handle: its segment, and its operations.
 //
 // The slot protocol itself lives in lockfree_engine.hpp (LockFreeEngine, a template over
-// the atomics policy so that the Relacy model in tests/relacy/ runs the same code); this
+// the atomics policy so that the Relacy model in proofs/relacy/ runs the same code); this
 // file attaches the segment, computes the layout and forwards every operation to the
 // engine instantiated with NativeAtomics (inline lock cmpxchg16b and atomic_ref, see
 // lockfree_atomics.hpp). papers/protocol.md has the argument.

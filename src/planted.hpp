@@ -3,14 +3,14 @@
 // Built with `meson setup -Dplanted_bug=NAME`, the library carries exactly one of these
 // bugs, so that the stress harness and the model checkers can show that they catch it.
 // A release build has none (planted_bug_name() == "none"). no_reader_fence is planted
-// only by the Relacy model build (tests/relacy/), see below.
+// only by the Relacy model build (proofs/relacy/), see below.
 //
 // kPlantedBugNames is the one list of their names: meson.build reads it, accepts only
 // these for -Dplanted_bug, and refuses a tier that names any other. A new bug is a new
 // enumerator, its name at the same position in the list, and the static_assert below
 // naming the last enumerator. Then each tier that must catch it says how:
 // stress/meson.build's planted_runs (every bug a library build can carry must have a run
-// there), tests/relacy/meson.build's relacy_planted, stress/model/check.sh's case table
+// there), proofs/relacy/meson.build's relacy_planted, proofs/spin/check.sh's case table
 // (with the model's PLANTED_ macro). A bug that only a model can plant is also listed in
 // planted_model_only (meson.build).
 #pragma once
@@ -58,7 +58,7 @@ enum class PlantedBug {
   // recycler, so the re-check may miss the version change and accept a torn value. On
   // x86-64 that fence emits no instruction and loads are not reordered with loads, so
   // no run on the hardware can show this bug; only a checker of the C++ memory model
-  // can. Planted only in the Relacy model (tests/relacy/, suite `model`).
+  // can. Planted only in the Relacy model (proofs/relacy/, suite `model`).
   kNoReaderFence,
 };
 

@@ -1,5 +1,5 @@
 // The engine a fuzz target is built against: meson compiles each target once per engine
-// with SHMTABLE_FUZZ_ENGINE set to its name, "lockfree" or "mutex" (tests/fuzz/meson.build;
+// with SHMTABLE_FUZZ_ENGINE set to its name, "lockfree" or "mutex" (proofs/fuzz/meson.build;
 // a mutex target takes its robust setting from each input).
 #pragma once
 

@@ -1,5 +1,5 @@
 // Decoding of fuzz input bytes into table geometry, keys, values and numbers, shared by
-// every target in tests/fuzz/. Reading past the end yields zeros, so every input is valid.
+// every target in proofs/fuzz/. Reading past the end yields zeros, so every input is valid.
 #pragma once
 
 #include <algorithm>

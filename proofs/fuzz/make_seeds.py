@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Writes the committed seed corpora of the fuzz targets (tests/fuzz/corpus/<target>/).
+"""Writes the committed seed corpora of the fuzz targets (proofs/fuzz/corpus/<target>/).
 
 Each seed is a small input in the format the target decodes (fuzz_input.hpp,
 fuzz_ops.cpp, fuzz_segment.cpp), named after the behaviour it starts the fuzzer at.
-Run from anywhere: python3 tests/fuzz/make_seeds.py  (it rewrites those files only).
+Run from anywhere: python3 proofs/fuzz/make_seeds.py  (it rewrites those files only).
 """
 import os
 import struct
