@@ -28,7 +28,7 @@ namespace {
 // The first byte of a value, changed: what F's read-modify-write writes back.
 char bumped(char c) { return c == 'z' ? 'a' : static_cast<char>(c + 1); }
 
-// Slots for a dataset: the seed's sizing rule (maxKeys + a third), load factor 0.75.
+// Slots for a dataset: fast-shm-cache's sizing rule (maxKeys + a third), load factor 0.75.
 std::uint64_t slots_for(const Dataset &d) { return d.slots; }
 
 template <Table T> class EngineClient final : public Client {
@@ -65,7 +65,7 @@ public:
     }
     next_.assign(buf.data(), *len); // reused: no allocation per operation
     next_[0] = bumped(next_[0]);
-    t_.set(key, next_); // the seed's API has no conditional write: get, then set
+    t_.set(key, next_); // fast-shm-cache's API has no conditional write: get, then set
     return true;
   }
 
@@ -81,7 +81,7 @@ public:
 
   std::string name() const override { return std::string(to_string(engine_)); }
   std::string rmw_note() const override {
-    return faithful() ? "get + set (the seed's API; not atomic)"
+    return faithful() ? "get + set (fast-shm-cache's API; not atomic)"
                       : "update(): read and write in one atomic step";
   }
 

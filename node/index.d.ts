@@ -18,7 +18,7 @@ declare namespace createCache {
     maxKeys?: number;
     /** Keep the contents after the last process closes the table (until unlink() or reboot). Default false when creating; omitted, an existing table's is taken. */
     persist?: boolean;
-    /** Default 'lockfree'. 'mutex': the seed's design (a mutex per slot); 'robust': the same with robust mutexes (robust: true). */
+    /** Default 'lockfree'. 'mutex': fast-shm-cache's design (a mutex per slot); 'robust': the same with robust mutexes (robust: true). */
     engine?: Engine;
     /** Longest key in UTF-8 bytes, 1..4096. Default 64. */
     maxKeyBytes?: number;

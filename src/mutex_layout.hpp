@@ -9,8 +9,8 @@
 //   | key bytes [max_key_bytes] | value half 0 [max_value_bytes] | (robust) half 1 |
 //   +---------------------------+--------------------------------+-----------------+
 //
-// The seed's slot is {occupied, key[64], value[256], timestamp, mutex}; ours adds the
-// lengths (keys and values are binary-safe byte strings, not C strings), a tombstone
+// A fast-shm-cache slot is {occupied, key[64], value[256], timestamp, mutex}; ours adds
+// the lengths (keys and values are binary-safe byte strings, not C strings), a tombstone
 // state (so that erase keeps probe chains intact) and, in robust mode only, a second
 // value half so that a writer killed mid-copy never leaves a torn value.
 #pragma once
@@ -29,7 +29,7 @@ enum SlotState : std::uint8_t {
 };
 
 struct MutexControl {
-  pthread_mutex_t global;    // the seed's global_mutex: serialises insert, erase, clear
+  pthread_mutex_t global;    // fast-shm-cache's global_mutex: serialises insert, erase, clear
   std::uint64_t num_entries; // occupied slots; atomic_ref access
   std::uint64_t recovered;   // robust: EOWNERDEAD recoveries so far; atomic_ref access
 };
@@ -40,7 +40,7 @@ struct MutexSlotHeader {
   std::uint8_t live;          // index of the value half that holds the value (robust)
   std::uint16_t key_len;      // <= max_key_bytes (checked on every read)
   std::uint32_t value_len[2]; // per half; <= max_value_bytes (checked on every read)
-  std::uint64_t timestamp_ns; // CLOCK_REALTIME of the last write, as the seed keeps
+  std::uint64_t timestamp_ns; // CLOCK_REALTIME of the last write, as fast-shm-cache keeps
 };
 
 static_assert(sizeof(MutexSlotHeader) % 8 == 0,

@@ -1,5 +1,5 @@
-// MutexTable: the seed's design (FNV-1a, linear probing, a process-shared pthread mutex
-// per slot, a table-wide mutex), with the choices documented in mutex_table.hpp.
+// MutexTable: fast-shm-cache's design (FNV-1a, linear probing, a process-shared pthread
+// mutex per slot, a table-wide mutex), with the choices documented in mutex_table.hpp.
 //
 // Invariants (kept by the code below; papers/mutex-baseline.md argues them):
 //  M1. Every byte of a slot is read or written only while holding that slot's mutex.
@@ -136,7 +136,7 @@ MutexTable::MutexTable(const Options &opts)
                       opts.max_value_bytes, opts.hash_seed},
           &MutexTable::layout_for, [](std::byte *base, const Layout &lay) {
             // The faithful engine's empty state is not all-zero: every slot's mutex is
-            // initialised here, touching every page, as the seed does.
+            // initialised here, touching every page, as fast-shm-cache does.
             pthread_mutexattr_t attr;
             pthread_mutexattr_init(&attr);
             pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);

@@ -181,7 +181,7 @@ TYPED_TEST_P(Conformance, FullTableIsReportedAndStaysIntact) {
 }
 
 TYPED_TEST_P(Conformance, EveryKeyFitsUpToCapacity) {
-  auto t = this->make(100); // maxKeys distinct keys always fit (the seed's contract)
+  auto t = this->make(100); // maxKeys distinct keys always fit (fast-shm-cache's contract)
   for (int i = 0; i < 100; ++i) {
     t.set("user:" + std::to_string(i * 7919), "x");
   }

@@ -11,7 +11,7 @@
 
 namespace shmtable::test {
 
-// The seed's design, as the seed has it.
+// fast-shm-cache's design, as fast-shm-cache has it.
 struct FaithfulMutex {
   using Table = MutexTable;
   static constexpr const char *kName = "mutex";

@@ -1,6 +1,7 @@
-// A process that dies holding a mutex: the robust mode recovers, the faithful mode (the
-// seed's design) blocks. The dead holder is played deterministically: a child maps the
-// segment itself, takes a mutex from the documented layout, half-writes, and dies.
+// A process that dies holding a mutex: the robust mode recovers, the faithful mode
+// (fast-shm-cache's design) blocks. The dead holder is played deterministically: a child
+// maps the segment itself, takes a mutex from the documented layout, half-writes, and
+// dies.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -85,7 +86,7 @@ TEST(Robust, ADeadTableMutexHolderIsRecovered) {
   EXPECT_EQ(t.recovered_locks(), 1u);
 }
 
-TEST(Robust, TheFaithfulEngineBlocksBehindADeadHolderAsTheSeedWould) {
+TEST(Robust, TheFaithfulEngineBlocksBehindADeadHolderAsFastShmCacheWould) {
   ScopedName name("faithful-dead");
   MutexTable t(options(name.str(), false));
   t.set("session:1", "v");
@@ -96,7 +97,7 @@ TEST(Robust, TheFaithfulEngineBlocksBehindADeadHolderAsTheSeedWould) {
     (void)r.get("session:1");
     return 0;
   });
-  // Expected outcome for the seed's design: the reader never gets the lock.
+  // Expected outcome for fast-shm-cache's design: the reader never gets the lock.
   EXPECT_FALSE(wait_for(reader, std::chrono::milliseconds(1500)).has_value())
       << "a reader got past a mutex whose holder is dead";
 }

@@ -86,7 +86,7 @@ TEST(Segment, CreatingAndAttachingTenMillionZeroSlotsTouchesNoSlotPage) {
 }
 
 TEST(Segment, TheFaithfulMutexEngineInitialisesEverySlot) {
-  // The contrast to the test above: the seed's design initialises one mutex per slot.
+  // The contrast to the test above: fast-shm-cache's design initialises one mutex per slot.
   ScopedName name("mutexpages");
   Options o = named(name.str());
   o.capacity = 20'000; // 7.7 MB: small enough for a 64 MB /dev/shm

@@ -7,9 +7,9 @@
 
 namespace shmtable {
 
-// ---- Defaults (the seed module's) ------------------------------------------------
+// ---- Defaults (fast-shm-cache's) -------------------------------------------------
 
-inline constexpr std::uint64_t kDefaultCapacity = 1024; // seed: maxKeys default
+inline constexpr std::uint64_t kDefaultCapacity = 1024; // fast-shm-cache: maxKeys default
 inline constexpr std::uint32_t kDefaultMaxKeyBytes = 64;
 inline constexpr std::uint32_t kDefaultMaxValueBytes = 256;
 inline constexpr unsigned kDefaultMode = 0600;

@@ -6,7 +6,7 @@
 
 namespace shmtable {
 
-// 64-bit FNV-1a, as the seed module uses. `seed` is XORed into the offset basis;
+// 64-bit FNV-1a, as fast-shm-cache uses. `seed` is XORed into the offset basis;
 // seed 0 gives the standard FNV-1a. The mutex engine's probe start is fnv1a % capacity.
 constexpr std::uint64_t fnv1a(std::string_view bytes, std::uint64_t seed = 0) noexcept {
   std::uint64_t h = 14695981039346656037ULL ^ seed; // FNV offset basis

@@ -1,12 +1,12 @@
 // shmtable/mutex_table.hpp: the mutex baseline engine.
 //
-// The contract of every engine (shmtable/table.hpp), kept by a faithful rebuild of the
-// seed module's design: FNV-1a hashing, linear probing over a fixed array of slots, one
-// process-shared pthread mutex per slot and one table-wide mutex, keys up to 64 bytes
-// and values up to 256 bytes by default. Every claim the
-// lock-free engine makes is measured against this table.
+// The contract of every engine (shmtable/table.hpp), kept by a faithful rebuild of
+// fast-shm-cache's design: FNV-1a hashing, linear probing over a fixed array of slots,
+// one process-shared pthread mutex per slot and one table-wide mutex, keys up to 64
+// bytes and values up to 256 bytes by default. Every claim the lock-free engine makes is
+// measured against this table.
 //
-// Where the seed is silent we chose (papers/mutex-baseline.md has the argument):
+// Where fast-shm-cache is silent we chose (papers/mutex-baseline.md has the argument):
 //  - Every probe step locks the slot it inspects, as a per-slot mutex design implies.
 //  - Updates of an existing key take only that slot's mutex. Structural changes (insert
 //    of a new key, erase, clear) also take the table-wide mutex, which makes them
@@ -16,12 +16,13 @@
 //    so a churn workload never fills the table.
 //  - A full table is reported (Errc::kTableFull), never silently dropped.
 //
-// robust = true (off by default, so the default stays the seed's design): the mutexes
-// are PTHREAD_MUTEX_ROBUST. A process that dies holding one no longer blocks anybody:
-// the next locker gets EOWNERDEAD and carries on. Values are written into the slot's
-// inactive half and published by flipping one byte, so a writer killed mid-copy leaves
-// the old value, never a torn one. In the default (faithful) mode a process killed while
-// holding a mutex blocks every later user of that slot forever, as the seed's would.
+// robust = true (off by default, so the default stays fast-shm-cache's design): the
+// mutexes are PTHREAD_MUTEX_ROBUST. A process that dies holding one no longer blocks
+// anybody: the next locker gets EOWNERDEAD and carries on. Values are written into the
+// slot's inactive half and published by flipping one byte, so a writer killed mid-copy
+// leaves the old value, never a torn one. In the default (faithful) mode a process killed
+// while holding a mutex blocks every later user of that slot forever, as fast-shm-cache's
+// would.
 //
 // Trust: this engine trusts every process that can write the segment. With robust =
 // true, glibc keeps each mutex's links of its owner's robust list inside the mutex, so a

@@ -31,12 +31,12 @@ struct Options {
   // is created with `mode` if absent; its directory must exist.
   std::string path;
 
-  std::uint64_t capacity = kDefaultCapacity; // slots; the seed's maxKeys
+  std::uint64_t capacity = kDefaultCapacity; // slots; fast-shm-cache's maxKeys
   std::uint32_t max_key_bytes = kDefaultMaxKeyBytes;
   std::uint32_t max_value_bytes = kDefaultMaxValueBytes;
   std::uint64_t hash_seed = 0;
 
-  // false (the default, as in the seed): the table lives while at least one process
+  // false (the default, as in fast-shm-cache): the table lives while at least one process
   // has it open. When the last handle closes it, or the last process holding it dies
   // (even by SIGKILL), its contents are gone: the next open starts from an empty table,
   // and the name is removed by that open or by the last close.

@@ -41,7 +41,7 @@
 namespace shmtable {
 
 enum class EngineKind : std::uint32_t {
-  kMutex = 1,    // MutexTable: the seed's design
+  kMutex = 1,    // MutexTable: fast-shm-cache's design
   kLockFree = 2, // LockFreeTable
 };
 

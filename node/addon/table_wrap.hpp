@@ -252,7 +252,7 @@ private:
       if (e.code() != Errc::kTableFull) {
         throw_js(env, e);
       }
-      ++counters_.table_full; // the seed's contract: a full table makes set return false
+      ++counters_.table_full; // fast-shm-cache's contract: a full table makes set return false
       return Napi::Boolean::New(env, false);
     }
     ++counters_.sets;

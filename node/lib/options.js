@@ -1,6 +1,6 @@
 'use strict';
 // The factory's options: validation (TypeError / RangeError naming the option and its
-// limit) and sizing. Defaults are the seed module's: maxKeys 1024, persist false, 64-byte
+// limit) and sizing. Defaults are fast-shm-cache's: maxKeys 1024, persist false, 64-byte
 // keys, 256-byte values.
 const { engines, limits, validateName } = require('./binding');
 

@@ -17,7 +17,7 @@ for (const engine of ENGINES) {
       while (open.length) open.pop().close();
     });
 
-    it('set/get/has/delete round trip, with the seed return types', () => {
+    it('set/get/has/delete round trip, with fast-shm-cache\'s return types', () => {
       const c = make();
       assert.equal(c.get('session:123'), undefined);
       assert.equal(c.has('session:123'), false);
@@ -67,7 +67,7 @@ for (const engine of ENGINES) {
       assert.throws(() => get('a'), { code: 'ERR_SHMTABLE_CLOSED' });
     });
 
-    it('reports its engine and the seed defaults', () => {
+    it('reports its engine and fast-shm-cache\'s defaults', () => {
       const c = make();
       assert.equal(c.engine, engine);
       assert.equal(c.maxKeys, 1024);
@@ -327,7 +327,7 @@ for (const engine of ENGINES) {
       const keeper = createCache({ name, engine, persist: true, maxKeys: 10 });
       keeper.set('k', 'kept');
       keeper.close();
-      const c = createCache({ name, engine }); // what the seed's users write
+      const c = createCache({ name, engine }); // what fast-shm-cache's users write
       assert.equal(c.persist, true);
       assert.equal(c.stats().persist, true);
       assert.equal(c.maxKeys, 10);

@@ -28,18 +28,18 @@ for (const engine of ENGINES) {
       const admitted = result.results.reduce((sum, r) => sum + r.admitted, 0);
       assert.equal(admitted, limit);
       const busy = result.results.filter((r) => r.admitted > 0).length;
-      // Not asserted (scheduling decides it), but shown: the seed limiter's test below,
+      // Not asserted (scheduling decides it), but shown: the fast-shm-cache limiter's test below,
       // run the same way, shows how far a racy limiter overshoots under this contention.
       t.diagnostic(`${busy} of ${WORKERS} workers admitted calls: ${result.results.map((r) => r.admitted).join(', ')}`);
     });
 
-    it('the seed\'s get-then-set limiter runs unchanged (and is only as exact as its race allows)', (t) => {
+    it('fast-shm-cache\'s get-then-set limiter runs unchanged (and is only as exact as its race allows)', (t) => {
       const limit = 3000;
       const { result } = runFixture('cluster-app.js',
-        [engine, uniqueName(`${engine}_seedrl`), String(WORKERS), 'rate-limit', String(limit), '4000', 'seed']);
+        [engine, uniqueName(`${engine}_fscache_rl`), String(WORKERS), 'rate-limit', String(limit), '4000', 'fast-shm-cache']);
       const admitted = result.results.reduce((sum, r) => sum + r.admitted, 0);
       assert.ok(admitted >= limit, `admitted ${admitted} >= ${limit}`);
-      t.diagnostic(`seed limiter: ${admitted} admitted for a limit of ${limit} (${admitted - limit} over, from the race)`);
+      t.diagnostic(`fast-shm-cache limiter: ${admitted} admitted for a limit of ${limit} (${admitted - limit} over, from the race)`);
     });
   });
 }

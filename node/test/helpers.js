@@ -21,7 +21,7 @@ function runFixture(file, args, { timeout = 60000 } = {}) {
     env: {
       ...process.env,
       SHMTABLE_TEST_NAMESPACE: `shmtable_test_${process.pid}_`,
-      // require('fast-shm-cache') in the seed's examples resolves to fixtures/aliases/.
+      // require('fast-shm-cache') in fast-shm-cache's examples resolves to fixtures/aliases/.
       NODE_PATH: path.join(__dirname, 'fixtures', 'aliases'),
     },
   });

@@ -32,7 +32,7 @@ void say(const char *who, const std::string &line) {
 shmtable::Options demo_options(const std::string &name) {
   shmtable::Options o;
   o.name = name;
-  o.capacity = 1024; // the seed's default maxKeys
+  o.capacity = 1024; // fast-shm-cache's default maxKeys
   return o;
 }
 
