@@ -252,7 +252,7 @@ std::string_view MutexOps::value_of(const MutexSlotHeader *s) const noexcept {
   return {v, len};
 }
 
-void MutexOps::write_value(MutexSlotHeader *s, std::string_view value) const noexcept {
+inline void MutexOps::write_value(MutexSlotHeader *s, std::string_view value) const noexcept {
   const unsigned half = t.robust_ ? ((s->live & 1u) ^ 1u) : 0u;
   char *v = key_bytes(s) + t.max_key_bytes() + static_cast<std::size_t>(half) * t.max_value_bytes();
   if (!value.empty()) { // memcpy from a null view's data() is undefined even for 0 bytes
