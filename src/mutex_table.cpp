@@ -252,6 +252,7 @@ std::string_view MutexOps::value_of(const MutexSlotHeader *s) const noexcept {
   return {v, len};
 }
 
+// inline: GCC otherwise calls it from mutate(), 5 more instructions per set.
 inline void MutexOps::write_value(MutexSlotHeader *s, std::string_view value) const noexcept {
   const unsigned half = t.robust_ ? ((s->live & 1u) ^ 1u) : 0u;
   char *v = key_bytes(s) + t.max_key_bytes() + static_cast<std::size_t>(half) * t.max_value_bytes();
