@@ -162,8 +162,8 @@ MutexTable::MutexTable(const Options &opts)
 // ---- The engine's helpers -----------------------------------------------------------
 
 namespace detail::mutex {
-// MutexTable's private helpers, here rather than in its public header. A view of one
-// handle: it writes the segment only through the handle's pointers, so it is const.
+// MutexTable's private helpers: a view of one handle. It writes the segment only through
+// the handle's pointers, so it is const.
 struct MutexOps {
   const MutexTable &t;
 

@@ -12,7 +12,8 @@
 // stress/meson.build's planted_runs (every bug a library build can carry must have a run
 // there), proofs/relacy/meson.build's relacy_planted, proofs/spin/check.sh's case table
 // (with the model's PLANTED_ macro). A bug that only a model can plant is also listed in
-// planted_model_only (meson.build).
+// planted_model_only (meson.build). Spin's check.sh may also name designs of its own model
+// that are no library bug (proofs/spin/meson.build's model_designs).
 #pragma once
 
 #include <cstddef>

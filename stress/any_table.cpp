@@ -103,7 +103,7 @@ private:
 
 } // namespace
 
-std::unique_ptr<AnyTable> open_table(Engine e, Options opts) {
+std::unique_ptr<AnyTable> open_table(EngineName e, Options opts) {
   return visit_engine(e, [&]<class T>(std::type_identity<T>) -> std::unique_ptr<AnyTable> {
     return std::make_unique<Adapter<T>>(options_for(e, opts));
   });

@@ -12,10 +12,6 @@
 
 namespace shmtable::stress {
 
-// The engines by the names every tool takes (shmtable/table.hpp): "lockfree", "mutex"
-// (the faithful baseline), "robust" (mutex with robust locks).
-using Engine = EngineName;
-
 class AnyTable {
 public:
   virtual ~AnyTable() = default;
@@ -43,6 +39,6 @@ public:
 };
 
 // Opens (or creates) the table with `opts` on engine `e`; `robust` is set from `e`.
-std::unique_ptr<AnyTable> open_table(Engine e, Options opts);
+std::unique_ptr<AnyTable> open_table(EngineName e, Options opts);
 
 } // namespace shmtable::stress

@@ -63,7 +63,7 @@ std::string process_key(unsigned p) {
   return key;
 }
 
-bool round_child(Engine engine, const std::string &name, unsigned me, unsigned procs,
+bool round_child(EngineName engine, const std::string &name, unsigned me, unsigned procs,
                  std::uint64_t round, Shared &s, std::atomic<std::uint64_t> &creators) {
   const std::uint64_t base = round * 3; // three barriers per round
   Options o;
@@ -117,7 +117,7 @@ bool round_child(Engine engine, const std::string &name, unsigned me, unsigned p
 
 } // namespace
 
-CreateRaceReport create_race(Engine engine, const std::string &name_prefix, unsigned procs,
+CreateRaceReport create_race(EngineName engine, const std::string &name_prefix, unsigned procs,
                              std::uint64_t rounds, bool progress) {
   const std::size_t bytes = sizeof(Shared) + sizeof(std::atomic<std::uint64_t>) * rounds;
   void *mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);

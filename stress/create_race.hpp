@@ -20,7 +20,7 @@ struct CreateRaceReport {
 // kCreate (exactly one succeeds, the others get already_exists and attach with kOpen).
 // Each then writes its own key and, after a second barrier, reads every other's: all
 // must share one table. After the last close the name must be gone (persist is false).
-CreateRaceReport create_race(Engine engine, const std::string &name_prefix, unsigned procs,
+CreateRaceReport create_race(EngineName engine, const std::string &name_prefix, unsigned procs,
                              std::uint64_t rounds, bool progress);
 
 } // namespace shmtable::stress

@@ -241,7 +241,7 @@ void apply_defaults(Cli &c) {
     usage_error("unknown command \"" + c.command + "\"");
   }
   cfg.scenario = s;
-  if (c.same_fingerprint && (s != Scenario::kCollide || cfg.engine != Engine::kLockFree)) {
+  if (c.same_fingerprint && (s != Scenario::kCollide || cfg.engine != EngineName::kLockFree)) {
     usage_error("--same-fingerprint: only for collide on the lockfree engine (the mutex "
                 "engines keep no fingerprint)");
   }

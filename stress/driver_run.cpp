@@ -269,7 +269,7 @@ private:
 
   void hang(const std::string &what) {
     ++tally_.hangs;
-    tally_.hang_expected = cfg_.engine == Engine::kMutex && tally_.kills > 0;
+    tally_.hang_expected = cfg_.engine == EngineName::kMutex && tally_.kills > 0;
     tally_.messages.push_back("hang: " + what +
                               (tally_.hang_expected
                                    ? " (expected: the faithful mutex engine blocks forever once "
@@ -554,10 +554,10 @@ EpochResult audit_and_check(const Cli &c, AnyTable &table, const SharedLog &log,
   // by the dead (two each). Each epoch starts with recover()'s reclaim behind it.
   CheckOptions check = c.check;
   e.buffers_may_run_out = check.buffers_may_run_out =
-      cfg.engine == Engine::kLockFree && cfg.procs + 2 * killed > table.buffer_reserve() / 2;
+      cfg.engine == EngineName::kLockFree && cfg.procs + 2 * killed > table.buffer_reserve() / 2;
   std::vector<Operation> finals;
   try {
-    e.f = fsck(table, cfg, killed, cfg.engine == Engine::kMutex && tally.kills > 0,
+    e.f = fsck(table, cfg, killed, cfg.engine == EngineName::kMutex && tally.kills > 0,
                runner.next_process(), written, finals);
   } catch (const std::exception &ex) {
     ++e.f.violations;

@@ -27,7 +27,7 @@ struct Mix {
 
 struct RunConfig {
   Scenario scenario = Scenario::kMix;
-  Engine engine = Engine::kLockFree;
+  EngineName engine = EngineName::kLockFree;
   Options table; // name, capacity, size limits
   unsigned procs = 4;
   std::uint64_t ops = 0; // total operations (0: run for `seconds`)

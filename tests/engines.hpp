@@ -14,14 +14,14 @@ namespace shmtable::test {
 // fast-shm-cache's design, as fast-shm-cache has it.
 struct FaithfulMutex {
   using Table = MutexTable;
-  static constexpr const char *kName = "mutex";
+  static constexpr std::string_view kName = to_string(EngineName::kMutex);
   static void configure(Options &) {}
 };
 
 // The same engine with robust process-shared mutexes and two value halves.
 struct RobustMutex {
   using Table = MutexTable;
-  static constexpr const char *kName = "mutex-robust";
+  static constexpr std::string_view kName = to_string(EngineName::kRobust);
   static void configure(Options &o) { o.robust = true; }
 };
 
@@ -29,7 +29,7 @@ struct RobustMutex {
 // CPUs that report AVX its handles read a control word in one 16-byte load.
 struct LockFree {
   using Table = LockFreeTable;
-  static constexpr const char *kName = "lockfree";
+  static constexpr std::string_view kName = to_string(EngineName::kLockFree);
   static void configure(Options &) { LockFreeTable::force_split_control_load(false); }
 };
 
@@ -55,7 +55,7 @@ struct LockFreeOneThread {
 // What a test engine is: a Table (shmtable/table.hpp) and how the suite opens it.
 template <class E>
 concept TestEngine = Table<typename E::Table> && requires(Options &o) {
-  { E::kName } -> std::convertible_to<std::string>;
+  { E::kName } -> std::convertible_to<std::string_view>;
   E::configure(o);
 };
 static_assert(TestEngine<FaithfulMutex> && TestEngine<RobustMutex> && TestEngine<LockFree> &&
@@ -69,7 +69,7 @@ using SharedHandleEngines =
     ::testing::Types<FaithfulMutex, RobustMutex, LockFree, LockFreeSplitLoad>;
 
 struct EngineNames {
-  template <class E> static std::string GetName(int) { return E::kName; }
+  template <class E> static std::string GetName(int) { return std::string(E::kName); }
 };
 
 } // namespace shmtable::test

@@ -57,7 +57,8 @@ class MutexTable : public detail::CallableOverloads<MutexTable> {
 public:
   static constexpr EngineKind kEngine = EngineKind::kMutex;
 
-  // Attaches to or creates the table described by `opts` (see Options). Throws Error.
+  // Attaches to or creates the table described by `opts` (see Options; `one_thread` is
+  // LockFreeTable's alone: kInvalidArgument here). Throws Error.
   explicit MutexTable(const Options &opts);
 
   // ---- Per-key operations: the contract of shmtable/table.hpp ----------------------

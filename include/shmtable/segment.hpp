@@ -20,8 +20,9 @@
 //
 // API on purpose: this header is the layer every engine is built on (Segment::attach
 // with the engine's LayoutFn and InitFn), and TableParams and Layout are what an
-// engine's layout() and layout_for() report. Applications need none of it beyond
-// unlink(), unlink_path() and validate_name().
+// engine's layout() and layout_for() report, with kFlagPersist and kFlagRobust, the bits
+// of TableParams::flags (the Node addon reads them from layout()). Applications need none
+// of it beyond unlink(), unlink_path() and validate_name().
 //
 // Thread safety: a Segment is owned by one table handle. Process safety: any number of
 // processes may attach concurrently.

@@ -9,7 +9,8 @@
 //
 // ---- Per-key operations --------------------------------------------------------------
 // Linearizable, and safe to call concurrently from any threads of any processes (a
-// handle opened with Options::one_thread takes one call at a time).
+// LockFreeTable handle opened with Options::one_thread takes one call at a time; the
+// other engine refuses that option).
 // Errc::kKeyTooLarge / kValueTooLarge on oversize input, before anything changes.
 // Errc::kTableFull if the key is new and the engine finds no room for it (each engine's
 // header says what room is).
@@ -43,7 +44,8 @@
 //                             absent), in one atomic step and one lookup, where get() then
 //                             compare_and_set() take two; fn returning nullopt stores
 //                             nothing. True if a value was stored. fn must not call the
-//                             table; each engine says how often it may run.
+//                             table (an engine may forbid more: its header says), and
+//                             each engine says how often it may run.
 //                             kValueTooLarge if what fn returns is over the limit, and an
 //                             exception from fn propagates; either way the key keeps its
 //                             value. update(key, fn) takes any callable fn(current, scratch).
@@ -90,43 +92,52 @@
 
 namespace shmtable {
 
-// What an engine provides: the operations above, with these signatures.
+namespace detail {
+// Stand-ins for the callables set_with(key, fn) and update(key, fn) take, for the concept.
+struct SampleSource {
+  std::string_view operator()() const;
+};
+struct SampleUpdate {
+  std::optional<std::string_view> operator()(const std::optional<std::string_view> &,
+                                             std::string &) const;
+};
+} // namespace detail
+
+// What an engine provides: the operations above, with these signatures. (Left as written:
+// clang-format 14 splits a "noexcept ->" requirement over two lines.)
+// clang-format off
 template <class T>
-concept Table = std::constructible_from<T, const Options &> && std::movable<T> &&
+concept Table =
+    std::constructible_from<T, const Options &> && std::movable<T> &&
     std::same_as<std::remove_cv_t<decltype(T::kEngine)>, EngineKind> &&
     requires(T &t, const T &ct, std::string_view s, std::span<char> out, std::int64_t delta,
              ValueSource source, Updater fn, void *ctx, const TableParams &params) {
-  { t.set(s, s) } -> std::same_as<void>;
-  { t.set_with(s, source, ctx) } -> std::same_as<void>;
-  { ct.get(s) } -> std::same_as<std::optional<std::string>>;
-  { ct.get_into(s, out) } -> std::same_as<std::optional<std::size_t>>;
-  { t.erase(s) } -> std::same_as<bool>;
-  { ct.contains(s) } -> std::same_as<bool>;
-  { t.add(s, delta) } -> std::same_as<std::int64_t>;
-  { t.compare_and_set(s, s, s) } -> std::same_as<bool>;
-  { t.set_if_absent(s, s) } -> std::same_as<bool>;
-  { t.update(s, fn, ctx) } -> std::same_as<bool>;
-  { ct.keys() } -> std::same_as<std::vector<std::string>>;
-  { t.clear() } -> std::same_as<void>;
-  { ct.size() }
-  noexcept->std::same_as<std::size_t>;
-  { t.recover() } -> std::same_as<RecoveryReport>;
-  { ct.capacity() }
-  noexcept->std::same_as<std::uint64_t>;
-  { ct.max_key_bytes() }
-  noexcept->std::same_as<std::uint32_t>;
-  { ct.max_value_bytes() }
-  noexcept->std::same_as<std::uint32_t>;
-  { ct.created() }
-  noexcept->std::same_as<bool>;
-  { ct.layout() }
-  noexcept->std::same_as<const Layout &>;
-  { ct.home_slot(s) }
-  noexcept->std::same_as<std::uint64_t>;
-  { t.close() }
-  noexcept->std::same_as<void>;
-  { T::layout_for(params) } -> std::same_as<Layout>;
-};
+      { t.set(s, s) } -> std::same_as<void>;
+      { t.set_with(s, source, ctx) } -> std::same_as<void>;
+      { t.set_with(s, detail::SampleSource{}) } -> std::same_as<void>;
+      { ct.get(s) } -> std::same_as<std::optional<std::string>>;
+      { ct.get_into(s, out) } -> std::same_as<std::optional<std::size_t>>;
+      { t.erase(s) } -> std::same_as<bool>;
+      { ct.contains(s) } -> std::same_as<bool>;
+      { t.add(s, delta) } -> std::same_as<std::int64_t>;
+      { t.compare_and_set(s, s, s) } -> std::same_as<bool>;
+      { t.set_if_absent(s, s) } -> std::same_as<bool>;
+      { t.update(s, fn, ctx) } -> std::same_as<bool>;
+      { t.update(s, detail::SampleUpdate{}) } -> std::same_as<bool>;
+      { ct.keys() } -> std::same_as<std::vector<std::string>>;
+      { t.clear() } -> std::same_as<void>;
+      { ct.size() } noexcept -> std::same_as<std::size_t>;
+      { t.recover() } -> std::same_as<RecoveryReport>;
+      { ct.capacity() } noexcept -> std::same_as<std::uint64_t>;
+      { ct.max_key_bytes() } noexcept -> std::same_as<std::uint32_t>;
+      { ct.max_value_bytes() } noexcept -> std::same_as<std::uint32_t>;
+      { ct.created() } noexcept -> std::same_as<bool>;
+      { ct.layout() } noexcept -> std::same_as<const Layout &>;
+      { ct.home_slot(s) } noexcept -> std::same_as<std::uint64_t>;
+      { t.close() } noexcept -> std::same_as<void>;
+      { T::layout_for(params) } -> std::same_as<Layout>;
+    };
+// clang-format on
 
 namespace detail {
 // The callable overloads, written once for every engine: an engine derives from
@@ -193,7 +204,14 @@ inline std::string engine_name_list() {
 
 // What the segment header records for a table of engine `e`.
 constexpr EngineKind engine_kind(EngineName e) noexcept {
-  return e == EngineName::kLockFree ? EngineKind::kLockFree : EngineKind::kMutex;
+  switch (e) { // no default: -Wswitch names a new engine that is missing here
+  case EngineName::kLockFree:
+    return EngineKind::kLockFree;
+  case EngineName::kMutex:
+  case EngineName::kRobust:
+    return EngineKind::kMutex;
+  }
+  return EngineKind::kMutex;
 }
 
 // `opts` as engine `e` opens a table: Options::robust is true only for "robust".

@@ -1,5 +1,5 @@
 'use strict';
-// API conformance: every behaviour of the package, written once, run against both engines.
+// API conformance: every behaviour of the package, written once, run against every engine.
 const { describe, it, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const createCache = require('..');
