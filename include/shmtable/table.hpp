@@ -202,18 +202,6 @@ inline std::string engine_name_list() {
   return list;
 }
 
-// What the segment header records for a table of engine `e`.
-constexpr EngineKind engine_kind(EngineName e) noexcept {
-  switch (e) { // no default: -Wswitch names a new engine that is missing here
-  case EngineName::kLockFree:
-    return EngineKind::kLockFree;
-  case EngineName::kMutex:
-  case EngineName::kRobust:
-    return EngineKind::kMutex;
-  }
-  return EngineKind::kMutex;
-}
-
 // `opts` as engine `e` opens a table: Options::robust is true only for "robust".
 inline Options options_for(EngineName e, Options opts) {
   opts.robust = e == EngineName::kRobust;
