@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "server.hpp"
+#include "server.hpp" // support/
 #include "store.hpp"
 
 #if SHMTABLE_HAVE_LIBMEMCACHED
@@ -108,14 +108,14 @@ public:
   void finish() override {}
 
 private:
-  Server server_;
+  support::Server server_;
 };
 
 } // namespace
 
 std::unique_ptr<Store> make_memcached_store(std::string &why) {
   std::string path;
-  if (!Server::find("memcached", path, why)) {
+  if (!support::Server::find("memcached", path, why)) {
     why += " (apt-get install memcached)";
     return nullptr;
   }

@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "server.hpp"
+#include "server.hpp" // support/
 #include "store.hpp"
 
 #if SHMTABLE_HAVE_HIREDIS
@@ -75,15 +75,13 @@ private:
 
 class RedisStore final : public Store {
 public:
-  explicit RedisStore(const std::string &path)
-      : server_(path, {"--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                       "no", "--protected-mode", "no"}) {}
+  explicit RedisStore(std::unique_ptr<support::RedisServer> server) : server_(std::move(server)) {}
 
   std::string name() const override { return "redis"; }
   std::string rmw_note() const override { return "GET + SET, two round trips (not atomic)"; }
 
   void prepare(const Dataset &data) override {
-    Context c = connect(server_.port());
+    Context c = connect(server_->process().port());
     const Reply flushed(static_cast<redisReply *>(redisCommand(c.get(), "FLUSHALL")));
     if (!flushed || flushed->type == REDIS_REPLY_ERROR) {
       throw std::runtime_error("redis: FLUSHALL failed");
@@ -103,23 +101,22 @@ public:
     }
   }
   std::unique_ptr<Client> attach(const Dataset &) override {
-    return std::make_unique<RedisClient>(server_.port());
+    return std::make_unique<RedisClient>(server_->process().port());
   }
   void finish() override {}
 
 private:
-  Server server_;
+  std::unique_ptr<support::RedisServer> server_;
 };
 
 } // namespace
 
 std::unique_ptr<Store> make_redis_store(std::string &why) {
-  std::string path;
-  if (!Server::find("redis-server", path, why)) {
-    why += " (apt-get install redis-server)";
+  auto server = support::RedisServer::start(why);
+  if (!server) {
     return nullptr;
   }
-  return std::make_unique<RedisStore>(path);
+  return std::make_unique<RedisStore>(std::move(server));
 }
 
 } // namespace shmtable::bench

@@ -34,6 +34,12 @@ std::string_view to_string(Errc code) noexcept {
     return "not_a_number";
   case Errc::kBusy:
     return "busy";
+  case Errc::kConnectionLost:
+    return "connection_lost";
+  case Errc::kTimeout:
+    return "timeout";
+  case Errc::kServerError:
+    return "server_error";
   }
   return "unknown";
 }

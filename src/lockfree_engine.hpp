@@ -745,9 +745,7 @@ inline std::optional<std::size_t> LockFreeEngine<A, G>::get_into(std::string_vie
     return std::nullopt;
   }
   if (sink.too_small) {
-    throw Error(Errc::kBufferTooSmall, "get_into: the buffer of " + std::to_string(out.size()) +
-                                           " bytes is smaller than the value's " +
-                                           std::to_string(sink.len) + " bytes");
+    detail::throw_buffer_too_small(out.size(), sink.len);
   }
   return sink.len;
 }

@@ -459,9 +459,7 @@ std::optional<std::size_t> MutexTable::get_into(std::string_view key, std::span<
   ops.find_locked(key, [&](MutexSlotHeader *s) {
     const std::string_view v = ops.value_of(s);
     if (v.size() > out.size()) {
-      throw Error(Errc::kBufferTooSmall, "get_into: the buffer of " + std::to_string(out.size()) +
-                                             " bytes is smaller than the value's " +
-                                             std::to_string(v.size()) + " bytes");
+      detail::throw_buffer_too_small(out.size(), v.size());
     }
     std::memcpy(out.data(), v.data(), v.size());
     len = v.size();

@@ -46,6 +46,13 @@ inline void check_sizing(const TableParams &p) {
                                         std::to_string(limit));
 }
 
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_buffer_too_small(std::size_t buffer,
+                                                                          std::size_t value) {
+  throw Error(Errc::kBufferTooSmall, "get_into: the buffer of " + std::to_string(buffer) +
+                                         " bytes is smaller than the value's " +
+                                         std::to_string(value) + " bytes");
+}
+
 [[gnu::always_inline]] inline void check_key_size(std::size_t size, std::uint32_t limit) {
   if (size > limit) [[unlikely]] {
     throw_key_too_large(size, limit);

@@ -39,7 +39,7 @@ const CachingReader KeptValues::kReader{
       k->last = &kept.second;
     }};
 
-template <Table T> class Adapter final : public AnyTable {
+template <SharedMemoryTable T> class Adapter final : public AnyTable {
 public:
   explicit Adapter(const Options &opts) : t_(opts) {}
   // Every other set goes through set_with (the value made by a source, after the key's

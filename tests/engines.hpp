@@ -5,9 +5,16 @@
 #include <gtest/gtest.h>
 
 #include <concepts>
+#include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "shmtable/shmtable.hpp"
+
+#if SHMTABLE_HAVE_REDIS_TABLE
+#include "server.hpp" // support/
+#include "shmtable/redis_table.hpp"
+#endif
 
 namespace shmtable::test {
 
@@ -52,7 +59,31 @@ struct LockFreeOneThread {
   }
 };
 
-// What a test engine is: a Table (shmtable/table.hpp) and how the suite opens it.
+#if SHMTABLE_HAVE_REDIS_TABLE
+// RedisTable, on a redis-server of the test binary's own (started at the first open, on
+// a free loopback port, and stopped when the binary exits). Each table is its own key
+// namespace there, so tests do not see each other's keys.
+struct Redis {
+  using Table = RedisTable;
+  static constexpr std::string_view kName = "redis";
+  static void configure(Options &) {}
+  static support::RedisServer &server() {
+    static const std::unique_ptr<support::RedisServer> s = [] {
+      std::string why;
+      auto started = support::RedisServer::start(why);
+      if (!started) {
+        throw std::runtime_error("the Redis tests need a redis-server: " + why);
+      }
+      return started;
+    }();
+    return *s;
+  }
+  static RedisTable open(const Options &o) { return RedisTable(o, server().url()); }
+};
+#endif
+
+// What a test engine is: a Table (shmtable/table.hpp) and how the suite opens it: with
+// E::open(options) where the engine has one, else by the constructor from Options.
 template <class E>
 concept TestEngine = Table<typename E::Table> && requires(Options &o) {
   { E::kName } -> std::convertible_to<std::string_view>;
@@ -61,6 +92,15 @@ concept TestEngine = Table<typename E::Table> && requires(Options &o) {
 static_assert(TestEngine<FaithfulMutex> && TestEngine<RobustMutex> && TestEngine<LockFree> &&
               TestEngine<LockFreeSplitLoad> && TestEngine<LockFreeOneThread>);
 
+template <TestEngine E> typename E::Table open_table(const Options &o) {
+  if constexpr (requires { E::open(o); }) {
+    return E::open(o);
+  } else {
+    return typename E::Table(o);
+  }
+}
+
+// The shared-memory engines (SharedMemoryTable).
 using Engines =
     ::testing::Types<FaithfulMutex, RobustMutex, LockFree, LockFreeSplitLoad, LockFreeOneThread>;
 // The engines whose handles take calls from several threads at once (every one but

@@ -26,3 +26,21 @@ CPP
 c++ -std=c++20 "$dest/user.cpp" -o "$dest/user" $(pkg-config --cflags --libs shmtable)
 libdir=$(pkg-config --variable=libdir shmtable)
 LD_LIBRARY_PATH=$libdir "$dest/user"
+
+# RedisTable's library, where it was built: a program that links it through its own .pc.
+if [[ -n $(find "$dest" -name shmtable-redis.pc) ]]; then
+  cat >"$dest/redis_user.cpp" <<'CPP'
+#include <shmtable/redis_table.hpp>
+#include <cstdio>
+int main() {
+  shmtable::RedisOptions o;
+  o.connect_to("redis://:pw@cache.example:7000/2");
+  std::printf("%s:%u/%u\n", o.host.c_str(), o.port, o.database);
+  return o.port == 7000 && o.database == 2 ? 0 : 1;
+}
+CPP
+  # shellcheck disable=SC2046
+  c++ -std=c++20 "$dest/redis_user.cpp" -o "$dest/redis_user" \
+    $(pkg-config --cflags --libs shmtable-redis)
+  LD_LIBRARY_PATH=$libdir "$dest/redis_user"
+fi

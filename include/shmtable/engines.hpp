@@ -1,5 +1,6 @@
-// shmtable/engines.hpp: every engine, checked against the Table concept, and picked by
-// name at run time.
+// shmtable/engines.hpp: every shared-memory engine, checked against the SharedMemoryTable
+// concept, and picked by name at run time. (RedisTable is not among them: it lives in
+// its own library, shmtable/redis_table.hpp.)
 #pragma once
 
 #include <type_traits>
@@ -10,8 +11,8 @@
 
 namespace shmtable {
 
-static_assert(Table<LockFreeTable>);
-static_assert(Table<MutexTable>);
+static_assert(SharedMemoryTable<LockFreeTable>);
+static_assert(SharedMemoryTable<MutexTable>);
 
 // The class that serves engine E ("robust" is MutexTable opened with robust = true:
 // options_for()). Specialised for every EngineName: a name without its class does not

@@ -24,11 +24,17 @@ enum class Errc {
   kNotReady,            // another process kept creating the table, or held its gate
   kAlreadyExists,       // OpenMode::kCreate and the segment exists
   kSegmentMissing,      // OpenMode::kOpen and the segment does not exist
-  kPermissionDenied,    // the OS refused access to the segment (mode/owner)
+  kPermissionDenied,    // the OS refused access to the segment (mode/owner), or a server
+                        // refused the credentials
   kSystem,              // any other OS error; the message carries errno's text
   kNotANumber,          // add(): the key's value is not a decimal integer, or would overflow
   kBusy,                // recover(): other handles are attached, so it cannot run safely;
                         // open: another handle's recover() outlasted ready_timeout_ms
+  // A table on a server (RedisTable) only. A write that fails with one of these may or
+  // may not have taken effect; the handle reconnects on its next call.
+  kConnectionLost, // the server cannot be reached, or the connection broke mid-call
+  kTimeout,        // the server did not answer within the handle's timeout
+  kServerError,    // the server answered with an error (its text is in the message)
 };
 
 // Stable, lower-case name of a code, e.g. "table_full".

@@ -1,19 +1,24 @@
-// shmtable/table.hpp: the contract every engine keeps, stated once, and the concept
-// that says what an engine provides.
+// shmtable/table.hpp: the contract every table keeps, stated once, and the concepts
+// that say what a table provides.
 //
-// An engine is a handle to one named table in shared memory, opened from Options.
-// LockFreeTable and MutexTable are the two; each one's header says only what differs
-// (how it keeps the contract, and what it offers beyond it). Code that works with any
-// engine is written against `Table` below, as the tests, the stress harness, the
-// benchmarks, the fuzz targets and the Node addon are.
+// A table is a handle to one named key-value table. The shared-memory engines,
+// LockFreeTable and MutexTable, keep it in a segment that the processes of one machine
+// map; RedisTable (shmtable/redis_table.hpp, when built) keeps it in a key namespace of a
+// Redis server, for processes on several machines. Each one's header says only what
+// differs (how it keeps the contract, and what it offers beyond it). Code that works
+// with any table is written against `Table` below; code that also uses what a segment
+// has (capacity, layout, recover()) against `SharedMemoryTable`, as the tests, the
+// stress harness, the benchmarks, the fuzz targets and the Node addon are.
 //
 // ---- Per-key operations --------------------------------------------------------------
 // Linearizable, and safe to call concurrently from any threads of any processes (a
 // LockFreeTable handle opened with Options::one_thread takes one call at a time; the
 // other engine refuses that option).
 // Errc::kKeyTooLarge / kValueTooLarge on oversize input, before anything changes.
-// Errc::kTableFull if the key is new and the engine finds no room for it (each engine's
+// Errc::kTableFull if the key is new and the table finds no room for it (each engine's
 // header says what room is).
+// A table on a server (RedisTable) can also fail with Errc::kConnectionLost, kTimeout or
+// kServerError; a write that fails so may or may not have taken effect.
 //
 //   set(key, value)           inserts or overwrites.
 //   set_with(key, source, ctx)
@@ -56,21 +61,29 @@
 // list a key twice (erased behind the scan and inserted again ahead of it), and clear()
 // is not atomic. They never crash, hang or return a key that was never written.
 //
+//   keys()      every key, in no particular order.
+//   size()      how many keys there are.
+//   clear()     erases every key.
+//   close()     detaches (the destructor does too); the handle must not be used afterwards.
+//
+// max_key_bytes(), max_value_bytes(): the limits the table enforces.
+//
+// ---- What a shared-memory table adds (SharedMemoryTable) -----------------------------
+// size() cannot fail (noexcept).
+//
 //   recover()   repairs what crashed processes left (shmtable/recovery.hpp). It runs only
 //               if this handle is the only one attached, in any process (else Errc::kBusy,
 //               nothing changed). Not detected, so the caller's to ensure: that no other
 //               thread uses THIS handle meanwhile, as for close() and assignment.
-//   close()     detaches (the destructor does too); the handle must not be used afterwards.
 //
-// ---- Properties ----------------------------------------------------------------------
-// capacity(), max_key_bytes(), max_value_bytes(): the table's sizing, as created.
+// capacity(): the table's slots, as created.
 // created(): this handle created the table. layout(): where everything is in the segment.
 // home_slot(key): the slot the key's probe sequence starts at (for diagnostics, and for
 // stress runs that need keys colliding on purpose). Engine::layout_for(params): the
 // layout the engine gives a table of `params`; Engine::kEngine: what the segment header
 // records.
 //
-// Caveats, for every engine: do not use a handle in a child after fork(); open the table
+// Caveats, for every table: do not use a handle in a child after fork(); open the table
 // again there. Keys and values are byte strings (any bytes, including NUL).
 #pragma once
 
@@ -103,15 +116,14 @@ struct SampleUpdate {
 };
 } // namespace detail
 
-// What an engine provides: the operations above, with these signatures. (Left as written:
-// clang-format 14 splits a "noexcept ->" requirement over two lines.)
+// What every table provides: the operations above, with these signatures. (Left as
+// written: clang-format 14 splits a "noexcept ->" requirement over two lines.)
 // clang-format off
 template <class T>
 concept Table =
-    std::constructible_from<T, const Options &> && std::movable<T> &&
-    std::same_as<std::remove_cv_t<decltype(T::kEngine)>, EngineKind> &&
+    std::movable<T> &&
     requires(T &t, const T &ct, std::string_view s, std::span<char> out, std::int64_t delta,
-             ValueSource source, Updater fn, void *ctx, const TableParams &params) {
+             ValueSource source, Updater fn, void *ctx) {
       { t.set(s, s) } -> std::same_as<void>;
       { t.set_with(s, source, ctx) } -> std::same_as<void>;
       { t.set_with(s, detail::SampleSource{}) } -> std::same_as<void>;
@@ -126,15 +138,25 @@ concept Table =
       { t.update(s, detail::SampleUpdate{}) } -> std::same_as<bool>;
       { ct.keys() } -> std::same_as<std::vector<std::string>>;
       { t.clear() } -> std::same_as<void>;
+      { ct.size() } -> std::same_as<std::size_t>;
+      { ct.max_key_bytes() } noexcept -> std::same_as<std::uint32_t>;
+      { ct.max_value_bytes() } noexcept -> std::same_as<std::uint32_t>;
+      { t.close() } noexcept -> std::same_as<void>;
+    };
+
+// What a shared-memory engine provides beyond that: it opens from Options, and has a
+// segment with a layout, a capacity and a recover().
+template <class T>
+concept SharedMemoryTable =
+    Table<T> && std::constructible_from<T, const Options &> &&
+    std::same_as<std::remove_cv_t<decltype(T::kEngine)>, EngineKind> &&
+    requires(T &t, const T &ct, std::string_view s, const TableParams &params) {
       { ct.size() } noexcept -> std::same_as<std::size_t>;
       { t.recover() } -> std::same_as<RecoveryReport>;
       { ct.capacity() } noexcept -> std::same_as<std::uint64_t>;
-      { ct.max_key_bytes() } noexcept -> std::same_as<std::uint32_t>;
-      { ct.max_value_bytes() } noexcept -> std::same_as<std::uint32_t>;
       { ct.created() } noexcept -> std::same_as<bool>;
       { ct.layout() } noexcept -> std::same_as<const Layout &>;
       { ct.home_slot(s) } noexcept -> std::same_as<std::uint64_t>;
-      { t.close() } noexcept -> std::same_as<void>;
       { T::layout_for(params) } -> std::same_as<Layout>;
     };
 // clang-format on
@@ -160,8 +182,9 @@ private:
 } // namespace detail
 
 // ---- Engines by name -------------------------------------------------------------------
-// How every tool names an engine at run time (shmtable-stress --engine, the benchmarks'
-// stores, the Node package's `engine` option): this list and its parser are the only ones.
+// The shared-memory engines. How every tool names one at run time (shmtable-stress
+// --engine, the benchmarks' stores, the Node package's `engine` option): this list and
+// its parser are the only ones.
 enum class EngineName {
   kLockFree, // "lockfree": LockFreeTable
   kMutex,    // "mutex": MutexTable as fast-shm-cache has it (robust = false)

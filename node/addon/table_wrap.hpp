@@ -81,7 +81,7 @@ private:
   Napi::Symbol owner_;
 };
 
-template <Table Engine> class TableWrap : public Napi::ObjectWrap<TableWrap<Engine>> {
+template <SharedMemoryTable Engine> class TableWrap : public Napi::ObjectWrap<TableWrap<Engine>> {
   using Base = Napi::ObjectWrap<TableWrap<Engine>>;
   friend class MethodBinder<TableWrap>;
 

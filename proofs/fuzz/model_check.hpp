@@ -38,7 +38,7 @@
 
 namespace shmtable::fuzz {
 
-template <Table T> class ModelCheck {
+template <SharedMemoryTable T> class ModelCheck {
 public:
   using Model = std::unordered_map<std::string, std::string>;
 

@@ -1,4 +1,4 @@
-// bench/server.cpp: starting and stopping a peer's server on a free loopback port.
+// support/server.cpp: starting and stopping a server on a free loopback port.
 #include "server.hpp"
 
 #include <arpa/inet.h>
@@ -14,8 +14,9 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
-namespace shmtable::bench {
+namespace shmtable::support {
 namespace {
 
 // A port the kernel just handed out, released again for the server to bind.
@@ -62,12 +63,17 @@ bool Server::find(const std::string &program, std::string &path, std::string &wh
   return false;
 }
 
-Server::Server(const std::string &path, std::vector<std::string> args) : port_(free_port()) {
-  for (auto &a : args) {
+Server::Server(const std::string &path, std::vector<std::string> args)
+    : path_(path), args_(std::move(args)), port_(free_port()) {
+  for (auto &a : args_) {
     if (a == "{port}") {
       a = std::to_string(port_);
     }
   }
+  start();
+}
+
+void Server::start() {
   pid_ = ::fork();
   if (pid_ < 0) {
     throw std::runtime_error("server: fork failed");
@@ -76,12 +82,12 @@ Server::Server(const std::string &path, std::vector<std::string> args) : port_(f
     const int null = ::open("/dev/null", O_RDWR);
     ::dup2(null, 1);
     ::dup2(null, 2);
-    std::vector<char *> argv{const_cast<char *>(path.c_str())};
-    for (auto &a : args) {
+    std::vector<char *> argv{path_.data()};
+    for (auto &a : args_) {
       argv.push_back(a.data());
     }
     argv.push_back(nullptr);
-    ::execv(path.c_str(), argv.data());
+    ::execv(path_.c_str(), argv.data());
     ::_exit(127);
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -89,22 +95,43 @@ Server::Server(const std::string &path, std::vector<std::string> args) : port_(f
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      throw std::runtime_error(path + " exited before accepting connections");
+      throw std::runtime_error(path_ + " exited before accepting connections");
     }
     if (std::chrono::steady_clock::now() > deadline) {
-      throw std::runtime_error(path + " did not accept connections on port " +
+      throw std::runtime_error(path_ + " did not accept connections on port " +
                                std::to_string(port_) + " within 10 s");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
 
-Server::~Server() {
+void Server::kill(int signal) {
   if (pid_ > 0) {
-    ::kill(pid_, SIGTERM);
+    ::kill(pid_, signal);
     int status = 0;
     ::waitpid(pid_, &status, 0);
+    pid_ = -1;
   }
 }
 
-} // namespace shmtable::bench
+void Server::restart() {
+  kill(SIGKILL);
+  start();
+}
+
+Server::~Server() { kill(SIGTERM); }
+
+std::unique_ptr<RedisServer> RedisServer::start(std::string &why) {
+  std::string path;
+  if (!Server::find("redis-server", path, why)) {
+    why += " (apt-get install redis-server)";
+    return nullptr;
+  }
+  return std::make_unique<RedisServer>(path);
+}
+
+RedisServer::RedisServer(const std::string &path)
+    : server_(path, {"--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                     "--protected-mode", "no"}) {}
+
+} // namespace shmtable::support

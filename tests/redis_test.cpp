@@ -1,0 +1,297 @@
+// RedisTable beyond the conformance suite: what only a table on a server does (its
+// connection options, the server's failures, namespaces, several clients).
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "engines.hpp"
+#include "test_util.hpp"
+
+namespace shmtable::test {
+namespace {
+
+RedisOptions on_test_server(const std::string &name) {
+  RedisOptions o;
+  o.name = name;
+  o.connect_to(Redis::server().url());
+  return o;
+}
+
+std::string redis_server_path() {
+  std::string path;
+  std::string why;
+  if (!support::Server::find("redis-server", path, why)) {
+    throw std::runtime_error(why);
+  }
+  return path;
+}
+
+TEST(RedisOptions, UrlsFillTheConnectionFields) {
+  RedisOptions o;
+  o.name = "kept";
+  o.connect_to("redis://alice:s3cret@cache.example:7000/3");
+  EXPECT_EQ(o.host, "cache.example");
+  EXPECT_EQ(o.port, 7000u);
+  EXPECT_EQ(o.username, "alice");
+  EXPECT_EQ(o.password, "s3cret");
+  EXPECT_EQ(o.database, 3u);
+  EXPECT_EQ(o.name, "kept");
+  o.connect_to("redis://:only-password@10.0.0.1");
+  EXPECT_EQ(o.host, "10.0.0.1");
+  EXPECT_EQ(o.port, 6379u);
+  EXPECT_EQ(o.username, "");
+  EXPECT_EQ(o.password, "only-password");
+  EXPECT_EQ(o.database, 0u);
+  o.connect_to("unix:///run/redis/redis.sock?db=2");
+  EXPECT_EQ(o.unix_socket, "/run/redis/redis.sock");
+  EXPECT_EQ(o.database, 2u);
+  EXPECT_EQ(o.password, "");
+}
+
+TEST(RedisOptions, BadUrlsNameWhatIsWrong) {
+  RedisOptions o;
+  expect_error(Errc::kInvalidArgument, "neither redis:// nor unix://",
+               [&] { o.connect_to("http://localhost"); });
+  expect_error(Errc::kInvalidArgument, "port \"http\"",
+               [&] { o.connect_to("redis://localhost:http"); });
+  expect_error(Errc::kInvalidArgument, "port \"70000\"",
+               [&] { o.connect_to("redis://localhost:70000"); });
+  expect_error(Errc::kInvalidArgument, "database \"x\"", [&] { o.connect_to("redis://h/x"); });
+  expect_error(Errc::kInvalidArgument, "names no host", [&] { o.connect_to("redis://:6379"); });
+  expect_error(Errc::kInvalidArgument, "absolute socket path",
+               [&] { o.connect_to("unix://relative.sock"); });
+  expect_error(Errc::kInvalidArgument, "[USER]:PASSWORD", [&] { o.connect_to("redis://x@h"); });
+}
+
+TEST(RedisTable, RefusesAFileBackedTableAndBadNames) {
+  Options o;
+  o.path = "/tmp/table";
+  expect_error(Errc::kInvalidArgument, "path: a RedisTable lives on a server",
+               [&] { RedisTable t(o, Redis::server().url()); });
+  expect_error(Errc::kInvalidName, "", [&] { RedisTable t(on_test_server("bad name")); });
+  RedisOptions r = on_test_server("limits");
+  r.max_value_bytes = 0;
+  expect_error(Errc::kInvalidArgument, "max_value_bytes", [&] { RedisTable t(r); });
+}
+
+TEST(RedisTable, NoServerIsAConnectionErrorNotAMiss) {
+  int port = 0;
+  {
+    support::Server gone(redis_server_path(),
+                         {"--port", "{port}", "--bind", "127.0.0.1", "--save", ""});
+    port = gone.port();
+  } // stopped: nothing listens on the port now
+  RedisOptions o;
+  o.name = "nobody";
+  o.connect_to("redis://127.0.0.1:" + std::to_string(port));
+  expect_error(Errc::kConnectionLost, "connect failed", [&] { RedisTable t(o); });
+}
+
+// The server dies mid-run: the calls fail with kConnectionLost, never a silent miss, and
+// once it is back the same handle reconnects and works on.
+TEST(RedisTable, ASurvivingHandleReconnectsAfterTheServerRestarts) {
+  support::Server server(redis_server_path(),
+                         {"--port", "{port}", "--bind", "127.0.0.1", "--save", ""});
+  RedisOptions o;
+  o.name = "restart";
+  o.connect_to("redis://127.0.0.1:" + std::to_string(server.port()));
+  RedisTable t(o);
+  t.set("before", "1");
+  EXPECT_EQ(t.get("before"), "1");
+
+  server.kill(SIGKILL);
+  expect_error(Errc::kConnectionLost, "may or may not have taken effect",
+               [&] { (void)t.get("before"); });
+  expect_error(Errc::kConnectionLost, "", [&] { t.set("during", "x"); }); // reconnect fails
+
+  server.restart(); // same port; the new server has none of the old one's data
+  EXPECT_EQ(t.get("before"), std::nullopt);
+  t.set("after", "2");
+  EXPECT_EQ(t.get("after"), "2");
+  EXPECT_TRUE(t.compare_and_set("after", "2", "3")); // the script is loaded again
+  EXPECT_EQ(t.get("after"), "3");
+}
+
+TEST(RedisTable, AServerThatDoesNotAnswerIsATimeout) {
+  support::Server server(redis_server_path(),
+                         {"--port", "{port}", "--bind", "127.0.0.1", "--save", ""});
+  RedisOptions o;
+  o.name = "stopped";
+  o.command_timeout_ms = 200;
+  o.connect_to("redis://127.0.0.1:" + std::to_string(server.port()));
+  RedisTable t(o);
+  t.set("k", "v");
+  ::kill(server.pid(), SIGSTOP);
+  expect_error(Errc::kTimeout, "no answer to GET", [&] { (void)t.get("k"); });
+  ::kill(server.pid(), SIGCONT);
+  EXPECT_EQ(t.get("k"), "v");
+}
+
+TEST(RedisTable, CredentialsAreCheckedByTheServer) {
+  support::Server server(redis_server_path(), {"--port", "{port}", "--bind", "127.0.0.1", "--save",
+                                               "", "--requirepass", "s3cret"});
+  const std::string at = "127.0.0.1:" + std::to_string(server.port());
+  RedisOptions o;
+  o.name = "auth";
+  o.connect_to("redis://:wrong@" + at);
+  expect_error(Errc::kPermissionDenied, "AUTH refused", [&] { RedisTable t(o); });
+  o.connect_to("redis://" + at);
+  RedisTable anonymous(o);
+  expect_error(Errc::kPermissionDenied, "NOAUTH", [&] { (void)anonymous.get("k"); });
+  o.connect_to("redis://:s3cret@" + at);
+  RedisTable t(o);
+  t.set("k", "v");
+  EXPECT_EQ(t.get("k"), "v");
+}
+
+// With maxmemory and the noeviction policy, a write the server refuses for memory is the
+// table being full: reported, and the table intact.
+TEST(RedisTable, AServerOutOfMemoryIsAFullTable) {
+  support::Server server(redis_server_path(),
+                         {"--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--maxmemory",
+                          "2mb", "--maxmemory-policy", "noeviction"});
+  RedisOptions o;
+  o.name = "oom";
+  o.max_value_bytes = 16384;
+  o.connect_to("redis://127.0.0.1:" + std::to_string(server.port()));
+  RedisTable t(o);
+  const std::string value(16384, 'v');
+  int stored = 0;
+  try {
+    for (; stored < 1000; ++stored) {
+      t.set("k" + std::to_string(stored), value);
+    }
+    FAIL() << "1000 values of 16 KiB fit in 2 MiB";
+  } catch (const Error &e) {
+    EXPECT_EQ(e.code(), Errc::kTableFull) << e.what();
+    EXPECT_NE(std::string(e.what()).find("table is full"), std::string::npos) << e.what();
+  }
+  ASSERT_GT(stored, 10);
+  EXPECT_EQ(t.get("k0"), value);
+  EXPECT_EQ(t.size(), static_cast<std::size_t>(stored));
+  for (int i = 0; i < stored; ++i) { // deletes are allowed; the server's used memory falls
+    EXPECT_TRUE(t.erase("k" + std::to_string(i)));
+  }
+  t.set("fits-again", "x");
+  EXPECT_EQ(t.get("fits-again"), "x");
+}
+
+TEST(RedisTable, TablesAreNamespacesOfOneServer) {
+  RedisTable a(on_test_server("ns-a"));
+  RedisTable b(on_test_server("ns-b"));
+  RedisTable a_prefix(on_test_server("ns")); // "ns:" is no prefix of "ns-a:"
+  for (int i = 0; i < 50; ++i) {
+    a.set("k" + std::to_string(i), "a");
+    b.set("k" + std::to_string(i), "b");
+  }
+  a_prefix.set("k0", "ns");
+  EXPECT_EQ(a.get("k7"), "a");
+  EXPECT_EQ(b.get("k7"), "b");
+  EXPECT_EQ(a.size(), 50u);
+  EXPECT_EQ(a_prefix.keys(), std::vector<std::string>{"k0"});
+  a.clear();
+  EXPECT_EQ(a.size(), 0u);
+  EXPECT_EQ(b.size(), 50u);
+  EXPECT_EQ(a_prefix.get("k0"), "ns");
+  RedisOptions other_db = on_test_server("ns-b");
+  other_db.database = 1;
+  RedisTable b1(other_db);
+  EXPECT_EQ(b1.get("k7"), std::nullopt);
+  EXPECT_EQ(b1.size(), 0u);
+}
+
+// update() reads, runs fn, and writes only if nobody wrote the key meanwhile: a write
+// from another client between the read and the write makes fn run again on the new value.
+TEST(RedisTable, UpdateRunsAgainWhenAnotherClientWroteBetween) {
+  RedisTable t(on_test_server("update-race"));
+  RedisTable other(on_test_server("update-race"));
+  t.set("k", "1");
+  std::vector<std::string> seen;
+  const bool stored =
+      t.update("k", [&](const std::optional<std::string_view> &cur, std::string &scratch) {
+        seen.emplace_back(cur.value_or("absent"));
+        if (seen.size() == 1) {
+          other.set("k", "10"); // between this call's read and its write
+        }
+        scratch = std::string(*cur) + "+1";
+        return std::optional<std::string_view>(scratch);
+      });
+  EXPECT_TRUE(stored);
+  EXPECT_EQ(seen, (std::vector<std::string>{"1", "10"}));
+  EXPECT_EQ(t.get("k"), "10+1");
+}
+
+// add() as add() reads numbers, where INCRBY is stricter ("007", "-0").
+TEST(RedisTable, AddReadsNumbersAsEveryEngineDoes) {
+  RedisTable t(on_test_server("add-forms"));
+  t.set("zeros", "007");
+  EXPECT_EQ(t.add("zeros", 1), 8);
+  t.set("minus-zero", "-0");
+  EXPECT_EQ(t.add("minus-zero", 5), 5);
+  t.set("min", std::to_string(INT64_MIN));
+  expect_error(Errc::kNotANumber, "overflows", [&] { t.add("min", -1); });
+  EXPECT_EQ(t.get("min"), std::to_string(INT64_MIN));
+  RedisOptions small = on_test_server("add-small");
+  small.max_value_bytes = 3;
+  RedisTable s(small);
+  EXPECT_EQ(s.add("n", 999), 999);
+  expect_error(Errc::kValueTooLarge, "max_value_bytes of 3", [&] { s.add("n", 1); });
+  EXPECT_EQ(s.get("n"), "999");
+}
+
+// Several processes, each with its own connection, count on one key: no increment lost.
+TEST(RedisTable, ProcessesShareATableThroughTheServer) {
+  const std::string url = Redis::server().url();
+  RedisTable t(on_test_server("procs"));
+  constexpr int kProcs = 4;
+  constexpr int kAdds = 300;
+  std::vector<pid_t> kids;
+  for (int p = 0; p < kProcs; ++p) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      int code = 0;
+      try {
+        RedisOptions o;
+        o.name = "procs";
+        o.max_value_bytes = kProcs * kAdds; // the log's length at the end
+        o.connect_to(url);
+        RedisTable mine(o);
+        for (int i = 0; i < kAdds; ++i) {
+          mine.add("count", 1);
+          mine.update("log", [](const std::optional<std::string_view> &cur, std::string &s) {
+            s = std::string(cur.value_or("")) + "x";
+            return std::optional<std::string_view>(s);
+          });
+        }
+      } catch (...) {
+        code = 1;
+      }
+      ::_exit(code);
+    }
+    kids.push_back(pid);
+  }
+  for (const pid_t pid : kids) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  EXPECT_EQ(t.get("count"), std::to_string(kProcs * kAdds));
+  EXPECT_EQ(t.get("log")->size(), static_cast<std::size_t>(kProcs * kAdds));
+}
+
+TEST(RedisTable, AClosedOrMovedFromHandleSaysSo) {
+  RedisTable t(on_test_server("closed"));
+  t.set("k", "v");
+  RedisTable moved = std::move(t);
+  EXPECT_EQ(moved.get("k"), "v");
+  moved.close();
+  expect_error(Errc::kInvalidArgument, "the handle is closed", [&] { (void)moved.get("k"); });
+}
+
+} // namespace
+} // namespace shmtable::test
