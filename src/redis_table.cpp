@@ -3,6 +3,8 @@
 #include "shmtable/redis_table.hpp"
 
 #include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/time.h>
 
 #include <cerrno>
@@ -47,16 +49,50 @@ unsigned url_number(std::string_view what, std::string_view text, unsigned max) 
   return v;
 }
 
+// While alive, SIGPIPE is blocked in this thread: hiredis writes with write(2), without
+// MSG_NOSIGNAL, and a write to a connection the server has reset would otherwise kill
+// the process instead of failing with EPIPE. On a failed call, a SIGPIPE the call raised
+// is consumed before the mask is restored (unless the thread blocked SIGPIPE itself, and
+// so owns what is pending). Two system calls per call to the server.
+class SigpipeBlocked {
+public:
+  SigpipeBlocked() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~SigpipeBlocked() {
+    if (failed_ && sigismember(&old_, SIGPIPE) == 0) {
+      sigset_t pending;
+      sigpending(&pending);
+      if (sigismember(&pending, SIGPIPE) == 1) {
+        const timespec now{};
+        sigtimedwait(&pipe_, nullptr, &now);
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeBlocked(const SigpipeBlocked &) = delete;
+  SigpipeBlocked &operator=(const SigpipeBlocked &) = delete;
+
+  void failed() noexcept { failed_ = true; }
+
+private:
+  sigset_t pipe_;
+  sigset_t old_;
+  bool failed_ = false;
+};
+
 } // namespace
 
 RedisOptions &RedisOptions::connect_to(std::string_view url) {
   std::string_view rest;
-  bool unix = false;
+  bool over_socket = false;
   if (url.starts_with("redis://")) {
     rest = url.substr(8);
   } else if (url.starts_with("unix://")) {
     rest = url.substr(7);
-    unix = true;
+    over_socket = true;
   } else {
     throw Error(Errc::kInvalidArgument,
                 "url: \"" + std::string(url) + "\" starts with neither redis:// nor unix://");
@@ -74,7 +110,7 @@ RedisOptions &RedisOptions::connect_to(std::string_view url) {
     pass = cred.substr(colon + 1);
     rest = rest.substr(at + 1);
   }
-  if (unix) {
+  if (over_socket) {
     std::string_view path = rest;
     unsigned db = 0;
     if (const auto q = rest.find('?'); q != std::string_view::npos) {
@@ -101,10 +137,25 @@ RedisOptions &RedisOptions::connect_to(std::string_view url) {
       }
     }
     unsigned p = 6379;
-    if (const auto colon = hostport.rfind(':');
-        colon != std::string_view::npos && hostport.find(']') == std::string_view::npos) {
-      p = url_number("port", hostport.substr(colon + 1), 65535);
+    std::optional<std::string_view> port_text;
+    if (hostport.starts_with('[')) { // an IPv6 address: [::1] or [::1]:6379
+      const auto close = hostport.find(']');
+      const std::string_view after =
+          close == std::string_view::npos ? "" : hostport.substr(close + 1);
+      if (close == std::string_view::npos || (!after.empty() && !after.starts_with(':'))) {
+        throw Error(Errc::kInvalidArgument,
+                    "url: an IPv6 host is written [ADDRESS] or [ADDRESS]:PORT");
+      }
+      if (!after.empty()) {
+        port_text = after.substr(1);
+      }
+      hostport = hostport.substr(1, close - 1);
+    } else if (const auto colon = hostport.rfind(':'); colon != std::string_view::npos) {
+      port_text = hostport.substr(colon + 1);
       hostport = hostport.substr(0, colon);
+    }
+    if (port_text) {
+      p = url_number("port", *port_text, 65535);
     }
     if (hostport.empty()) {
       throw Error(Errc::kInvalidArgument, "url: \"" + std::string(url) + "\" names no host");
@@ -224,9 +275,11 @@ struct RedisTable::Connection {
     if (ctx == nullptr) {
       connect();
     }
+    SigpipeBlocked blocked;
     errno = 0;
     Reply r(static_cast<redisReply *>(redisCommandArgv(ctx, a.count(), a.args(), a.lens.data())));
     if (!r) {
+      blocked.failed();
       fail(a.name(), errno);
     }
     return r;
@@ -273,8 +326,10 @@ struct RedisTable::Connection {
   // The reply to the oldest queued command.
   Reply next_reply(const char *doing) {
     void *reply = nullptr;
+    SigpipeBlocked blocked;
     errno = 0;
     if (redisGetReply(ctx, &reply) != REDIS_OK || reply == nullptr) {
+      blocked.failed();
       fail(doing, errno);
     }
     return Reply(static_cast<redisReply *>(reply));

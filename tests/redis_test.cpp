@@ -4,7 +4,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -47,6 +49,9 @@ TEST(RedisOptions, UrlsFillTheConnectionFields) {
   EXPECT_EQ(o.username, "");
   EXPECT_EQ(o.password, "only-password");
   EXPECT_EQ(o.database, 0u);
+  o.connect_to("redis://[::1]:6380");
+  EXPECT_EQ(o.host, "::1");
+  EXPECT_EQ(o.port, 6380u);
   o.connect_to("unix:///run/redis/redis.sock?db=2");
   EXPECT_EQ(o.unix_socket, "/run/redis/redis.sock");
   EXPECT_EQ(o.database, 2u);
@@ -66,6 +71,7 @@ TEST(RedisOptions, BadUrlsNameWhatIsWrong) {
   expect_error(Errc::kInvalidArgument, "absolute socket path",
                [&] { o.connect_to("unix://relative.sock"); });
   expect_error(Errc::kInvalidArgument, "[USER]:PASSWORD", [&] { o.connect_to("redis://x@h"); });
+  expect_error(Errc::kInvalidArgument, "[ADDRESS]:PORT", [&] { o.connect_to("redis://[::1"); });
 }
 
 TEST(RedisTable, RefusesAFileBackedTableAndBadNames) {
@@ -115,6 +121,34 @@ TEST(RedisTable, ASurvivingHandleReconnectsAfterTheServerRestarts) {
   EXPECT_EQ(t.get("after"), "2");
   EXPECT_TRUE(t.compare_and_set("after", "2", "3")); // the script is loaded again
   EXPECT_EQ(t.get("after"), "3");
+}
+
+// The server closes an idle connection (its `timeout`); a large write then meets a reset
+// socket. hiredis writes with write(2), which raises SIGPIPE there: the call must fail
+// with kConnectionLost, not kill the process.
+TEST(RedisTable, AWriteToAClosedConnectionIsAnErrorNotSigpipe) {
+  support::Server server(redis_server_path(), {"--port", "{port}", "--bind", "127.0.0.1", "--save",
+                                               "", "--timeout", "1"});
+  RedisOptions o;
+  o.name = "idle";
+  o.max_value_bytes = kMaxValueBytesLimit;
+  o.connect_to("redis://127.0.0.1:" + std::to_string(server.port()));
+  RedisTable t(o);
+  t.set("k", "v");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500)); // the server closes it
+  const std::string big(kMaxValueBytesLimit, 'x');
+  bool failed = false;
+  for (int i = 0; i < 3 && !failed; ++i) {
+    try {
+      t.set("big", big);
+    } catch (const Error &e) {
+      EXPECT_EQ(e.code(), Errc::kConnectionLost) << e.what();
+      failed = true;
+    }
+  }
+  EXPECT_TRUE(failed);
+  t.set("after", "reconnected");
+  EXPECT_EQ(t.get("after"), "reconnected");
 }
 
 TEST(RedisTable, AServerThatDoesNotAnswerIsATimeout) {
