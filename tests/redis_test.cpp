@@ -318,6 +318,25 @@ TEST(RedisTable, ProcessesShareATableThroughTheServer) {
   EXPECT_EQ(t.get("log")->size(), static_cast<std::size_t>(kProcs * kAdds));
 }
 
+// A handle's calls are serialized on its one connection: threads may share it.
+TEST(RedisTable, ThreadsShareAHandle) {
+  RedisTable t(on_test_server("threads"));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&t, i] {
+      for (int n = 0; n < 200; ++n) {
+        t.add("count", 1);
+        t.set("t" + std::to_string(i), std::to_string(n));
+      }
+    });
+  }
+  for (auto &th : threads) {
+    th.join();
+  }
+  EXPECT_EQ(t.get("count"), "800");
+  EXPECT_EQ(t.size(), 5u);
+}
+
 TEST(RedisTable, AClosedOrMovedFromHandleSaysSo) {
   RedisTable t(on_test_server("closed"));
   t.set("k", "v");
