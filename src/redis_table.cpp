@@ -323,6 +323,12 @@ struct RedisTable::Connection {
     } while (cursor != "0");
   }
 
+  // GET of a table's key, under the lock: its value, or nil if absent.
+  Reply fetch(const std::string &k) {
+    const std::lock_guard lock(mu);
+    return call({"GET", k});
+  }
+
   // The reply to the oldest queued command.
   Reply next_reply(const char *doing) {
     void *reply = nullptr;
@@ -382,6 +388,11 @@ RedisTable &RedisTable::operator=(RedisTable &&) noexcept = default;
 
 void RedisTable::close() noexcept { conn_.reset(); }
 
+std::string RedisTable::key_of(std::string_view key) const {
+  detail::check_key_size(key.size(), max_key_bytes_);
+  return prefix_ + std::string(key);
+}
+
 RedisTable::Connection &RedisTable::live() const {
   if (!conn_) {
     throw Error(Errc::kInvalidArgument,
@@ -390,30 +401,25 @@ RedisTable::Connection &RedisTable::live() const {
   return *conn_;
 }
 
-// Every call below: the key's size checked first, then the handle's lock, then one
-// atomic step on the server.
+// Every call below: the key's size checked first (key_of), then the handle's lock, then
+// one atomic step on the server.
 
 void RedisTable::set(std::string_view key, std::string_view value) {
-  detail::check_key_size(key.size(), max_key_bytes_);
+  const std::string k = key_of(key);
   detail::check_value_size(value.size(), max_value_bytes_);
-  const std::string k = prefix_ + std::string(key);
   Connection &c = live();
   const std::lock_guard lock(c.mu);
   c.call({"SET", k, value});
 }
 
 void RedisTable::set_with(std::string_view key, ValueSource source, void *ctx) {
-  detail::check_key_size(key.size(), max_key_bytes_);
+  detail::check_key_size(key.size(), max_key_bytes_); // before source runs
   const std::string_view value = source(ctx);
   set(key, value);
 }
 
 std::optional<std::string> RedisTable::get(std::string_view key) const {
-  detail::check_key_size(key.size(), max_key_bytes_);
-  const std::string k = prefix_ + std::string(key);
-  Connection &c = live();
-  const std::lock_guard lock(c.mu);
-  const Reply r = c.call({"GET", k});
+  const Reply r = live().fetch(key_of(key));
   if (r->type != REDIS_REPLY_STRING) {
     return std::nullopt;
   }
@@ -421,11 +427,7 @@ std::optional<std::string> RedisTable::get(std::string_view key) const {
 }
 
 std::optional<std::size_t> RedisTable::get_into(std::string_view key, std::span<char> out) const {
-  detail::check_key_size(key.size(), max_key_bytes_);
-  const std::string k = prefix_ + std::string(key);
-  Connection &c = live();
-  const std::lock_guard lock(c.mu);
-  const Reply r = c.call({"GET", k});
+  const Reply r = live().fetch(key_of(key));
   if (r->type != REDIS_REPLY_STRING) {
     return std::nullopt;
   }
@@ -437,29 +439,26 @@ std::optional<std::size_t> RedisTable::get_into(std::string_view key, std::span<
 }
 
 bool RedisTable::erase(std::string_view key) {
-  detail::check_key_size(key.size(), max_key_bytes_);
-  const std::string k = prefix_ + std::string(key);
+  const std::string k = key_of(key);
   Connection &c = live();
   const std::lock_guard lock(c.mu);
   return c.call({"DEL", k})->integer == 1;
 }
 
 bool RedisTable::contains(std::string_view key) const {
-  detail::check_key_size(key.size(), max_key_bytes_);
-  const std::string k = prefix_ + std::string(key);
+  const std::string k = key_of(key);
   Connection &c = live();
   const std::lock_guard lock(c.mu);
   return c.call({"EXISTS", k})->integer == 1;
 }
 
 std::int64_t RedisTable::add(std::string_view key, std::int64_t delta) {
-  detail::check_key_size(key.size(), max_key_bytes_);
+  const std::string k = key_of(key);
   // INCRBY accepts a subset of what add() reads as a number (no leading zeros, no "-0")
   // and refuses overflow as add() does; where it refuses, or where its text might not
   // fit max_value_bytes, the read-modify-write below decides with add()'s own rules.
   constexpr std::uint32_t kLongestInt64Text = 20; // "-9223372036854775808"
   if (max_value_bytes_ >= kLongestInt64Text) {
-    const std::string k = prefix_ + std::string(key);
     const std::string d = std::to_string(delta);
     Connection &c = live();
     const std::lock_guard lock(c.mu);
@@ -483,9 +482,8 @@ std::int64_t RedisTable::add(std::string_view key, std::int64_t delta) {
 
 bool RedisTable::compare_and_set(std::string_view key, std::string_view expected,
                                  std::string_view desired) {
-  detail::check_key_size(key.size(), max_key_bytes_);
+  const std::string k = key_of(key);
   detail::check_value_size(desired.size(), max_value_bytes_);
-  const std::string k = prefix_ + std::string(key);
   Connection &c = live();
   const std::lock_guard lock(c.mu);
   if (c.ctx == nullptr) {
@@ -504,17 +502,15 @@ bool RedisTable::compare_and_set(std::string_view key, std::string_view expected
 }
 
 bool RedisTable::set_if_absent(std::string_view key, std::string_view value) {
-  detail::check_key_size(key.size(), max_key_bytes_);
+  const std::string k = key_of(key);
   detail::check_value_size(value.size(), max_value_bytes_);
-  const std::string k = prefix_ + std::string(key);
   Connection &c = live();
   const std::lock_guard lock(c.mu);
   return c.call({"SET", k, value, "NX"})->type == REDIS_REPLY_STATUS;
 }
 
 bool RedisTable::update(std::string_view key, Updater fn, void *ctx) {
-  detail::check_key_size(key.size(), max_key_bytes_);
-  const std::string k = prefix_ + std::string(key);
+  const std::string k = key_of(key);
   Connection &c = live();
   const std::lock_guard lock(c.mu);
   std::string scratch;

@@ -115,6 +115,8 @@ public:
 
 private:
   Connection &live() const; // Errc::kInvalidArgument after close()
+  // The key's name on the server ("NAME:KEY"); Errc::kKeyTooLarge past max_key_bytes.
+  std::string key_of(std::string_view key) const;
 
   std::unique_ptr<Connection> conn_;
   std::string prefix_; // "NAME:"
