@@ -156,7 +156,7 @@ std::vector<std::string> all_store_names() {
   for (EngineName e : kEngineNames) {
     names.emplace_back(to_string(e));
   }
-  for (const char *peer : {"floor", "floor-rmw", "boost", "redis", "memcached"}) {
+  for (const char *peer : {"floor", "floor-rmw", "boost", "redis", "redis-table", "memcached"}) {
     names.emplace_back(peer);
   }
   return names;
@@ -171,6 +171,9 @@ std::unique_ptr<Store> make_store(std::string_view name, std::string &why) {
   }
   if (name == "redis") {
     return make_redis_store(why);
+  }
+  if (name == "redis-table") {
+    return make_redis_table_store(why);
   }
   if (name == "memcached") {
     return make_memcached_store(why);
