@@ -357,6 +357,9 @@ RunResult run_once(Control *ctl, Store &store, const Dataset &data, const Params
   RunResult res;
   std::memset(static_cast<void *>(ctl), 0, sizeof *ctl);
   store.prepare(data);
+  // What the parent printed but stdio still buffers (stdout into a pipe or file) would be
+  // printed again by every worker's exit-time flush below.
+  std::fflush(nullptr);
   std::vector<pid_t> pids;
   for (int id = 0; id < procs; ++id) {
     const std::uint64_t seed = 0x5eedULL * 1000003 + static_cast<std::uint64_t>(round) * 7919 +
