@@ -10,6 +10,11 @@ Reads DIR/ycsb.csv and DIR/ycsb.json (shmtable-ycsb) and, if present, DIR/micro.
 With --readme FILE, replaces the text between <!-- bench:begin --> and <!-- bench:end -->
 in FILE with the headline table of DIR. Prints the headline table.
 
+A run with the redis-table store (shmtable::RedisTable) also gets the table "Leaving
+shared memory": lock-free, faithful mutex, RedisTable and raw Redis side by side with
+their paired ratios, in summary.md, in what is printed and in the README's block. The
+headline table never has a RedisTable column, so it reads the same with or without it.
+
 Ratios are paired: within one round, a store and the baseline ran back to back on the
 same operation streams; the ratio is taken per round and the median over rounds reported.
 """
@@ -23,10 +28,13 @@ import subprocess
 import sys
 from collections import defaultdict
 
-ORDER = ["lockfree", "mutex", "robust", "floor", "floor-rmw", "boost", "redis", "memcached"]
+ORDER = ["lockfree", "mutex", "robust", "floor", "floor-rmw", "boost", "redis", "redis-table",
+         "memcached"]
 TITLES = {"lockfree": "lock-free", "mutex": "faithful mutex", "robust": "robust mutex",
           "floor": "floor", "floor-rmw": "floor + RMW", "boost": "Boost.Interprocess", "redis": "Redis",
-          "memcached": "memcached"}
+          "redis-table": "RedisTable", "memcached": "memcached"}
+# Stores the headline table leaves out: RedisTable has its own table (server_table).
+NOT_IN_HEADLINE = ("redis-table",)
 
 
 def median(xs):
@@ -41,6 +49,13 @@ def fmt_rate(v):
 
 def fmt_ratio(v):
     return "—" if v is None else f"{v:.2f}x"
+
+
+def fmt_wide_ratio(v):
+    """A ratio that may be in the thousands: fewer decimals the larger it is."""
+    if v is None:
+        return "—"
+    return f"{v:.0f}x" if v >= 100 else f"{v:.1f}x" if v >= 10 else f"{v:.2f}x"
 
 
 def load_ycsb(d):
@@ -61,17 +76,26 @@ def summarize(runs):
         base = stores.get("mutex")
         floor = stores.get("floor")
         floor_rmw = stores.get("floor-rmw")
+        lockfree = stores.get("lockfree")
+        redis = stores.get("redis")
         for s, v in stores.items():
             a = acc[(mix, dist, procs, s)]
             for k, x in v.items():
                 a[k].append(x)
             if base:
                 a["vs_mutex"].append(v["ops_per_s"] / base["ops_per_s"])
+                a["mutex_over"].append(base["ops_per_s"] / v["ops_per_s"])  # server_table
             # Time per op relative to the floors' (>= 1 means slower).
             if floor:
                 a["vs_floor"].append(floor["ops_per_s"] / v["ops_per_s"])
             if floor_rmw:
                 a["vs_floor_rmw"].append(floor_rmw["ops_per_s"] / v["ops_per_s"])
+            # For server_table (not in summary.csv): lock-free's ops/s ÷ this store's, and
+            # this store's ÷ raw Redis's (mutex's ÷ this store's above).
+            if lockfree:
+                a["lockfree_over"].append(lockfree["ops_per_s"] / v["ops_per_s"])
+            if redis:
+                a["vs_redis"].append(v["ops_per_s"] / redis["ops_per_s"])
     return {k: {m: median(xs) for m, xs in v.items()} for k, v in acc.items()}
 
 
@@ -81,7 +105,8 @@ def sort_key(k):
 
 
 def headline_table(summary, dist="zipfian"):
-    stores = [s for s in ORDER if any(k[3] == s and k[1] == dist for k in summary)]
+    stores = [s for s in ORDER if s not in NOT_IN_HEADLINE
+              and any(k[3] == s and k[1] == dist for k in summary)]
     configs = sorted({(k[0], k[2]) for k in summary if k[1] == dist})
     head = ["mix", "procs"] + [TITLES[s] for s in stores] + [
         "lock-free ÷ mutex", "lock-free time ÷ floor", "lock-free time ÷ floor + RMW"]
@@ -95,6 +120,42 @@ def headline_table(summary, dist="zipfian"):
         cells.append(fmt_ratio(lf.get("vs_mutex")))
         cells.append(fmt_ratio(lf.get("vs_floor")))
         cells.append(fmt_ratio(lf.get("vs_floor_rmw")))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+SERVER_STORES = ["lockfree", "mutex", "redis-table", "redis"]
+SERVER_CAPTION = (
+    "Leaving shared memory: the shared-memory engines (lock-free, faithful mutex) against "
+    "`RedisTable`, the same table contract on a loopback redis-server (one connection per "
+    "process), and against the raw client (hiredis's GET and SET on a redis-server of its "
+    "own). *… ÷ RedisTable*: how many times more operations/s the shared-memory table "
+    "serves, what leaving shared memory costs. *RedisTable ÷ Redis*: RedisTable's "
+    "operations/s over the raw client's, what the abstraction costs (below 1x: slower). "
+    "In F, RedisTable's read-modify-write is `update()`, atomic in three round trips "
+    "(WATCH, GET, MULTI/SET/EXEC); the raw client's is GET then SET, two, not atomic.")
+
+
+def server_table(summary, dist="zipfian"):
+    """Leaving shared memory: lock-free, faithful mutex, RedisTable and raw Redis, with the
+    paired ratios; None if the run has no redis-table for `dist`."""
+    if not any(k[3] == "redis-table" and k[1] == dist for k in summary):
+        return None
+    stores = [s for s in SERVER_STORES if any(k[3] == s and k[1] == dist for k in summary)]
+    configs = sorted({(k[0], k[2]) for k in summary if k[1] == dist and k[3] == "redis-table"})
+    head = ["mix", "procs"] + [TITLES[s] if s != "redis" else "Redis (raw hiredis)"
+                               for s in stores] + [
+        "lock-free ÷ RedisTable", "mutex ÷ RedisTable", "RedisTable ÷ Redis"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for mix, procs in configs:
+        cells = [mix, str(procs)]
+        for s in stores:
+            v = summary.get((mix, dist, procs, s))
+            cells.append(fmt_rate(v["ops_per_s"]) if v else "—")
+        rt = summary.get((mix, dist, procs, "redis-table"), {})
+        cells.append(fmt_wide_ratio(rt.get("lockfree_over")))
+        cells.append(fmt_wide_ratio(rt.get("mutex_over")))
+        cells.append(fmt_ratio(rt.get("vs_redis")))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -264,9 +325,10 @@ def gnuplot(d, summary, dists):
         rows = []
         for mix in mixes:
             vals = [summary.get((mix, dist, 1, s), {}).get("vs_floor") for s in stores
-                    if s not in ("floor", "redis", "memcached")]
+                    if s not in ("floor", "redis", "redis-table", "memcached")]
             rows.append((mix, vals))
-        names = [TITLES[s] for s in stores if s not in ("floor", "redis", "memcached")]
+        names = [TITLES[s] for s in stores
+                 if s not in ("floor", "redis", "redis-table", "memcached")]
         with open(os.path.join(d, f"plot-floor-{dist}.dat"), "w") as f:
             f.write("mix " + " ".join(f'"{n}"' for n in names) + "\n")
             for mix, vals in rows:
@@ -325,6 +387,10 @@ def main():
           "rounds; ratios are paired per round, then the median.", ""]
     for dist in dists:
         md += [f"## Throughput ({dist})", "", headline_table(summary, dist), ""]
+    for dist in dists:
+        table = server_table(summary, dist)
+        if table:
+            md += [f"## Leaving shared memory ({dist})", "", SERVER_CAPTION, "", table, ""]
     md += ["## Targets", "", targets(summary, micro_rows, micro), ""]
     if micro_lines:
         md += ["## Single-process get against the floor (micro_bench, CPU time per get)", ""]
@@ -346,8 +412,12 @@ def main():
         f.write("\n".join(md))
 
     headline = headline_table(summary, "zipfian" if "zipfian" in dists else dists[0])
+    server = server_table(summary, "zipfian" if "zipfian" in dists else dists[0])
     print(headline)
     print()
+    if server:
+        print(server)
+        print()
     print(targets(summary, micro_rows, micro))
     if args.readme:
         text = open(args.readme).read()
@@ -360,7 +430,9 @@ def main():
         block = (f"{begin}\nGenerated by `bench/report.py` from [{rel}]({rel}/summary.md) "
                  f"({cpu}; {meta['records']} records, {meta['key_bytes']}/{meta['value_bytes']}"
                  "-byte keys/values, zipfian 0.99, operations/s of all processes):\n\n"
-                 f"{headline}\n\n{targets(summary, micro_rows, micro)}\n{end}")
+                 f"{headline}\n\n"
+                 + (f"{SERVER_CAPTION}\n\n{server}\n\n" if server else "")
+                 + f"{targets(summary, micro_rows, micro)}\n{end}")
         text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
         with open(args.readme, "w") as f:
             f.write(text)

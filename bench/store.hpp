@@ -1,7 +1,8 @@
 // bench/store.hpp: what the YCSB driver measures, behind one interface. A Store is one
 // engine or peer for a whole driver run (it may start a server); a Client is one
 // process's handle to it. Adapters live one per file (stores_engines.cpp for shmtable's
-// engines and the floor, peer_*.cpp for the peers).
+// engines and the floor, peer_*.cpp for the peers; RedisTable, a server's table, beside
+// the Redis peer in peer_redis.cpp).
 #pragma once
 
 #include <cstdint>
@@ -48,9 +49,10 @@ public:
   virtual void finish() = 0;
 };
 
-// The stores by name: lockfree, mutex (the faithful baseline), robust, floor, boost,
-// redis, memcached. Returns nullptr and sets `why` when the store cannot run here (a
-// peer that is not installed), so the driver skips it with that reason.
+// The stores by name: lockfree, mutex (the faithful baseline), robust, floor, floor-rmw,
+// boost, redis, redis-table (RedisTable on its own redis-server), memcached. Returns
+// nullptr and sets `why` when the store cannot run here (a peer that is not installed),
+// so the driver skips it with that reason.
 std::unique_ptr<Store> make_store(std::string_view name, std::string &why);
 std::vector<std::string> all_store_names();
 
@@ -58,6 +60,7 @@ std::vector<std::string> all_store_names();
 std::unique_ptr<Store> make_engine_store(std::string_view name);
 std::unique_ptr<Store> make_boost_store(std::string &why);
 std::unique_ptr<Store> make_redis_store(std::string &why);
+std::unique_ptr<Store> make_redis_table_store(std::string &why); // in peer_redis.cpp
 std::unique_ptr<Store> make_memcached_store(std::string &why);
 
 } // namespace shmtable::bench

@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "engine_client.hpp"
 #include "floor_table.hpp"
 #include "shmtable/shmtable.hpp"
 #include "store.hpp"
@@ -25,55 +26,8 @@ std::string Dataset::value(std::uint64_t i) const {
 
 namespace {
 
-// The first byte of a value, changed: what F's read-modify-write writes back.
-char bumped(char c) { return c == 'z' ? 'a' : static_cast<char>(c + 1); }
-
 // Slots for a dataset: fast-shm-cache's sizing rule (maxKeys + a third), load factor 0.75.
 std::uint64_t slots_for(const Dataset &d) { return d.slots; }
-
-template <Table T> class EngineClient final : public Client {
-public:
-  EngineClient(T t, bool atomic_rmw) : t_(std::move(t)), atomic_rmw_(atomic_rmw) {}
-
-  bool read(std::string_view key, std::span<char> buf) override {
-    return t_.get_into(key, buf).has_value();
-  }
-  void update(std::string_view key, std::string_view value) override { t_.set(key, value); }
-
-  bool read_modify_write(std::string_view key, std::span<char> buf) override {
-    if (atomic_rmw_) {
-      // One atomic step: the value is read (into buf, as a client that reads it would),
-      // and its first byte bumped, in one lookup.
-      return t_.update(key,
-                       [&](std::optional<std::string_view> cur,
-                           std::string &scratch) -> std::optional<std::string_view> {
-                         if (!cur || cur->empty()) {
-                           return std::nullopt;
-                         }
-                         if (cur->size() > buf.size()) { // as get_into's kBufferTooSmall
-                           throw std::length_error("read-modify-write: buffer too small");
-                         }
-                         std::memcpy(buf.data(), cur->data(), cur->size());
-                         scratch.assign(*cur);
-                         scratch[0] = bumped(scratch[0]);
-                         return scratch;
-                       });
-    }
-    const auto len = t_.get_into(key, buf);
-    if (!len || *len == 0) {
-      return false;
-    }
-    next_.assign(buf.data(), *len); // reused: no allocation per operation
-    next_[0] = bumped(next_[0]);
-    t_.set(key, next_); // fast-shm-cache's API has no conditional write: get, then set
-    return true;
-  }
-
-private:
-  T t_;
-  bool atomic_rmw_;
-  std::string next_; // F's new value
-};
 
 class EngineStore final : public Store {
 public:
@@ -202,7 +156,7 @@ std::vector<std::string> all_store_names() {
   for (EngineName e : kEngineNames) {
     names.emplace_back(to_string(e));
   }
-  for (const char *peer : {"floor", "floor-rmw", "boost", "redis", "memcached"}) {
+  for (const char *peer : {"floor", "floor-rmw", "boost", "redis", "redis-table", "memcached"}) {
     names.emplace_back(peer);
   }
   return names;
@@ -217,6 +171,9 @@ std::unique_ptr<Store> make_store(std::string_view name, std::string &why) {
   }
   if (name == "redis") {
     return make_redis_store(why);
+  }
+  if (name == "redis-table") {
+    return make_redis_table_store(why);
   }
   if (name == "memcached") {
     return make_memcached_store(why);

@@ -135,8 +135,8 @@ std::vector<std::string> split(const std::string &s) {
          "  --slots N: the engines' and the floor's table size, at least --records\n"
          "          (default records + records / 3: 75 % load)\n"
          "  stores: lockfree, mutex (faithful baseline), robust, floor (unsynchronized),\n"
-         "          floor-rmw (the floor + one atomic RMW per update), boost, redis,\n"
-         "          memcached\n";
+         "          floor-rmw (the floor + one atomic RMW per update), boost, redis (raw\n"
+         "          hiredis), redis-table (shmtable::RedisTable on Redis), memcached\n";
   std::exit(2);
 }
 
@@ -357,6 +357,9 @@ RunResult run_once(Control *ctl, Store &store, const Dataset &data, const Params
   RunResult res;
   std::memset(static_cast<void *>(ctl), 0, sizeof *ctl);
   store.prepare(data);
+  // What the parent printed but stdio still buffers (stdout into a pipe or file) would be
+  // printed again by every worker's exit-time flush below.
+  std::fflush(nullptr);
   std::vector<pid_t> pids;
   for (int id = 0; id < procs; ++id) {
     const std::uint64_t seed = 0x5eedULL * 1000003 + static_cast<std::uint64_t>(round) * 7919 +
@@ -505,8 +508,9 @@ int main_impl(int argc, char **argv) {
             ++done;
             const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
             char line[256];
-            std::snprintf(line, sizeof line, "[%3zu/%zu %4.0fs] round %d  %c %-8s %dp  %-9s ", done,
-                          total, elapsed, round + 1, mix.name, dist.c_str(), n, s.name().c_str());
+            std::snprintf(line, sizeof line, "[%3zu/%zu %4.0fs] round %d  %c %-8s %dp  %-11s ",
+                          done, total, elapsed, round + 1, mix.name, dist.c_str(), n,
+                          s.name().c_str());
             if (!r.error.empty()) {
               ++failed;
               std::cout << line << "FAILED: " << r.error << std::endl;
