@@ -135,8 +135,8 @@ public:
 
   std::string name() const override { return "redis-table"; }
   std::string rmw_note() const override {
-    return "update(): WATCH, GET, then MULTI/SET/EXEC pipelined, retried if the key changed "
-           "meanwhile: atomic, three round trips";
+    return "update(): WATCH+GET, then MULTI/SET/EXEC, each pipelined, retried if the key "
+           "changed meanwhile: atomic, two round trips";
   }
 
   // The dataset is loaded as the Redis peer loads it (pipelined, which RedisTable does not

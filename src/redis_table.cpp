@@ -517,8 +517,15 @@ bool RedisTable::update(std::string_view key, Updater fn, void *ctx) {
   // WATCH makes EXEC drop the write if any client changed the key after the WATCH: then
   // the GET that fn saw is stale, and the loop runs fn again on the new value.
   for (;;) {
-    c.call({"WATCH", k});
-    const Reply r = c.call({"GET", k});
+    c.queue({"WATCH", k}); // WATCH and GET in one round trip
+    c.queue({"GET", k});
+    const Reply watched = c.next_reply("WATCH");
+    const Reply r = c.next_reply("GET");
+    for (const redisReply *reply : {watched.get(), r.get()}) {
+      if (reply->type == REDIS_REPLY_ERROR) {
+        c.server_error(*reply, reply == watched.get() ? "WATCH" : "GET");
+      }
+    }
     std::optional<std::string_view> current;
     if (r->type == REDIS_REPLY_STRING) {
       current = text_of(*r);

@@ -13,9 +13,10 @@
 //    compare_and_set, and WATCH/MULTI/EXEC for update() and for add() on a value that
 //    INCRBY refuses but the contract accepts ("007"). Redis runs commands one at a time,
 //    so on one server (no replicas read) every per-key operation is linearizable.
-//  - update()'s fn may run more than once: when another client changes the key between
-//    the read and the write, the write is dropped by the server and fn runs again on the
-//    new value.
+//  - update() takes two round trips (WATCH and GET, then MULTI, SET and EXEC, each pair
+//    or triple pipelined). Its fn may run more than once: when another client changes
+//    the key between the read and the write, the server drops the write and fn runs
+//    again on the new value.
 //  - There are no slots. Room is the server's memory: with maxmemory set and the
 //    noeviction policy, a write the server refuses for memory is Errc::kTableFull (other
 //    maxmemory policies evict keys instead, which the contract does not allow: a key
