@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cstring>
 #include <mutex>
+#include <unordered_set>
 #include <utility>
 
 #include "counter_text.hpp"
@@ -566,25 +567,29 @@ bool RedisTable::update(std::string_view key, Updater fn, void *ctx) {
   }
 }
 
+// SCAN may return a key more than once when the server rehashes meanwhile, which the
+// contract allows only for a key erased and inserted again during the scan: keys() and
+// size() count each key once.
 std::vector<std::string> RedisTable::keys() const {
-  std::vector<std::string> out;
+  std::unordered_set<std::string> seen;
   Connection &c = live();
-  const std::lock_guard lock(c.mu);
-  c.scan(prefix_, [&](const redisReply &page) {
-    for (std::size_t i = 0; i < page.elements; ++i) {
-      out.emplace_back(text_of(*page.element[i]).substr(prefix_.size()));
-    }
-  });
+  {
+    const std::lock_guard lock(c.mu);
+    c.scan(prefix_, [&](const redisReply &page) {
+      for (std::size_t i = 0; i < page.elements; ++i) {
+        seen.emplace(text_of(*page.element[i]).substr(prefix_.size()));
+      }
+    });
+  }
+  std::vector<std::string> out;
+  out.reserve(seen.size());
+  for (auto it = seen.begin(); it != seen.end();) {
+    out.push_back(std::move(seen.extract(it++).value()));
+  }
   return out;
 }
 
-std::size_t RedisTable::size() const {
-  std::size_t n = 0;
-  Connection &c = live();
-  const std::lock_guard lock(c.mu);
-  c.scan(prefix_, [&](const redisReply &page) { n += page.elements; });
-  return n;
-}
+std::size_t RedisTable::size() const { return keys().size(); }
 
 void RedisTable::clear() {
   Connection &c = live();
