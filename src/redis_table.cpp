@@ -86,6 +86,33 @@ private:
 
 } // namespace
 
+namespace {
+
+// A URL's user or password with its %XX escapes decoded (as other Redis clients read
+// them: a password with '@' or ':' is written %40, %3A).
+std::string percent_decoded(std::string_view what, std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    unsigned v = 0;
+    const char *b = text.data() + i + 1;
+    const auto [end, ec] =
+        std::from_chars(b, b + std::min<std::size_t>(2, text.size() - i - 1), v, 16);
+    if (ec != std::errc() || end != b + 2) {
+      throw Error(Errc::kInvalidArgument,
+                  "url: the " + std::string(what) + " has a '%' not followed by two hex digits");
+    }
+    out += static_cast<char>(v);
+    i += 2;
+  }
+  return out;
+}
+
+} // namespace
+
 RedisOptions &RedisOptions::connect_to(std::string_view url) {
   std::string_view rest;
   bool over_socket = false;
@@ -98,22 +125,24 @@ RedisOptions &RedisOptions::connect_to(std::string_view url) {
     throw Error(Errc::kInvalidArgument,
                 "url: \"" + std::string(url) + "\" starts with neither redis:// nor unix://");
   }
+  // The credentials end at the last '@' before the host (redis://) or the path (unix://).
+  const std::string_view authority = rest.substr(0, rest.find_first_of(over_socket ? "/" : "/?"));
   std::string user;
   std::string pass;
-  if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
-    const std::string_view cred = rest.substr(0, at);
+  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+    const std::string_view cred = authority.substr(0, at);
     const auto colon = cred.find(':');
     if (colon == std::string_view::npos) {
       throw Error(Errc::kInvalidArgument,
                   "url: the credentials before '@' must be [USER]:PASSWORD");
     }
-    user = cred.substr(0, colon);
-    pass = cred.substr(colon + 1);
+    user = percent_decoded("user", cred.substr(0, colon));
+    pass = percent_decoded("password", cred.substr(colon + 1));
     rest = rest.substr(at + 1);
   }
+  unsigned db = 0;
   if (over_socket) {
     std::string_view path = rest;
-    unsigned db = 0;
     if (const auto q = rest.find('?'); q != std::string_view::npos) {
       path = rest.substr(0, q);
       const std::string_view query = rest.substr(q + 1);
@@ -127,17 +156,18 @@ RedisOptions &RedisOptions::connect_to(std::string_view url) {
       throw Error(Errc::kInvalidArgument, "url: unix:// needs an absolute socket path");
     }
     unix_socket = path;
-    database = db;
   } else {
+    if (rest.find('?') != std::string_view::npos) {
+      throw Error(Errc::kInvalidArgument,
+                  "url: redis:// takes no query; the database is the path (redis://HOST/DB)");
+    }
     std::string_view hostport = rest;
-    unsigned db = 0;
     if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
       hostport = rest.substr(0, slash);
       if (slash + 1 < rest.size()) {
         db = url_number("database", rest.substr(slash + 1), 1u << 20);
       }
     }
-    unsigned p = 6379;
     std::optional<std::string_view> port_text;
     if (hostport.starts_with('[')) { // an IPv6 address: [::1] or [::1]:6379
       const auto close = hostport.find(']');
@@ -151,21 +181,29 @@ RedisOptions &RedisOptions::connect_to(std::string_view url) {
         port_text = after.substr(1);
       }
       hostport = hostport.substr(1, close - 1);
-    } else if (const auto colon = hostport.rfind(':'); colon != std::string_view::npos) {
+    } else if (const auto colon = hostport.find(':'); colon != std::string_view::npos) {
       port_text = hostport.substr(colon + 1);
       hostport = hostport.substr(0, colon);
-    }
-    if (port_text) {
-      p = url_number("port", *port_text, 65535);
+      if (port_text->find(':') != std::string_view::npos) {
+        throw Error(Errc::kInvalidArgument,
+                    "url: an IPv6 host is written in brackets: redis://[ADDRESS]:PORT");
+      }
     }
     if (hostport.empty()) {
       throw Error(Errc::kInvalidArgument, "url: \"" + std::string(url) + "\" names no host");
     }
+    unsigned p = 6379;
+    if (port_text) {
+      p = url_number("port", *port_text, 65535);
+      if (p == 0) {
+        throw Error(Errc::kInvalidArgument, "url: the port must be 1..65535, not 0");
+      }
+    }
     host = hostport;
     port = p;
     unix_socket.clear();
-    database = db;
   }
+  database = db;
   username = user;
   password = pass;
   return *this;
@@ -173,6 +211,11 @@ RedisOptions &RedisOptions::connect_to(std::string_view url) {
 
 // One connection to the server, and the one mutex that serializes the handle's calls
 // on it (a hiredis context is not thread-safe).
+//
+// Every reply is read before a call returns or throws, or the connection is dropped:
+// a reply left unread would be taken by the next call for its own (a silent wrong
+// answer). So are the WATCH and MULTI state of a call that fails half-way: dropping the
+// connection ends both on the server.
 struct RedisTable::Connection {
   RedisOptions opts;
   std::string server;
@@ -189,41 +232,75 @@ struct RedisTable::Connection {
     }
   }
 
-  // The error for a context that failed (or for a connect that did), after which the
-  // context is dropped: the next call reconnects.
+  // The error for a context that failed (or a connect that did), after which the context
+  // is dropped: the next call reconnects. A timeout is a read or write of the socket
+  // that outlasted command_timeout_ms (EAGAIN under SO_RCVTIMEO/SO_SNDTIMEO), or a
+  // connect that outlasted connect_timeout_ms; anything else is a lost connection.
   [[noreturn]] void fail(const char *doing, int saved_errno) {
+    const bool connecting = std::string_view(doing) == "connect";
+    const int err = ctx != nullptr ? ctx->err : 0;
     const std::string why = ctx != nullptr ? ctx->errstr : "out of memory";
     drop();
     const bool timed_out =
-        saved_errno == EAGAIN || saved_errno == EWOULDBLOCK || saved_errno == ETIMEDOUT;
+        (err == REDIS_ERR_IO && (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK)) ||
+        (connecting && saved_errno == ETIMEDOUT);
+    // What a caller may assume of a write that failed so: it was sent, and the server
+    // may still run it, even after this handle's next calls on a new connection.
+    const std::string effect =
+        connecting ? "" : "; a write may or may not have taken effect, possibly later";
     if (timed_out) {
       throw Error(Errc::kTimeout, "redis at " + server + ": no answer to " + doing +
-                                      " within the timeout (" + why +
-                                      "); a write may or may not have taken effect");
+                                      " within the timeout (" + why + ")" + effect);
     }
     throw Error(Errc::kConnectionLost, "redis at " + server + ": " + doing + " failed: " + why +
-                                           "; a write may or may not have taken effect, and "
-                                           "the next call reconnects");
+                                           effect + "; the next call reconnects");
   }
 
-  // The error an error reply stands for.
-  [[noreturn]] void server_error(const redisReply &r, const char *doing) const {
-    const std::string_view t = text_of(r);
-    if (t.starts_with("OOM")) {
-      throw Error(Errc::kTableFull,
-                  "table is full: redis at " + server +
-                      " refused the write for memory (maxmemory): " + std::string(t));
+  // The error an error reply stands for. A server that cannot take writes now (a replica
+  // after a failover, one still loading its data, one cut off from its primary) is left:
+  // the next call connects again, to whatever the address leads to then.
+  [[noreturn]] void server_error(const redisReply &r, const char *doing) {
+    const std::string t(text_of(r));
+    const bool oom =
+        t.starts_with("OOM") || (t.starts_with("EXECABORT") && t.find("OOM") != std::string::npos);
+    if (oom) {
+      throw Error(Errc::kTableFull, "table is full: redis at " + server +
+                                        " refused the write for memory (maxmemory): " + t);
     }
     if (t.starts_with("NOAUTH") || t.starts_with("WRONGPASS") || t.starts_with("NOPERM")) {
-      throw Error(Errc::kPermissionDenied,
-                  "redis at " + server + ": " + doing + " refused: " + std::string(t));
+      throw Error(Errc::kPermissionDenied, "redis at " + server + ": " + doing + " refused: " + t);
     }
-    throw Error(Errc::kServerError,
-                "redis at " + server + ": " + doing + " failed: " + std::string(t));
+    if (t.starts_with("READONLY") || t.starts_with("LOADING") || t.starts_with("MASTERDOWN")) {
+      drop();
+    }
+    throw Error(Errc::kServerError, "redis at " + server + ": " + doing + " failed: " + t);
+  }
+
+  // A reply of a type the command never gives: the connection is not trusted further.
+  [[noreturn]] void unexpected(const redisReply &r, const char *doing) {
+    drop();
+    throw Error(Errc::kServerError, "redis at " + server + ": " + doing +
+                                        " gave a reply of unexpected type " +
+                                        std::to_string(r.type) + "; the next call reconnects");
+  }
+
+  // r, which must be of type `type` (an error reply is thrown as what it stands for).
+  const redisReply &expect(const redisReply &r, int type, const char *doing) {
+    if (r.type == REDIS_REPLY_ERROR) {
+      server_error(r, doing);
+    }
+    if (r.type != type) {
+      unexpected(r, doing);
+    }
+    return r;
+  }
+  const redisReply &expect(const Reply &r, int type, const char *doing) {
+    return expect(*r, type, doing);
   }
 
   void connect() {
     const timeval tv = timeval_of(opts.connect_timeout_ms);
+    errno = 0;
     ctx = opts.unix_socket.empty()
               ? redisConnectWithTimeout(opts.host.c_str(), static_cast<int>(opts.port), tv)
               : redisConnectUnixWithTimeout(opts.unix_socket.c_str(), tv);
@@ -231,12 +308,13 @@ struct RedisTable::Connection {
     if (ctx == nullptr || ctx->err != 0) {
       fail("connect", saved);
     }
+    errno = 0;
     if (opts.command_timeout_ms != 0 &&
         redisSetTimeout(ctx, timeval_of(opts.command_timeout_ms)) != REDIS_OK) {
-      fail("setting the timeout", errno);
+      fail("connect", errno);
     }
     cas_sha.clear();
-    if (!opts.password.empty()) {
+    if (!opts.password.empty() || !opts.username.empty()) {
       const Reply r = opts.username.empty() ? send({"AUTH", opts.password})
                                             : send({"AUTH", opts.username, opts.password});
       if (r->type == REDIS_REPLY_ERROR) {
@@ -270,7 +348,8 @@ struct RedisTable::Connection {
     const char *name() const { return argv[0]; }
   };
 
-  // Sends one command and returns its reply, an error reply included.
+  // Sends one command and returns its reply, an error reply included (expect() checks
+  // it).
   Reply send(std::initializer_list<std::string_view> args) { return send(Argv(args)); }
   Reply send(const Argv &a) {
     if (ctx == nullptr) {
@@ -286,16 +365,6 @@ struct RedisTable::Connection {
     return r;
   }
 
-  // send(), with an error reply thrown as the error it stands for.
-  Reply call(std::initializer_list<std::string_view> args) { return call(Argv(args)); }
-  Reply call(const Argv &a) {
-    Reply r = send(a);
-    if (r->type == REDIS_REPLY_ERROR) {
-      server_error(*r, a.name());
-    }
-    return r;
-  }
-
   // Queues one command; its reply is read by next_reply(), so that several commands
   // take one round trip.
   void queue(std::initializer_list<std::string_view> args) {
@@ -303,6 +372,7 @@ struct RedisTable::Connection {
       connect();
     }
     const Argv a(args);
+    errno = 0;
     if (redisAppendCommandArgv(ctx, a.count(), a.args(), a.lens.data()) != REDIS_OK) {
       fail(a.name(), errno);
     }
@@ -315,19 +385,25 @@ struct RedisTable::Connection {
     const std::string pattern = prefix + "*";
     std::string cursor = "0";
     do {
-      const Reply r = call({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
-      if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-        throw Error(Errc::kServerError, "redis at " + server + ": SCAN gave an unexpected reply");
+      const Reply r = send({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+      const redisReply &page = expect(r, REDIS_REPLY_ARRAY, "SCAN");
+      if (page.elements != 2 || page.element[0]->type != REDIS_REPLY_STRING ||
+          page.element[1]->type != REDIS_REPLY_ARRAY) {
+        unexpected(page, "SCAN");
       }
-      cursor = text_of(*r->element[0]);
-      each(*r->element[1]);
+      cursor = text_of(*page.element[0]);
+      each(*page.element[1]);
     } while (cursor != "0");
   }
 
-  // GET of a table's key, under the lock: its value, or nil if absent.
+  // GET of a table's key, under the lock: a string, or nil if absent.
   Reply fetch(const std::string &k) {
     const std::lock_guard lock(mu);
-    return call({"GET", k});
+    Reply r = send({"GET", k});
+    if (r->type != REDIS_REPLY_NIL) {
+      expect(r, REDIS_REPLY_STRING, "GET");
+    }
+    return r;
   }
 
   // The reply to the oldest queued command.
@@ -371,7 +447,7 @@ RedisTable::RedisTable(const RedisOptions &opts)
   p.max_key_bytes = opts.max_key_bytes;
   p.max_value_bytes = opts.max_value_bytes;
   detail::check_sizing(p);
-  if (opts.port == 0 || opts.port > 65535) {
+  if (opts.unix_socket.empty() && (opts.port == 0 || opts.port > 65535)) {
     throw Error(Errc::kInvalidArgument,
                 "port: " + std::to_string(opts.port) + " is outside 1..65535");
   }
@@ -410,7 +486,7 @@ void RedisTable::set(std::string_view key, std::string_view value) {
   detail::check_value_size(value.size(), max_value_bytes_);
   Connection &c = live();
   const std::lock_guard lock(c.mu);
-  c.call({"SET", k, value});
+  c.expect(c.send({"SET", k, value}), REDIS_REPLY_STATUS, "SET");
 }
 
 void RedisTable::set_with(std::string_view key, ValueSource source, void *ctx) {
@@ -420,16 +496,18 @@ void RedisTable::set_with(std::string_view key, ValueSource source, void *ctx) {
 }
 
 std::optional<std::string> RedisTable::get(std::string_view key) const {
-  const Reply r = live().fetch(key_of(key));
-  if (r->type != REDIS_REPLY_STRING) {
+  const std::string k = key_of(key);
+  const Reply r = live().fetch(k);
+  if (r->type == REDIS_REPLY_NIL) {
     return std::nullopt;
   }
   return std::string(text_of(*r));
 }
 
 std::optional<std::size_t> RedisTable::get_into(std::string_view key, std::span<char> out) const {
-  const Reply r = live().fetch(key_of(key));
-  if (r->type != REDIS_REPLY_STRING) {
+  const std::string k = key_of(key);
+  const Reply r = live().fetch(k);
+  if (r->type == REDIS_REPLY_NIL) {
     return std::nullopt;
   }
   if (r->len > out.size()) {
@@ -443,14 +521,14 @@ bool RedisTable::erase(std::string_view key) {
   const std::string k = key_of(key);
   Connection &c = live();
   const std::lock_guard lock(c.mu);
-  return c.call({"DEL", k})->integer == 1;
+  return c.expect(c.send({"DEL", k}), REDIS_REPLY_INTEGER, "DEL").integer == 1;
 }
 
 bool RedisTable::contains(std::string_view key) const {
   const std::string k = key_of(key);
   Connection &c = live();
   const std::lock_guard lock(c.mu);
-  return c.call({"EXISTS", k})->integer == 1;
+  return c.expect(c.send({"EXISTS", k}), REDIS_REPLY_INTEGER, "EXISTS").integer == 1;
 }
 
 std::int64_t RedisTable::add(std::string_view key, std::int64_t delta) {
@@ -464,13 +542,11 @@ std::int64_t RedisTable::add(std::string_view key, std::int64_t delta) {
     Connection &c = live();
     const std::lock_guard lock(c.mu);
     const Reply r = c.send({"INCRBY", k, d});
-    if (r->type == REDIS_REPLY_INTEGER) {
-      return r->integer;
-    }
-    const std::string_view t = text_of(*r);
-    if (r->type != REDIS_REPLY_ERROR || (t.find("not an integer") == std::string_view::npos &&
-                                         t.find("overflow") == std::string_view::npos)) {
-      c.server_error(*r, "INCRBY");
+    const std::string_view t = r->type == REDIS_REPLY_ERROR ? text_of(*r) : "";
+    const bool refused_number = t.find("not an integer") != std::string_view::npos ||
+                                t.find("overflow") != std::string_view::npos;
+    if (!refused_number) {
+      return c.expect(r, REDIS_REPLY_INTEGER, "INCRBY").integer;
     }
   }
   std::int64_t sum = 0;
@@ -491,15 +567,15 @@ bool RedisTable::compare_and_set(std::string_view key, std::string_view expected
     c.connect(); // a new connection may be to a restarted server without the script
   }
   if (c.cas_sha.empty()) {
-    c.cas_sha = std::string(text_of(*c.call({"SCRIPT", "LOAD", kCompareAndSetScript})));
+    const Reply sha = c.send({"SCRIPT", "LOAD", kCompareAndSetScript});
+    c.cas_sha = text_of(c.expect(sha, REDIS_REPLY_STRING, "SCRIPT LOAD"));
   }
   Reply r = c.send({"EVALSHA", c.cas_sha, "1", k, expected, desired});
   if (r->type == REDIS_REPLY_ERROR && text_of(*r).starts_with("NOSCRIPT")) {
-    r = c.call({"EVAL", kCompareAndSetScript, "1", k, expected, desired});
-  } else if (r->type == REDIS_REPLY_ERROR) {
-    c.server_error(*r, "EVALSHA");
+    // The server lost its script cache (a restart, SCRIPT FLUSH): EVAL sends the script.
+    r = c.send({"EVAL", kCompareAndSetScript, "1", k, expected, desired});
   }
-  return r->integer == 1;
+  return c.expect(r, REDIS_REPLY_INTEGER, "EVALSHA").integer == 1;
 }
 
 bool RedisTable::set_if_absent(std::string_view key, std::string_view value) {
@@ -507,7 +583,19 @@ bool RedisTable::set_if_absent(std::string_view key, std::string_view value) {
   detail::check_value_size(value.size(), max_value_bytes_);
   Connection &c = live();
   const std::lock_guard lock(c.mu);
-  return c.call({"SET", k, value, "NX"})->type == REDIS_REPLY_STATUS;
+  const Reply r = c.send({"SET", k, value, "NX"});
+  if (r->type == REDIS_REPLY_NIL) {
+    return false;
+  }
+  if (r->type == REDIS_REPLY_ERROR && text_of(*r).starts_with("OOM")) {
+    // A server out of memory refuses SET NX whether or not the key is there. Present, the
+    // answer is false (linearized at the EXISTS); absent, the table is full.
+    if (c.expect(c.send({"EXISTS", k}), REDIS_REPLY_INTEGER, "EXISTS").integer == 1) {
+      return false;
+    }
+  }
+  c.expect(r, REDIS_REPLY_STATUS, "SET NX");
+  return true;
 }
 
 bool RedisTable::update(std::string_view key, Updater fn, void *ctx) {
@@ -515,34 +603,37 @@ bool RedisTable::update(std::string_view key, Updater fn, void *ctx) {
   Connection &c = live();
   const std::lock_guard lock(c.mu);
   std::string scratch;
+  // Drops the connection on any way out but the ones that leave it clean (every reply
+  // read, no WATCH or MULTI open): an error, or fn's exception, half-way.
+  struct DropUnlessClean {
+    Connection &c;
+    bool clean = false;
+    ~DropUnlessClean() {
+      if (!clean) {
+        c.drop();
+      }
+    }
+  };
   // WATCH makes EXEC drop the write if any client changed the key after the WATCH: then
   // the GET that fn saw is stale, and the loop runs fn again on the new value.
   for (;;) {
+    DropUnlessClean guard{c};
     c.queue({"WATCH", k}); // WATCH and GET in one round trip
     c.queue({"GET", k});
     const Reply watched = c.next_reply("WATCH");
-    const Reply r = c.next_reply("GET");
-    for (const redisReply *reply : {watched.get(), r.get()}) {
-      if (reply->type == REDIS_REPLY_ERROR) {
-        c.server_error(*reply, reply == watched.get() ? "WATCH" : "GET");
-      }
-    }
+    const Reply got = c.next_reply("GET");
+    c.expect(watched, REDIS_REPLY_STATUS, "WATCH");
     std::optional<std::string_view> current;
-    if (r->type == REDIS_REPLY_STRING) {
-      current = text_of(*r);
+    if (got->type != REDIS_REPLY_NIL) {
+      current = text_of(c.expect(got, REDIS_REPLY_STRING, "GET"));
     }
-    std::optional<std::string_view> next;
-    try {
-      next = fn(ctx, current, scratch);
-      if (next) {
-        detail::check_value_size(next->size(), max_value_bytes_);
-      }
-    } catch (...) {
-      c.call({"UNWATCH"});
-      throw;
+    const std::optional<std::string_view> next = fn(ctx, current, scratch);
+    if (next) {
+      detail::check_value_size(next->size(), max_value_bytes_);
     }
     if (!next) {
-      c.call({"UNWATCH"}); // a read: linearized at the GET
+      c.expect(c.send({"UNWATCH"}), REDIS_REPLY_STATUS, "UNWATCH"); // a read: linearized at GET
+      guard.clean = true;
       return false;
     }
     c.queue({"MULTI"});
@@ -551,19 +642,21 @@ bool RedisTable::update(std::string_view key, Updater fn, void *ctx) {
     const Reply multi = c.next_reply("MULTI");
     const Reply queued = c.next_reply("SET");
     const Reply exec = c.next_reply("EXEC");
-    if (queued->type == REDIS_REPLY_ERROR) {
-      c.server_error(*queued, "SET");
+    c.expect(multi, REDIS_REPLY_STATUS, "MULTI");
+    if (text_of(c.expect(queued, REDIS_REPLY_STATUS, "SET")) != "QUEUED") {
+      c.unexpected(*queued, "SET in MULTI");
     }
-    if (exec->type == REDIS_REPLY_ERROR) {
-      c.server_error(*exec, "EXEC");
+    if (exec->type == REDIS_REPLY_NIL) {
+      guard.clean = true; // EXEC ended the WATCH: the key changed after it, read it again
+      continue;
     }
-    if (exec->type == REDIS_REPLY_ARRAY) {
-      if (exec->elements == 1 && exec->element[0]->type == REDIS_REPLY_ERROR) {
-        c.server_error(*exec->element[0], "SET");
-      }
-      return true;
+    const redisReply &results = c.expect(exec, REDIS_REPLY_ARRAY, "EXEC");
+    if (results.elements != 1) {
+      c.unexpected(results, "EXEC");
     }
-    // A nil EXEC: the key changed after the WATCH; read it again.
+    c.expect(*results.element[0], REDIS_REPLY_STATUS, "SET"); // run, and refused (OOM)?
+    guard.clean = true;
+    return true;
   }
 }
 
@@ -608,7 +701,7 @@ void RedisTable::clear() {
       a.argv.push_back(found[i].data());
       a.lens.push_back(found[i].size());
     }
-    c.call(a);
+    c.expect(c.send(a), REDIS_REPLY_INTEGER, "UNLINK");
   }
 }
 

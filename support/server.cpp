@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,6 +33,16 @@ int free_port() {
   }
   ::close(fd);
   return ntohs(a.sin_port);
+}
+
+bool accepts_at(const std::string &socket_path) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  socket_path.copy(a.sun_path, sizeof a.sun_path - 1);
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
 }
 
 bool accepts(int port) {
@@ -63,8 +74,9 @@ bool Server::find(const std::string &program, std::string &path, std::string &wh
   return false;
 }
 
-Server::Server(const std::string &path, std::vector<std::string> args)
-    : path_(path), args_(std::move(args)), port_(free_port()) {
+Server::Server(const std::string &path, std::vector<std::string> args, std::string ready_socket)
+    : path_(path), args_(std::move(args)), ready_socket_(std::move(ready_socket)),
+      port_(free_port()) {
   for (auto &a : args_) {
     if (a == "{port}") {
       a = std::to_string(port_);
@@ -91,15 +103,17 @@ void Server::start() {
     ::_exit(127);
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!accepts(port_)) {
+  while (ready_socket_.empty() ? !accepts(port_) : !accepts_at(ready_socket_)) {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
       throw std::runtime_error(path_ + " exited before accepting connections");
     }
     if (std::chrono::steady_clock::now() > deadline) {
-      throw std::runtime_error(path_ + " did not accept connections on port " +
-                               std::to_string(port_) + " within 10 s");
+      throw std::runtime_error(
+          path_ + " did not accept connections on " +
+          (ready_socket_.empty() ? "port " + std::to_string(port_) : ready_socket_) +
+          " within 10 s");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

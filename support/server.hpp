@@ -17,8 +17,9 @@ public:
   static bool find(const std::string &program, std::string &path, std::string &why);
 
   // Starts `path` with `args` ("{port}" replaced by a free port), output discarded, and
-  // waits until the port accepts connections. Throws std::runtime_error on failure.
-  Server(const std::string &path, std::vector<std::string> args);
+  // waits until the port accepts connections, or the unix socket `ready_socket` does if
+  // one is given. Throws std::runtime_error on failure.
+  Server(const std::string &path, std::vector<std::string> args, std::string ready_socket = {});
   ~Server();
   Server(const Server &) = delete;
   Server &operator=(const Server &) = delete;
@@ -37,6 +38,7 @@ private:
 
   std::string path_;
   std::vector<std::string> args_;
+  std::string ready_socket_;
   pid_t pid_ = -1;
   int port_ = 0;
 };

@@ -11,18 +11,36 @@
 
 #include <gtest/gtest.h>
 
+#include <hiredis/hiredis.h>
+
 #include "engines.hpp"
 #include "test_util.hpp"
 
 namespace shmtable::test {
 namespace {
 
-RedisOptions on_test_server(const std::string &name) {
+// A table on the binary's server, under a name of its own (pid and counter: a rerun or
+// --gtest_repeat starts from an empty table).
+RedisOptions on_test_server(const std::string &tag) {
+  const ScopedName unique(tag);
   RedisOptions o;
-  o.name = name;
+  o.name = unique.str();
   o.connect_to(Redis::server().url());
   return o;
 }
+
+// A raw connection to a server, for what the tests do behind a table's back.
+struct RawRedis {
+  redisContext *c;
+  explicit RawRedis(int port) : c(redisConnect("127.0.0.1", port)) {}
+  ~RawRedis() { redisFree(c); }
+  std::string command(const char *text) {
+    auto *r = static_cast<redisReply *>(redisCommand(c, text));
+    std::string out = r == nullptr ? "(no reply)" : r->str != nullptr ? r->str : "";
+    freeReplyObject(r);
+    return out;
+  }
+};
 
 std::string redis_server_path() {
   std::string path;
@@ -56,6 +74,12 @@ TEST(RedisOptions, UrlsFillTheConnectionFields) {
   EXPECT_EQ(o.unix_socket, "/run/redis/redis.sock");
   EXPECT_EQ(o.database, 2u);
   EXPECT_EQ(o.password, "");
+  o.connect_to("unix:///tmp/a@b.sock"); // an '@' in the path is no credential
+  EXPECT_EQ(o.unix_socket, "/tmp/a@b.sock");
+  o.connect_to("redis://bob:p%40ss%3Aword@h"); // percent-escaped, as other clients read it
+  EXPECT_EQ(o.username, "bob");
+  EXPECT_EQ(o.password, "p@ss:word");
+  EXPECT_EQ(o.unix_socket, "");
 }
 
 TEST(RedisOptions, BadUrlsNameWhatIsWrong) {
@@ -72,6 +96,10 @@ TEST(RedisOptions, BadUrlsNameWhatIsWrong) {
                [&] { o.connect_to("unix://relative.sock"); });
   expect_error(Errc::kInvalidArgument, "[USER]:PASSWORD", [&] { o.connect_to("redis://x@h"); });
   expect_error(Errc::kInvalidArgument, "[ADDRESS]:PORT", [&] { o.connect_to("redis://[::1"); });
+  expect_error(Errc::kInvalidArgument, "in brackets", [&] { o.connect_to("redis://::1"); });
+  expect_error(Errc::kInvalidArgument, "takes no query", [&] { o.connect_to("redis://h?db=1"); });
+  expect_error(Errc::kInvalidArgument, "not 0", [&] { o.connect_to("redis://h:0"); });
+  expect_error(Errc::kInvalidArgument, "two hex digits", [&] { o.connect_to("redis://:%4@h"); });
 }
 
 TEST(RedisTable, RefusesAFileBackedTableAndBadNames) {
@@ -160,9 +188,12 @@ TEST(RedisTable, AServerThatDoesNotAnswerIsATimeout) {
   o.connect_to("redis://127.0.0.1:" + std::to_string(server.port()));
   RedisTable t(o);
   t.set("k", "v");
+  t.set("other", "w");
   ::kill(server.pid(), SIGSTOP);
   expect_error(Errc::kTimeout, "no answer to GET", [&] { (void)t.get("k"); });
   ::kill(server.pid(), SIGCONT);
+  // A new connection: the late reply to the first GET ("v") is not taken for this one.
+  EXPECT_EQ(t.get("other"), "w");
   EXPECT_EQ(t.get("k"), "v");
 }
 
@@ -181,6 +212,26 @@ TEST(RedisTable, CredentialsAreCheckedByTheServer) {
   RedisTable t(o);
   t.set("k", "v");
   EXPECT_EQ(t.get("k"), "v");
+  o.connect_to("redis://default:s3cret@" + at); // an ACL user and its password
+  RedisTable user(o);
+  EXPECT_EQ(user.get("k"), "v");
+}
+
+TEST(RedisTable, AUnixSocketAndADatabaseFromTheUrl) {
+  const std::string sock = "/tmp/shmtable-redis-test-" + std::to_string(::getpid()) + ".sock";
+  support::Server server(
+      redis_server_path(),
+      {"--port", "0", "--unixsocket", sock, "--unixsocketperm", "700", "--save", ""}, sock);
+  RedisOptions o;
+  o.name = "socket";
+  o.connect_to("unix://" + sock + "?db=3");
+  RedisTable t(o);
+  t.set("k", "on db 3");
+  o.connect_to("unix://" + sock);
+  RedisTable db0(o);
+  EXPECT_EQ(db0.get("k"), std::nullopt);
+  o.connect_to("unix://" + sock + "?db=3");
+  EXPECT_EQ(RedisTable(o).get("k"), "on db 3");
 }
 
 // With maxmemory and the noeviction policy, a write the server refuses for memory is the
@@ -208,6 +259,19 @@ TEST(RedisTable, AServerOutOfMemoryIsAFullTable) {
   ASSERT_GT(stored, 10);
   EXPECT_EQ(t.get("k0"), value);
   EXPECT_EQ(t.size(), static_cast<std::size_t>(stored));
+  // At maxmemory the server refuses every write, of present keys too; set_if_absent of a
+  // present key is still false, as the contract says.
+  EXPECT_FALSE(t.set_if_absent("k0", "x"));
+  expect_error(Errc::kTableFull, "table is full", [&] { t.set_if_absent("new", "x"); });
+  expect_error(Errc::kTableFull, "table is full", [&] { t.set("k0", "overwrite"); });
+  expect_error(Errc::kTableFull, "table is full", [&] { t.add("counter", 1); });
+  expect_error(Errc::kTableFull, "table is full", [&] { t.compare_and_set("k0", value, "x"); });
+  expect_error(Errc::kTableFull, "table is full", [&] {
+    t.update("k0", [](const std::optional<std::string_view> &, std::string &) {
+      return std::optional<std::string_view>("x");
+    });
+  });
+  EXPECT_EQ(t.get("k0"), value);
   for (int i = 0; i < stored; ++i) { // deletes are allowed; the server's used memory falls
     EXPECT_TRUE(t.erase("k" + std::to_string(i)));
   }
@@ -216,9 +280,13 @@ TEST(RedisTable, AServerOutOfMemoryIsAFullTable) {
 }
 
 TEST(RedisTable, TablesAreNamespacesOfOneServer) {
-  RedisTable a(on_test_server("ns-a"));
-  RedisTable b(on_test_server("ns-b"));
-  RedisTable a_prefix(on_test_server("ns")); // "ns:" is no prefix of "ns-a:"
+  RedisOptions o = on_test_server("ns");
+  RedisTable a_prefix(o); // "NAME:" is no prefix of "NAME-a:"
+  const std::string base = o.name;
+  o.name = base + "-a";
+  RedisTable a(o);
+  o.name = base + "-b";
+  RedisTable b(o);
   for (int i = 0; i < 50; ++i) {
     a.set("k" + std::to_string(i), "a");
     b.set("k" + std::to_string(i), "b");
@@ -232,7 +300,7 @@ TEST(RedisTable, TablesAreNamespacesOfOneServer) {
   EXPECT_EQ(a.size(), 0u);
   EXPECT_EQ(b.size(), 50u);
   EXPECT_EQ(a_prefix.get("k0"), "ns");
-  RedisOptions other_db = on_test_server("ns-b");
+  RedisOptions other_db = o; // b's table, on another database
   other_db.database = 1;
   RedisTable b1(other_db);
   EXPECT_EQ(b1.get("k7"), std::nullopt);
@@ -242,8 +310,9 @@ TEST(RedisTable, TablesAreNamespacesOfOneServer) {
 // update() reads, runs fn, and writes only if nobody wrote the key meanwhile: a write
 // from another client between the read and the write makes fn run again on the new value.
 TEST(RedisTable, UpdateRunsAgainWhenAnotherClientWroteBetween) {
-  RedisTable t(on_test_server("update-race"));
-  RedisTable other(on_test_server("update-race"));
+  const RedisOptions o = on_test_server("update-race");
+  RedisTable t(o);
+  RedisTable other(o);
   t.set("k", "1");
   std::vector<std::string> seen;
   const bool stored =
@@ -270,6 +339,18 @@ TEST(RedisTable, AddReadsNumbersAsEveryEngineDoes) {
   t.set("min", std::to_string(INT64_MIN));
   expect_error(Errc::kNotANumber, "overflows", [&] { t.add("min", -1); });
   EXPECT_EQ(t.get("min"), std::to_string(INT64_MIN));
+  for (const std::uint32_t limit : {19u, 20u}) { // below 20, INCRBY could outgrow the limit
+    RedisOptions o = on_test_server("add-limit");
+    o.max_value_bytes = limit;
+    RedisTable l(o);
+    l.set("n", "-999999999999999999"); // 19 bytes
+    if (limit == 19) {
+      expect_error(Errc::kValueTooLarge, "max_value_bytes of 19", [&] { l.add("n", -1); });
+      EXPECT_EQ(l.get("n"), "-999999999999999999");
+    } else {
+      EXPECT_EQ(l.add("n", -1), -1000000000000000000);
+    }
+  }
   RedisOptions small = on_test_server("add-small");
   small.max_value_bytes = 3;
   RedisTable s(small);
@@ -280,8 +361,8 @@ TEST(RedisTable, AddReadsNumbersAsEveryEngineDoes) {
 
 // Several processes, each with its own connection, count on one key: no increment lost.
 TEST(RedisTable, ProcessesShareATableThroughTheServer) {
-  const std::string url = Redis::server().url();
-  RedisTable t(on_test_server("procs"));
+  const RedisOptions shared = on_test_server("procs");
+  RedisTable t(shared);
   constexpr int kProcs = 4;
   constexpr int kAdds = 300;
   std::vector<pid_t> kids;
@@ -290,10 +371,8 @@ TEST(RedisTable, ProcessesShareATableThroughTheServer) {
     if (pid == 0) {
       int code = 0;
       try {
-        RedisOptions o;
-        o.name = "procs";
+        RedisOptions o = shared;
         o.max_value_bytes = kProcs * kAdds; // the log's length at the end
-        o.connect_to(url);
         RedisTable mine(o);
         for (int i = 0; i < kAdds; ++i) {
           mine.add("count", 1);
@@ -316,6 +395,43 @@ TEST(RedisTable, ProcessesShareATableThroughTheServer) {
   }
   EXPECT_EQ(t.get("count"), std::to_string(kProcs * kAdds));
   EXPECT_EQ(t.get("log")->size(), static_cast<std::size_t>(kProcs * kAdds));
+}
+
+// An exception from update()'s fn propagates, and leaves the handle working: no WATCH
+// of that call stays behind to make a later update run again.
+TEST(RedisTable, AnExceptionFromUpdatesFnLeavesTheHandleWorking) {
+  const RedisOptions o = on_test_server("update-throws");
+  RedisTable t(o);
+  RedisTable other(o);
+  t.set("k", "1");
+  EXPECT_THROW(t.update("k",
+                        [](const std::optional<std::string_view> &,
+                           std::string &) -> std::optional<std::string_view> {
+                          throw std::runtime_error("caller's own failure");
+                        }),
+               std::runtime_error);
+  other.set("k", "2"); // would abort a WATCH left open by the failed call
+  int runs = 0;
+  EXPECT_TRUE(t.update("k", [&](const std::optional<std::string_view> &cur, std::string &s) {
+    ++runs;
+    s = std::string(*cur) + "+";
+    return std::optional<std::string_view>(s);
+  }));
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(t.get("k"), "2+");
+}
+
+// compare_and_set runs a script the server keeps by its hash; a server that lost its
+// script cache (SCRIPT FLUSH) gets the script sent again.
+TEST(RedisTable, CompareAndSetSurvivesAFlushedScriptCache) {
+  RedisTable t(on_test_server("cas-flush"));
+  t.set("k", "a");
+  EXPECT_TRUE(t.compare_and_set("k", "a", "b"));
+  RawRedis raw(Redis::server().process().port());
+  EXPECT_EQ(raw.command("SCRIPT FLUSH"), "OK");
+  EXPECT_TRUE(t.compare_and_set("k", "b", "c"));
+  EXPECT_FALSE(t.compare_and_set("k", "b", "d"));
+  EXPECT_EQ(t.get("k"), "c");
 }
 
 // A handle's calls are serialized on its one connection: threads may share it.
