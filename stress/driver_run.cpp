@@ -671,6 +671,11 @@ int run_scenario(Cli &c) {
     const Tally tally = runner.run();
     next_process = runner.next_process() + 1; // the audit's reads are process runner.next_process()
     ops_left -= std::min(ops_left, epoch_ops);
+    if (cfg.engine.redis()) {
+      // A fresh connection: a server may have closed this idle one meanwhile (its
+      // `timeout`), and the audit's first call would fail with connection_lost.
+      table = open_table(cfg.engine, cfg.table);
+    }
     EpochResult e = audit_and_check(c, *table, log, runner, tally);
     e.write_history(c.history, epoch == 1);
     const bool failed = e.violations() > 0;
