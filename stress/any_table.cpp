@@ -1,4 +1,5 @@
-// stress/any_table.cpp: AnyTable over LockFreeTable and MutexTable.
+// stress/any_table.cpp: AnyTable over LockFreeTable and MutexTable, and the choice of
+// engine (the redis one is any_table_redis.cpp's).
 #include "any_table.hpp"
 
 #include <string>
@@ -83,7 +84,9 @@ public:
       return 0;
     }
   }
-  std::uint64_t home_slot(std::string_view k) const override { return t_.home_slot(k); }
+  std::optional<std::uint64_t> home_slot(std::string_view k) const override {
+    return t_.home_slot(k);
+  }
   std::optional<std::uint64_t> fingerprint(std::string_view k) const override {
     if constexpr (std::is_same_v<T, LockFreeTable>) {
       return t_.fingerprint(k);
@@ -102,6 +105,20 @@ private:
 };
 
 } // namespace
+
+std::optional<StressEngine> parse_stress_engine(std::string_view name) {
+  if (name == "redis") {
+    return StressEngine{};
+  }
+  if (const auto e = parse_engine_name(name)) {
+    return StressEngine{*e, {}};
+  }
+  return std::nullopt;
+}
+
+std::unique_ptr<AnyTable> open_table(const StressEngine &e, const Options &opts) {
+  return e.shm ? open_table(*e.shm, opts) : open_redis_table(e.redis_url, opts);
+}
 
 std::unique_ptr<AnyTable> open_table(EngineName e, Options opts) {
   return visit_engine(e, [&]<class T>(std::type_identity<T>) -> std::unique_ptr<AnyTable> {

@@ -30,15 +30,21 @@ Commands (each runs worker processes against one fresh table, then checks everyt
   check FILE   check a recorded history (JSON lines, see stress/README.md)
 
 Options:
-  --engine E            lockfree (default) | mutex (the faithful baseline) | robust
+  --engine E            lockfree (default) | mutex (the faithful baseline) | robust |
+                        redis (a RedisTable on a server, each worker process over a
+                        connection of its own; not full, collide, create-race: a server
+                        has no slots to fill or collide in, nor a segment to create)
+  --redis-url URL       redis: the server, redis://HOST:PORT (default: a redis-server
+                        that the run starts on a free loopback port and stops at the end)
   --procs N             worker processes (default 4)
   --ops N               total operations (default 200000 unless --seconds is given)
   --seconds S           run for S seconds instead
-  --max-ops N           operations per epoch (default 8000000): a longer run goes in
-                        epochs, each audited and checked on its own, so memory stays
-                        bounded whatever the length
+  --max-ops N           operations per epoch (default 8000000; redis with --crash:
+                        500000): a longer run goes in epochs, each audited and checked
+                        on its own, so memory stays bounded whatever the length
   --keys N              key set size (mix, limits, collide, clear-race; full: 1.5 x capacity)
-  --capacity N          table slots (default 1024; full: 64)
+  --capacity N          table slots (default 1024; full: 64); redis has no slots: there
+                        it only sizes churn's live keys (load x capacity)
   --same-fingerprint    collide, lockfree: the keys share their fingerprint too, so only
                         their records tell them apart (the search tries about
                         capacity x 65536 keys per key: keep --capacity small)
@@ -116,6 +122,7 @@ Cli parse(int argc, char **argv) {
                                  {"buffers-may-run-out", no_argument, nullptr, 'B'},
                                  {"quiet", no_argument, nullptr, 'q'},
                                  {"same-fingerprint", no_argument, nullptr, 'F'},
+                                 {"redis-url", required_argument, nullptr, 'U'},
                                  {nullptr, 0, nullptr, 0}};
   optind = 2;
   RunConfig &cfg = c.cfg;
@@ -123,13 +130,17 @@ Cli parse(int argc, char **argv) {
   for (int ch; (ch = getopt_long(argc, argv, "", kLong, nullptr)) != -1;) {
     switch (ch) {
     case 'e': {
-      const auto e = parse_engine_name(optarg);
+      const auto e = parse_stress_engine(optarg);
       if (!e) {
-        usage_error(std::string("--engine: \"") + optarg + "\" is not " + engine_name_list());
+        usage_error(std::string("--engine: \"") + optarg + "\" is not " + engine_name_list() +
+                    " (shared memory) or redis");
       }
-      cfg.engine = *e;
+      cfg.engine.shm = e->shm;
       break;
     }
+    case 'U':
+      cfg.engine.redis_url = optarg;
+      break;
     case 'p':
       cfg.procs = static_cast<unsigned>(number_arg("procs", optarg));
       if (cfg.procs < 1 || cfg.procs > 1024) {
@@ -144,6 +155,9 @@ Cli parse(int argc, char **argv) {
       break;
     case 'M':
       c.max_ops = number_arg("max-ops", optarg);
+      if (!c.max_ops) {
+        usage_error("--max-ops: at least 1");
+      }
       break;
     case 'k':
       c.keys = number_arg("keys", optarg);
@@ -216,6 +230,18 @@ Cli parse(int argc, char **argv) {
   } else if (optind != argc) {
     usage_error(std::string("unexpected argument \"") + argv[optind] + "\"");
   }
+  if (!cfg.engine.redis_url.empty() && !cfg.engine.redis()) {
+    usage_error("--redis-url: only with --engine redis");
+  }
+  if (cfg.engine.redis() && c.command != "check") {
+    if (std::string why; !redis_built(why)) {
+      usage_error("--engine redis: " + why);
+    }
+    if (c.command == "create-race") {
+      usage_error("create-race: not with --engine redis (a table on a server is a key "
+                  "namespace: there is no segment whose creation processes could race for)");
+    }
+  }
   if (!c.seed_given) {
     cfg.seed = std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32);
   }
@@ -241,6 +267,15 @@ void apply_defaults(Cli &c) {
     usage_error("unknown command \"" + c.command + "\"");
   }
   cfg.scenario = s;
+  // A table on a server has no slots: no capacity to fill, no home slot to collide in.
+  if (cfg.engine.redis() && (s == Scenario::kFull || s == Scenario::kCollide)) {
+    usage_error(c.command + ": not with --engine redis (" +
+                (s == Scenario::kFull ? "a table on a server has no capacity to fill: its room is "
+                                        "the server's memory"
+                                      : "a table on a server has no slots, so keys have no home "
+                                        "slot to share") +
+                ")");
+  }
   if (c.same_fingerprint && (s != Scenario::kCollide || cfg.engine != EngineName::kLockFree)) {
     usage_error("--same-fingerprint: only for collide on the lockfree engine (the mutex "
                 "engines keep no fingerprint)");
@@ -253,6 +288,12 @@ void apply_defaults(Cli &c) {
   }
   if (!cfg.ops && cfg.seconds == 0) {
     cfg.ops = 200'000;
+  }
+  // A dead redis client's operation has no response bound (driver_run.cpp, collect), so
+  // it stays a candidate to the end of its epoch's history, and the check's search grows
+  // faster than the number of such operations per key: shorter epochs keep it small.
+  if (!c.max_ops) {
+    c.max_ops = cfg.engine.redis() && c.crash ? 500'000 : 8'000'000;
   }
   if (s == Scenario::kFull) {
     cfg.mix = {25, 25, 15, 5, 10, 10, 10};

@@ -15,7 +15,7 @@ struct Cli {
   std::string file; // check
   RunConfig cfg;
   std::uint64_t keys = 0;
-  std::uint64_t max_ops = 8'000'000;
+  std::uint64_t max_ops = 0; // operations per epoch; 0: apply_defaults' default
   bool crash = false;
   unsigned kill_interval_ms = 50;
   unsigned hang_ms = 3000;

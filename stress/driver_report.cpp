@@ -75,28 +75,42 @@ int Totals::report(const Cli &c) const {
   }
   std::printf("  values read torn or invented, unexpected errors (seen online): %llu\n",
               static_cast<unsigned long long>(online));
-  std::printf("  recover(): %llu entries, %llu reservations freed, %llu buffers reclaimed, "
-              "%llu spare permits reset, %llu locks reset; second recover(): %s\n",
-              static_cast<unsigned long long>(recovered.entries),
-              static_cast<unsigned long long>(recovered.pending_cleared),
-              static_cast<unsigned long long>(recovered.buffers_reclaimed),
-              static_cast<unsigned long long>(recovered.spares_cleared),
-              static_cast<unsigned long long>(recovered.locks_reset),
-              second_found_more ? "found more" : "nothing left");
-  std::printf("  fsck: %zu entries, refilled %llu of %llu slots, %llu violations%s\n", entries,
-              static_cast<unsigned long long>(refilled),
-              static_cast<unsigned long long>(cfg.table.capacity),
-              static_cast<unsigned long long>(fsck_violations),
-              expected_damage
-                  ? (", " + std::to_string(expected_damage) + " torn values (expected)").c_str()
-                  : "");
+  if (segment) {
+    std::printf("  recover(): %llu entries, %llu reservations freed, %llu buffers reclaimed, "
+                "%llu spare permits reset, %llu locks reset; second recover(): %s\n",
+                static_cast<unsigned long long>(recovered.entries),
+                static_cast<unsigned long long>(recovered.pending_cleared),
+                static_cast<unsigned long long>(recovered.buffers_reclaimed),
+                static_cast<unsigned long long>(recovered.spares_cleared),
+                static_cast<unsigned long long>(recovered.locks_reset),
+                second_found_more ? "found more" : "nothing left");
+    std::printf("  fsck: %zu entries, refilled %llu of %llu slots, %llu violations%s\n", entries,
+                static_cast<unsigned long long>(refilled),
+                static_cast<unsigned long long>(cfg.table.capacity),
+                static_cast<unsigned long long>(fsck_violations),
+                expected_damage
+                    ? (", " + std::to_string(expected_damage) + " torn values (expected)").c_str()
+                    : "");
+  } else {
+    std::printf("  recover() and the refill: skipped (a table on a server has no segment to "
+                "repair, no slots to refill)\n");
+    std::printf("  audit: %zu entries, every key read back, then cleared: %llu violations\n",
+                entries, static_cast<unsigned long long>(fsck_violations));
+  }
   for (const std::string &m : fsck_messages) {
     std::printf("  VIOLATION: %s\n", m.c_str());
   }
   print_check(r, check_secs);
+  nlohmann::json recover = nullptr; // a server's audit has no recover()
+  if (segment) {
+    recover = {{"pending_cleared", recovered.pending_cleared},
+               {"buffers_reclaimed", recovered.buffers_reclaimed},
+               {"spares_cleared", recovered.spares_cleared},
+               {"locks_reset", recovered.locks_reset}};
+  }
   return finish(c, violations_,
                 {{"command", c.command},
-                 {"engine", to_string(cfg.engine)},
+                 {"engine", cfg.engine.name()},
                  {"processes", cfg.procs},
                  {"operations", worker_ops},
                  {"epochs", epochs},
@@ -107,11 +121,8 @@ int Totals::report(const Cli &c) const {
                  {"hang_expected", tally.hang_expected},
                  {"worker_failures", tally.worker_failures},
                  {"online_violations", online},
-                 {"recover",
-                  {{"pending_cleared", recovered.pending_cleared},
-                   {"buffers_reclaimed", recovered.buffers_reclaimed},
-                   {"spares_cleared", recovered.spares_cleared},
-                   {"locks_reset", recovered.locks_reset}}},
+                 {"audit", segment ? "segment" : "server"},
+                 {"recover", recover},
                  {"fsck_violations", fsck_violations},
                  {"expected_damage", expected_damage},
                  {"check", report_json(r)},

@@ -25,6 +25,7 @@
 #include "driver_report.hpp"
 #include "fsck.hpp"
 #include "history.hpp"
+#include "server.hpp"
 #include "shared_log.hpp"
 #include "values.hpp"
 #include "workload.hpp"
@@ -322,8 +323,15 @@ private:
 
 // ---- From the shared log to a history --------------------------------------------
 
+// `reaped_at`: when each process was seen dead (Runner::reaped_at), the bound of its
+// unfinished operation. A shared-memory engine never finishes a dead process's operation
+// for it (README, "Operations that did not complete"); a server may: the dead client's
+// command can still sit in the server's socket buffer when the harness reaps the client,
+// and run after. So for redis an unfinished operation has no bound (response_ns nullopt:
+// it may take effect at any time after its invocation, or never).
 std::vector<Operation> collect(const RunConfig &cfg, const SharedLog &log,
                                const std::vector<std::uint64_t> &reaped_at) {
+  const bool dead_ops_bounded = !cfg.engine.redis();
   std::vector<Operation> ops;
   for (std::size_t l = 0; l < log.lanes(); ++l) {
     const Lane &lane = log.lane(l);
@@ -365,7 +373,7 @@ std::vector<Operation> collect(const RunConfig &cfg, const SharedLog &log,
       const std::uint64_t resp = r.response_ns.load(std::memory_order_relaxed);
       op.completed = resp != 0;
       if (!op.completed) {
-        if (r.process < reaped_at.size() && reaped_at[r.process]) {
+        if (dead_ops_bounded && r.process < reaped_at.size() && reaped_at[r.process]) {
           op.response_ns = reaped_at[r.process];
         }
         ops.push_back(std::move(op));
@@ -421,12 +429,16 @@ std::vector<Operation> collect(const RunConfig &cfg, const SharedLog &log,
 // ---- Commands ------------------------------------------------------------------------
 
 // Keys that all share one home slot (and, with `same_fp`, one fingerprint), found by
-// asking the table where keys land.
+// asking the table where keys land (a table with slots: apply_defaults refuses collide
+// for one without).
 std::vector<std::string> colliding_keys(const AnyTable &t, std::uint64_t n, std::size_t bytes,
                                         bool same_fp) {
   std::vector<std::string> keys;
   const std::string first = key_text(0, bytes);
-  const std::uint64_t target = t.home_slot(first);
+  const std::optional<std::uint64_t> target = t.home_slot(first);
+  if (!target) {
+    throw std::logic_error("collide: the table has no slots");
+  }
   const std::optional<std::uint64_t> fp = t.fingerprint(first);
   for (std::uint64_t i = 0; keys.size() < n; ++i) {
     std::string k = key_text(i, bytes);
@@ -451,19 +463,19 @@ int run_check(const Cli &c) {
 }
 
 int run_create_race(const Cli &c) {
+  const EngineName engine = *c.cfg.engine.shm; // parse() refuses redis here
   std::printf("create-race: engine %s, %u processes, %llu rounds\n",
-              std::string(to_string(c.cfg.engine)).c_str(), c.cfg.procs,
+              std::string(to_string(engine)).c_str(), c.cfg.procs,
               static_cast<unsigned long long>(c.rounds));
-  const CreateRaceReport r = create_race(
-      c.cfg.engine, "shmtable-stress-" + std::to_string(getpid()), c.cfg.procs, c.rounds, !c.quiet);
+  const CreateRaceReport r = create_race(engine, "shmtable-stress-" + std::to_string(getpid()),
+                                         c.cfg.procs, c.rounds, !c.quiet);
   std::printf("  %llu rounds, %llu violations\n", static_cast<unsigned long long>(r.rounds),
               static_cast<unsigned long long>(r.violations));
   for (const std::string &m : r.messages) {
     std::printf("  VIOLATION: %s\n", m.c_str());
   }
-  return finish(
-      c, r.violations,
-      {{"command", "create-race"}, {"engine", to_string(c.cfg.engine)}, {"rounds", r.rounds}});
+  return finish(c, r.violations,
+                {{"command", "create-race"}, {"engine", to_string(engine)}, {"rounds", r.rounds}});
 }
 
 // One epoch's outcome: its run, audit and check.
@@ -501,6 +513,7 @@ void Totals::add(const EpochResult &e) {
   tally.seconds += e.tally.seconds;
   tally.messages.insert(tally.messages.end(), e.tally.messages.begin(), e.tally.messages.end());
   online += e.online;
+  segment = e.f.segment;
   recovered.pending_cleared += e.f.first.pending_cleared;
   recovered.buffers_reclaimed += e.f.first.buffers_reclaimed;
   recovered.spares_cleared += e.f.first.spares_cleared;
@@ -583,10 +596,30 @@ EpochResult audit_and_check(const Cli &c, AnyTable &table, const SharedLog &log,
 int run_scenario(Cli &c) {
   apply_defaults(c);
   RunConfig &cfg = c.cfg;
+  // redis without --redis-url: a redis-server of the run's own, stopped when it ends.
+  std::unique_ptr<support::RedisServer> server;
+  if (cfg.engine.redis() && cfg.engine.redis_url.empty()) {
+    std::string why;
+    server = support::RedisServer::start(why);
+    if (!server) {
+      std::fprintf(stderr, "shmtable-stress: --engine redis: %s; or give --redis-url\n",
+                   why.c_str());
+      return 2;
+    }
+    cfg.engine.redis_url = server->url();
+  }
   cfg.table.name = "shmtable-stress-" + std::to_string(getpid());
+  if (cfg.engine.redis()) {
+    // A server outlives runs, and another machine's run may share it: a name of its own.
+    cfg.table.name += "-" + std::to_string(std::random_device{}());
+  }
   cfg.table.open_mode = OpenMode::kCreate;
   std::unique_ptr<AnyTable> table = open_table(cfg.engine, cfg.table);
-  cfg.table.open_mode = OpenMode::kOpen; // the workers attach
+  cfg.table.open_mode = OpenMode::kOpen;          // the workers attach
+  if (cfg.engine.redis() && table->size() != 0) { // kCreate's check, for a namespace
+    throw std::runtime_error("redis: the namespace " + cfg.table.name + " on " +
+                             cfg.engine.redis_url + " already holds keys");
+  }
   const std::size_t kbytes = cfg.scenario == Scenario::kLimits ? cfg.key_bytes : 16;
   if (cfg.scenario == Scenario::kCollide) {
     cfg.keys = colliding_keys(*table, c.keys, kbytes, c.same_fingerprint);
@@ -595,11 +628,16 @@ int run_scenario(Cli &c) {
       cfg.keys.push_back(key_text(i, kbytes));
     }
   }
-  std::printf("%s: engine %s, %u processes, %s, capacity %llu, %zu-byte values%s, seed %llu\n",
-              c.command.c_str(), std::string(to_string(cfg.engine)).c_str(), cfg.procs,
+  const std::string where = cfg.engine.redis()
+                                ? " at " + cfg.engine.redis_url +
+                                      (server ? " (started for this run)" : "") + ", namespace " +
+                                      cfg.table.name + ", no capacity (a server)"
+                                : ", capacity " + std::to_string(cfg.table.capacity);
+  std::printf("%s: engine %s, %u processes, %s%s, %zu-byte values%s, seed %llu\n",
+              c.command.c_str(), std::string(cfg.engine.name()).c_str(), cfg.procs,
               cfg.ops ? (std::to_string(cfg.ops) + " operations").c_str()
                       : (std::to_string(cfg.seconds) + " s").c_str(),
-              static_cast<unsigned long long>(cfg.table.capacity), cfg.value_bytes,
+              where.c_str(), cfg.value_bytes,
               c.crash ? (", SIGKILL every ~" + std::to_string(c.kill_interval_ms) + " ms").c_str()
                       : "",
               static_cast<unsigned long long>(cfg.seed));
@@ -633,6 +671,11 @@ int run_scenario(Cli &c) {
     const Tally tally = runner.run();
     next_process = runner.next_process() + 1; // the audit's reads are process runner.next_process()
     ops_left -= std::min(ops_left, epoch_ops);
+    if (cfg.engine.redis()) {
+      // A fresh connection: a server may have closed this idle one meanwhile (its
+      // `timeout`), and the audit's first call would fail with connection_lost.
+      table = open_table(cfg.engine, cfg.table);
+    }
     EpochResult e = audit_and_check(c, *table, log, runner, tally);
     e.write_history(c.history, epoch == 1);
     const bool failed = e.violations() > 0;
@@ -645,6 +688,16 @@ int run_scenario(Cli &c) {
       std::fprintf(stderr, "epoch %llu: %zu operations checked, %llu violations; next epoch\n",
                    static_cast<unsigned long long>(epoch), e.worker_ops,
                    static_cast<unsigned long long>(e.violations()));
+    }
+  }
+  if (cfg.engine.redis()) {
+    // Each audit ends with clear(); this one is for a run whose last audit failed, so that
+    // a shared server keeps nothing of the run.
+    try {
+      table->clear();
+    } catch (const std::exception &ex) {
+      std::fprintf(stderr, "shmtable-stress: clearing %s failed: %s\n", cfg.table.name.c_str(),
+                   ex.what());
     }
   }
   table.reset(); // the last handle: the segment goes away

@@ -30,6 +30,7 @@ struct Totals {
   std::size_t worker_ops = 0, incomplete = 0;
   Tally tally;
   std::uint64_t online = 0;
+  bool segment = true;      // false: a table on a server, whose audits skip recover()
   RecoveryReport recovered; // the first recover() of each audit, summed
   bool second_found_more = false;
   std::size_t entries = 0;    // the last audit's

@@ -12,6 +12,9 @@
 namespace shmtable::stress {
 
 struct FsckReport {
+  // false: a table on a server (redis), which has no segment: recover() and the refill
+  // below were skipped, and `first`, `second` and `refilled` are zero.
+  bool segment = true;
   RecoveryReport first;  // recover() after the run
   RecoveryReport second; // recover() again: must find nothing
   std::size_t entries = 0;
@@ -29,6 +32,9 @@ struct FsckReport {
 // `killed`: processes that died without closing; `damage_expected`: the faithful engine
 // after a crash, whose torn values are the design's known failure, not a finding.
 // `written`: further keys to read back (churn: every key ever inserted).
+// On a server (cfg.engine.redis()) there is no segment: nothing for recover() to repair
+// and no slots to refill, so those steps are skipped (FsckReport::segment says so); the
+// rest is done, and after clear() the namespace must be empty.
 FsckReport fsck(AnyTable &table, const RunConfig &cfg, std::uint64_t killed, bool damage_expected,
                 std::uint32_t process, const std::vector<std::string> &written,
                 std::vector<Operation> &final_reads);

@@ -27,7 +27,7 @@ struct Mix {
 
 struct RunConfig {
   Scenario scenario = Scenario::kMix;
-  EngineName engine = EngineName::kLockFree;
+  StressEngine engine{EngineName::kLockFree, {}};
   Options table; // name, capacity, size limits
   unsigned procs = 4;
   std::uint64_t ops = 0; // total operations (0: run for `seconds`)
