@@ -4,28 +4,39 @@
 //
 // The contract of every table (shmtable/table.hpp), kept by one Redis server:
 //  - The table is a key namespace: key K of table NAME is the Redis string "NAME:K". So
-//    keys(), size() and clear() touch only the table's own keys. They walk the server's
-//    keys with SCAN (never KEYS, which blocks the server), so they cost time in the size
-//    of the whole database, and are best-effort under concurrent writes as the contract
-//    allows.
+//    keys(), size() and clear() touch only keys that start with "NAME:" (any such key is
+//    the table's, whoever wrote it). They walk the server's keys with SCAN (never KEYS,
+//    which blocks the server), so they cost time in the size of the whole database, and
+//    are best-effort under concurrent writes as the contract allows.
 //  - Every per-key operation is one atomic step on the server: a native command where
 //    one does it (GET, SET, SET NX, DEL, EXISTS, INCRBY), a server-side script for
 //    compare_and_set, and WATCH/MULTI/EXEC for update() and for add() on a value that
 //    INCRBY refuses but the contract accepts ("007"). Redis runs commands one at a time,
 //    so on one server (no replicas read) every per-key operation is linearizable.
-//  - update() takes two round trips (WATCH and GET, then MULTI, SET and EXEC, each pair
-//    or triple pipelined). Its fn may run more than once: when another client changes
-//    the key between the read and the write, the server drops the write and fn runs
-//    again on the new value.
+//  - update() takes two round trips (WATCH and GET, then MULTI, SET and EXEC, each
+//    pipelined). Its fn may run more than once: when another client changes the key
+//    between the read and the write, the server drops the write and fn runs again on
+//    the new value. fn must not call the same handle (its calls hold the handle's lock).
 //  - There are no slots. Room is the server's memory: with maxmemory set and the
-//    noeviction policy, a write the server refuses for memory is Errc::kTableFull (other
-//    maxmemory policies evict keys instead, which the contract does not allow: a key
-//    vanishes without an erase). max_key_bytes and max_value_bytes are enforced as by
-//    every engine, before anything is sent.
+//    noeviction policy, a write the server refuses for memory is Errc::kTableFull. At
+//    maxmemory the server refuses overwrites too, so on a server kTableFull can also
+//    come from a write to a present key (set_if_absent of a present key still returns
+//    false). Other maxmemory policies evict keys instead, which the contract does not
+//    allow: a key vanishes without an erase.
+//  - max_key_bytes and max_value_bytes are enforced as by every engine, before anything
+//    is sent. They are the handle's, not stored on the server: handles of one table
+//    should be opened with the same limits. There is no capacity, creation or
+//    attachment, so Options' sizing and open_mode have no counterpart.
 //  - Failures of the server are errors, never a silent miss: Errc::kConnectionLost,
-//    kTimeout (command_timeout_ms), kServerError, kPermissionDenied (credentials). A
-//    write that fails so may or may not have taken effect. The handle reconnects on its
-//    next call; it never retries a call by itself.
+//    kTimeout, kServerError, kPermissionDenied (credentials). A write that fails so may
+//    or may not take effect, even later, after this handle's next calls. The handle
+//    drops the connection and reconnects on its next call; it never retries a call by
+//    itself. command_timeout_ms bounds each read and write of the socket, not a whole
+//    call: keys() and a large value take several.
+//  - SIGPIPE is blocked in the calling thread during each call (hiredis writes without
+//    MSG_NOSIGNAL), and one raised by a failed call is consumed. A process-wide SIGPIPE
+//    that arrives during a failed call is consumed with it; a thread that blocks SIGPIPE
+//    itself keeps the one a failed call raised pending.
 //  - A handle holds one connection; its calls are serialized by a mutex, so threads may
 //    share it (one connection per thread scales better: open a handle per thread).
 //  - Durability, latency and failover are the server's: the README's "When you outgrow
@@ -64,11 +75,13 @@ struct RedisOptions {
   std::string password; // empty: no AUTH
   unsigned database = 0;
   unsigned connect_timeout_ms = 1000;
-  unsigned command_timeout_ms = 1000; // per call: Errc::kTimeout past it; 0: wait forever
+  unsigned command_timeout_ms = 1000; // per read or write of the socket: Errc::kTimeout
+                                      // past it; 0: wait forever
 
   // The connection fields from a URL, the rest as given:
-  //   redis://[[USER]:PASSWORD@]HOST[:PORT][/DATABASE]
+  //   redis://[[USER]:PASSWORD@]HOST[:PORT][/DATABASE]    (an IPv6 HOST in brackets)
   //   unix://[[USER]:PASSWORD@]/PATH/TO/SOCKET[?db=DATABASE]
+  // USER and PASSWORD may carry %XX escapes (%40 for '@', %3A for ':').
   // Errc::kInvalidArgument naming the part that is wrong.
   RedisOptions &connect_to(std::string_view url);
 };
@@ -76,7 +89,8 @@ struct RedisOptions {
 class RedisTable : public detail::CallableOverloads<RedisTable> {
 public:
   // Connects (Errc::kConnectionLost, kTimeout, kPermissionDenied if the server cannot be
-  // used). Errc::kInvalidName / kInvalidArgument for a bad name or limit.
+  // used; kServerError if it refuses the database). Errc::kInvalidName /
+  // kInvalidArgument for a bad name, limit or port.
   explicit RedisTable(const RedisOptions &opts);
   // The one-line move from a shared-memory table: its Options (name, max_key_bytes,
   // max_value_bytes; 0 means the default) on the server at `url` (as connect_to()).

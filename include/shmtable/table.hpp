@@ -18,7 +18,8 @@
 // Errc::kTableFull if the key is new and the table finds no room for it (each engine's
 // header says what room is).
 // A table on a server (RedisTable) can also fail with Errc::kConnectionLost, kTimeout or
-// kServerError; a write that fails so may or may not have taken effect.
+// kServerError; a write that fails so may or may not take effect. Its room is the
+// server's memory, which an overwrite can also find exhausted (its header says).
 //
 //   set(key, value)           inserts or overwrites.
 //   set_with(key, source, ctx)
