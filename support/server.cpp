@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -86,11 +87,19 @@ Server::Server(const std::string &path, std::vector<std::string> args, std::stri
 }
 
 void Server::start() {
+  const pid_t parent = ::getpid();
   pid_ = ::fork();
   if (pid_ < 0) {
     throw std::runtime_error("server: fork failed");
   }
   if (pid_ == 0) {
+    // The server dies with the process that started it, even one killed by SIGKILL (a
+    // test binary or a stress run that crashes leaves no server behind). PDEATHSIG is
+    // tied to the thread that forked: the caller's, which outlives the server's use.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) { // the parent died before prctl took effect
+      ::_exit(127);
+    }
     const int null = ::open("/dev/null", O_RDWR);
     ::dup2(null, 1);
     ::dup2(null, 2);

@@ -16,6 +16,10 @@ public:
   // installed.
   static bool find(const std::string &program, std::string &path, std::string &why);
 
+  // The server is killed when the thread that starts it exits (PR_SET_PDEATHSIG), so a
+  // test or run killed by SIGKILL leaves no server behind: start it from a thread that
+  // lives as long as it is used (the main thread).
+  //
   // Starts `path` with `args` ("{port}" replaced by a free port), output discarded, and
   // waits until the port accepts connections, or the unix socket `ready_socket` does if
   // one is given. Throws std::runtime_error on failure.
