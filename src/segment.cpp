@@ -51,6 +51,7 @@
 
 #include <xxhash.h>
 
+#include "entry_counter.hpp"
 #include "segment_header.hpp"
 #include "shmtable/error.hpp"
 
@@ -758,6 +759,15 @@ SegmentInfo inspect(const Location &loc) {
   lay.slots_offset = h.slots_offset;
   lay.total_bytes = h.total_bytes;
   lay.abi_signature = h.abi_signature;
+  // The entry counter, read from the file (not mapped: a file cut short meanwhile gives a
+  // short read, where a mapping would give SIGBUS).
+  const auto at = detail::entry_counter_offset(lay);
+  std::uint64_t count = 0;
+  if (info.ready && at && *at + sizeof count <= info.file_bytes &&
+      ::pread(raw, &count, sizeof count, static_cast<off_t>(*at)) ==
+          static_cast<ssize_t>(sizeof count)) {
+    info.entries = detail::entry_count_of(lay.params.engine, count);
+  }
   info.in_use = attach_byte_taken(raw, loc.display);
   info.attached_handles = attached_handles(raw);
   return info;

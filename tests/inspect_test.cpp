@@ -493,7 +493,10 @@ TEST(InspectSegment, SaysEngineLayoutAndAttachedHandles) {
   o.max_value_bytes = 100;
   {
     MutexTable t(o);
+    t.set("a", "1");
+    t.set("b", "2");
     const SegmentInfo info = inspect_segment(name.str());
+    EXPECT_EQ(info.entries, 2u) << "the entry counter, read from the file";
     EXPECT_TRUE(info.ready);
     EXPECT_EQ(info.display, "shm '" + name.str() + "'");
     EXPECT_EQ(info.layout.params.engine, EngineKind::kMutex);
@@ -566,6 +569,7 @@ TEST(InspectSegment, ReadsAFileBackedTable) {
   }
   const SegmentInfo info = inspect_segment_path(path);
   EXPECT_EQ(info.display, "file '" + path + "'");
+  EXPECT_EQ(info.entries, 1u);
   EXPECT_EQ(engine_name_of(info.layout.params), EngineName::kLockFree);
   EXPECT_EQ(info.layout.params.capacity, 128u);
   EXPECT_FALSE(info.in_use);

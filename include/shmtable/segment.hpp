@@ -159,6 +159,9 @@ struct SegmentInfo {
   // its engine computes (Errc::kLayoutMismatch if another build wrote it).
   Layout layout;
   std::uint64_t file_bytes = 0;
+  // The engine's entry counter, what size() returns, read from the file (a relaxed
+  // statistic, exact once writers are done); nullopt for an unfinished table.
+  std::optional<std::uint64_t> entries;
   // A handle is attached, or one holds the table exclusively (recover()), now.
   bool in_use = false;
   // How many handles are attached (a process has one per open of the table), from
