@@ -101,7 +101,7 @@ int run_ls(const Args &a) {
       }
       list.push_back(j);
     }
-    write_out(list.dump() + "\n");
+    write_out(json_line(list));
     return kExitOk;
   }
   char line[512];
@@ -144,7 +144,7 @@ int run_stat(const Args &a) {
     if (a.has("json")) {
       nlohmann::json j = info_json(info, others);
       j["inspection"] = inspection_json(r);
-      write_out(j.dump() + "\n");
+      write_out(json_line(j));
     } else {
       write_out(std::string(clear   ? "\x1b[H\x1b[2J"
                             : i > 0 ? "\n"
@@ -165,7 +165,7 @@ int run_fsck(const Args &a) {
     nlohmann::json j = info_json(info, others);
     j["verdict"] = v;
     j["inspection"] = inspection_json(r);
-    write_out(j.dump() + "\n");
+    write_out(json_line(j));
   } else {
     std::string s = "fsck " + info.display + ": " + std::string(to_string(t.engine)) + ", " +
                     std::to_string(r.capacity) + " slots, " + std::to_string(r.live) + " entries\n";
@@ -208,7 +208,7 @@ int run_recover(const Args &a) {
   if (a.has("json")) {
     nlohmann::json j = recovery_json(r);
     j["table"] = t.before.display;
-    write_out(j.dump() + "\n");
+    write_out(json_line(j));
   } else {
     write_out("recovered " + t.before.display + "\n" + recovery_text(r));
   }

@@ -77,7 +77,9 @@ const std::string kFsckHelp =
 const std::string kRecoverHelp =
     std::string("Repairs what crashed processes left (recover()): reservations and buffers of\n"
                 "dead writers, locks of dead holders, the entry count; frees corrupt slots.\n"
-                "Runs only when no other process has the table open (else exit code 3, busy).\n"
+                "Runs only when no other process has the table open (else exit code 3, busy),\n"
+                "so only on a persistent table: one that does not persist is gone once the\n"
+                "last process that had it open has left.\n"
                 "\n"
                 "  --json             the report as one JSON object\n") +
     std::string(kOpenOptionsHelp);

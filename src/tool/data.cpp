@@ -13,6 +13,7 @@
 
 #include "commands.hpp"
 #include "encoding.hpp"
+#include "report.hpp"
 #include "table_access.hpp"
 
 namespace shmtable::tool {
@@ -21,7 +22,7 @@ namespace {
 
 void write_out(std::string_view bytes) { std::fwrite(bytes.data(), 1, bytes.size(), stdout); }
 
-void print_json(const nlohmann::json &j) { write_out(j.dump() + "\n"); }
+void print_json(const nlohmann::json &j) { write_out(json_line(j)); }
 
 [[noreturn]] void absent(const std::string &key, const Opened &t) {
   throw Failure(kExitNo, "key " + printable(key) + " is not in " + t.before.display);

@@ -42,6 +42,10 @@ std::vector<Bucket> buckets(const std::vector<std::uint64_t> &lengths) {
 
 } // namespace
 
+std::string json_line(const nlohmann::json &j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
 std::string percent(std::uint64_t part, std::uint64_t whole) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f%%",

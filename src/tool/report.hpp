@@ -27,6 +27,10 @@ std::string verdict(const TableInspection &r);
 nlohmann::json recovery_json(const RecoveryReport &r);
 std::string recovery_text(const RecoveryReport &r);
 
+// One line of JSON. Keys and values are put as UTF-8 or base64 (encoding.hpp); any other
+// text that is not UTF-8 (a --path FILE's name) is written with U+FFFD for its bad bytes.
+std::string json_line(const nlohmann::json &j);
+
 // "12.5%"
 std::string percent(std::uint64_t part, std::uint64_t whole);
 
