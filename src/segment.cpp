@@ -735,7 +735,9 @@ std::optional<std::uint64_t> attached_handles(int fd) {
 }
 
 SegmentInfo inspect(const Location &loc) {
-  const int raw = open_fd(loc, O_RDONLY, 0);
+  // O_NONBLOCK: a path that names a FIFO must not wait for a writer (regular files
+  // ignore it).
+  const int raw = open_fd(loc, O_RDONLY | (loc.by_path ? O_NONBLOCK : 0), 0);
   if (raw < 0) {
     throw_os(loc.display + ": open", errno);
   }
@@ -743,6 +745,14 @@ SegmentInfo inspect(const Location &loc) {
     int fd;
     ~Closer() { ::close(fd); }
   } closer{raw};
+  struct stat st {};
+  if (::fstat(raw, &st) != 0) {
+    throw_os(loc.display + ": fstat", errno);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    throw Error(Errc::kCorruptedHeader,
+                loc.display + ": not a shmtable segment (not a regular file)");
+  }
   SegmentInfo info;
   info.display = loc.display;
   SegmentHeader h{};

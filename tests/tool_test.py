@@ -418,6 +418,10 @@ class ToolTest(unittest.TestCase):
         empty = self.path("empty")
         open(empty, "w").close()
         self.fails(3, "an empty file", "stat", "--path", empty)
+        fifo = self.path("fifo")
+        os.mkfifo(fifo)
+        self.fails(3, "not a regular file", "stat", "--path", fifo)
+        self.fails(3, "not a regular file", "unlink", "--path", self.dir)
 
     def test_a_corrupted_header(self):
         p = self.path("hdr")
