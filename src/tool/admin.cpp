@@ -24,9 +24,9 @@ void write_out(const std::string &text) {
   std::fflush(stdout);
 }
 
-// Handles attached besides the tool's own one (it is attached while it asks).
-std::optional<std::uint64_t> others_now(const Args &a) {
-  const auto n = look(a).attached_handles;
+// Handles attached besides the tool's own one, from a look taken while it is attached.
+std::optional<std::uint64_t> others_of(const SegmentInfo &info) {
+  const auto n = info.attached_handles;
   return n ? std::optional<std::uint64_t>(*n > 0 ? *n - 1 : 0) : std::nullopt;
 }
 
@@ -139,7 +139,7 @@ int run_stat(const Args &a) {
       std::this_thread::sleep_for(std::chrono::duration<double>(interval));
     }
     const SegmentInfo info = look(a);
-    const std::optional<std::uint64_t> others = others_now(a);
+    const std::optional<std::uint64_t> others = others_of(info);
     const TableInspection r = with_table(t.table, [](auto &table) { return table.inspect(); });
     if (a.has("json")) {
       nlohmann::json j = info_json(info, others);
@@ -158,7 +158,7 @@ int run_stat(const Args &a) {
 int run_fsck(const Args &a) {
   Opened t = open_table(a);
   const SegmentInfo info = look(a);
-  const std::optional<std::uint64_t> others = others_now(a);
+  const std::optional<std::uint64_t> others = others_of(info);
   const TableInspection r = with_table(t.table, [](auto &table) { return table.inspect(); });
   const std::string v = verdict(r);
   if (a.has("json")) {
@@ -197,7 +197,7 @@ int run_recover(const Args &a) {
     if (e.code() != Errc::kBusy) {
       throw;
     }
-    const std::optional<std::uint64_t> others = others_now(a);
+    const std::optional<std::uint64_t> others = others_of(look(a));
     throw Error(
         Errc::kBusy,
         t.before.display + ": " +
