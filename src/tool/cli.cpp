@@ -15,14 +15,11 @@ bool listed(const std::vector<std::string_view> &list, std::string_view name) {
   return std::find(list.begin(), list.end(), name) != list.end();
 }
 
-// The counts of positional arguments a command takes after NAME.
+// How many positional arguments a command requires after NAME ("[X]" is optional).
 std::size_t required_count(const Command &cmd) {
   return static_cast<std::size_t>(
       std::count_if(cmd.positional.begin(), cmd.positional.end(),
-                    [](std::string_view p) { return !p.starts_with('[') && !p.ends_with("..."); }));
-}
-bool repeats(const Command &cmd) {
-  return !cmd.positional.empty() && cmd.positional.back().ends_with("...");
+                    [](std::string_view p) { return !p.starts_with('['); }));
 }
 
 std::string synopsis(const Command &cmd) {
@@ -168,7 +165,7 @@ Args parse(const Command &cmd, int argc, char **argv, std::string self) {
     usage_error("missing " + std::string(cmd.positional[a.positional.size()]) +
                 " (usage: " + synopsis(cmd) + ")");
   }
-  if (!repeats(cmd) && a.positional.size() > cmd.positional.size()) {
+  if (a.positional.size() > cmd.positional.size()) {
     usage_error("unexpected argument '" + a.positional[cmd.positional.size()] +
                 "' (usage: " + synopsis(cmd) + ")");
   }

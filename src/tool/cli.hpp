@@ -50,7 +50,7 @@ struct Command {
   // Whether the first positional argument is the table's NAME, which --path FILE
   // replaces.
   bool takes_table;
-  std::vector<std::string_view> positional; // after NAME; "[X]" is optional, "X..." repeats
+  std::vector<std::string_view> positional; // after NAME; "[X]" is optional
   std::vector<std::string_view> flags;
   std::vector<std::string_view> options;
   std::string_view summary; // one line, for `shmtable help`
