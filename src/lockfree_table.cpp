@@ -17,6 +17,7 @@
 #include <xxhash.h>
 
 #include "lockfree_engine.hpp"
+#include "lockfree_inspect.hpp"
 #include "lockfree_layout.hpp"
 #include "magazine.hpp"
 #include "params.hpp"
@@ -320,6 +321,20 @@ RecoveryReport LockFreeTable::recover() {
                                  "; it runs only when this handle is the only one");
   }
   return report;
+}
+
+TableInspection LockFreeTable::inspect() const {
+  if (segment_.base() == nullptr) {
+    throw Error(Errc::kInvalidArgument, "inspect: the handle is closed");
+  }
+  detail::lockfree::OwnHoldings own;
+  own.spare = magazine_->spare.load(std::memory_order_relaxed); // this handle's: a hint
+  own.permit =
+      magazine_->permit.load(std::memory_order_relaxed) == detail::lockfree::Magazine::kHeld;
+  // The lo/hi/lo control-word load, correct on every CPU: the walk is no hot path.
+  const detail::lockfree::Inspector<SplitAtomics, detail::lockfree::LockFreeTableView> inspector(
+      {this});
+  return inspector.run(own, [this] { return segment_.others_attached(); });
 }
 
 } // namespace shmtable

@@ -37,6 +37,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -50,6 +51,7 @@
 
 #include <xxhash.h>
 
+#include "entry_counter.hpp"
 #include "segment_header.hpp"
 #include "shmtable/error.hpp"
 
@@ -676,7 +678,131 @@ enum class Retry { kNone, kGate, kExclusive, kCreating, kRace };
               loc.display + ": other processes kept removing or re-creating it" + limit);
 }
 
+// Whether a lock of another open file description covers the attach byte (any attached
+// handle's read lock, or an exclusive holder's write lock): F_OFD_GETLK asks without
+// taking one. Locks of `fd`'s own description never conflict with it.
+bool attach_byte_taken(int fd, const std::string &display) {
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = kAttachByte;
+  fl.l_len = 1;
+  for (;;) {
+    if (::fcntl(fd, F_OFD_GETLK, &fl) == 0) {
+      return fl.l_type != F_UNLCK;
+    }
+    if (errno != EINTR) {
+      throw_os(display + ": fcntl(F_OFD_GETLK) on the attach byte", errno);
+    }
+  }
+}
+
+// How many read locks cover the attach byte of the file behind `fd`: its attached handles
+// (L1), as /proc/locks lists them (OFD locks are listed whatever the pid namespace), or
+// nullopt if that file cannot be read. Lines look like
+//   "3: OFDLCK ADVISORY  READ -1 00:1b:25700684 0 0"   (class, mode, type, pid, dev:ino,
+// first and last byte, or EOF).
+std::optional<std::uint64_t> attached_handles(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    return std::nullopt;
+  }
+  char id[64];
+  std::snprintf(id, sizeof id, "%02x:%02x:%llu", static_cast<unsigned>(major(st.st_dev)),
+                static_cast<unsigned>(minor(st.st_dev)),
+                static_cast<unsigned long long>(st.st_ino));
+  std::FILE *f = std::fopen("/proc/locks", "re");
+  if (f == nullptr) {
+    return std::nullopt;
+  }
+  std::uint64_t n = 0;
+  char line[512];
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    char cls[16], mode[16], type[16], pid[16], where[64], first[32], last[32];
+    char number[16];
+    if (std::sscanf(line, "%15s %15s %15s %15s %15s %63s %31s %31s", number, cls, mode, type, pid,
+                    where, first, last) != 8) {
+      continue;
+    }
+    // A blocked waiter's line has "->" where the class is: not a held lock.
+    if (std::strcmp(cls, "OFDLCK") == 0 && std::strcmp(type, "READ") == 0 &&
+        std::strcmp(where, id) == 0 && std::strcmp(first, "0") == 0) {
+      ++n; // starts at the attach byte (kAttachByte is 0), so it covers it
+    }
+  }
+  std::fclose(f);
+  return n;
+}
+
+SegmentInfo inspect(const Location &loc) {
+  // O_NONBLOCK: a path that names a FIFO must not wait for a writer (regular files
+  // ignore it).
+  const int raw = open_fd(loc, O_RDONLY | (loc.by_path ? O_NONBLOCK : 0), 0);
+  if (raw < 0) {
+    throw_os(loc.display + ": open", errno);
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{raw};
+  struct stat st {};
+  if (::fstat(raw, &st) != 0) {
+    throw_os(loc.display + ": fstat", errno);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    throw Error(Errc::kCorruptedHeader,
+                loc.display + ": not a shmtable segment (not a regular file)");
+  }
+  SegmentInfo info;
+  info.display = loc.display;
+  SegmentHeader h{};
+  info.ready = read_header(raw, loc, h, info.file_bytes) == State::kReady;
+  Layout &lay = info.layout;
+  lay.params.engine = static_cast<EngineKind>(h.engine);
+  lay.params.flags = h.flags;
+  lay.params.capacity = h.capacity;
+  lay.params.max_key_bytes = h.max_key_bytes;
+  lay.params.max_value_bytes = h.max_value_bytes;
+  lay.params.hash_seed = h.hash_seed;
+  lay.slot_bytes = h.slot_bytes;
+  lay.control_offset = h.control_offset;
+  lay.slots_offset = h.slots_offset;
+  lay.total_bytes = h.total_bytes;
+  lay.abi_signature = h.abi_signature;
+  // The entry counter, read from the file (not mapped: a file cut short meanwhile gives a
+  // short read, where a mapping would give SIGBUS).
+  const auto at = detail::entry_counter_offset(lay);
+  std::uint64_t count = 0;
+  if (info.ready && at && *at + sizeof count <= info.file_bytes &&
+      ::pread(raw, &count, sizeof count, static_cast<off_t>(*at)) ==
+          static_cast<ssize_t>(sizeof count)) {
+    info.entries = detail::entry_count_of(lay.params.engine, count);
+  }
+  info.in_use = attach_byte_taken(raw, loc.display);
+  info.attached_handles = attached_handles(raw);
+  return info;
+}
+
 } // namespace
+
+SegmentInfo inspect_segment(std::string_view name) {
+  validate_name(name);
+  return inspect(Location{false, std::string(name), "shm '" + std::string(name) + "'"});
+}
+
+SegmentInfo inspect_segment_path(const std::string &path) {
+  if (path.empty() || path.find('\0') != std::string::npos) {
+    throw Error(Errc::kInvalidArgument, "path: must be non-empty, without NUL bytes");
+  }
+  return inspect(Location{true, path, "file '" + path + "'"});
+}
+
+bool Segment::others_attached() const {
+  if (fd_ < 0) {
+    throw Error(Errc::kInvalidArgument, "others_attached: the handle is closed");
+  }
+  return attach_byte_taken(fd_, display_);
+}
 
 std::string_view to_string(EngineKind engine) noexcept {
   switch (engine) {

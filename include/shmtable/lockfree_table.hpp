@@ -38,6 +38,7 @@
 #include <string_view>
 #include <vector>
 
+#include "shmtable/inspection.hpp"
 #include "shmtable/options.hpp"
 #include "shmtable/recovery.hpp"
 #include "shmtable/segment.hpp"
@@ -138,6 +139,11 @@ public:
   // would cost every read, so a thread using this handle meanwhile is not detected: its
   // in-flight write looks dead to recover(), which then frees what it holds.
   RecoveryReport recover();
+
+  // A read-only walk of the slots, the buffer pool and the counters
+  // (shmtable/inspection.hpp): reads as get() does, stores nothing. Its `buffers` says
+  // where every record buffer is.
+  TableInspection inspect() const;
 
   // ---- Properties: shmtable/table.hpp's, then this engine's ---------------------------
   std::uint64_t capacity() const noexcept { return layout().params.capacity; }

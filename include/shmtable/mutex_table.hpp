@@ -40,6 +40,7 @@
 #include <string_view>
 #include <vector>
 
+#include "shmtable/inspection.hpp"
 #include "shmtable/options.hpp"
 #include "shmtable/recovery.hpp"
 #include "shmtable/segment.hpp"
@@ -51,6 +52,7 @@ namespace shmtable {
 namespace detail::mutex {
 struct MutexControl;
 struct MutexOps;
+struct MutexInspect;
 } // namespace detail::mutex
 
 class MutexTable : public detail::CallableOverloads<MutexTable> {
@@ -89,6 +91,11 @@ public:
   // re-initialised.
   RecoveryReport recover();
 
+  // A read-only walk of the slots (shmtable/inspection.hpp). It takes no lock (a lock
+  // is a store, and a faithful one whose holder died would hang it): it reads each slot
+  // racily, and reports the locks it finds held.
+  TableInspection inspect() const;
+
   // ---- Properties: shmtable/table.hpp's, then this engine's ---------------------------
   std::uint64_t capacity() const noexcept { return layout().params.capacity; }
   std::uint32_t max_key_bytes() const noexcept { return layout().params.max_key_bytes; }
@@ -109,6 +116,7 @@ public:
 private:
   // The engine's helpers (src/mutex_table.cpp) read the members below through it.
   friend struct detail::mutex::MutexOps;
+  friend struct detail::mutex::MutexInspect; // inspect(): src/mutex_inspect.cpp
 
   Segment segment_;
   detail::mutex::MutexControl *control_ = nullptr;

@@ -22,7 +22,7 @@
 // with the engine's LayoutFn and InitFn), and TableParams and Layout are what an
 // engine's layout() and layout_for() report, with kFlagPersist and kFlagRobust, the bits
 // of TableParams::flags (the Node addon reads them from layout()). Applications need none
-// of it beyond unlink(), unlink_path() and validate_name().
+// of it beyond unlink(), unlink_path(), validate_name() and inspect_segment().
 //
 // Thread safety: a Segment is owned by one table handle. Process safety: any number of
 // processes may attach concurrently.
@@ -34,6 +34,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -110,6 +111,11 @@ public:
   // meanwhile. Throws Error.
   bool run_exclusive(const std::function<void()> &fn);
 
+  // Whether another handle, in this or any other process, is attached now (or holds the
+  // segment exclusively). Asks the kernel about the attach byte's locks (F_OFD_GETLK):
+  // takes no lock. A snapshot: a handle may attach or leave right after. Throws Error.
+  bool others_attached() const;
+
   bool is_open() const noexcept { return base_ != nullptr; }
   std::byte *base() const noexcept { return base_; }
   const Layout &layout() const noexcept { return layout_; }
@@ -136,5 +142,37 @@ void unlink_path(const std::string &path);
 
 // Throws Errc::kInvalidName unless `name` is a valid segment name (see Options::name).
 void validate_name(std::string_view name);
+
+// What a segment's header says, and who has it open, read without attaching:
+// inspect_segment() opens the file read-only, reads its header and the kernel's list of
+// locks, takes no lock and writes nothing. So it never changes or removes a table, where
+// an open removes a dead one (a non-persistent table that every process has left). It
+// tells which engine and options open a table before one is opened.
+struct SegmentInfo {
+  std::string display; // for messages: "shm 'x'" or "file '/p'"
+  // false: an unfinished table, whose creator (of an earlier version, or restarting a
+  // dead table in place) died before publishing it; the next opener removes it. Its
+  // layout is then all zero.
+  bool ready = false;
+  // As the header records it: params (engine, flags, capacity, limits, hash seed),
+  // slot_bytes, offsets, total_bytes, abi_signature. An open also checks it against what
+  // its engine computes (Errc::kLayoutMismatch if another build wrote it).
+  Layout layout;
+  std::uint64_t file_bytes = 0;
+  // The engine's entry counter, what size() returns, read from the file (a relaxed
+  // statistic, exact once writers are done); nullopt for an unfinished table.
+  std::optional<std::uint64_t> entries;
+  // A handle is attached, or one holds the table exclusively (recover()), now.
+  bool in_use = false;
+  // How many handles are attached (a process has one per open of the table), from
+  // /proc/locks; nullopt where that file cannot be read (in_use still says whether any).
+  std::optional<std::uint64_t> attached_handles;
+};
+
+// The segment named `name` (as Options::name), or the file at `path`. Errc::kSegmentMissing
+// if absent, kCorruptedHeader for a file that is not a table of ours (the message says
+// why), kLayoutMismatch for one of another format version, kPermissionDenied, kSystem.
+SegmentInfo inspect_segment(std::string_view name);
+SegmentInfo inspect_segment_path(const std::string &path);
 
 } // namespace shmtable

@@ -6,6 +6,7 @@
 #include "shmtable/engines.hpp"
 #include "shmtable/error.hpp"
 #include "shmtable/hash.hpp"
+#include "shmtable/inspection.hpp"
 #include "shmtable/lockfree_table.hpp"
 #include "shmtable/mutex_table.hpp"
 #include "shmtable/options.hpp"

@@ -76,6 +76,11 @@
 //               if this handle is the only one attached, in any process (else Errc::kBusy,
 //               nothing changed). Not detected, so the caller's to ensure: that no other
 //               thread uses THIS handle meanwhile, as for close() and assignment.
+//   inspect()   a read-only walk of the slots (shmtable/inspection.hpp): entries, free
+//               slots, how far keys lie from home, and what is wrong (corruption, and
+//               what crashes left for recover()). Stores nothing to shared memory and
+//               takes no lock, so it is safe beside any writer; exact when no other
+//               handle is attached, a best-effort snapshot otherwise.
 //
 // capacity(): the table's slots, as created.
 // created(): this handle created the table. layout(): where everything is in the segment.
@@ -99,6 +104,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "shmtable/inspection.hpp"
 #include "shmtable/options.hpp"
 #include "shmtable/recovery.hpp"
 #include "shmtable/segment.hpp"
@@ -154,6 +160,7 @@ concept SharedMemoryTable =
     requires(T &t, const T &ct, std::string_view s, const TableParams &params) {
       { ct.size() } noexcept -> std::same_as<std::size_t>;
       { t.recover() } -> std::same_as<RecoveryReport>;
+      { ct.inspect() } -> std::same_as<TableInspection>;
       { ct.capacity() } noexcept -> std::same_as<std::uint64_t>;
       { ct.created() } noexcept -> std::same_as<bool>;
       { ct.layout() } noexcept -> std::same_as<const Layout &>;
@@ -224,6 +231,18 @@ inline std::string engine_name_list() {
     list += to_string(kEngineNames[i]);
   }
   return list;
+}
+
+// The engine whose table has `params` (as a segment's header records them:
+// inspect_segment()), or nullopt for an engine kind this build does not know.
+constexpr std::optional<EngineName> engine_name_of(const TableParams &params) noexcept {
+  switch (params.engine) {
+  case EngineKind::kLockFree:
+    return EngineName::kLockFree;
+  case EngineKind::kMutex:
+    return (params.flags & kFlagRobust) != 0 ? EngineName::kRobust : EngineName::kMutex;
+  }
+  return std::nullopt;
 }
 
 // `opts` as engine `e` opens a table: Options::robust is true only for "robust".

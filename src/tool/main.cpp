@@ -1,146 +1,75 @@
-// shmtable: command-line tool.
+// shmtable: the command-line tool. Looks at and changes tables by name (or --path):
+// ls, stat, get, set, del, keys, dump, load, fsck, recover, unlink, demo.
 //
-//   shmtable demo [NAME]   two independent processes share one table (README Quick start)
-//   shmtable unlink NAME   remove a named segment
-//
-// The demo's second process is this same binary, started with `demo-peer NAME`: it
-// attaches by name, as any other program would.
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
+//   main.cpp         this: the command's lookup, its run, how it fails (exit codes)
+//   cli.*            the command line: parsing, help, exit codes
+//   commands.*       the command list and each command's --help
+//   table_access.*   finding and opening the table a command names
+//   data.cpp         get, set, del, keys, dump, load
+//   admin.cpp        ls, stat, fsck, recover, unlink
+//   report.*         headers, inspections and recoveries as text or JSON
+//   encoding.*       bytes in JSON (UTF-8 or base64)
+//   demo.cpp         demo, demo-peer
 #include <cstdio>
-#include <cstring>
-#include <optional>
+#include <exception>
 #include <string>
-#include <thread>
 
-#include "shmtable/shmtable.hpp"
-
-extern char **environ;
-
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-void say(const char *who, const std::string &line) {
-  std::printf("[%-6s pid %6d] %s\n", who, static_cast<int>(::getpid()), line.c_str());
-  std::fflush(stdout);
-}
-
-shmtable::Options demo_options(const std::string &name) {
-  shmtable::Options o;
-  o.name = name;
-  o.capacity = 1024; // fast-shm-cache's default maxKeys
-  return o;
-}
-
-// Alternates set/get on `key` for one second; returns operations per second.
-double hammer(shmtable::MutexTable &t, const std::string &key) {
-  const auto start = Clock::now();
-  const auto end = start + std::chrono::seconds(1);
-  long ops = 0;
-  while (Clock::now() < end) {
-    for (int i = 0; i < 1000; ++i, ++ops) {
-      if (i % 2 == 0) {
-        t.set(key, std::to_string(ops));
-      } else {
-        (void)t.get(key);
-      }
-    }
-  }
-  return static_cast<double>(ops) / std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-int peer(const std::string &name) {
-  shmtable::Options o = demo_options(name);
-  o.open_mode = shmtable::OpenMode::kOpen;
-  shmtable::MutexTable t(o);
-  say("peer", "attached to shm '" + name +
-                  "' by name (created here: " + (t.created() ? "yes" : "no") + ")");
-  say("peer", "reads session:42 = '" + t.get("session:42").value_or("<missing>") + "'");
-  t.set("reply", "hello back from pid " + std::to_string(::getpid()));
-  say("peer", "wrote reply");
-  const double rate = hammer(t, "counter:peer");
-  say("peer", "1 s of set/get on its own key, beside the writer: " +
-                  std::to_string(static_cast<long>(rate)) + " ops/s");
-  return 0;
-}
-
-int demo(std::string self, std::string name) {
-  if (name.empty()) {
-    name = "shmtable-demo-" + std::to_string(::getpid());
-  }
-  shmtable::MutexTable t(demo_options(name));
-  say("writer", "created shm '" + name + "': mutex engine, capacity " +
-                    std::to_string(t.capacity()) +
-                    ", keys <= " + std::to_string(t.max_key_bytes()) +
-                    " B, values <= " + std::to_string(t.max_value_bytes()) + " B");
-  t.set("session:42", "active");
-  say("writer", "set session:42 = 'active'; starting a second process");
-
-  std::string arg1 = "demo-peer";
-  char *argv[] = {self.data(), arg1.data(), name.data(), nullptr};
-  pid_t child = 0;
-  if (int rc = ::posix_spawn(&child, self.c_str(), nullptr, nullptr, argv, environ); rc != 0) {
-    std::fprintf(stderr, "shmtable demo: cannot start %s: %s\n", self.c_str(), std::strerror(rc));
-    return 1;
-  }
-  const auto deadline = Clock::now() + std::chrono::seconds(10);
-  std::optional<std::string> reply;
-  while (!(reply = t.get("reply")) && Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  say("writer", "sees the peer's write: reply = '" + reply.value_or("<missing>") + "'");
-  const double rate = hammer(t, "counter:writer");
-  say("writer", "1 s of set/get on its own key, beside the peer: " +
-                    std::to_string(static_cast<long>(rate)) + " ops/s");
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  std::string keys;
-  for (const auto &k : t.keys()) {
-    keys += (keys.empty() ? "" : ", ") + k;
-  }
-  say("writer", "peer exited with status " + std::to_string(WEXITSTATUS(status)) + "; table has " +
-                    std::to_string(t.size()) + " keys: " + keys);
-  t.close();
-  say("writer", "closed; persist=false, so the last close removed shm '" + name + "'");
-  return (reply && WIFEXITED(status) && WEXITSTATUS(status) == 0) ? 0 : 1;
-}
-
-int usage() {
-  std::fprintf(stderr, "usage: shmtable demo [NAME]\n"
-                       "       shmtable unlink NAME\n");
-  return 2;
-}
-
-} // namespace
+#include "cli.hpp"
+#include "commands.hpp"
+#include "shmtable/error.hpp"
 
 int main(int argc, char **argv) {
+  using namespace shmtable::tool;
   if (argc < 2) {
-    return usage();
+    std::fputs(overview().c_str(), stderr);
+    return kExitUsage;
   }
-  const std::string cmd = argv[1];
-  const std::string arg = argc > 2 ? argv[2] : "";
+  const std::string name = argv[1];
+  if (name == "help" || name == "--help" || name == "-h") {
+    const Command *cmd = argc > 2 ? find_command(argv[2]) : nullptr;
+    std::fputs(cmd != nullptr ? command_help(*cmd).c_str() : overview().c_str(), stdout);
+    return kExitOk;
+  }
+  const Command *cmd = find_command(name);
+  if (cmd == nullptr) {
+    std::fprintf(stderr, "shmtable: unknown command '%s' (shmtable help lists them)\n",
+                 name.c_str());
+    return kExitUsage;
+  }
   std::string self = argv[0];
   if (self.find('/') == std::string::npos) {
-    self = "/proc/self/exe";
+    self = "/proc/self/exe"; // started through PATH: the demo's peer is this binary
   }
+  const auto fail = [&](int code, std::string message) {
+    if (message.starts_with(name + ": ")) { // the library's messages may name it too
+      message.erase(0, name.size() + 2);
+    }
+    std::fprintf(stderr, "shmtable: %s: %s\n", name.c_str(), message.c_str());
+    return code;
+  };
   try {
-    if (cmd == "demo") {
-      return demo(self, arg);
+    const Args args = parse(*cmd, argc, argv, self);
+    if (args.has("help")) {
+      std::fputs(command_help(*cmd).c_str(), stdout);
+      return kExitOk;
     }
-    if (cmd == "demo-peer" && !arg.empty()) {
-      return peer(arg);
+    const int rc = cmd->run(args);
+    if (std::fflush(stdout) != 0) {
+      return fail(kExitTable, "cannot write the output");
     }
-    if (cmd == "unlink" && !arg.empty()) {
-      shmtable::unlink(arg);
-      return 0;
-    }
+    return rc;
+  } catch (const Failure &f) {
+    return fail(f.code(), f.what());
   } catch (const shmtable::Error &e) {
-    std::fprintf(stderr, "%s\n", e.what());
-    return 1;
+    std::string hint;
+    if (e.code() == shmtable::Errc::kSegmentMissing) {
+      hint = cmd->name == "set" || cmd->name == "load" ? " (no such table; --create makes one)"
+                                                       : " (no such table; shmtable ls lists them)";
+    }
+    // A bad name is a bad command line; every other error is the table's.
+    return fail(e.code() == shmtable::Errc::kInvalidName ? kExitUsage : kExitTable,
+                bare_message(e) + hint + " [" + std::string(to_string(e.code())) + "]");
+  } catch (const std::exception &e) {
+    return fail(kExitTable, e.what());
   }
-  return usage();
 }
