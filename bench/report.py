@@ -132,8 +132,9 @@ SERVER_CAPTION = (
     "own). *… ÷ RedisTable*: how many times more operations/s the shared-memory table "
     "serves, what leaving shared memory costs. *RedisTable ÷ Redis*: RedisTable's "
     "operations/s over the raw client's, what the abstraction costs (below 1x: slower). "
-    "In F, RedisTable's read-modify-write is `update()`, atomic in three round trips "
-    "(WATCH, GET, MULTI/SET/EXEC); the raw client's is GET then SET, two, not atomic.")
+    "In F, RedisTable's read-modify-write is `update()`, atomic in two round trips "
+    "(WATCH and GET, then MULTI/SET/EXEC); the raw client's is GET then SET, also two, "
+    "not atomic.")
 
 
 def server_table(summary, dist="zipfian"):
