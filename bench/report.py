@@ -104,24 +104,31 @@ def sort_key(k):
     return (dist != "zipfian", mix, procs, ORDER.index(s) if s in ORDER else 99)
 
 
-def headline_table(summary, dist="zipfian"):
-    stores = [s for s in ORDER if s not in NOT_IN_HEADLINE
-              and any(k[3] == s and k[1] == dist for k in summary)]
-    configs = sorted({(k[0], k[2]) for k in summary if k[1] == dist})
-    head = ["mix", "procs"] + [TITLES[s] for s in stores] + [
-        "lock-free ÷ mutex", "lock-free time ÷ floor", "lock-free time ÷ floor + RMW"]
+def rate_table(summary, dist, stores, configs, titles, ratios):
+    """A markdown table: one row per (mix, procs) of `configs`, each store's ops/s, then
+    one column per (title, store, field) of `ratios`, read from that store's summary with
+    `fmt` (fmt_ratio or fmt_wide_ratio)."""
+    head = ["mix", "procs"] + titles + [title for title, _, _, _ in ratios]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for mix, procs in configs:
         cells = [mix, str(procs)]
         for s in stores:
             v = summary.get((mix, dist, procs, s))
             cells.append(fmt_rate(v["ops_per_s"]) if v else "—")
-        lf = summary.get((mix, dist, procs, "lockfree"), {})
-        cells.append(fmt_ratio(lf.get("vs_mutex")))
-        cells.append(fmt_ratio(lf.get("vs_floor")))
-        cells.append(fmt_ratio(lf.get("vs_floor_rmw")))
+        for _, store, field, fmt in ratios:
+            cells.append(fmt(summary.get((mix, dist, procs, store), {}).get(field)))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def headline_table(summary, dist="zipfian"):
+    stores = [s for s in ORDER if s not in NOT_IN_HEADLINE
+              and any(k[3] == s and k[1] == dist for k in summary)]
+    configs = sorted({(k[0], k[2]) for k in summary if k[1] == dist})
+    return rate_table(summary, dist, stores, configs, [TITLES[s] for s in stores], [
+        ("lock-free ÷ mutex", "lockfree", "vs_mutex", fmt_ratio),
+        ("lock-free time ÷ floor", "lockfree", "vs_floor", fmt_ratio),
+        ("lock-free time ÷ floor + RMW", "lockfree", "vs_floor_rmw", fmt_ratio)])
 
 
 SERVER_STORES = ["lockfree", "mutex", "redis-table", "redis"]
@@ -144,21 +151,11 @@ def server_table(summary, dist="zipfian"):
         return None
     stores = [s for s in SERVER_STORES if any(k[3] == s and k[1] == dist for k in summary)]
     configs = sorted({(k[0], k[2]) for k in summary if k[1] == dist and k[3] == "redis-table"})
-    head = ["mix", "procs"] + [TITLES[s] if s != "redis" else "Redis (raw hiredis)"
-                               for s in stores] + [
-        "lock-free ÷ RedisTable", "mutex ÷ RedisTable", "RedisTable ÷ Redis"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for mix, procs in configs:
-        cells = [mix, str(procs)]
-        for s in stores:
-            v = summary.get((mix, dist, procs, s))
-            cells.append(fmt_rate(v["ops_per_s"]) if v else "—")
-        rt = summary.get((mix, dist, procs, "redis-table"), {})
-        cells.append(fmt_wide_ratio(rt.get("lockfree_over")))
-        cells.append(fmt_wide_ratio(rt.get("mutex_over")))
-        cells.append(fmt_ratio(rt.get("vs_redis")))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    titles = [TITLES[s] if s != "redis" else "Redis (raw hiredis)" for s in stores]
+    return rate_table(summary, dist, stores, configs, titles, [
+        ("lock-free ÷ RedisTable", "redis-table", "lockfree_over", fmt_wide_ratio),
+        ("mutex ÷ RedisTable", "redis-table", "mutex_over", fmt_wide_ratio),
+        ("RedisTable ÷ Redis", "redis-table", "vs_redis", fmt_ratio)])
 
 
 def latency_table(summary, dist="zipfian"):

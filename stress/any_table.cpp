@@ -2,6 +2,8 @@
 // engine (the redis one is any_table_redis.cpp's).
 #include "any_table.hpp"
 
+#include "table_adapter.hpp"
+
 #include <string>
 #include <type_traits>
 #include <unordered_map>
@@ -40,18 +42,9 @@ const CachingReader KeptValues::kReader{
       k->last = &kept.second;
     }};
 
-template <SharedMemoryTable T> class Adapter final : public AnyTable {
+template <SharedMemoryTable T> class Adapter final : public TableAdapter<T> {
 public:
-  explicit Adapter(const Options &opts) : t_(opts) {}
-  // Every other set goes through set_with (the value made by a source, after the key's
-  // slot was asked for), so the histories check both write paths.
-  void set(std::string_view k, std::string_view v) override {
-    if ((++sets_ & 1) == 0) {
-      t_.set_with(k, [&] { return v; });
-    } else {
-      t_.set(k, v);
-    }
-  }
+  explicit Adapter(const Options &opts) : TableAdapter<T>(opts) {}
   std::optional<std::string> get(std::string_view k) const override {
     if constexpr (std::is_same_v<T, LockFreeTable>) {
       if ((++gets_ & 1) == 0) {
@@ -63,18 +56,6 @@ public:
     }
     return t_.get(k);
   }
-  bool erase(std::string_view k) override { return t_.erase(k); }
-  bool contains(std::string_view k) const override { return t_.contains(k); }
-  std::int64_t add(std::string_view k, std::int64_t d) override { return t_.add(k, d); }
-  bool compare_and_set(std::string_view k, std::string_view e, std::string_view d) override {
-    return t_.compare_and_set(k, e, d);
-  }
-  bool set_if_absent(std::string_view k, std::string_view v) override {
-    return t_.set_if_absent(k, v);
-  }
-  std::vector<std::string> keys() const override { return t_.keys(); }
-  void clear() override { t_.clear(); }
-  std::size_t size() const override { return t_.size(); }
   RecoveryReport recover() override { return t_.recover(); }
   std::uint64_t capacity() const override { return t_.capacity(); }
   std::uint64_t buffer_reserve() const override {
@@ -95,11 +76,9 @@ public:
     }
   }
   bool created() const override { return t_.created(); }
-  void close() override { t_.close(); }
 
 private:
-  T t_;
-  std::uint64_t sets_ = 0;
+  using TableAdapter<T>::t_;
   mutable std::uint64_t gets_ = 0;
   mutable KeptValues kept_;
 };

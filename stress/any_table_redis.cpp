@@ -5,36 +5,16 @@
 
 #include "any_table.hpp"
 #include "shmtable/redis_table.hpp"
+#include "table_adapter.hpp"
 
 namespace shmtable::stress {
 namespace {
 
 // What a shared-memory table has and a server has not: no slots (capacity unbounded,
 // no home slot or fingerprint), no record buffers, nothing to recover.
-class RedisAdapter final : public AnyTable {
+class RedisAdapter final : public TableAdapter<RedisTable> {
 public:
-  explicit RedisAdapter(const RedisOptions &opts) : t_(opts) {}
-  // Every other set goes through set_with, as on the shared-memory engines.
-  void set(std::string_view k, std::string_view v) override {
-    if ((++sets_ & 1) == 0) {
-      t_.set_with(k, [&] { return v; });
-    } else {
-      t_.set(k, v);
-    }
-  }
-  std::optional<std::string> get(std::string_view k) const override { return t_.get(k); }
-  bool erase(std::string_view k) override { return t_.erase(k); }
-  bool contains(std::string_view k) const override { return t_.contains(k); }
-  std::int64_t add(std::string_view k, std::int64_t d) override { return t_.add(k, d); }
-  bool compare_and_set(std::string_view k, std::string_view e, std::string_view d) override {
-    return t_.compare_and_set(k, e, d);
-  }
-  bool set_if_absent(std::string_view k, std::string_view v) override {
-    return t_.set_if_absent(k, v);
-  }
-  std::vector<std::string> keys() const override { return t_.keys(); }
-  void clear() override { t_.clear(); }
-  std::size_t size() const override { return t_.size(); }
+  explicit RedisAdapter(const RedisOptions &opts) : TableAdapter(opts) {}
   RecoveryReport recover() override {
     throw std::logic_error("recover(): a table on a server has no segment, so nothing to repair");
   }
@@ -43,11 +23,6 @@ public:
   std::optional<std::uint64_t> home_slot(std::string_view) const override { return std::nullopt; }
   std::optional<std::uint64_t> fingerprint(std::string_view) const override { return std::nullopt; }
   bool created() const override { return false; }
-  void close() override { t_.close(); }
-
-private:
-  RedisTable t_;
-  std::uint64_t sets_ = 0;
 };
 
 } // namespace
