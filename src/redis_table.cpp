@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <unordered_set>
@@ -428,10 +429,34 @@ RedisOptions from_options(const Options &o, std::string_view url) {
   }
   RedisOptions r;
   r.name = o.name;
-  r.max_key_bytes = o.max_key_bytes != 0 ? o.max_key_bytes : kDefaultMaxKeyBytes;
-  r.max_value_bytes = o.max_value_bytes != 0 ? o.max_value_bytes : kDefaultMaxValueBytes;
+  r.max_key_bytes = o.max_key_bytes; // 0: the table's, as for a shared-memory table
+  r.max_value_bytes = o.max_value_bytes;
   r.connect_to(url);
   return r;
+}
+
+} // namespace
+
+namespace {
+
+// The table's limits as its record on the server keeps them (its key is the table's name
+// with no ':', so no table's key: every key of a table has one).
+std::string limits_text(std::uint32_t max_key, std::uint32_t max_value) {
+  return "shmtable-redis-table 1 max_key_bytes=" + std::to_string(max_key) +
+         " max_value_bytes=" + std::to_string(max_value);
+}
+
+// The limits in a record, or nullopt if it is not one.
+std::optional<std::pair<std::uint32_t, std::uint32_t>> parse_limits(std::string_view text) {
+  unsigned k = 0;
+  unsigned v = 0;
+  char tail = 0;
+  const std::string t(text);
+  if (std::sscanf(t.c_str(), "shmtable-redis-table 1 max_key_bytes=%u max_value_bytes=%u%c", &k, &v,
+                  &tail) != 2) {
+    return std::nullopt;
+  }
+  return std::pair{static_cast<std::uint32_t>(k), static_cast<std::uint32_t>(v)};
 }
 
 } // namespace
@@ -439,13 +464,12 @@ RedisOptions from_options(const Options &o, std::string_view url) {
 RedisTable::RedisTable(const RedisOptions &opts)
     : conn_(std::make_unique<Connection>()), prefix_(opts.name + ":"),
       server_(opts.unix_socket.empty() ? opts.host + ":" + std::to_string(opts.port)
-                                       : opts.unix_socket),
-      max_key_bytes_(opts.max_key_bytes), max_value_bytes_(opts.max_value_bytes) {
+                                       : opts.unix_socket) {
   validate_name(opts.name);
   TableParams p;
   p.capacity = 1; // no slots; the check covers the limits
-  p.max_key_bytes = opts.max_key_bytes;
-  p.max_value_bytes = opts.max_value_bytes;
+  p.max_key_bytes = opts.max_key_bytes != 0 ? opts.max_key_bytes : kDefaultMaxKeyBytes;
+  p.max_value_bytes = opts.max_value_bytes != 0 ? opts.max_value_bytes : kDefaultMaxValueBytes;
   detail::check_sizing(p);
   if (opts.unix_socket.empty() && (opts.port == 0 || opts.port > 65535)) {
     throw Error(Errc::kInvalidArgument,
@@ -453,7 +477,43 @@ RedisTable::RedisTable(const RedisOptions &opts)
   }
   conn_->opts = opts;
   conn_->server = server_;
-  conn_->connect();
+  Connection &c = *conn_;
+  // The first handle records the table's limits (SET NX: racing creators agree on one);
+  // every other one adopts them where its options say 0, and is refused where they
+  // differ, as a shared-memory table's opener is.
+  const std::string record = opts.name;
+  const Reply set = c.send({"SET", record, limits_text(p.max_key_bytes, p.max_value_bytes), "NX"});
+  if (set->type != REDIS_REPLY_NIL) {
+    c.expect(set, REDIS_REPLY_STATUS, "SET NX");
+    created_ = true;
+    max_key_bytes_ = p.max_key_bytes;
+    max_value_bytes_ = p.max_value_bytes;
+    return;
+  }
+  const Reply got = c.send({"GET", record});
+  const auto limits = got->type == REDIS_REPLY_STRING ? parse_limits(text_of(*got)) : std::nullopt;
+  if (got->type == REDIS_REPLY_NIL) { // erased between the two: a new table after all
+    throw Error(Errc::kNotReady, "redis at " + server_ + ": the record of table " + opts.name +
+                                     " vanished while this handle opened it; open it again");
+  }
+  if (!limits) {
+    c.expect(got, REDIS_REPLY_STRING, "GET");
+    throw Error(Errc::kCorruptedHeader, "redis at " + server_ + ": the key " + opts.name +
+                                            " holds something other than a table's record (\"" +
+                                            std::string(text_of(*got)).substr(0, 60) +
+                                            "\"); choose another name");
+  }
+  const auto check = [&](const char *field, std::uint32_t asked, std::uint32_t has) {
+    if (asked != 0 && asked != has) {
+      throw Error(Errc::kLayoutMismatch, "redis table " + opts.name + ": " + field +
+                                             ": the table has " + std::to_string(has) +
+                                             ", the options ask for " + std::to_string(asked));
+    }
+  };
+  check("max_key_bytes", opts.max_key_bytes, limits->first);
+  check("max_value_bytes", opts.max_value_bytes, limits->second);
+  max_key_bytes_ = limits->first;
+  max_value_bytes_ = limits->second;
 }
 
 RedisTable::RedisTable(const Options &opts, std::string_view url)

@@ -109,8 +109,43 @@ TEST(RedisTable, RefusesAFileBackedTableAndBadNames) {
                [&] { RedisTable t(o, Redis::server().url()); });
   expect_error(Errc::kInvalidName, "", [&] { RedisTable t(on_test_server("bad name")); });
   RedisOptions r = on_test_server("limits");
-  r.max_value_bytes = 0;
+  r.max_value_bytes = kMaxValueBytesLimit + 1;
   expect_error(Errc::kInvalidArgument, "max_value_bytes", [&] { RedisTable t(r); });
+}
+
+// The first handle records the table's limits on the server; later ones adopt them
+// (0) or must match them, as the openers of a shared-memory table do.
+TEST(RedisTable, LimitsAreTheTablesAndCheckedAsASegmentsAre) {
+  RedisOptions o = on_test_server("limits");
+  o.max_value_bytes = 1000;
+  RedisTable first(o);
+  EXPECT_TRUE(first.created());
+  o.max_key_bytes = 0;
+  o.max_value_bytes = 0;
+  RedisTable adopting(o);
+  EXPECT_FALSE(adopting.created());
+  EXPECT_EQ(adopting.max_key_bytes(), kDefaultMaxKeyBytes);
+  EXPECT_EQ(adopting.max_value_bytes(), 1000u);
+  adopting.set("k", std::string(1000, 'v'));
+  o.max_value_bytes = 500;
+  expect_error(Errc::kLayoutMismatch,
+               "max_value_bytes: the table has 1000, the options ask for 500",
+               [&] { RedisTable t(o); });
+  first.clear(); // the limits stay the table's
+  o.max_value_bytes = 0;
+  EXPECT_EQ(RedisTable(o).max_value_bytes(), 1000u);
+  // One-line move: Options with 0 adopt too.
+  Options shm;
+  shm.name = o.name;
+  shm.max_key_bytes = 0;
+  shm.max_value_bytes = 0;
+  EXPECT_EQ(RedisTable(shm, Redis::server().url()).max_value_bytes(), 1000u);
+  // A key NAME that some other program wrote is no table's record.
+  RawRedis raw(Redis::server().process().port());
+  RedisOptions other = on_test_server("taken");
+  raw.command(("SET " + other.name + " something-else").c_str());
+  expect_error(Errc::kCorruptedHeader, "holds something other than a table's record",
+               [&] { RedisTable t(other); });
 }
 
 TEST(RedisTable, NoServerIsAConnectionErrorNotAMiss) {
@@ -206,8 +241,7 @@ TEST(RedisTable, CredentialsAreCheckedByTheServer) {
   o.connect_to("redis://:wrong@" + at);
   expect_error(Errc::kPermissionDenied, "AUTH refused", [&] { RedisTable t(o); });
   o.connect_to("redis://" + at);
-  RedisTable anonymous(o);
-  expect_error(Errc::kPermissionDenied, "NOAUTH", [&] { (void)anonymous.get("k"); });
+  expect_error(Errc::kPermissionDenied, "NOAUTH", [&] { RedisTable anonymous(o); });
   o.connect_to("redis://:s3cret@" + at);
   RedisTable t(o);
   t.set("k", "v");
@@ -361,19 +395,18 @@ TEST(RedisTable, AddReadsNumbersAsEveryEngineDoes) {
 
 // Several processes, each with its own connection, count on one key: no increment lost.
 TEST(RedisTable, ProcessesShareATableThroughTheServer) {
-  const RedisOptions shared = on_test_server("procs");
-  RedisTable t(shared);
   constexpr int kProcs = 4;
   constexpr int kAdds = 300;
+  RedisOptions shared = on_test_server("procs");
+  shared.max_value_bytes = kProcs * kAdds; // the log's length at the end
+  RedisTable t(shared);
   std::vector<pid_t> kids;
   for (int p = 0; p < kProcs; ++p) {
     const pid_t pid = ::fork();
     if (pid == 0) {
       int code = 0;
       try {
-        RedisOptions o = shared;
-        o.max_value_bytes = kProcs * kAdds; // the log's length at the end
-        RedisTable mine(o);
+        RedisTable mine(shared);
         for (int i = 0; i < kAdds; ++i) {
           mine.add("count", 1);
           mine.update("log", [](const std::optional<std::string_view> &cur, std::string &s) {

@@ -24,9 +24,10 @@
 //    false). Other maxmemory policies evict keys instead, which the contract does not
 //    allow: a key vanishes without an erase.
 //  - max_key_bytes and max_value_bytes are enforced as by every engine, before anything
-//    is sent. They are the handle's, not stored on the server: handles of one table
-//    should be opened with the same limits. There is no capacity, creation or
-//    attachment, so Options' sizing and open_mode have no counterpart.
+//    is sent. The first handle of a table records them on the server, in the key NAME
+//    (the table's name, no ':'), and every later handle adopts or checks them, as a
+//    shared-memory table's openers do; clear() leaves that record. There is no capacity,
+//    and open_mode has no counterpart.
 //  - Failures of the server are errors, never a silent miss: Errc::kConnectionLost,
 //    kTimeout, kServerError, kPermissionDenied (credentials). A write that fails so may
 //    or may not take effect, even later, after this handle's next calls. The handle
@@ -64,8 +65,11 @@ struct RedisOptions {
   // The table's namespace, with Options::name's rules (1..kMaxNameBytes of
   // [A-Za-z0-9._-], not starting with '.').
   std::string name;
-  std::uint32_t max_key_bytes = kDefaultMaxKeyBytes;
-  std::uint32_t max_value_bytes = kDefaultMaxValueBytes;
+  // As Options' sizing fields: the first handle of a table records them on the server
+  // (0: the default, kDefaultMaxKeyBytes / kDefaultMaxValueBytes); a later one adopts the
+  // table's where 0, and any other value that differs fails with Errc::kLayoutMismatch.
+  std::uint32_t max_key_bytes = 0;
+  std::uint32_t max_value_bytes = 0;
 
   // The server: the unix socket if one is given, else host:port.
   std::string host = "127.0.0.1";
@@ -89,11 +93,13 @@ struct RedisOptions {
 class RedisTable : public detail::CallableOverloads<RedisTable> {
 public:
   // Connects (Errc::kConnectionLost, kTimeout, kPermissionDenied if the server cannot be
-  // used; kServerError if it refuses the database). Errc::kInvalidName /
-  // kInvalidArgument for a bad name, limit or port.
+  // used; kServerError if it refuses the database), then records or checks the table's
+  // limits (Errc::kLayoutMismatch naming the field that differs; kCorruptedHeader if the
+  // key NAME holds something else). Errc::kInvalidName / kInvalidArgument for a bad
+  // name, limit or port.
   explicit RedisTable(const RedisOptions &opts);
   // The one-line move from a shared-memory table: its Options (name, max_key_bytes,
-  // max_value_bytes; 0 means the default) on the server at `url` (as connect_to()).
+  // max_value_bytes, 0 meaning the table's) on the server at `url` (as connect_to()).
   // Options::path is refused (a file is one machine's); the other fields have no
   // meaning on a server and are ignored.
   RedisTable(const Options &opts, std::string_view url);
@@ -122,6 +128,8 @@ public:
   void close() noexcept;
 
   std::uint32_t max_key_bytes() const noexcept { return max_key_bytes_; }
+  // This handle recorded the table's limits: it was the table's first.
+  bool created() const noexcept { return created_; }
   std::uint32_t max_value_bytes() const noexcept { return max_value_bytes_; }
   // The server this handle talks to, for messages: "127.0.0.1:6379" or the socket's path.
   const std::string &server() const noexcept { return server_; }
@@ -138,6 +146,7 @@ private:
   std::string server_;
   std::uint32_t max_key_bytes_ = 0;
   std::uint32_t max_value_bytes_ = 0;
+  bool created_ = false;
 };
 
 static_assert(Table<RedisTable>);
