@@ -334,7 +334,18 @@ TableInspection LockFreeTable::inspect() const {
   // The lo/hi/lo control-word load, correct on every CPU: the walk is no hot path.
   const detail::lockfree::Inspector<SplitAtomics, detail::lockfree::LockFreeTableView> inspector(
       {this});
-  return inspector.run(own, [this] { return segment_.others_attached(); });
+  const auto walk = [&] {
+    return inspector.run(own, [this] { return segment_.others_attached(); });
+  };
+  // Alone, the walk holds the attach lock as recover() does (openers wait), so that no
+  // handle attaches, writes and leaves between its two looks at who is attached: what it
+  // reports as crash leftovers is then exact. The lock is the segment file's, not shared
+  // memory, and only this handle's own lock changes (run_exclusive keeps nothing else).
+  TableInspection r;
+  if (!const_cast<Segment &>(segment_).run_exclusive([&] { r = walk(); })) {
+    r = walk(); // others attached: best effort (shmtable/inspection.hpp)
+  }
+  return r;
 }
 
 } // namespace shmtable

@@ -259,7 +259,16 @@ TableInspection MutexTable::inspect() const {
   if (segment_.base() == nullptr) {
     throw Error(Errc::kInvalidArgument, "inspect: the handle is closed");
   }
-  return detail::mutex::MutexInspect{*this}.run([this] { return segment_.others_attached(); });
+  const auto walk = [&] {
+    return detail::mutex::MutexInspect{*this}.run([this] { return segment_.others_attached(); });
+  };
+  // Alone, the walk holds the attach lock as recover() does (LockFreeTable::inspect()
+  // says why); with others attached it is best effort.
+  TableInspection r;
+  if (!const_cast<Segment &>(segment_).run_exclusive([&] { r = walk(); })) {
+    r = walk();
+  }
+  return r;
 }
 
 } // namespace shmtable

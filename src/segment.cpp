@@ -91,7 +91,13 @@ Location resolve(const Options &opts) {
   return {true, opts.path, "file '" + opts.path + "'"};
 }
 
+// O_NONBLOCK | O_NOCTTY on every open, by name or path: a FIFO put where a table is
+// expected (/dev/shm is writable by every user) must not make the open wait for a
+// writer, and a terminal must not become the caller's controlling one. A regular file
+// ignores both, and the checks after the open refuse anything else. (glibc's shm_open
+// passes the flags on to open(2).)
 int open_fd(const Location &loc, int flags, unsigned mode) {
+  flags |= O_NONBLOCK | O_NOCTTY;
   if (loc.by_path) {
     return ::open(loc.where.c_str(), flags | O_CLOEXEC, mode);
   }
@@ -735,9 +741,7 @@ std::optional<std::uint64_t> attached_handles(int fd) {
 }
 
 SegmentInfo inspect(const Location &loc) {
-  // O_NONBLOCK: a path that names a FIFO must not wait for a writer (regular files
-  // ignore it).
-  const int raw = open_fd(loc, O_RDONLY | (loc.by_path ? O_NONBLOCK : 0), 0);
+  const int raw = open_fd(loc, O_RDONLY, 0); // a FIFO does not block it (open_fd)
   if (raw < 0) {
     throw_os(loc.display + ": open", errno);
   }

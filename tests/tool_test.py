@@ -422,6 +422,12 @@ class ToolTest(unittest.TestCase):
         os.mkfifo(fifo)
         self.fails(3, "not a regular file", "stat", "--path", fifo)
         self.fails(3, "not a regular file", "unlink", "--path", self.dir)
+        # By name too: anyone may put a FIFO in /dev/shm, and no open may wait on it.
+        named = self.name("fifo")
+        os.mkfifo("/dev/shm/" + named)
+        for command in ("stat", "get", "fsck"):
+            args = (command, named, "k") if command == "get" else (command, named)
+            self.fails(3, "not a regular file", *args)
 
     def test_a_corrupted_header(self):
         p = self.path("hdr")

@@ -1,18 +1,19 @@
 // shmtable/inspection.hpp: what a read-only walk of a table's slots finds.
 //
 // Both shared-memory engines offer `TableInspection inspect() const`: it reads every slot
-// once, with no lock and no store to shared memory, and reports how the table is filled
+// once, with no lock in shared memory and no store to it, and reports how the table is filled
 // (entries, free slots, tombstones, how far each key lies from its home slot) and what is
 // wrong with it. It never repairs anything: recover() does (shmtable/recovery.hpp).
 //
-// Exact on a quiescent table: when no other handle is attached from the start of the
-// walk to its end (`alone`), nothing can change it meanwhile. Other threads using the
-// inspecting handle itself are not detected, as for recover(). With other handles
-// attached it is a best-effort snapshot: the counts mix moments, and what a writer in
-// flight holds (a lock-free reservation, its record buffers, a mutex) is normal, so it is
-// counted but not reported as a finding. Every finding of corruption that a racing
-// writer could fake is checked again before it is reported (a key seen in two slots must
-// be in both at once), so a writer erasing and inserting meanwhile does not make one.
+// Exact on a quiescent table: when no other handle is attached, the walk holds the
+// segment file's attach lock as recover() does (openers wait, up to their
+// ready_timeout_ms), so that nothing can change the table meanwhile (`alone`). Other threads using
+// the inspecting handle itself are not detected, as for recover(). With other handles attached it
+// is a best-effort snapshot: the counts mix moments, and what a writer in flight holds (a lock-free
+// reservation, its record buffers, a mutex) is normal, so it is counted but not reported as a
+// finding. Every finding of corruption that a racing writer could fake is checked again before it
+// is reported (a key seen in two slots must be in both at once), so a writer erasing and inserting
+// meanwhile does not make one.
 #pragma once
 
 #include <array>
