@@ -289,6 +289,8 @@ TableInspection Inspector<A, G>::run(OwnHoldings own, Others &&others) const {
   acc.free_listed = listed;
   acc.elsewhere =
       acc.handed_out > acc.in_slots + listed ? acc.handed_out - acc.in_slots - listed : 0;
+  // Relaxed: a count read for the report, ordered against nothing (magazine.hpp's P4
+  // keeps it; recover() recounts it).
   acc.spare_permits = atomics_.load(&g_.control()->spares, std::memory_order_relaxed);
   out.buffers = acc;
   // Relaxed, as size() reads it; an insert counts after its promote, so the signed view

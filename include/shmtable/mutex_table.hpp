@@ -91,9 +91,9 @@ public:
   // re-initialised.
   RecoveryReport recover();
 
-  // A read-only walk of the slots (shmtable/inspection.hpp). It takes no lock (a lock
-  // is a store, and a faithful one whose holder died would hang it): it reads each slot
-  // racily, and reports the locks it finds held.
+  // A read-only walk of the slots (shmtable/inspection.hpp). It takes no slot or table
+  // mutex (a lock is a store, and a faithful one whose holder died would hang it): it
+  // reads each slot racily, and reports the locks it finds held.
   TableInspection inspect() const;
 
   // ---- Properties: shmtable/table.hpp's, then this engine's ---------------------------

@@ -79,8 +79,10 @@
 //   inspect()   a read-only walk of the slots (shmtable/inspection.hpp): entries, free
 //               slots, how far keys lie from home, and what is wrong (corruption, and
 //               what crashes left for recover()). Stores nothing to shared memory and
-//               takes no lock, so it is safe beside any writer; exact when no other
-//               handle is attached, a best-effort snapshot otherwise.
+//               takes no lock in it, so it is safe beside any writer. Exact when no
+//               other handle is attached (it then holds the segment file's attach lock,
+//               as recover() does, so that none attaches meanwhile), a best-effort
+//               snapshot otherwise.
 //
 // capacity(): the table's slots, as created.
 // created(): this handle created the table. layout(): where everything is in the segment.
