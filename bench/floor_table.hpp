@@ -285,7 +285,7 @@ private:
       if (c.state() == detail::lockfree::kLive && c.fingerprint() == p.fp) {
         const std::uint64_t *rec = record(c.buffer());
         if (detail::lockfree::record_key_len(rec[0]) == p.key.size() &&
-            std::memcmp(rec + 1, p.key.data(), p.key.size()) == 0) {
+            std::memcmp(rec + detail::lockfree::kKeyWord, p.key.data(), p.key.size()) == 0) {
           return slot;
         }
       }
@@ -299,7 +299,7 @@ private:
       throw std::length_error("floor: value too large");
     }
     rec[0] = detail::lockfree::record_header(p.key.size(), value.size());
-    std::memcpy(rec + 1, p.key.data(), p.key.size());
+    std::memcpy(rec + detail::lockfree::kKeyWord, p.key.data(), p.key.size());
     std::memcpy(rec + value_word_, value.data(), value.size());
   }
 

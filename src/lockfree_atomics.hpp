@@ -29,6 +29,7 @@
 #include <thread>
 
 #include "cas128.hpp"
+#include "expiry.hpp"
 
 namespace shmtable::detail::lockfree {
 
@@ -64,6 +65,8 @@ concept SlotAtomics = requires(const A &a, Word128 *w, Word128 &expected, Word12
   { a.is_ascii(p, n) } -> std::same_as<bool>;
   // How an inserter whose reservation was cancelled waits before its next round.
   a.backoff(round);
+  // The table clock (expiry.hpp), read only for an entry whose word is `timed`.
+  { a.now_ns() } -> std::same_as<std::uint64_t>;
 };
 
 // R2's copy as relaxed (kRecordLoad) 8-byte loads, each stored straight to its place in
@@ -135,6 +138,7 @@ struct NativeAtomics {
     return std::atomic_ref<std::uint64_t>(*p).fetch_sub(v, mo);
   }
 
+  static std::uint64_t now_ns() noexcept { return detail::clock_now_ns(); }
   static void reader_fence() noexcept { lockfree::reader_fence(); }
   static void writer_fence() noexcept { lockfree::writer_fence(); }
 

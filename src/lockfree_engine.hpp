@@ -49,6 +49,19 @@
 // the word named all along (I2), else retry the slot. A write that does not need the
 // value may instead decide whether a kLive word is its key's from the word's epoch and
 // its thread's key memo, without reading the record (M1, M2: key_memo.hpp).
+//
+// Expiry (a write with a ttl; the clock and its choice: expiry.hpp):
+//  T1. A record carries its deadline (0: none), written with it while unreachable (I2),
+//      and the word that publishes it is `timed` exactly when the deadline is not 0
+//      (fill() and the word made from the same `deadline`). So a reader of an untimed
+//      word neither reads the deadline nor the clock, and a timed one reads the deadline
+//      in its R2 copy, validated by R3 as the rest of the record is.
+//  T2. An entry is absent from its deadline on: every read treats a validated kLive
+//      record whose deadline has passed as a miss, and every write as an absent key
+//      (an overwrite replaces it in place: to I3 it is still the key's one live slot).
+//      A writer that meets one may free it (reclaim()): a CAS from the very word whose
+//      record it found expired, so a record published since is never freed (W1). The
+//      free is no change to the table's contents, which were already without the key.
 #pragma once
 
 #include <algorithm>
@@ -146,6 +159,14 @@ public:
   bool compare_and_set(std::string_view key, std::string_view expected,
                        std::string_view desired) const;
   bool set_if_absent(std::string_view key, std::string_view value) const;
+  // The writes that give an entry a deadline (0: none; expiry.hpp's deadline_after):
+  // set() and set_if_absent() give it to what they store; add() to a key it creates,
+  // and a key it finds keeps its own (as update() and compare_and_set() keep it).
+  void set(std::string_view key, std::string_view value, std::uint64_t deadline) const;
+  bool set_if_absent(std::string_view key, std::string_view value, std::uint64_t deadline) const;
+  std::int64_t add(std::string_view key, std::int64_t delta, std::uint64_t deadline) const;
+  // Frees every expired entry (T2); returns how many. Safe beside any operation.
+  std::size_t purge_expired() const;
   std::vector<std::string> keys() const;
   void clear() const;
   std::size_t size() const noexcept;
@@ -190,10 +211,19 @@ private:
     void *reader_ctx = nullptr;
     std::size_t len = 0;
     bool too_small = false;
-    bool held = false; // get_cached: the caller holds this version's value; not read
+    bool held = false;          // get_cached: the caller holds this version's value; not read
+    std::uint64_t deadline = 0; // the copied entry's (T1), once visit() returns kLive
   };
   enum class InsertResult { kInserted, kKeyIsLive };
-  enum class Found { kNo, kLive, kPending };
+  // kExpired: the key's kLive entry, its deadline passed (T2): absent to the caller, but
+  // still the key's one live slot (I3).
+  enum class Found { kNo, kLive, kPending, kExpired };
+  // The deadline a write gives what it stores (T1): `deadline`, or with `keep`, the
+  // present entry's own (a read-modify-write: its Sink carries it) if there is one.
+  struct Life {
+    std::uint64_t deadline = 0;
+    bool keep = false;
+  };
 
   Word128 *word(std::uint64_t slot) const noexcept { return g_.words() + slot; }
   std::uint64_t next_slot(std::uint64_t slot, std::uint64_t d) const noexcept {
@@ -245,6 +275,14 @@ private:
   // The live-entry counter: statistics with no ordering duties (size() is best-effort and
   // recover() recounts), so every access to it is relaxed.
   std::uint64_t *entries() const noexcept { return &g_.control()->entries; }
+  // Marks the table as holding entries with a deadline, for size() (once: a read after).
+  // Relaxed: a flag that orders nothing; a size() that misses it counts by the counter,
+  // as it would have a moment before.
+  void note_timed() const noexcept {
+    if (atomics_.load(&g_.control()->timed, std::memory_order_relaxed) == 0) {
+      atomics_.store(&g_.control()->timed, 1, std::memory_order_relaxed);
+    }
+  }
 
   // Record words are read racily by design (a reader may copy a buffer that is being
   // recycled) and validated afterwards (R3), so every access is an atomic one: relaxed,
@@ -298,22 +336,33 @@ private:
   }
   [[gnu::always_inline]] Found visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *sink) const;
 
-  [[gnu::always_inline]] std::optional<std::uint64_t> find(const Probe &p, Ctrl &c,
-                                                           Sink *sink) const;
-  std::uint32_t fill(std::optional<std::uint32_t> &held, const Probe &p,
-                     std::string_view value) const;
+  // With `expired`, a slot whose entry is the key's but expired (Found::kExpired) is
+  // returned too, and *expired set; without, it is a miss.
+  [[gnu::always_inline]] std::optional<std::uint64_t> find(const Probe &p, Ctrl &c, Sink *sink,
+                                                           bool *expired = nullptr) const;
+  std::uint32_t fill(std::optional<std::uint32_t> &held, const Probe &p, std::string_view value,
+                     std::uint64_t deadline) const;
   bool publish(std::uint64_t slot, Ctrl &expected, const Ctrl &desired) const;
-  InsertResult insert_new(const Probe &p, std::uint32_t buffer) const;
+  // T2: whether the timed kLive word `c` of `slot` names a record that has expired, by
+  // one seqlock read of its deadline (false if the word changed meanwhile).
+  bool expired_entry(std::uint64_t slot, const Ctrl &c) const;
+  // T2: frees the expired entry that `c` (validated) names; false if the word changed.
+  bool reclaim(std::uint64_t slot, Ctrl c) const;
+  // Frees the expired entries among the slots a key homed at `home` may use; how many.
+  std::size_t reclaim_near(std::uint64_t home) const;
+  InsertResult insert_new(const Probe &p, std::uint32_t buffer, bool timed) const;
   bool cancel_rivals(const Probe &p, std::uint64_t mine) const;
   void raise_bound(std::uint64_t home, std::uint64_t distance) const;
   template <class Decide>
-  bool mutate(std::string_view key, bool reads_value, Decide &&decide) const {
-    return mutate(key, reads_value, decide, [] {});
+  bool mutate(std::string_view key, bool reads_value, Decide &&decide, Life life = {}) const {
+    return mutate(
+        key, reads_value, decide, [] {}, life);
   }
   // The same, calling before() once, after the key's home line has been asked for and
   // before the first read of it (set_with's value source).
   template <class Decide, class Before>
-  bool mutate(std::string_view key, bool reads_value, Decide &&decide, Before &&before) const;
+  bool mutate(std::string_view key, bool reads_value, Decide &&decide, Before &&before,
+              Life life) const;
 
   Geometry g_;
   [[no_unique_address]] Atomics atomics_;
@@ -350,10 +399,11 @@ LockFreeEngine<A, G>::visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *s
     if (c.buffer() >= g_.buffer_count()) {
       return Found::kNo; // corrupted word: never index with it (recover() frees it)
     }
-    if (p.memo != nullptr && sink == nullptr && state == kLive) {
+    if (p.memo != nullptr && sink == nullptr && state == kLive && !c.timed()) {
       // A write that needs no value: the word's epoch and the memo may say whose record
       // it names (M1, M2), decided from the word alone, after its bounds check above (the
       // caller CASes this word and releases its buffer). No R3: the record is not read.
+      // Not for a timed word, whose deadline is in the record (T1).
       switch (p.memo->lookup(g_.memo_handle(), slot, c.epoch(), p.key)) {
       case KeyMemo::Says::kThisKey:
         return Found::kLive;
@@ -366,8 +416,14 @@ LockFreeEngine<A, G>::visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *s
     std::uint64_t *rec = record(c.buffer());
     // R2: the copy. Relaxed loads; may race with a recycler's stores, which R3 detects.
     const std::uint64_t head = load_word(rec);
-    bool match = record_key_len(head) == p.key.size() && key_matches(rec + 1, p);
-    if (match && state == kLive && sink != nullptr) {
+    bool match = record_key_len(head) == p.key.size() && key_matches(rec + kKeyWord, p);
+    // T1, T2: only a timed word's record has a deadline to read (R2, validated by R3
+    // with the rest), and only then is the clock read. An expired value is not copied.
+    const std::uint64_t deadline = c.timed() ? load_word(rec + kDeadlineWord) : 0;
+    const bool expired =
+        match && state == kLive && deadline != 0 && expired_at(deadline, atomics_.now_ns());
+    if (match && state == kLive && sink != nullptr && !expired) {
+      sink->deadline = deadline;
       const std::size_t len = std::min<std::uint64_t>(record_value_len(head), g_.max_value_bytes());
       std::uint64_t *val = rec + value_word();
       sink->len = len;
@@ -409,7 +465,10 @@ LockFreeEngine<A, G>::visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *s
       if (match && state == kLive && p.memo != nullptr && sink == nullptr) {
         p.memo->note(g_.memo_handle(), slot, c.epoch(), p.key); // M1: a validated read
       }
-      return !match ? Found::kNo : state == kLive ? Found::kLive : Found::kPending;
+      return !match           ? Found::kNo
+             : state != kLive ? Found::kPending
+             : expired        ? Found::kExpired
+                              : Found::kLive;
     }
   }
 }
@@ -419,22 +478,29 @@ LockFreeEngine<A, G>::visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *s
 // word is loaded once: the same atomic snapshot gives the bound and is R1 of the first
 // visit.
 template <class A, class G>
-inline std::optional<std::uint64_t> LockFreeEngine<A, G>::find(const Probe &p, Ctrl &c,
-                                                               Sink *sink) const {
+inline std::optional<std::uint64_t> LockFreeEngine<A, G>::find(const Probe &p, Ctrl &c, Sink *sink,
+                                                               bool *expired) const {
   c.w = atomics_.load128(word(p.home)); // R1 of the home word
   const std::uint64_t bound = c.bound();
-  if (visit(p.home, p, c, sink) == Found::kLive) {
-    return p.home;
-  }
   std::uint64_t slot = p.home;
-  for (std::uint64_t d = 1; d <= bound; ++d) {
-    slot = slot + 1 == g_.capacity() ? 0 : slot + 1;
-    c.w = atomics_.load128(word(slot)); // R1
-    if (visit(slot, p, c, sink) == Found::kLive) {
+  for (std::uint64_t d = 0;; ++d) {
+    const Found f = visit(slot, p, c, sink);
+    if (f == Found::kLive) {
       return slot;
     }
+    if (f == Found::kExpired) { // the key's one live slot (I3), and it is absent (T2)
+      if (expired == nullptr) {
+        return std::nullopt;
+      }
+      *expired = true;
+      return slot;
+    }
+    if (d == bound) {
+      return std::nullopt;
+    }
+    slot = slot + 1 == g_.capacity() ? 0 : slot + 1;
+    c.w = atomics_.load128(word(slot)); // R1
   }
-  return std::nullopt;
 }
 
 // Writes key and value into the buffer in hand (taking one from the pool first if
@@ -442,7 +508,7 @@ inline std::optional<std::uint64_t> LockFreeEngine<A, G>::find(const Probe &p, C
 // publishes it.
 template <class A, class G>
 std::uint32_t LockFreeEngine<A, G>::fill(std::optional<std::uint32_t> &held, const Probe &p,
-                                         std::string_view value) const {
+                                         std::string_view value, std::uint64_t deadline) const {
   const BasicBufferPool<A> pool = this->pool();
   if (!held) {
     if (const std::uint32_t spare = take_spare(); spare != 0) {
@@ -466,8 +532,9 @@ std::uint32_t LockFreeEngine<A, G>::fill(std::optional<std::uint32_t> &held, con
   atomics_.writer_fence();
   std::uint64_t *rec = pool.words(*held);
   store_word(rec, record_header(p.key.size(), value.size()));
+  store_word(rec + kDeadlineWord, deadline); // T1: its word is timed iff this is not 0
   for (std::uint32_t i = 0; i < p.nwords; ++i) {
-    store_word(rec + 1 + i, p.key_word(i));
+    store_word(rec + kKeyWord + i, p.key_word(i));
   }
   std::uint64_t *val = rec + value_word();
   atomics_.fill_record(val, value.data(), value.size());
@@ -520,8 +587,8 @@ bool LockFreeEngine<A, G>::cancel_rivals(const Probe &p, std::uint64_t mine) con
     for (;;) {
       Ctrl c{atomics_.load128(word(slot))}; // R1
       const Found f = visit(slot, p, c, nullptr);
-      if (f == Found::kLive) {
-        return false;
+      if (f == Found::kLive || f == Found::kExpired) {
+        return false; // the key's live slot, expired or not (I3; T2: overwritten in place)
       }
       if (f == Found::kNo || atomics_.cas128(word(slot), c.w, c.freed().w)) {
         break; // cancelled: its owner's promote will fail (I4) and it keeps its buffer
@@ -532,11 +599,50 @@ bool LockFreeEngine<A, G>::cancel_rivals(const Probe &p, std::uint64_t mine) con
   return true;
 }
 
+template <class A, class G>
+bool LockFreeEngine<A, G>::expired_entry(std::uint64_t slot, const Ctrl &c) const {
+  if (c.state() != kLive || !c.timed() || c.buffer() >= g_.buffer_count()) {
+    return false;
+  }
+  const std::uint64_t deadline = load_word(record(c.buffer()) + kDeadlineWord); // R2
+  atomics_.reader_fence();                                                      // R3
+  return atomics_.load_version(word(slot)) == c.version() &&
+         expired_at(deadline, atomics_.now_ns());
+}
+
+template <class A, class G> bool LockFreeEngine<A, G>::reclaim(std::uint64_t slot, Ctrl c) const {
+  if constexpr (kPlanted == PlantedBug::kReclaimStaleWord) {
+    c.w = atomics_.load128(word(slot)); // the planted bug: not the word found expired
+  }
+  const std::uint32_t old = c.buffer();
+  // T2: from the word whose record was found expired, so nothing published since is lost.
+  if (!publish(slot, c, c.freed())) {
+    return false;
+  }
+  release(old);                                                // I2, P3
+  atomics_.fetch_sub(entries(), 1, std::memory_order_relaxed); // statistics
+  return true;
+}
+
+template <class A, class G>
+std::size_t LockFreeEngine<A, G>::reclaim_near(std::uint64_t home) const {
+  std::size_t freed = 0;
+  std::uint64_t slot = home;
+  for (std::uint64_t d = 0; d <= g_.max_distance();
+       ++d, slot = slot + 1 == g_.capacity() ? 0 : slot + 1) {
+    const Ctrl c{atomics_.load128(word(slot))}; // R1
+    if (expired_entry(slot, c) && reclaim(slot, c)) {
+      ++freed;
+    }
+  }
+  return freed;
+}
+
 // Inserts p's key with the record in `buffer` (filled, private). kKeyIsLive if the key
 // turned out to be live already; the buffer is then still ours.
 template <class A, class G>
 typename LockFreeEngine<A, G>::InsertResult
-LockFreeEngine<A, G>::insert_new(const Probe &p, std::uint32_t buffer) const {
+LockFreeEngine<A, G>::insert_new(const Probe &p, std::uint32_t buffer, bool timed) const {
   for (unsigned round = 0;; ++round) {
     std::uint64_t slot = p.home;
     std::uint64_t d = 0;
@@ -547,6 +653,9 @@ LockFreeEngine<A, G>::insert_new(const Probe &p, std::uint32_t buffer) const {
         break;
       }
     }
+    if (d > g_.max_distance() && reclaim_near(p.home) != 0) {
+      continue; // T2: expired entries held the room; freed, look again
+    }
     if (d > g_.max_distance()) {
       throw Error(Errc::kTableFull, "set: table is full (no free slot within " +
                                         std::to_string(g_.max_distance() + 1) +
@@ -555,8 +664,9 @@ LockFreeEngine<A, G>::insert_new(const Probe &p, std::uint32_t buffer) const {
     }
     raise_bound(p.home, d); // I1: before the reservation becomes visible
     // M2: a new key enters the slot with a new epoch (the planted bug keeps the old one).
-    Ctrl mine = kPlanted == PlantedBug::kReserveKeepsEpoch ? c.with_entry(kPending, p.fp, buffer)
-                                                           : c.reserved(p.fp, buffer);
+    Ctrl mine = kPlanted == PlantedBug::kReserveKeepsEpoch
+                    ? c.with_entry(kPending, p.fp, buffer, timed)
+                    : c.reserved(p.fp, buffer, timed);
     if (!atomics_.cas128(word(slot), c.w, mine.w)) {
       continue; // the slot was taken (or its bound raised): look again
     }
@@ -571,7 +681,7 @@ LockFreeEngine<A, G>::insert_new(const Probe &p, std::uint32_t buffer) const {
     // Promote: only the owner does (I4), so failure with our buffer gone means cancelled.
     Ctrl now = mine;
     while (now.state() == kPending && now.buffer() == buffer) {
-      const Ctrl promoted = now.with_entry(kLive, p.fp, buffer);
+      const Ctrl promoted = now.with_entry(kLive, p.fp, buffer, timed);
       if (atomics_.cas128(word(slot), now.w, promoted.w)) {
         if (p.memo != nullptr) {
           p.memo->note(g_.memo_handle(), slot, promoted.epoch(), p.key); // M1: our promote
@@ -594,7 +704,7 @@ LockFreeEngine<A, G>::insert_new(const Probe &p, std::uint32_t buffer) const {
 template <class A, class G>
 template <class Decide, class Before>
 bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide &&decide,
-                                  Before &&before) const {
+                                  Before &&before, Life life) const {
   Probe p = probe_for(key);
   WriterThread *const thread = writer_thread(); // null for fibers
   p.memo = write_memo(thread);
@@ -627,13 +737,22 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
   for (;;) {
     Ctrl c;
     Sink sink{&current};
-    const std::optional<std::uint64_t> slot = find(p, c, reads_value ? &sink : nullptr);
+    bool expired = false; // the key's slot holds it expired: absent, overwritten in place (T2)
+    const std::optional<std::uint64_t> slot = find(p, c, reads_value ? &sink : nullptr, &expired);
+    const bool present = slot && !expired;
     const std::optional<std::string_view> next =
-        decide(slot ? std::optional<std::string_view>(current) : std::nullopt, scratch);
+        decide(present ? std::optional<std::string_view>(current) : std::nullopt, scratch);
     if (!next) {
+      if (expired) {
+        reclaim(*slot, c); // T2; if the word changed, someone else dealt with it
+      }
       return false; // linearized at the validated read of `c` (or the absent scan)
     }
     check_value_size(next->size(), g_.max_value_bytes());
+    const std::uint64_t deadline = life.keep && present ? sink.deadline : life.deadline;
+    if (deadline != 0) {
+      note_timed();
+    }
     if (slot) {
       const std::uint32_t old = c.buffer();
       std::uint32_t buf;
@@ -643,17 +762,17 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
           throw Error(Errc::kTableFull, "set: no free record buffer");
         }
         buf = *got; // the planted bug: publish first, write the record afterwards
-        if (!publish(*slot, c, c.with_entry(kLive, p.fp, buf))) {
+        if (!publish(*slot, c, c.with_entry(kLive, p.fp, buf, deadline != 0))) {
           pool.push(buf);
           continue;
         }
         std::optional<std::uint32_t> late = buf;
-        fill(late, p, *next);
+        fill(late, p, *next, deadline);
         pool.push(old);
         return true;
       }
-      buf = fill(held, p, *next);
-      const Ctrl updated = c.with_entry(kLive, p.fp, buf);
+      buf = fill(held, p, *next, deadline);
+      const Ctrl updated = c.with_entry(kLive, p.fp, buf, deadline != 0); // T1
       // Whether the memo already holds (slot, this epoch, key): find() without a sink
       // either took its answer from the memo or noted its validated read (visit()), and
       // an update keeps the epoch unless its version crosses into the next one.
@@ -675,8 +794,8 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
       }
       continue;
     }
-    const std::uint32_t buf = fill(held, p, *next);
-    if (insert_new(p, buf) == InsertResult::kInserted) {
+    const std::uint32_t buf = fill(held, p, *next, deadline);
+    if (insert_new(p, buf, deadline != 0) == InsertResult::kInserted) { // T1
       held.reset();
       atomics_.fetch_add(entries(), 1, std::memory_order_relaxed); // statistics
       return true;
@@ -693,11 +812,19 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
 
 template <class A, class G>
 void LockFreeEngine<A, G>::set(std::string_view key, std::string_view value) const {
+  set(key, value, 0);
+}
+
+template <class A, class G>
+void LockFreeEngine<A, G>::set(std::string_view key, std::string_view value,
+                               std::uint64_t deadline) const {
   check_value_size(value.size(), g_.max_value_bytes());
-  mutate(key, /*reads_value=*/false,
-         [&](std::optional<std::string_view>, std::string &) -> std::optional<std::string_view> {
-           return value;
-         });
+  mutate(
+      key, /*reads_value=*/false,
+      [&](std::optional<std::string_view>, std::string &) -> std::optional<std::string_view> {
+        return value;
+      },
+      Life{deadline, false});
 }
 
 // set() of a value that source(ctx) makes (e.g. by decoding it) while the home control
@@ -714,7 +841,8 @@ void LockFreeEngine<A, G>::set_with(std::string_view key, ValueSource source, vo
       [&] {
         value = source(ctx);
         check_value_size(value.size(), g_.max_value_bytes());
-      });
+      },
+      Life{});
 }
 
 template <class A, class G>
@@ -861,8 +989,13 @@ template <class A, class G> bool LockFreeEngine<A, G>::erase(std::string_view ke
   p.memo = write_memo(writer_thread());
   for (;;) {
     Ctrl c;
-    const std::optional<std::uint64_t> slot = find(p, c, nullptr);
+    bool expired = false;
+    const std::optional<std::uint64_t> slot = find(p, c, nullptr, &expired);
     if (!slot) {
+      return false;
+    }
+    if (expired) {
+      reclaim(*slot, c); // T2: it was absent already, so the erase finds nothing
       return false;
     }
     const std::uint32_t old = c.buffer();
@@ -876,13 +1009,21 @@ template <class A, class G> bool LockFreeEngine<A, G>::erase(std::string_view ke
 
 template <class A, class G>
 std::int64_t LockFreeEngine<A, G>::add(std::string_view key, std::int64_t delta) const {
+  return add(key, delta, 0);
+}
+
+template <class A, class G>
+std::int64_t LockFreeEngine<A, G>::add(std::string_view key, std::int64_t delta,
+                                       std::uint64_t deadline) const {
   std::int64_t sum = 0;
-  mutate(key, true,
-         [&](std::optional<std::string_view> current,
-             std::string &scratch) -> std::optional<std::string_view> {
-           scratch = add_to_text(current, delta, sum);
-           return scratch;
-         });
+  mutate(
+      key, true,
+      [&](std::optional<std::string_view> current,
+          std::string &scratch) -> std::optional<std::string_view> {
+        scratch = add_to_text(current, delta, sum);
+        return scratch;
+      },
+      Life{deadline, true});
   return sum;
 }
 
@@ -890,35 +1031,58 @@ template <class A, class G>
 bool LockFreeEngine<A, G>::compare_and_set(std::string_view key, std::string_view expected,
                                            std::string_view desired) const {
   check_value_size(desired.size(), g_.max_value_bytes());
-  return mutate(key, true,
-                [&](std::optional<std::string_view> current,
-                    std::string &) -> std::optional<std::string_view> {
-                  if (!current || *current != expected) {
-                    return std::nullopt;
-                  }
-                  return desired;
-                });
+  return mutate(
+      key, true,
+      [&](std::optional<std::string_view> current,
+          std::string &) -> std::optional<std::string_view> {
+        if (!current || *current != expected) {
+          return std::nullopt;
+        }
+        return desired;
+      },
+      Life{0, true});
 }
 
 template <class A, class G>
 bool LockFreeEngine<A, G>::update(std::string_view key, Updater fn, void *ctx) const {
-  return mutate(key, /*reads_value=*/true,
-                [&](std::optional<std::string_view> current, std::string &scratch) {
-                  return fn(ctx, current, scratch);
-                });
+  return mutate(
+      key, /*reads_value=*/true,
+      [&](std::optional<std::string_view> current, std::string &scratch) {
+        return fn(ctx, current, scratch);
+      },
+      Life{0, true});
 }
 
 template <class A, class G>
 bool LockFreeEngine<A, G>::set_if_absent(std::string_view key, std::string_view value) const {
+  return set_if_absent(key, value, 0);
+}
+
+template <class A, class G>
+bool LockFreeEngine<A, G>::set_if_absent(std::string_view key, std::string_view value,
+                                         std::uint64_t deadline) const {
   check_value_size(value.size(), g_.max_value_bytes());
-  return mutate(key, false,
-                [&](std::optional<std::string_view> current,
-                    std::string &) -> std::optional<std::string_view> {
-                  if (current) {
-                    return std::nullopt;
-                  }
-                  return value;
-                });
+  return mutate(
+      key, false,
+      [&](std::optional<std::string_view> current,
+          std::string &) -> std::optional<std::string_view> {
+        if (current) {
+          return std::nullopt;
+        }
+        return value;
+      },
+      Life{deadline, false});
+}
+
+template <class A, class G> std::size_t LockFreeEngine<A, G>::purge_expired() const {
+  std::size_t freed = 0;
+  for (std::uint64_t slot = 0; slot < g_.capacity(); ++slot) {
+    const Ctrl c{atomics_.load128(word(slot))}; // R1
+    if (expired_entry(slot, c) && reclaim(slot, c)) {
+      ++freed;
+    }
+  }
+  return freed;
 }
 
 template <class A, class G> std::vector<std::string> LockFreeEngine<A, G>::keys() const {
@@ -936,12 +1100,14 @@ template <class A, class G> std::vector<std::string> LockFreeEngine<A, G>::keys(
       const std::size_t len = std::min<std::uint64_t>(stored, g_.max_key_bytes());
       key.resize(round_up(len, 8));
       for (std::size_t i = 0; i < words_for(static_cast<std::uint32_t>(len)); ++i) { // R2
-        const std::uint64_t v = load_word(rec + 1 + i);
+        const std::uint64_t v = load_word(rec + kKeyWord + i);
         std::memcpy(key.data() + i * 8, &v, 8);
       }
+      const std::uint64_t deadline = c.timed() ? load_word(rec + kDeadlineWord) : 0; // T1
       atomics_.reader_fence(); // R3, as in visit()
       if (atomics_.load_version(word(slot)) == c.version()) {
-        if (stored == len && findable(slot, c, key, len)) { // an oversize length: corrupt
+        if (stored == len && (deadline == 0 || !expired_at(deadline, atomics_.now_ns())) && // T2
+            findable(slot, c, key, len)) { // an oversize length: corrupt
           key.resize(len);
           out.push_back(key);
         }
@@ -988,6 +1154,15 @@ template <class A, class G> void LockFreeEngine<A, G>::clear() const {
 }
 
 template <class A, class G> std::size_t LockFreeEngine<A, G>::size() const noexcept {
+  if (atomics_.load(&g_.control()->timed, std::memory_order_relaxed) != 0) {
+    // T2: expired entries still in their slots are not counted; only a walk tells them.
+    std::size_t n = 0;
+    for (std::uint64_t slot = 0; slot < g_.capacity(); ++slot) {
+      const Ctrl c{atomics_.load128(word(slot))};
+      n += c.state() == kLive && c.buffer() < g_.buffer_count() && !expired_entry(slot, c);
+    }
+    return n;
+  }
   // Relaxed statistics: an insert counts after its promote, so an erase of it may count
   // first; the signed view clamps that transient to zero.
   const auto n = static_cast<std::int64_t>(atomics_.load(entries(), std::memory_order_relaxed));
@@ -1131,7 +1306,7 @@ template <class A, class G> RecoveryReport LockFreeEngine<A, G>::recover_alone()
       if (!corrupt) {
         key.resize(round_up(klen, 8));
         for (std::uint32_t i = 0; i < words_for(klen); ++i) {
-          const std::uint64_t v = load_word(rec + 1 + i);
+          const std::uint64_t v = load_word(rec + kKeyWord + i);
           std::memcpy(key.data() + i * 8, &v, 8);
         }
         dirty = std::any_of(key.begin() + klen, key.end(), [](char ch) { return ch != 0; });
@@ -1175,7 +1350,7 @@ template <class A, class G> RecoveryReport LockFreeEngine<A, G>::recover_alone()
     const auto klen = static_cast<std::uint32_t>(d.key.size());
     std::uint64_t last = 0;
     std::memcpy(&last, d.key.data() + (words_for(klen) - 1) * 8, klen - (words_for(klen) - 1) * 8);
-    store_word(pool.words(d.c.buffer()) + words_for(klen), last); // the last key word
+    store_word(pool.words(d.c.buffer()) + kKeyWord + words_for(klen) - 1, last); // last key word
     ++report.keys_repaired;
     ++live;
     seen.insert(std::move(d.key));

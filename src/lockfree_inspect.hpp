@@ -89,7 +89,7 @@ private:
     if (out.key_len <= g_.max_key_bytes()) {
       out.padded.resize(round_up(out.key_len, 8));
       for (std::uint32_t i = 0; i < words_for(out.key_len); ++i) {
-        const std::uint64_t v = atomics_.load(rec + 1 + i, Atomics::kRecordLoad);
+        const std::uint64_t v = atomics_.load(rec + kKeyWord + i, Atomics::kRecordLoad);
         std::memcpy(out.padded.data() + std::size_t{i} * 8, &v, 8);
       }
     }

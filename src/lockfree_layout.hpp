@@ -5,23 +5,28 @@
 //   segment: [SegmentHeader | LockFreeControl | control words | record buffers]
 //
 //   control word (16 bytes, one per slot, 4 per cache line; changed only by cas128):
-//   +---------------------------+-----------------+--------------+-----------+-------+
-//   | version (lo, 64 bits)     | buffer (32)     | fingerprint  | bound     | state |
-//   | epoch: bits 63..16        | bits 63..32     | (16) 31..16  | (14) 15..2| (2)   |
-//   +---------------------------+-----------------+--------------+-----------+-------+
+//   +-----------------------+-------------+--------+--------------+-----------+-------+
+//   | version (lo, 64 bits) | buffer (32) | timed  | fingerprint  | bound     | state |
+//   | epoch: bits 63..16    | bits 63..32 | (1) 31 | (15) 30..16  | (14) 15..2| (2)   |
+//   +-----------------------+-------------+--------+--------------+-----------+-------+
 //     version: grows with every change (W1); its top 48 bits are the epoch (M2 below).
 //     state:  kFree (0), kPending (1: reserved by an inserter, invisible to readers),
 //             kLive (2: holds a key and its value, in `buffer`).
-//     fingerprint: the top 16 bits of the key's hash (skip a slot without reading it).
+//     fingerprint: the top 15 bits of the key's hash (skip a slot without reading it).
+//     timed:  the record has a deadline (T1 below): only then does anyone read the
+//             record's deadline word or the clock.
 //     bound:  for keys whose home is THIS slot: every one of them lies within `bound`
 //             probe steps of here. Unrelated to this slot's own entry.
 //     buffer: index of the record buffer holding the key and value (kPending, kLive).
 //
 //   record buffer (record_bytes each, 8-byte words, written only while unreachable):
-//   +----------------------------+-------------------------+-------------------------+
-//   | key_len (32) | value_len   | key bytes, zero-padded  | value bytes, zero-padded|
-//   |              | (32)        | to 8 [max_key_bytes]    | to 8 [max_value_bytes]  |
-//   +----------------------------+-------------------------+-------------------------+
+//   +--------------------------+------------+-----------------------+-----------------------+
+//   | key_len (32) | value_len | deadline   | key bytes, zero-padded| value bytes, zero-    |
+//   |              | (32)      | (64, ns)   | to 8 [max_key_bytes]  | padded [max_value_b.] |
+//   +--------------------------+------------+-----------------------+-----------------------+
+//     deadline: when the entry expires, in ns of the table clock (expiry.hpp); 0: never.
+//     A record with a deadline is published only by a word with `timed` set, and one
+//     without by a word with it clear (T1).
 //     While a buffer is on the free list its first word holds the next free index + 1.
 //
 // All-zero is the empty table: every word kFree with bound 0, the pool's free list empty
@@ -44,15 +49,17 @@ struct Magazine; // magazine.hpp
 
 enum SlotStateLF : std::uint64_t { kFree = 0, kPending = 1, kLive = 2 };
 
-// The fields of `hi`, from bit 0 up: state | bound | fingerprint | buffer.
+// The fields of `hi`, from bit 0 up: state | bound | fingerprint | timed | buffer.
 inline constexpr unsigned kStateBits = 2;
 inline constexpr std::uint64_t kStateMask = (std::uint64_t{1} << kStateBits) - 1;
 inline constexpr unsigned kBoundShift = 2;
 inline constexpr unsigned kBoundBits = 14;
 inline constexpr std::uint64_t kMaxBound = (1u << kBoundBits) - 1; // probe distance limit
 inline constexpr unsigned kFpShift = 16;
-inline constexpr unsigned kFpBits = 16;
+inline constexpr unsigned kFpBits = 15;
 inline constexpr std::uint64_t kFpMax = (std::uint64_t{1} << kFpBits) - 1;
+inline constexpr unsigned kTimedShift = 31;
+inline constexpr unsigned kTimedBits = 1;
 inline constexpr unsigned kBufferShift = 32;
 inline constexpr unsigned kBufferBits = 32;
 // `lo` is the version, all 64 bits; version >> kEpochShift is the epoch.
@@ -62,34 +69,38 @@ inline constexpr unsigned kEpochShift = 16;
 inline constexpr std::uint64_t kStateField = kStateMask;
 inline constexpr std::uint64_t kBoundField = kMaxBound << kBoundShift;
 inline constexpr std::uint64_t kFpField = kFpMax << kFpShift;
+inline constexpr std::uint64_t kTimedField = std::uint64_t{1} << kTimedShift;
 inline constexpr std::uint64_t kBufferField = ~std::uint64_t{0} << kBufferShift;
 
 // The fields of `hi` tile its 64 bits without overlap: each starts where the one below
 // ends, no two share a bit, and together they cover the word.
 static_assert(kStateBits == kBoundShift && kBoundShift + kBoundBits == kFpShift &&
-                  kFpShift + kFpBits == kBufferShift && kBufferShift + kBufferBits == 64,
-              "state, bound, fingerprint and buffer are adjacent and end at bit 63");
+                  kFpShift + kFpBits == kTimedShift && kTimedShift + kTimedBits == kBufferShift &&
+                  kBufferShift + kBufferBits == 64,
+              "state, bound, fingerprint, timed and buffer are adjacent and end at bit 63");
 static_assert((kStateField & kBoundField) == 0 && (kStateField & kFpField) == 0 &&
                   (kStateField & kBufferField) == 0 && (kBoundField & kFpField) == 0 &&
-                  (kBoundField & kBufferField) == 0 && (kFpField & kBufferField) == 0,
+                  (kBoundField & kBufferField) == 0 && (kFpField & kBufferField) == 0 &&
+                  (kTimedField & (kStateField | kBoundField | kFpField | kBufferField)) == 0,
               "no two fields of a control word share a bit");
-static_assert((kStateField | kBoundField | kFpField | kBufferField) == ~std::uint64_t{0},
+static_assert((kStateField | kBoundField | kFpField | kTimedField | kBufferField) ==
+                  ~std::uint64_t{0},
               "the fields cover all of hi");
 static_assert(kLive <= kStateMask, "every slot state fits the state field");
 static_assert(kBufferBits == 32, "buffer indexes are 32 bits (Ctrl::buffer())");
 static_assert(kBoundBits <= 16, "recover() keeps bounds as 16-bit numbers");
 static_assert(kEpochShift < 64, "an epoch keeps some of the version's bits");
 
-// A key's fingerprint, as its control word carries it: the top 16 bits of its hash.
+// A key's fingerprint, as its control word carries it: the top 15 bits of its hash.
 constexpr std::uint64_t fingerprint_of(std::uint64_t hash) noexcept {
   return hash >> (64 - kFpBits);
 }
 
-// A key's home slot: the hash's other 48 bits, scaled to [0, capacity) by one multiply
+// A key's home slot: the hash's other 49 bits, scaled to [0, capacity) by one multiply
 // (the high half of a 64 x 64-bit product; multiply-shift range reduction) rather than
 // `hash % capacity`, whose `div` is about 15 cycles of latency on every operation. The
 // fingerprint's bits are left out, so keys that share a home share a fingerprint only by
-// chance (1 in 65 536). Each home is the image of floor(2^48 / capacity) of the 2^48
+// chance (1 in 32 768). Each home is the image of floor(2^49 / capacity) of the 2^49
 // values, or one more: as even as a remainder.
 constexpr std::uint64_t home_of(std::uint64_t hash, std::uint64_t capacity) noexcept {
   return static_cast<std::uint64_t>((static_cast<unsigned __int128>(hash << kFpBits) * capacity) >>
@@ -124,11 +135,13 @@ struct Ctrl {
   std::uint64_t bound() const { return (w.hi >> kBoundShift) & kMaxBound; }
   std::uint64_t fingerprint() const { return (w.hi >> kFpShift) & kFpMax; }
   std::uint32_t buffer() const { return static_cast<std::uint32_t>(w.hi >> kBufferShift); }
+  bool timed() const { return (w.hi & kTimedField) != 0; }
 
-  // The same slot holding (state, fp, buffer), bound kept, version + 1 (W1).
-  Ctrl with_entry(std::uint64_t state, std::uint64_t fp, std::uint32_t buffer) const {
+  // The same slot holding (state, fp, buffer, timed), bound kept, version + 1 (W1).
+  Ctrl with_entry(std::uint64_t state, std::uint64_t fp, std::uint32_t buffer,
+                  bool timed = false) const {
     const std::uint64_t bound_bits = w.hi & kBoundField;
-    return {{w.lo + 1, bound_bits | state | (fp << kFpShift) |
+    return {{w.lo + 1, bound_bits | state | (fp << kFpShift) | (timed ? kTimedField : 0) |
                            (static_cast<std::uint64_t>(buffer) << kBufferShift)}};
   }
   Ctrl freed() const { return with_entry(kFree, 0, 0); }
@@ -138,8 +151,8 @@ struct Ctrl {
   //     word, and every other change keeps the epoch or (a version's low bits carrying
   //     over) moves it on with the key unchanged. A thread's key memo (key_memo.hpp)
   //     rests on it.
-  Ctrl reserved(std::uint64_t fp, std::uint32_t buffer) const {
-    Ctrl r = with_entry(kPending, fp, buffer);
+  Ctrl reserved(std::uint64_t fp, std::uint32_t buffer, bool timed = false) const {
+    Ctrl r = with_entry(kPending, fp, buffer, timed);
     r.w.lo = (w.lo | ((std::uint64_t{1} << kEpochShift) - 1)) + 1;
     return r;
   }
@@ -160,7 +173,8 @@ struct LockFreeControl {
   std::uint64_t entries;    // live entries; relaxed statistics (recover() recounts)
   std::uint64_t recoveries; // completed recover() runs
   std::uint64_t spares;     // handles holding a spare permit (magazine.hpp, P4)
-  std::uint8_t pad1[40];
+  std::uint64_t timed;      // not 0 once an entry with a deadline was written (size())
+  std::uint8_t pad1[32];
 };
 
 static_assert(offsetof(LockFreeControl, pool) == 0 && sizeof(LockFreeControl) == 128,
@@ -168,7 +182,11 @@ static_assert(offsetof(LockFreeControl, pool) == 0 && sizeof(LockFreeControl) ==
 
 // ---- Record buffers ------------------------------------------------------------------
 
-inline constexpr std::uint32_t kRecordHeaderBytes = 8; // key_len | value_len << 32
+inline constexpr std::uint32_t kRecordHeaderBytes = 16; // key_len | value_len << 32, deadline
+inline constexpr std::uint32_t kDeadlineWord = 1;       // a record's deadline (0: none)
+inline constexpr std::uint32_t kKeyWord = 2;            // its first key word
+static_assert(kKeyWord * 8 == kRecordHeaderBytes && kDeadlineWord < kKeyWord,
+              "the key follows the header words");
 
 constexpr std::uint32_t words_for(std::uint32_t bytes) { return (bytes + 7) / 8; }
 
@@ -183,7 +201,7 @@ constexpr std::uint32_t record_value_len(std::uint64_t header) {
   return static_cast<std::uint32_t>(header >> 32);
 }
 
-// Where a record's value starts, in words: after its header word and its key area
+// Where a record's value starts, in words: after its header words and its key area
 // (max_key_bytes, whatever the key's own length).
 constexpr std::uint32_t value_word_for(std::uint32_t max_key) {
   return kRecordHeaderBytes / 8 + words_for(max_key);

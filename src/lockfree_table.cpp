@@ -16,6 +16,7 @@
 
 #include <xxhash.h>
 
+#include "expiry.hpp"
 #include "lockfree_engine.hpp"
 #include "lockfree_inspect.hpp"
 #include "lockfree_layout.hpp"
@@ -289,6 +290,28 @@ bool LockFreeTable::compare_and_set(std::string_view key, std::string_view expec
 bool LockFreeTable::set_if_absent(std::string_view key, std::string_view value) {
   return with_engine(
       this, [&](auto e) __attribute__((always_inline)) { return e.set_if_absent(key, value); });
+}
+
+void LockFreeTable::set(std::string_view key, std::string_view value,
+                        std::chrono::nanoseconds ttl) {
+  const std::uint64_t deadline = detail::deadline_after(ttl, "set");
+  with_engine(this, [&](auto e) { return e.set(key, value, deadline); });
+}
+
+bool LockFreeTable::set_if_absent(std::string_view key, std::string_view value,
+                                  std::chrono::nanoseconds ttl) {
+  const std::uint64_t deadline = detail::deadline_after(ttl, "set_if_absent");
+  return with_engine(this, [&](auto e) { return e.set_if_absent(key, value, deadline); });
+}
+
+std::int64_t LockFreeTable::add(std::string_view key, std::int64_t delta,
+                                std::chrono::nanoseconds ttl) {
+  const std::uint64_t deadline = detail::deadline_after(ttl, "add");
+  return with_engine(this, [&](auto e) { return e.add(key, delta, deadline); });
+}
+
+std::size_t LockFreeTable::purge_expired() {
+  return with_engine(this, [&](auto e) { return e.purge_expired(); });
 }
 
 std::vector<std::string> LockFreeTable::keys() const {

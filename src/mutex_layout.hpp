@@ -6,13 +6,16 @@
 //   +-------------------------+-------+------+---------+--------------+-----------+
 //   | pthread_mutex_t (40 B)  | state | live | key_len | value_len[2] | timestamp |
 //   +-------------------------+-------+------+---------+--------------+-----------+
+//   | deadline[2] (per value half: when the value expires; 0: never)               |
+//   +------------------------------------------------------------------------------+
 //   | key bytes [max_key_bytes] | value half 0 [max_value_bytes] | (robust) half 1 |
 //   +---------------------------+--------------------------------+-----------------+
 //
 // A fast-shm-cache slot is {occupied, key[64], value[256], timestamp, mutex}; ours adds
 // the lengths (keys and values are binary-safe byte strings, not C strings), a tombstone
 // state (so that erase keeps probe chains intact) and, in robust mode only, a second
-// value half so that a writer killed mid-copy never leaves a torn value.
+// value half so that a writer killed mid-copy never leaves a torn value, and each value
+// half's deadline (expiry.hpp), which is the half's as its length is (M4).
 #pragma once
 
 #include <pthread.h>
@@ -32,6 +35,7 @@ struct MutexControl {
   pthread_mutex_t global;    // fast-shm-cache's global_mutex: serialises insert, erase, clear
   std::uint64_t num_entries; // occupied slots; atomic_ref access
   std::uint64_t recovered;   // robust: EOWNERDEAD recoveries so far; atomic_ref access
+  std::uint64_t timed;       // not 0 once an entry with a deadline was written; atomic_ref
 };
 
 struct MutexSlotHeader {
@@ -41,6 +45,7 @@ struct MutexSlotHeader {
   std::uint16_t key_len;      // <= max_key_bytes (checked on every read)
   std::uint32_t value_len[2]; // per half; <= max_value_bytes (checked on every read)
   std::uint64_t timestamp_ns; // CLOCK_REALTIME of the last write, as fast-shm-cache keeps
+  std::uint64_t deadline[2];  // per half: the table clock's ns when it expires; 0: never
 };
 
 static_assert(sizeof(MutexSlotHeader) % 8 == 0,

@@ -27,6 +27,7 @@
 #include <xxhash.h>
 
 #include "counter_text.hpp"
+#include "expiry.hpp"
 #include "mutex_layout.hpp"
 #include "params.hpp"
 #include "segment_header.hpp"
@@ -112,8 +113,10 @@ Layout MutexTable::layout_for(const TableParams &p) {
                                offsetof(MutexSlotHeader, key_len),
                                offsetof(MutexSlotHeader, value_len),
                                offsetof(MutexSlotHeader, timestamp_ns),
+                               offsetof(MutexSlotHeader, deadline),
                                sizeof(MutexControl),
-                               offsetof(MutexControl, num_entries)};
+                               offsetof(MutexControl, num_entries),
+                               offsetof(MutexControl, timed)};
   lay.abi_signature = XXH64(abi, sizeof abi, 0);
   return lay;
 }
@@ -175,11 +178,22 @@ struct MutexOps {
   void recount() const;
   bool key_matches(const MutexSlotHeader *s, std::string_view key) const noexcept;
   std::string_view value_of(const MutexSlotHeader *s) const noexcept;
-  void write_value(MutexSlotHeader *s, std::string_view value) const noexcept;
-  // Finds the key with its slot locked and calls on_found(slot); false if absent.
-  template <class F> bool find_locked(std::string_view key, F &&on_found) const;
-  // decide(current, next) says whether to store `next`; inserts if the key is absent.
-  template <class Decide> bool mutate(std::string_view key, Decide &&decide) const;
+  // The deadline of the value readers see (0: none), and whether it has passed: from
+  // then on the entry is absent to every operation (table.hpp, "Expiry").
+  std::uint64_t deadline_of(const MutexSlotHeader *s) const noexcept;
+  bool expired(const MutexSlotHeader *s) const noexcept;
+  void write_value(MutexSlotHeader *s, std::string_view value,
+                   std::uint64_t deadline) const noexcept;
+  // Finds the key with its slot locked and calls on_found(slot); false if absent. An
+  // expired entry is absent, unless `with_expired`: then on_found sees it too (writers
+  // overwrite or free it in place).
+  template <class F>
+  bool find_locked(std::string_view key, F &&on_found, bool with_expired = false) const;
+  // decide(current, next) says whether to store `next`; inserts if the key is absent. What
+  // it stores gets `deadline`, or with `keep`, a present entry's own.
+  template <class Decide>
+  bool mutate(std::string_view key, Decide &&decide, std::uint64_t deadline = 0,
+              bool keep = false) const;
   void drop_trailing_tombstones(std::uint64_t index) const;
 };
 } // namespace detail::mutex
@@ -252,14 +266,28 @@ std::string_view MutexOps::value_of(const MutexSlotHeader *s) const noexcept {
   return {v, len};
 }
 
+std::uint64_t MutexOps::deadline_of(const MutexSlotHeader *s) const noexcept {
+  return s->deadline[t.robust_ ? (s->live & 1u) : 0u];
+}
+
+bool MutexOps::expired(const MutexSlotHeader *s) const noexcept {
+  const std::uint64_t deadline = deadline_of(s);
+  return deadline != 0 && detail::expired_at(deadline, detail::clock_now_ns());
+}
+
 // inline: GCC otherwise calls it from mutate(), 5 more instructions per set.
-inline void MutexOps::write_value(MutexSlotHeader *s, std::string_view value) const noexcept {
+inline void MutexOps::write_value(MutexSlotHeader *s, std::string_view value,
+                                  std::uint64_t deadline) const noexcept {
   const unsigned half = t.robust_ ? ((s->live & 1u) ^ 1u) : 0u;
   char *v = key_bytes(s) + t.max_key_bytes() + static_cast<std::size_t>(half) * t.max_value_bytes();
   if (!value.empty()) { // memcpy from a null view's data() is undefined even for 0 bytes
     std::memcpy(v, value.data(), value.size());
   }
   s->value_len[half] = static_cast<std::uint32_t>(value.size());
+  s->deadline[half] = deadline; // the half's, as its length (M4)
+  if (deadline != 0 && counter(t.control_->timed).load(std::memory_order_relaxed) == 0) {
+    counter(t.control_->timed).store(1, std::memory_order_relaxed); // for size(); a flag
+  }
   s->timestamp_ns = now_ns();
   if (t.robust_) {
     // Release: keeps the copy above before the flip in program order, so a process that
@@ -270,7 +298,8 @@ inline void MutexOps::write_value(MutexSlotHeader *s, std::string_view value) co
   }
 }
 
-template <class F> bool MutexOps::find_locked(std::string_view key, F &&on_found) const {
+template <class F>
+bool MutexOps::find_locked(std::string_view key, F &&on_found, bool with_expired) const {
   const std::uint64_t cap = t.capacity();
   std::uint64_t i = home(key);
   for (std::uint64_t n = 0; n < cap; ++n) {
@@ -282,6 +311,9 @@ template <class F> bool MutexOps::find_locked(std::string_view key, F &&on_found
       return false;
     }
     if (st == detail::mutex::kSlotOccupied && key_matches(s, key)) {
+      if (!with_expired && expired(s)) {
+        return false; // the key's one slot (M2), and it is absent
+      }
       on_found(s);
       return true;
     }
@@ -290,19 +322,23 @@ template <class F> bool MutexOps::find_locked(std::string_view key, F &&on_found
   return false;
 }
 
-template <class Decide> bool MutexOps::mutate(std::string_view key, Decide &&decide) const {
+template <class Decide>
+bool MutexOps::mutate(std::string_view key, Decide &&decide, std::uint64_t deadline,
+                      bool keep) const {
   check_key(key);
   bool wrote = false;
   std::string next;
-  // Fast path: the key exists; decide and write under its slot mutex alone.
+  // Fast path: the key has a slot; decide and write under its slot mutex alone. An
+  // expired entry is an absent key, whose value is written in place (its state stays).
   const auto apply = [&](MutexSlotHeader *s) {
-    if (decide(std::optional<std::string_view>(value_of(s)), next)) {
+    const bool present = !expired(s);
+    if (decide(present ? std::optional<std::string_view>(value_of(s)) : std::nullopt, next)) {
       detail::check_value_size(next.size(), t.max_value_bytes());
-      write_value(s, next);
+      write_value(s, next, keep && present ? deadline_of(s) : deadline);
       wrote = true;
     }
   };
-  if (find_locked(key, apply)) {
+  if (find_locked(key, apply, /*with_expired=*/true)) {
     return wrote;
   }
   lock(&t.control_->global);
@@ -322,6 +358,14 @@ template <class Decide> bool MutexOps::mutate(std::string_view key, Decide &&dec
       if (key_matches(s, key)) { // inserted by a racer since our fast-path probe
         apply(s);
         return wrote;
+      }
+      if (free_slot == kNone && expired(s)) {
+        // Another key's expired entry, before any free slot: freed here, where the
+        // table-wide mutex and its slot's are held (M2), into a tombstone (M3). The key
+        // was absent already, so the table's contents do not change.
+        store_state(s, detail::mutex::kSlotTombstone);
+        counter(t.control_->num_entries).fetch_sub(1, std::memory_order_relaxed);
+        free_slot = i;
       }
     } else if (st == detail::mutex::kSlotEmpty || st == detail::mutex::kSlotTombstone) {
       if (free_slot == kNone) {
@@ -348,7 +392,7 @@ template <class Decide> bool MutexOps::mutate(std::string_view key, Decide &&dec
     std::memcpy(key_bytes(s), key.data(), key.size());
   }
   s->key_len = static_cast<std::uint16_t>(key.size());
-  write_value(s, next);
+  write_value(s, next, deadline);
   // Release: the key and value bytes precede the state change in program order, so a
   // robust successor of a writer that died here sees a complete entry or none (M4).
   state_of(s).store(detail::mutex::kSlotOccupied, std::memory_order_release);
@@ -397,39 +441,113 @@ void MutexTable::set_with(std::string_view key, ValueSource source, void *ctx) {
 }
 
 std::int64_t MutexTable::add(std::string_view key, std::int64_t delta) {
+  return add_until(key, delta, 0);
+}
+
+std::int64_t MutexTable::add(std::string_view key, std::int64_t delta,
+                             std::chrono::nanoseconds ttl) {
+  return add_until(key, delta, detail::deadline_after(ttl, "add"));
+}
+
+std::int64_t MutexTable::add_until(std::string_view key, std::int64_t delta,
+                                   std::uint64_t deadline) {
   const MutexOps ops{*this};
   std::int64_t sum = 0;
-  ops.mutate(key, [&](std::optional<std::string_view> current, std::string &next) {
-    next = detail::add_to_text(current, delta, sum);
-    return true;
-  });
+  ops.mutate(
+      key,
+      [&](std::optional<std::string_view> current, std::string &next) {
+        next = detail::add_to_text(current, delta, sum);
+        return true;
+      },
+      deadline, /*keep=*/true);
   return sum;
+}
+
+void MutexTable::set(std::string_view key, std::string_view value, std::chrono::nanoseconds ttl) {
+  const std::uint64_t deadline = detail::deadline_after(ttl, "set");
+  const MutexOps ops{*this};
+  detail::check_value_size(value.size(), max_value_bytes());
+  ops.mutate(
+      key,
+      [&](std::optional<std::string_view>, std::string &next) {
+        next.assign(value);
+        return true;
+      },
+      deadline);
+}
+
+bool MutexTable::set_if_absent(std::string_view key, std::string_view value,
+                               std::chrono::nanoseconds ttl) {
+  const std::uint64_t deadline = detail::deadline_after(ttl, "set_if_absent");
+  const MutexOps ops{*this};
+  detail::check_value_size(value.size(), max_value_bytes());
+  return ops.mutate(
+      key,
+      [&](std::optional<std::string_view> current, std::string &next) {
+        if (current) {
+          return false;
+        }
+        next.assign(value);
+        return true;
+      },
+      deadline);
+}
+
+std::size_t MutexTable::purge_expired() {
+  const MutexOps ops{*this};
+  ops.lock(&control_->global);
+  Held global(&control_->global);
+  std::size_t freed = 0;
+  for (std::uint64_t i = 0; i < capacity(); ++i) {
+    bool gone = false;
+    {
+      MutexSlotHeader *s = ops.slot(i);
+      ops.lock(&s->mutex);
+      Held held(&s->mutex);
+      if (load_state(s) == detail::mutex::kSlotOccupied && ops.expired(s)) {
+        store_state(s, detail::mutex::kSlotTombstone); // M2: both mutexes held; M3
+        counter(control_->num_entries).fetch_sub(1, std::memory_order_relaxed);
+        gone = true;
+      }
+    }
+    if (gone) {
+      ++freed;
+      ops.drop_trailing_tombstones(i);
+    }
+  }
+  return freed;
 }
 
 bool MutexTable::compare_and_set(std::string_view key, std::string_view expected,
                                  std::string_view desired) {
   const MutexOps ops{*this};
   detail::check_value_size(desired.size(), max_value_bytes());
-  return ops.mutate(key, [&](std::optional<std::string_view> current, std::string &next) {
-    if (!current || *current != expected) {
-      return false;
-    }
-    next.assign(desired);
-    return true;
-  });
+  return ops.mutate(
+      key,
+      [&](std::optional<std::string_view> current, std::string &next) {
+        if (!current || *current != expected) {
+          return false;
+        }
+        next.assign(desired);
+        return true;
+      },
+      0, /*keep=*/true);
 }
 
 bool MutexTable::update(std::string_view key, Updater fn, void *ctx) {
   const MutexOps ops{*this};
   std::string scratch;
-  return ops.mutate(key, [&](std::optional<std::string_view> current, std::string &next) {
-    const std::optional<std::string_view> value = fn(ctx, current, scratch);
-    if (!value) {
-      return false;
-    }
-    next.assign(*value); // a view of `current` (the slot) or `scratch`: copied first
-    return true;
-  });
+  return ops.mutate(
+      key,
+      [&](std::optional<std::string_view> current, std::string &next) {
+        const std::optional<std::string_view> value = fn(ctx, current, scratch);
+        if (!value) {
+          return false;
+        }
+        next.assign(*value); // a view of `current` (the slot) or `scratch`: copied first
+        return true;
+      },
+      0, /*keep=*/true);
 }
 
 bool MutexTable::set_if_absent(std::string_view key, std::string_view value) {
@@ -479,17 +597,23 @@ bool MutexTable::erase(std::string_view key) {
   ops.lock(&control_->global);
   Held global(&control_->global);
   std::uint64_t index = 0;
-  // M2: erase holds the table-wide mutex; the tombstone keeps the chain intact (M3).
-  const bool found = ops.find_locked(key, [&](MutexSlotHeader *s) {
-    store_state(s, detail::mutex::kSlotTombstone);
-    index = static_cast<std::uint64_t>(reinterpret_cast<std::byte *>(s) - slots_) / slot_bytes_;
-  });
+  bool was_expired = false;
+  // M2: erase holds the table-wide mutex; the tombstone keeps the chain intact (M3). An
+  // expired entry is freed the same way, but it was absent: the erase finds nothing.
+  const bool found = ops.find_locked(
+      key,
+      [&](MutexSlotHeader *s) {
+        was_expired = ops.expired(s);
+        store_state(s, detail::mutex::kSlotTombstone);
+        index = static_cast<std::uint64_t>(reinterpret_cast<std::byte *>(s) - slots_) / slot_bytes_;
+      },
+      /*with_expired=*/true);
   if (!found) {
     return false;
   }
   counter(control_->num_entries).fetch_sub(1, std::memory_order_relaxed);
   ops.drop_trailing_tombstones(index);
-  return true;
+  return !was_expired;
 }
 
 std::vector<std::string> MutexTable::keys() const {
@@ -499,7 +623,7 @@ std::vector<std::string> MutexTable::keys() const {
     MutexSlotHeader *s = ops.slot(i);
     ops.lock(&s->mutex);
     Held held(&s->mutex);
-    if (load_state(s) == detail::mutex::kSlotOccupied) {
+    if (load_state(s) == detail::mutex::kSlotOccupied && !ops.expired(s)) {
       out.emplace_back(key_bytes(s), std::min<std::size_t>(s->key_len, max_key_bytes()));
     }
   }
@@ -576,7 +700,25 @@ RecoveryReport MutexTable::recover() {
 }
 
 std::size_t MutexTable::size() const noexcept {
-  return counter(control_->num_entries).load(std::memory_order_relaxed);
+  const std::uint64_t counted = counter(control_->num_entries).load(std::memory_order_relaxed);
+  if (counter(control_->timed).load(std::memory_order_relaxed) == 0) {
+    return counted;
+  }
+  // Entries with deadlines were written: expired ones still in their slots are not
+  // counted, and only a walk, each slot under its mutex (M1), tells them.
+  const MutexOps ops{*this};
+  std::size_t n = 0;
+  try {
+    for (std::uint64_t i = 0; i < capacity(); ++i) {
+      MutexSlotHeader *s = ops.slot(i);
+      ops.lock(&s->mutex);
+      Held held(&s->mutex);
+      n += load_state(s) == detail::mutex::kSlotOccupied && !ops.expired(s);
+    }
+  } catch (const Error &) {
+    return counted; // a lock failed (kSystem): the counter, which counts expired ones too
+  }
+  return n;
 }
 
 std::uint64_t MutexTable::home_slot(std::string_view key) const noexcept {

@@ -61,6 +61,12 @@ enum class PlantedBug {
   // no run on the hardware can show this bug; only a checker of the C++ memory model
   // can. Planted only in the Relacy model (proofs/relacy/, suite `model`).
   kNoReaderFence,
+  // A writer that frees an expired entry (T2, lockfree_engine.hpp) CASes from a word it
+  // loads again instead of the one whose record it found expired: an entry written in
+  // between (the key set again, with no deadline) is freed in its place, and that write
+  // is lost. Caught by the Relacy model (suite `model`); the stress harness does not
+  // write entries with a deadline yet, so it is planted there only.
+  kReclaimStaleWord,
 };
 
 inline constexpr std::string_view kPlantedBugNames[] = {"none",
@@ -72,10 +78,11 @@ inline constexpr std::string_view kPlantedBugNames[] = {"none",
                                                         "full_on_read",
                                                         "cache_by_buffer",
                                                         "reserve_keeps_epoch",
-                                                        "no_reader_fence"};
+                                                        "no_reader_fence",
+                                                        "reclaim_stale_word"};
 
 static_assert(std::size(kPlantedBugNames) ==
-                  static_cast<std::size_t>(PlantedBug::kNoReaderFence) + 1,
+                  static_cast<std::size_t>(PlantedBug::kReclaimStaleWord) + 1,
               "one name for each PlantedBug, in its order");
 
 // The bug this build of the library carries ("none" normally).

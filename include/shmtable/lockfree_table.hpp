@@ -29,6 +29,7 @@
 // Caveat: x86-64 only (cmpxchg16b).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -91,6 +92,14 @@ public:
   // LockFreeTable (the thread's read-modify-write scratch is shared by all of them).
   bool update(std::string_view key, Updater fn, void *ctx);
   using CallableOverloads::update;
+
+  // ---- Expiry: the contract of shmtable/table.hpp ---------------------------------
+  // An entry's deadline is in its record; its control word says whether it has one, so
+  // a read of an entry without a deadline reads neither it nor the clock.
+  void set(std::string_view key, std::string_view value, std::chrono::nanoseconds ttl);
+  bool set_if_absent(std::string_view key, std::string_view value, std::chrono::nanoseconds ttl);
+  std::int64_t add(std::string_view key, std::int64_t delta, std::chrono::nanoseconds ttl);
+  std::size_t purge_expired();
 
   // ---- Reads in place (this engine only) ----------------------------------------------
   // Reads the value in place, without copying it first: calls reader(ctx, value) with

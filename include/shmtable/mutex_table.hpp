@@ -32,6 +32,7 @@
 // from it, so a bad writer can corrupt the table's data but not its readers' memory.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -76,6 +77,15 @@ public:
   std::int64_t add(std::string_view key, std::int64_t delta);
   bool compare_and_set(std::string_view key, std::string_view expected, std::string_view desired);
   bool set_if_absent(std::string_view key, std::string_view value);
+
+  // ---- Expiry: the contract of shmtable/table.hpp ---------------------------------
+  // Each value half carries its deadline. An expired entry keeps its slot until a
+  // writer of its key overwrites it in place, an insert that meets it before any free
+  // slot, erase() or purge_expired() frees it.
+  void set(std::string_view key, std::string_view value, std::chrono::nanoseconds ttl);
+  bool set_if_absent(std::string_view key, std::string_view value, std::chrono::nanoseconds ttl);
+  std::int64_t add(std::string_view key, std::int64_t delta, std::chrono::nanoseconds ttl);
+  std::size_t purge_expired();
   // `fn` runs once, under the key's slot mutex (the table's, for an absent key).
   bool update(std::string_view key, Updater fn, void *ctx);
   using CallableOverloads::update;
@@ -114,6 +124,8 @@ public:
   static Layout layout_for(const TableParams &params);
 
 private:
+  std::int64_t add_until(std::string_view key, std::int64_t delta, std::uint64_t deadline);
+
   // The engine's helpers (src/mutex_table.cpp) read the members below through it.
   friend struct detail::mutex::MutexOps;
   friend struct detail::mutex::MutexInspect; // inspect(): src/mutex_inspect.cpp

@@ -56,6 +56,29 @@
 //                             exception from fn propagates; either way the key keeps its
 //                             value. update(key, fn) takes any callable fn(current, scratch).
 //
+// ---- Expiry (shared-memory tables: SharedMemoryTable) --------------------------------
+// An entry may have a deadline: from it on, the entry is absent to every operation (get,
+// get_into, contains, keys, size, erase, add, compare_and_set, set_if_absent, update), as
+// if erased at that moment. The table's clock is the system's real-time clock, read
+// coarsely (CLOCK_REALTIME_COARSE: same in every process and container, and valid
+// across a reboot for a file-backed table), so expiry is exact to its tick, a few ms
+// (clock_getres); stepping the system clock moves every deadline's moment with it.
+// `ttl` is any std::chrono duration; Errc::kInvalidArgument (naming the operation) for a
+// ttl <= 0 or over 100 years, before anything changes.
+//
+//   set(key, value, ttl)      set(), and the entry expires ttl from now.
+//   set_if_absent(key, value, ttl)
+//                             set_if_absent(), and what it inserts expires ttl from now.
+//   add(key, delta, ttl)      add(); a key that add creates (absent or expired) expires
+//                             ttl from now, and a present key keeps its own deadline (a
+//                             counter for a fixed window: add(key, 1, window)).
+//   purge_expired()           frees every expired entry; returns how many.
+// The writes without a ttl store an entry without a deadline: set() and set_with() clear
+// one; add(), compare_and_set() and update() keep a present entry's. Expired entries are
+// freed by writers that meet them (their key's, or a new key's that finds no room
+// otherwise) and by purge_expired(): a table full of expired entries is not full.
+// size() counts by walking the slots once any entry had a deadline (see each engine).
+//
 // ---- Whole-table operations ----------------------------------------------------------
 // Safe to call concurrently with everything above, but best-effort under concurrent
 // writes: keys() and size() may miss or include keys that change meanwhile, keys() may
@@ -96,6 +119,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -159,8 +183,13 @@ template <class T>
 concept SharedMemoryTable =
     Table<T> && std::constructible_from<T, const Options &> &&
     std::same_as<std::remove_cv_t<decltype(T::kEngine)>, EngineKind> &&
-    requires(T &t, const T &ct, std::string_view s, const TableParams &params) {
+    requires(T &t, const T &ct, std::string_view s, const TableParams &params,
+             std::int64_t delta, std::chrono::nanoseconds ttl) {
       { ct.size() } noexcept -> std::same_as<std::size_t>;
+      { t.set(s, s, ttl) } -> std::same_as<void>;
+      { t.set_if_absent(s, s, ttl) } -> std::same_as<bool>;
+      { t.add(s, delta, ttl) } -> std::same_as<std::int64_t>;
+      { t.purge_expired() } -> std::same_as<std::size_t>;
       { t.recover() } -> std::same_as<RecoveryReport>;
       { ct.inspect() } -> std::same_as<TableInspection>;
       { ct.capacity() } noexcept -> std::same_as<std::uint64_t>;

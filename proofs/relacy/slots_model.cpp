@@ -97,6 +97,10 @@ struct Shadows {
   rl::atomic<std::uint64_t> entries;
   rl::atomic<std::uint64_t> recoveries;
   rl::atomic<std::uint64_t> spares;
+  rl::atomic<std::uint64_t> timed;
+  // The table clock, as the model's threads see it (the engine reads it only for an
+  // entry whose word is `timed`). A constant unless a test advances it.
+  std::uint64_t now = 1;
 
   // All-zero is the empty table (lockfree_layout.hpp).
   void zero() {
@@ -110,6 +114,7 @@ struct Shadows {
     entries($).store(0, rl::mo_relaxed);
     recoveries($).store(0, rl::mo_relaxed);
     spares($).store(0, rl::mo_relaxed);
+    timed($).store(0, rl::mo_relaxed);
   }
 
   rl::atomic<Shadow128> &word(const Word128 *w) {
@@ -130,6 +135,9 @@ struct Shadows {
     }
     if (p == &g->control()->spares) {
       return spares;
+    }
+    if (p == &g->control()->timed) {
+      return timed;
     }
     const std::ptrdiff_t off = reinterpret_cast<const std::byte *>(p) - g->records();
     const bool in_records =
@@ -226,6 +234,7 @@ struct RelacyAtomics {
   }
   // A cancelled inserter lets the others run (Relacy counts it towards livelock).
   void backoff(unsigned) const { rl::yield(1, $); }
+  std::uint64_t now_ns() const { return s->now; }
 };
 static_assert(shmtable::detail::lockfree::SlotAtomics<RelacyAtomics>);
 

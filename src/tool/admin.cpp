@@ -130,7 +130,7 @@ int run_ls(const Args &a) {
 }
 
 int run_stat(const Args &a) {
-  const double interval = a.seconds("interval").value_or(1.0);
+  const double interval = a.seconds("interval", 0.01, 86400, "0.01..86400").value_or(1.0);
   const std::uint64_t count = a.number("count", 1).value_or(a.has("watch") ? UINT64_MAX : 1);
   Opened t = open_table(a);
   const bool clear = a.has("watch") && !a.has("json") && ::isatty(STDOUT_FILENO) != 0;

@@ -62,17 +62,18 @@ std::optional<std::uint64_t> Args::number(std::string_view name, std::uint64_t m
   return v;
 }
 
-std::optional<double> Args::seconds(std::string_view name) const {
+std::optional<double> Args::seconds(std::string_view name, double min, double max,
+                                    std::string_view range) const {
   const auto text = option(name);
   if (!text) {
     return std::nullopt;
   }
   char *end = nullptr;
   const double v = std::strtod(text->c_str(), &end);
-  if (text->empty() || end != text->c_str() + text->size() || !std::isfinite(v) || v < 0.01 ||
-      v > 86400) {
-    usage_error("--" + std::string(name) + ": '" + *text +
-                "' is not a number of seconds in 0.01..86400");
+  if (text->empty() || end != text->c_str() + text->size() || !std::isfinite(v) || v < min ||
+      v > max) {
+    usage_error("--" + std::string(name) + ": '" + *text + "' is not a number of seconds in " +
+                std::string(range));
   }
   return v;
 }

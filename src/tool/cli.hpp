@@ -73,7 +73,10 @@ struct Args {
   // number within [min, max].
   std::optional<std::uint64_t> number(std::string_view name, std::uint64_t min = 0,
                                       std::uint64_t max = UINT64_MAX) const;
-  std::optional<double> seconds(std::string_view name) const;
+  // The option as a number of seconds (a fraction allowed): nullopt if absent; a usage
+  // error if it is not one within [min, max] ("0.01..86400").
+  std::optional<double> seconds(std::string_view name, double min, double max,
+                                std::string_view range) const;
   // Positional argument i (after NAME), or `fallback` if absent.
   std::string arg(std::size_t i, std::string fallback = "") const {
     return i < positional.size() ? positional[i] : fallback;

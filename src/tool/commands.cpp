@@ -20,7 +20,8 @@ const std::string kSetHelp =
     std::string("Sets KEY to VALUE (inserted, or overwritten).\n"
                 "\n"
                 "  --stdin            the value is standard input, all of it (any bytes)\n"
-                "  --ttl SECONDS      refused: TTL is not supported yet\n") +
+                "  --ttl SECONDS      the entry expires SECONDS from now (0.001 up to 100\n"
+                "                     years; fractions allowed): from then on it is absent\n") +
     std::string(kCreateOptionsHelp) + std::string(kOpenOptionsHelp);
 const std::string kDelHelp =
     std::string("Erases KEY; exit code 1 if it was absent.\n\n") + std::string(kOpenOptionsHelp);

@@ -1,6 +1,7 @@
 // The tool's commands on one table's entries: get, set, del, keys, dump, load.
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -113,10 +114,10 @@ int run_get(const Args &a) {
 }
 
 int run_set(const Args &a) {
-  if (a.option("ttl")) {
-    usage_error("--ttl: TTL is not supported yet: entries live until they are erased "
-                "(expiry is planned)");
-  }
+  // The library's bounds (table.hpp, "Expiry"): more than 0, at most 100 years; here in
+  // seconds, to the millisecond.
+  const std::optional<double> ttl =
+      a.seconds("ttl", 0.001, 100.0 * 365 * 24 * 3600, "0.001..3153600000 (100 years)");
   const bool from_stdin = a.has("stdin");
   if (from_stdin == (a.positional.size() == 2)) {
     usage_error(from_stdin ? "give the VALUE or --stdin, not both"
@@ -124,7 +125,14 @@ int run_set(const Args &a) {
   }
   const std::string value = from_stdin ? read_all("-") : a.arg(1);
   Opened t = open_table(a, /*may_create=*/true);
-  with_table(t.table, [&](auto &table) { table.set(a.arg(0), value); });
+  with_table(t.table, [&](auto &table) {
+    if (ttl) {
+      table.set(a.arg(0), value,
+                std::chrono::round<std::chrono::nanoseconds>(std::chrono::duration<double>(*ttl)));
+    } else {
+      table.set(a.arg(0), value);
+    }
+  });
   return kExitOk;
 }
 
