@@ -13,6 +13,7 @@
 #include <getopt.h>
 
 #include <algorithm>
+#include <tuple>
 #include <utility>
 #include <chrono>
 #include <cmath>
@@ -90,7 +91,7 @@ std::vector<std::string> split(const std::string &s) {
          "         [--capacity-of distinct|keys] [--trace-info FILE]\n"
          "  --capacities: percent of the distinct keys the trace requests (default), or\n"
          "    of --keys with --capacity-of keys (the scrambling hashes ranks onto keys\n"
-         "    modulo --keys, as YCSB does, so about a third of the keys is never drawn)\n"
+         "    modulo --keys, as YCSB does: some keys are never drawn)\n"
          "  --redis-samples none: no Redis runs\n"
          "  --trace-info FILE: the trace's parameters and figures as JSON\n"
          "  policies: lru (exact), random, clock (one reference bit per slot), and\n"
@@ -418,12 +419,14 @@ RedisRun redis_run(Redis &r, const std::vector<std::string> &keys,
 
 // The maxmemory that holds `capacity` entries of the trace's sizes, found on the
 // measured replay itself: the entries a maxmemory holds depend on the history (a fill of
-// every key in order held 4-13 % fewer than the replay did at the same maxmemory). A
+// every key in order held 4-13 % fewer than the replay did at the same maxmemory). At
+// each of the 20 DBSIZE readings the simulated table holds min(capacity, the distinct
+// keys requested so far): less than the capacity while a large table still fills. A
 // first guess is used_memory with exactly `capacity` keys; then whole replays, corrected
 // by the secant through the last two (or the bytes per entry of a fill, at first), until
-// the mean DBSIZE over the measured part is within 0.5 % of the capacity (at most 8
-// replays; the closest is kept).
-std::pair<std::int64_t, RedisRun> calibrated_run(Redis &r, const std::vector<std::string> &keys,
+// the mean DBSIZE is within 0.5 % of the simulated tables' mean (at most 8 replays; the
+// closest is kept). Returns the maxmemory, the run and that target mean.
+std::tuple<std::int64_t, RedisRun, double> calibrated_run(Redis &r, const std::vector<std::string> &keys,
                                                  const std::vector<std::uint32_t> &trace,
                                                  std::size_t warmup, std::uint64_t capacity,
                                                  const std::string &value) {
@@ -438,9 +441,22 @@ std::pair<std::int64_t, RedisRun> calibrated_run(Redis &r, const std::vector<std
   const std::uint64_t more = std::min<std::uint64_t>(keys.size() - capacity, capacity / 10 + 1);
   r.replay(keys, fill, capacity, capacity + more, 0, value);
   double slope = double(r.info("memory", "used_memory") - at_capacity) / double(more);
-  const auto within = [&](double held) {
-    return std::abs(held - double(capacity)) <= double(capacity) * 0.005;
-  };
+  double target = 0;
+  {
+    std::vector<std::uint8_t> seen(keys.size(), 0);
+    std::uint64_t distinct = 0;
+    const std::size_t w = std::min(warmup, trace.size());
+    const std::size_t measured = trace.size() - w;
+    std::size_t i = 0;
+    for (int piece = 0; piece < 20 && measured > 0; ++piece) {
+      for (const std::size_t to = w + measured * (piece + 1) / 20; i < to; ++i) {
+        distinct += seen[trace[i]] ? 0 : 1;
+        seen[trace[i]] = 1;
+      }
+      target += double(std::min(distinct, capacity)) / 20;
+    }
+  }
+  const auto within = [&](double held) { return std::abs(held - target) <= target * 0.005; };
   std::int64_t m = at_capacity;
   std::int64_t best_m = 0;
   RedisRun best;
@@ -450,8 +466,9 @@ std::pair<std::int64_t, RedisRun> calibrated_run(Redis &r, const std::vector<std
   for (int attempt = 0; attempt < 8; ++attempt) {
     RedisRun run = redis_run(r, keys, trace, warmup, m, value);
     std::cerr << "    maxmemory " << m << ": " << std::llround(run.mean_held)
-              << " entries held on average\n";
-    if (std::abs(run.mean_held - double(capacity)) < std::abs(best.mean_held - double(capacity))) {
+              << " entries held on average (the simulated table's: " << std::llround(target)
+              << ")\n";
+    if (std::abs(run.mean_held - target) < std::abs(best.mean_held - target)) {
       best = run;
       best_m = m;
     }
@@ -463,9 +480,9 @@ std::pair<std::int64_t, RedisRun> calibrated_run(Redis &r, const std::vector<std
     }
     last_m = m;
     last_held = run.mean_held;
-    m += static_cast<std::int64_t>((double(capacity) - run.mean_held) * slope);
+    m += static_cast<std::int64_t>((target - run.mean_held) * slope);
   }
-  return {best_m, best};
+  return {best_m, best, target};
 }
 
 // Redis allkeys-lru at each capacity and maxmemory-samples value, on a server of its own;
@@ -492,7 +509,7 @@ void run_redis(const Params &p, const std::vector<std::uint32_t> &trace, std::os
       std::cerr << "==> redis: allkeys-lru, maxmemory-samples " << samples
                 << ", finding the maxmemory that holds " << cap << " entries\n";
       r.command("CONFIG SET maxmemory-samples " + std::to_string(samples));
-      const auto [maxmemory, run] = calibrated_run(r, keys, trace, p.warmup, cap, value);
+      const auto [maxmemory, run, target] = calibrated_run(r, keys, trace, p.warmup, cap, value);
       Row row;
       row.policy = "redis-allkeys-lru-k" + std::to_string(samples);
       row.capacity_pct = pct;
@@ -502,9 +519,9 @@ void run_redis(const Params &p, const std::vector<std::uint32_t> &trace, std::os
       row.o.read_stores = run.hits; // Redis stores its LRU clock into the object on every hit
       if (!run.held.empty()) {
         const auto [lo, hi] = std::minmax_element(run.held.begin(), run.held.end());
-        char buf[96];
-        std::snprintf(buf, sizeof buf, "%.0f (%lld-%lld)", run.mean_held,
-                      static_cast<long long>(*lo), static_cast<long long>(*hi));
+        char buf[128];
+        std::snprintf(buf, sizeof buf, "%.0f (%lld-%lld; simulated %.0f)", run.mean_held,
+                      static_cast<long long>(*lo), static_cast<long long>(*hi), target);
         row.entries = buf;
       }
       char note[160];
@@ -592,7 +609,23 @@ int run(int argc, char **argv) {
          << ", \"distinct_keys\": " << f.distinct << ", \"key_set\": " << g_key_set
          << ", \"capacity_of\": \"" << (p.of_keys ? "keys" : "distinct")
          << "\", \"top_key_share\": " << f.top_share << ", \"rank0_share_theory\": " << 1 / zeta
-         << ", \"key_bytes\": " << p.key_bytes << ", \"value_bytes\": " << p.value_bytes << "}\n";
+         << ", \"key_bytes\": " << p.key_bytes << ", \"value_bytes\": " << p.value_bytes
+         << ", \"full_after\": {";
+    // Per capacity: the requests after which the table is full (its capacity of distinct
+    // keys requested), or null if it never fills.
+    for (std::size_t c = 0; c < p.capacities.size(); ++c) {
+      const std::uint64_t cap = capacity_of(p, p.capacities[c]);
+      std::vector<std::uint8_t> seen(p.keys, 0);
+      std::uint64_t distinct = 0;
+      std::size_t i = 0;
+      for (; i < trace.size() && distinct < cap; ++i) {
+        distinct += seen[trace[i]] ? 0 : 1;
+        seen[trace[i]] = 1;
+      }
+      info << (c ? ", " : "") << '"' << p.capacities[c] << "\": "
+           << (distinct >= cap ? std::to_string(i) : std::string("null"));
+    }
+    info << "}}\n";
     if (!info.flush()) {
       throw std::runtime_error("cannot write " + p.trace_info);
     }

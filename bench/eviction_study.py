@@ -18,10 +18,14 @@ script runs it, prints its progress, and writes a results folder:
   machine.txt   lscpu and uname -a
   log.txt       the tool's progress
 
+A section "## Reading" that a person adds to README.md (what the figures say) is kept
+when --report-only DIR writes README.md again from DIR's files.
+
   bench/eviction_study.py [--build DIR] [--out DIR] [--keys N] [--requests R]
                           [--warmup W] [--seed S] [--capacities 25,50,90]
                           [--redis-samples 5,10|none] [--policies LIST]
                           [--engine-cmd CMD] [--engine-name NAME]
+  bench/eviction_study.py --report-only DIR
 
 The engine's own eviction, once built, is one more column: --engine-cmd CMD runs, for
 each capacity,
@@ -138,7 +142,7 @@ def pct_label(p):
     return f"{float(p):g} %"
 
 
-def write_readme(out, info, rows, machine, command):
+def write_readme(out, info, rows, machine, command, reading=""):
     pcts = []
     for r in rows:
         if r["capacity_pct"] not in pcts:
@@ -165,7 +169,8 @@ def write_readme(out, info, rows, machine, command):
     L = []
     L.append("# Eviction study: hit ratios on a zipfian trace")
     L.append("")
-    L.append(f"Run on {info['date']} by `{command}`. The engine's eviction is not built yet: "
+    L.append(f"Run on {info['date']} by `{command}` (the simulated figures depend on the "
+             "trace alone, not on the machine). The engine's eviction is not built yet: "
              "this folder is the baseline its policy is chosen from, and the same script "
              "measures it later (`--engine-cmd`, bench/eviction_study.py).")
     L.append("")
@@ -175,17 +180,24 @@ def write_readme(out, info, rows, machine, command):
              f"zipfian with theta {info['theta']} (bench/zipf.hpp, as shmtable-ycsb draws it), "
              f"std::mt19937_64 seed {info['seed']}.")
     L.append(f"- The scrambling hashes the ranks onto the keys modulo their number, as YCSB does, "
-             f"so some keys are never drawn: the trace requests {info['distinct_keys']:,} distinct "
+             f"so some keys take several ranks and others none, and the rarest ranks go undrawn: the trace requests {info['distinct_keys']:,} distinct "
              f"keys, and the capacities are percentages of those ({info['capacity_of']}).")
     L.append(f"- The hottest key takes {info['top_key_share']:.4f} of the requests (rank 0's "
              f"share in theory, 1/zeta(n, theta): {info['rank0_share_theory']:.4f}).")
     L.append(f"- Workload: get; on a miss, set the key (cache-aside). Keys of {info['key_bytes']} "
              f"bytes, values of {info['value_bytes']} bytes (Redis only: the simulation counts "
              f"entries).")
-    L.append(f"- Warm-up: the first {info['warmup']:,} requests fill the table and are not "
-             f"counted; hit ratio = hits / gets over the remaining "
-             f"{info['requests'] - info['warmup']:,}, compulsory misses (a key's first "
-             f"request) included.")
+    L.append(f"- Warm-up: the first {info['warmup']:,} requests are not counted; hit ratio = "
+             f"hits / gets over the remaining {info['requests'] - info['warmup']:,}, "
+             f"compulsory misses (a key's first request) included.")
+    full = info.get("full_after", {})
+    if full:
+        L.append("- The table is full (holds its capacity) after: " +
+                 "; ".join(f"{pct_label(p)}: " +
+                           (f"{n:,} requests" if n is not None else "never")
+                           for p, n in full.items()) +
+                 ". Before that no policy evicts; a table still filling in the measured part "
+                 "holds fewer entries there than its capacity.")
     L.append("")
     L.append("## Hit ratio")
     L.append("")
@@ -229,9 +241,11 @@ def write_readme(out, info, rows, machine, command):
                  "counted from the replies equal the server's keyspace_hits (checked). "
                  "maxmemory is found on the replay itself: whole replays, corrected by the "
                  "secant, until the mean DBSIZE over the measured part (read 20 times) is "
-                 "within 0.5 % of the target.")
+                 "within 0.5 % of the simulated tables' mean at the same points, "
+                 "min(capacity, distinct keys requested so far): a table at 90 % still fills "
+                 "during the measured part.")
         L.append("")
-        L.append("| run | target entries | entries held: mean (min-max) | maxmemory, rate |")
+        L.append("| run | capacity | entries held: mean (min-max; the simulated table's mean) | maxmemory, rate |")
         L.append("| --- | ---: | --- | --- |")
         for r in redis_rows:
             L.append(f"| `{r['policy']}` at {pct_label(r['capacity_pct'])} | {int(r['capacity']):,} | "
@@ -242,6 +256,9 @@ def write_readme(out, info, rows, machine, command):
                  "two entries of the table apart. The `-redis-clock` rows simulate Redis' "
                  "algorithm with such a clock, ticking once per the replay's requests per "
                  "second.")
+        L.append("")
+    if reading:
+        L.append(reading.rstrip())
         L.append("")
     L.append("## Machine")
     L.append("")
@@ -266,7 +283,11 @@ def main():
     ap.add_argument("--policies")
     ap.add_argument("--engine-cmd")
     ap.add_argument("--engine-name", default="engine")
+    ap.add_argument("--report-only", metavar="DIR")
     a = ap.parse_args()
+    if a.report_only:
+        report(a.report_only)
+        return
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     os.chdir(root)
@@ -302,6 +323,10 @@ def main():
         run_tool(cmd, log)
         info = json.load(open(os.path.join(out, "trace.json")))
         info["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        info["command"] = ("bench/eviction_study.py " +
+                           " ".join(shlex.quote(x) for x in sys.argv[1:])).strip()
+        with open(os.path.join(out, "trace.json"), "w") as f:
+            json.dump(info, f, indent=1)
         rows = list(csv.DictReader(open(os.path.join(out, "results.csv"))))
         if a.engine_cmd:
             capacities = []
@@ -313,9 +338,22 @@ def main():
                 w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
                 w.writeheader()
                 w.writerows(rows)
-    command = "bench/eviction_study.py " + " ".join(shlex.quote(x) for x in sys.argv[1:])
-    write_readme(out, info, rows, machine, command.strip())
+    write_readme(out, info, rows, machine, info["command"])
     say(f"==> {out}/README.md")
+
+
+def report(out):
+    """README.md again from a results folder's files, keeping its "## Reading" section."""
+    info = json.load(open(os.path.join(out, "trace.json")))
+    rows = list(csv.DictReader(open(os.path.join(out, "results.csv"))))
+    machine = open(os.path.join(out, "machine.txt")).read()
+    reading = ""
+    path = os.path.join(out, "README.md")
+    if os.path.exists(path):
+        m = re.search(r"^## Reading\n.*?(?=^## |\Z)", open(path).read(), re.S | re.M)
+        reading = m.group(0) if m else ""
+    write_readme(out, info, rows, machine, info["command"], reading)
+    print(f"==> {path}")
 
 
 if __name__ == "__main__":
