@@ -13,8 +13,6 @@
 #include <getopt.h>
 
 #include <algorithm>
-#include <tuple>
-#include <utility>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -24,7 +22,9 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "eviction.hpp"
@@ -164,7 +164,8 @@ Params parse(int argc, char **argv) {
       p.redis_samples.clear();
       if (std::string(optarg) != "none") {
         for (const auto &x : split(optarg)) {
-          p.redis_samples.push_back(static_cast<unsigned>(number("--redis-samples", x.c_str(), 1, 64)));
+          p.redis_samples.push_back(
+              static_cast<unsigned>(number("--redis-samples", x.c_str(), 1, 64)));
         }
       }
       break;
@@ -262,7 +263,8 @@ struct Row {
 };
 
 void print_header(std::ostream &out) {
-  out << "policy,capacity_pct,capacity,gets,hits,hit_ratio,read_stores,stores_per_get,entries,note\n";
+  out << "policy,capacity_pct,capacity,gets,hits,hit_ratio,read_stores,stores_per_get,entries,"
+         "note\n";
 }
 
 void print_row(std::ostream &out, const Row &r) {
@@ -280,7 +282,8 @@ void print_row(std::ostream &out, const Row &r) {
 std::uint64_t g_key_set = 0;
 
 std::uint64_t capacity_of(const Params &, double pct) {
-  return std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::llround(double(g_key_set) * pct / 100)));
+  return std::max<std::uint64_t>(
+      1, static_cast<std::uint64_t>(std::llround(double(g_key_set) * pct / 100)));
 }
 
 struct TraceFigures {
@@ -316,7 +319,8 @@ class Redis {
 public:
   explicit Redis(int port) : c_(redisConnect("127.0.0.1", port)) {
     if (c_ == nullptr || c_->err != 0) {
-      throw std::runtime_error("redis: cannot connect: " + std::string(c_ ? c_->errstr : "no memory"));
+      throw std::runtime_error("redis: cannot connect: " +
+                               std::string(c_ ? c_->errstr : "no memory"));
     }
   }
   ~Redis() { redisFree(c_); }
@@ -346,9 +350,9 @@ public:
   // that is a get and, on a miss, the set (Redis 7): its reply is the GET's, a string on
   // a hit and nil on a miss, and on a hit it touches the key's LRU clock as GET does.
   // Pipelined by windows of kWindow commands. Returns the hits from index `count_from` on.
-  std::uint64_t replay(const std::vector<std::string> &keys, const std::vector<std::uint32_t> &trace,
-                       std::size_t from, std::size_t to, std::size_t count_from,
-                       const std::string &value) {
+  std::uint64_t replay(const std::vector<std::string> &keys,
+                       const std::vector<std::uint32_t> &trace, std::size_t from, std::size_t to,
+                       std::size_t count_from, const std::string &value) {
     std::uint64_t hits = 0;
     for (std::size_t i = from; i < to; i += kWindow) {
       const std::size_t end = std::min(to, i + kWindow);
@@ -365,9 +369,9 @@ public:
         if (r->type == REDIS_REPLY_STRING) {
           hits += j >= count_from ? 1 : 0;
         } else if (r->type != REDIS_REPLY_NIL) {
-          throw std::runtime_error("redis: SET NX GET: " +
-                                   (r->type == REDIS_REPLY_ERROR ? std::string(r->str)
-                                                                 : "unexpected reply type"));
+          throw std::runtime_error("redis: SET NX GET: " + (r->type == REDIS_REPLY_ERROR
+                                                                ? std::string(r->str)
+                                                                : "unexpected reply type"));
         }
       }
     }
@@ -385,7 +389,7 @@ struct RedisRun {
   std::uint64_t hits = 0;
   std::vector<std::int64_t> held;
   double mean_held = 0;
-  double rate = 0; // requests per second over the whole replay
+  double rate = 0;              // requests per second over the whole replay
   std::int64_t server_hits = 0; // INFO stats keyspace_hits: every hit, warm-up included
 };
 
@@ -401,8 +405,8 @@ RedisRun redis_run(Redis &r, const std::vector<std::string> &keys,
   const std::uint64_t warm_hits = r.replay(keys, trace, 0, w, 0, value);
   const std::size_t measured = trace.size() - w;
   for (int piece = 0; piece < 20 && measured > 0; ++piece) {
-    run.hits += r.replay(keys, trace, w + measured * piece / 20, w + measured * (piece + 1) / 20, w,
-                         value);
+    run.hits +=
+        r.replay(keys, trace, w + measured * piece / 20, w + measured * (piece + 1) / 20, w, value);
     run.held.push_back(r.integer("DBSIZE"));
     run.mean_held += double(run.held.back()) / 20;
   }
@@ -426,10 +430,10 @@ RedisRun redis_run(Redis &r, const std::vector<std::string> &keys,
 // by the secant through the last two (or the bytes per entry of a fill, at first), until
 // the mean DBSIZE is within 0.5 % of the simulated tables' mean (at most 8 replays; the
 // closest is kept). Returns the maxmemory, the run and that target mean.
-std::tuple<std::int64_t, RedisRun, double> calibrated_run(Redis &r, const std::vector<std::string> &keys,
-                                                 const std::vector<std::uint32_t> &trace,
-                                                 std::size_t warmup, std::uint64_t capacity,
-                                                 const std::string &value) {
+std::tuple<std::int64_t, RedisRun, double>
+calibrated_run(Redis &r, const std::vector<std::string> &keys,
+               const std::vector<std::uint32_t> &trace, std::size_t warmup, std::uint64_t capacity,
+               const std::string &value) {
   std::vector<std::uint32_t> fill(keys.size());
   for (std::uint32_t i = 0; i < fill.size(); ++i) {
     fill[i] = i;
@@ -529,13 +533,14 @@ void run_redis(const Params &p, const std::vector<std::uint32_t> &trace, std::os
                     static_cast<long long>(maxmemory), run.rate);
       row.note = note;
       std::cerr << "==> redis allkeys-lru samples " << samples << " at " << cap
-                << " entries: hit ratio " << double(run.hits) / double(std::max<std::uint64_t>(1, row.o.gets))
-                << ", " << row.entries << " entries held, " << std::llround(run.rate)
-                << " requests/s\n";
+                << " entries: hit ratio "
+                << double(run.hits) / double(std::max<std::uint64_t>(1, row.o.gets)) << ", "
+                << row.entries << " entries held, " << std::llround(run.rate) << " requests/s\n";
       print_row(out, row);
 
       // The same algorithm simulated with Redis' 1 s clock at this replay's rate.
-      const auto tick = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::llround(run.rate)));
+      const auto tick =
+          std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::llround(run.rate)));
       const std::string name =
           "sampled-k" + std::to_string(samples) + "-t" + std::to_string(tick) + "-pool";
       auto sim = make_policy(name, p.keys, cap, p.seed + 17);
@@ -600,12 +605,12 @@ int run(int argc, char **argv) {
   for (std::uint64_t i = 1; i <= p.keys; ++i) {
     zeta += 1 / std::pow(double(i), p.theta);
   }
-  std::cerr << "==> " << f.distinct << " distinct keys requested; the hottest takes "
-            << f.top_share << " of the requests (rank 0's share in theory: " << 1 / zeta << ")\n";
+  std::cerr << "==> " << f.distinct << " distinct keys requested; the hottest takes " << f.top_share
+            << " of the requests (rank 0's share in theory: " << 1 / zeta << ")\n";
   if (!p.trace_info.empty()) {
     std::ofstream info(p.trace_info);
-    info << "{\"keys\": " << p.keys << ", \"requests\": " << p.requests << ", \"warmup\": "
-         << p.warmup << ", \"theta\": " << p.theta << ", \"seed\": " << p.seed
+    info << "{\"keys\": " << p.keys << ", \"requests\": " << p.requests
+         << ", \"warmup\": " << p.warmup << ", \"theta\": " << p.theta << ", \"seed\": " << p.seed
          << ", \"distinct_keys\": " << f.distinct << ", \"key_set\": " << g_key_set
          << ", \"capacity_of\": \"" << (p.of_keys ? "keys" : "distinct")
          << "\", \"top_key_share\": " << f.top_share << ", \"rank0_share_theory\": " << 1 / zeta
@@ -622,8 +627,8 @@ int run(int argc, char **argv) {
         distinct += seen[trace[i]] ? 0 : 1;
         seen[trace[i]] = 1;
       }
-      info << (c ? ", " : "") << '"' << p.capacities[c] << "\": "
-           << (distinct >= cap ? std::to_string(i) : std::string("null"));
+      info << (c ? ", " : "") << '"' << p.capacities[c]
+           << "\": " << (distinct >= cap ? std::to_string(i) : std::string("null"));
     }
     info << "}}\n";
     if (!info.flush()) {

@@ -217,8 +217,7 @@ private:
 class SampledLru final : public Policy {
 public:
   SampledLru(std::uint64_t keys, std::uint64_t capacity, unsigned samples,
-             std::uint64_t epoch_every, std::uint64_t tick_every, unsigned pool,
-             std::uint64_t seed)
+             std::uint64_t epoch_every, std::uint64_t tick_every, unsigned pool, std::uint64_t seed)
       : cap_(capacity), samples_(samples), epoch_every_(epoch_every), tick_every_(tick_every),
         in_(keys), stamp_(keys, 0), rng_(seed) {
     if (samples == 0 || tick_every == 0) {

@@ -108,13 +108,13 @@ TEST(Eviction, SampledLruThatCannotMissTheOldestIsExactLru) {
 TEST(Eviction, CoarseClockStoresOnlyIntoStaleEntries) {
   SampledLru s(8, 4, 5, 2, 1, 0, 6);
   EXPECT_FALSE(s.get(1));
-  s.set(1);               // stamped 0; one set in the epoch
-  EXPECT_TRUE(s.get(1));  // stamp 0 = now: no store
+  s.set(1);              // stamped 0; one set in the epoch
+  EXPECT_TRUE(s.get(1)); // stamp 0 = now: no store
   EXPECT_FALSE(s.get(2));
-  s.set(2);               // the second set ends epoch 0: now 1
-  EXPECT_TRUE(s.get(1));  // stamp 0 < 1: a store
-  EXPECT_TRUE(s.get(1));  // now stamped 1: no store
-  EXPECT_TRUE(s.get(2));  // stamp 0 < 1: a store
+  s.set(2);              // the second set ends epoch 0: now 1
+  EXPECT_TRUE(s.get(1)); // stamp 0 < 1: a store
+  EXPECT_TRUE(s.get(1)); // now stamped 1: no store
+  EXPECT_TRUE(s.get(2)); // stamp 0 < 1: a store
   EXPECT_EQ(s.read_stores, 2u);
 }
 
@@ -172,8 +172,10 @@ TEST(Eviction, TraceHottestKeyFollowsZipfsLaw) {
     zeta += 1 / std::pow(static_cast<double>(i), 0.99);
   }
   EXPECT_NEAR(double(top) / double(trace.size()), 1 / zeta, 0.01);
-  EXPECT_EQ(make_trace(n, 1000, 0.99, 11), std::vector<std::uint32_t>(trace.begin(), trace.begin() + 1000));
-  EXPECT_NE(make_trace(n, 1000, 0.99, 12), std::vector<std::uint32_t>(trace.begin(), trace.begin() + 1000));
+  EXPECT_EQ(make_trace(n, 1000, 0.99, 11),
+            std::vector<std::uint32_t>(trace.begin(), trace.begin() + 1000));
+  EXPECT_NE(make_trace(n, 1000, 0.99, 12),
+            std::vector<std::uint32_t>(trace.begin(), trace.begin() + 1000));
 }
 
 } // namespace
