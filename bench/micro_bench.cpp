@@ -11,6 +11,8 @@
 //   sizes:   get hit at 1 Ki, 64 Ki and 1 Mi slots (load 75 %), the floor's figure (its
 //            get a call, as the engines' are; and, for comparison, compiled into the loop)
 //   batch:   single gets against get_many at 1 Mi and 16 Mi slots (BM_Get{Single,Many})
+//   ttl:     get and set of entries without and with a deadline (BM_{GetHit,SetUpdate}
+//            {,Timed}), 16 Ki slots at 75 %, 16/64 B: what expiry costs a read and a write
 // Multi-threaded runs share one table; thread 0 builds it before the timing loop (whose
 // start is a barrier for all threads) and drops it after.
 #include <unistd.h>
@@ -18,10 +20,12 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -146,15 +150,28 @@ template <class E> struct Fixture {
   static inline std::vector<std::string> keys;
 };
 
+// What the timed benchmarks give every entry: a deadline that no run outlives.
+constexpr std::chrono::nanoseconds kTimed = std::chrono::hours(1);
+
+// Builds the benchmark's table; with `ttl`, every entry gets that time to live.
 template <class E>
-std::unique_ptr<typename E::Table> &setup(benchmark::State &state, bool counters) {
+std::unique_ptr<typename E::Table> &setup(benchmark::State &state, bool counters,
+                                          std::chrono::nanoseconds ttl = {}) {
   if (state.thread_index() == 0) {
     const Shape s = shape_of(state);
     Fixture<E>::table = E::make(s);
     Fixture<E>::keys = make_keys(s.keys, s.key_bytes, 'k');
     const std::string value = counters ? std::string("0") : std::string(s.value_bytes, 'v');
     for (const auto &k : Fixture<E>::keys) {
-      Fixture<E>::table->set(k, value);
+      if (ttl.count() > 0) {
+        if constexpr (requires { Fixture<E>::table->set(k, value, ttl); }) {
+          Fixture<E>::table->set(k, value, ttl);
+        } else {
+          throw std::logic_error("this table has no expiry"); // the floor: no timed runs
+        }
+      } else {
+        Fixture<E>::table->set(k, value);
+      }
     }
     state.SetLabel("slots " + std::to_string(s.slots) + " load " + std::to_string(state.range(1)) +
                    "% k" + std::to_string(s.key_bytes) + " v" + std::to_string(s.value_bytes));
@@ -188,6 +205,20 @@ template <class E> void BM_GetHit(benchmark::State &state) {
   teardown<E>(state);
 }
 
+// As BM_GetHit, every entry with a deadline (an hour ahead): the read of the deadline and
+// of the table clock that a timed entry costs.
+template <class E> void BM_GetHitTimed(benchmark::State &state) {
+  auto &t = setup<E>(state, false, kTimed);
+  std::vector<char> buf(shape_of(state).value_bytes);
+  const std::size_t n = shape_of(state).keys;
+  std::size_t i = start_of(state, n);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(t->get_into(Fixture<E>::keys[i], buf));
+    i = i + 1 == n ? 0 : i + 1;
+  }
+  teardown<E>(state);
+}
+
 template <class E> void BM_GetMiss(benchmark::State &state) {
   auto &t = setup<E>(state, false);
   const auto absent = make_keys(4096, shape_of(state).key_bytes, 'a');
@@ -207,6 +238,19 @@ template <class E> void BM_SetUpdate(benchmark::State &state) {
   std::size_t i = start_of(state, n);
   for (auto _ : state) {
     t->set(Fixture<E>::keys[i], value);
+    i = i + 1 == n ? 0 : i + 1;
+  }
+  teardown<E>(state);
+}
+
+// As BM_SetUpdate, each set giving its entry a deadline (set(key, value, ttl)).
+template <class E> void BM_SetUpdateTimed(benchmark::State &state) {
+  auto &t = setup<E>(state, false, kTimed);
+  const std::string value(shape_of(state).value_bytes, 'w');
+  const std::size_t n = shape_of(state).keys;
+  std::size_t i = start_of(state, n);
+  for (auto _ : state) {
+    t->set(Fixture<E>::keys[i], value, kTimed);
     i = i + 1 == n ? 0 : i + 1;
   }
   teardown<E>(state);
@@ -449,6 +493,17 @@ BENCHMARK_TEMPLATE(BM_GetHit, FaithfulMutex)
     ->Apply(size_sweep);
 BENCHMARK_TEMPLATE(BM_GetHit, Floor)->Name("BM_GetHitFloor/sizes")->Apply(size_sweep);
 BENCHMARK_TEMPLATE(BM_GetHit, FloorInlined)->Name("BM_GetHitFloorInlined/sizes")->Apply(size_sweep);
+
+void ttl_sweep(benchmark::internal::Benchmark *b) { b->Args({16384, 75, 16, 64}); }
+
+#define SHMTABLE_TTL(fn)                                                                           \
+  BENCHMARK_TEMPLATE(fn, LockFree)->Name(#fn "LockFree/ttl")->Apply(ttl_sweep);                    \
+  BENCHMARK_TEMPLATE(fn, FaithfulMutex)->Name(#fn "FaithfulMutex/ttl")->Apply(ttl_sweep)
+
+SHMTABLE_TTL(BM_GetHit);
+SHMTABLE_TTL(BM_GetHitTimed);
+SHMTABLE_TTL(BM_SetUpdate);
+SHMTABLE_TTL(BM_SetUpdateTimed);
 
 BENCHMARK_TEMPLATE(BM_GetSingle, LockFree)->Name("BM_GetSingleLockFree/batch")->Apply(batch_sweep);
 BENCHMARK(BM_GetManyLockFree)->Name("BM_GetManyLockFree/batch")->Apply(batch_sweep);

@@ -228,6 +228,22 @@ def batch_table(micro):
     return lines if len(lines) > 2 else []
 
 
+def ttl_table(micro):
+    """Expiry's cost: gets and sets of entries without and with a deadline, per engine."""
+    lines = ["| engine | get ns | get of a timed entry ns | difference | "
+             "set ns | set with a ttl ns | difference |", "|---|---|---|---|---|---|---|"]
+    shape = "16384/75/16/64"
+    for engine, title in (("LockFree", "lock-free"), ("FaithfulMutex", "faithful mutex")):
+        g = micro.get(f"BM_GetHit{engine}/ttl/{shape}")
+        gt = micro.get(f"BM_GetHitTimed{engine}/ttl/{shape}")
+        st = micro.get(f"BM_SetUpdate{engine}/ttl/{shape}")
+        stt = micro.get(f"BM_SetUpdateTimed{engine}/ttl/{shape}")
+        if g and gt and st and stt:
+            lines.append(f"| {title} | {g:.1f} | {gt:.1f} | {gt - g:+.1f} ns ({gt / g:.2f}x) | "
+                         f"{st:.1f} | {stt:.1f} | {stt - st:+.1f} ns ({stt / st:.2f}x) |")
+    return lines if len(lines) > 2 else []
+
+
 def targets(summary, micro_rows, micro=None):
     """The targets of the issue "The lock-free engine earns its name", with verdicts."""
     out = ["| target | measured | verdict |", "|---|---|---|"]
@@ -396,6 +412,10 @@ def main():
     if micro and batch_table(micro):
         md += ["## Batched reads on tables beyond the caches (micro_bench, CPU time)", ""]
         md += batch_table(micro) + [""]
+    if micro and ttl_table(micro):
+        md += ["## What expiry costs (micro_bench, CPU time per operation; 16 Ki slots at "
+               "75 %, 16/64 B; every entry timed an hour ahead, or none)", ""]
+        md += ttl_table(micro) + [""]
     for dist in dists:
         md += [f"## Latency ({dist}; 1 operation in {meta['sample_every']} timed)", "",
                latency_table(summary, dist), ""]

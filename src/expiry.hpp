@@ -45,14 +45,19 @@ constexpr bool expired_at(std::uint64_t deadline, std::uint64_t now) noexcept {
 // 64-bit range (year 2554), so now + ttl never wraps.
 inline constexpr std::chrono::nanoseconds kMaxTtl = std::chrono::hours(24 * 365 * 100);
 
-// The deadline of an entry written now with `ttl`. Errc::kInvalidArgument, naming the
-// operation and the bound, for ttl <= 0 or over kMaxTtl (nothing is written).
-inline std::uint64_t deadline_after(std::chrono::nanoseconds ttl, const char *op) {
+// Errc::kInvalidArgument, naming the operation and the bounds, for a ttl <= 0 or over
+// kMaxTtl (before anything is written). Every table's writes with a ttl check it.
+inline void check_ttl(std::chrono::nanoseconds ttl, const char *op) {
   if (ttl <= std::chrono::nanoseconds::zero() || ttl > kMaxTtl) {
     throw Error(Errc::kInvalidArgument,
                 std::string(op) + ": ttl must be more than 0 and at most 100 years (got " +
                     std::to_string(ttl.count()) + " ns)");
   }
+}
+
+// The deadline of an entry written now with `ttl` (check_ttl()'s errors).
+inline std::uint64_t deadline_after(std::chrono::nanoseconds ttl, const char *op) {
+  check_ttl(ttl, op);
   return clock_now_ns() + static_cast<std::uint64_t>(ttl.count());
 }
 

@@ -348,7 +348,10 @@ private:
   bool expired_entry(std::uint64_t slot, const Ctrl &c) const;
   // T2: frees the expired entry that `c` (validated) names; false if the word changed.
   bool reclaim(std::uint64_t slot, Ctrl c) const;
-  // Frees the expired entries among the slots a key homed at `home` may use; how many.
+  // Frees the expired entries among the slots a key homed at `home` may use. Returns the
+  // room it saw there: free slots, and expired entries (freed by it, or changed by
+  // another writer after it read them), so that an insert looks again whenever room
+  // appeared since its scan, whoever made it.
   std::size_t reclaim_near(std::uint64_t home) const;
   InsertResult insert_new(const Probe &p, std::uint32_t buffer, bool timed) const;
   bool cancel_rivals(const Probe &p, std::uint64_t mine) const;
@@ -626,16 +629,19 @@ template <class A, class G> bool LockFreeEngine<A, G>::reclaim(std::uint64_t slo
 
 template <class A, class G>
 std::size_t LockFreeEngine<A, G>::reclaim_near(std::uint64_t home) const {
-  std::size_t freed = 0;
+  std::size_t room = 0;
   std::uint64_t slot = home;
   for (std::uint64_t d = 0; d <= g_.max_distance();
        ++d, slot = slot + 1 == g_.capacity() ? 0 : slot + 1) {
     const Ctrl c{atomics_.load128(word(slot))}; // R1
-    if (expired_entry(slot, c) && reclaim(slot, c)) {
-      ++freed;
+    if (c.state() == kFree) {
+      ++room; // freed since the insert's scan (another inserter's reclaim, an erase)
+    } else if (expired_entry(slot, c)) {
+      reclaim(slot, c); // if the word changed, another writer dealt with it: look again
+      ++room;
     }
   }
-  return freed;
+  return room;
 }
 
 // Inserts p's key with the record in `buffer` (filled, private). kKeyIsLive if the key
@@ -654,7 +660,7 @@ LockFreeEngine<A, G>::insert_new(const Probe &p, std::uint32_t buffer, bool time
       }
     }
     if (d > g_.max_distance() && reclaim_near(p.home) != 0) {
-      continue; // T2: expired entries held the room; freed, look again
+      continue; // T2: expired entries held the room, or room appeared: look again
     }
     if (d > g_.max_distance()) {
       throw Error(Errc::kTableFull, "set: table is full (no free slot within " +

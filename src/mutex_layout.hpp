@@ -2,7 +2,7 @@
 //
 //   segment: [SegmentHeader | MutexControl | slot 0 | slot 1 | ... | slot capacity-1]
 //
-//   slot (default limits: 64 + 64 + 256 = 384 bytes; robust: + 256):
+//   slot (default limits: 80 + 64 + 256 = 400 bytes; robust: + 256):
 //   +-------------------------+-------+------+---------+--------------+-----------+
 //   | pthread_mutex_t (40 B)  | state | live | key_len | value_len[2] | timestamp |
 //   +-------------------------+-------+------+---------+--------------+-----------+

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "counter_text.hpp"
+#include "expiry.hpp"
 #include "params.hpp"
 #include "shmtable/error.hpp"
 #include "shmtable/segment.hpp"
@@ -36,9 +37,23 @@ timeval timeval_of(unsigned ms) {
 
 // compare_and_set: KEYS[1] = the key, ARGV[1] = expected, ARGV[2] = desired. GET of an
 // absent key is false in Lua, which equals no string.
+// KEEPTTL: compare_and_set keeps the key's deadline (table.hpp, "Expiry").
 constexpr std::string_view kCompareAndSetScript =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then "
-    "redis.call('SET', KEYS[1], ARGV[2]) return 1 end return 0";
+    "redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') return 1 end return 0";
+// add(key, delta, ttl): the deadline (ARGV[2], ms) goes only to a key INCRBY creates. An
+// INCRBY refusal comes back as its error, with the script's name appended.
+constexpr std::string_view kAddWithTtlScript =
+    "local created = redis.call('EXISTS', KEYS[1]) == 0 "
+    "local v = redis.call('INCRBY', KEYS[1], ARGV[1]) "
+    "if created then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return v";
+
+// A ttl as the server takes it: whole milliseconds, rounded up (a positive ttl under
+// 1 ms must not become 0, which the server refuses), checked as every table checks it.
+std::string ttl_ms(std::chrono::nanoseconds ttl, const char *op) {
+  detail::check_ttl(ttl, op);
+  return std::to_string(std::chrono::ceil<std::chrono::milliseconds>(ttl).count());
+}
 
 unsigned url_number(std::string_view what, std::string_view text, unsigned max) {
   unsigned v = 0;
@@ -223,6 +238,7 @@ struct RedisTable::Connection {
   std::mutex mu;
   redisContext *ctx = nullptr; // null: not connected; the next call connects
   std::string cas_sha;         // compare_and_set's script, once loaded
+  std::string add_sha;         // add(key, delta, ttl)'s script, once loaded
 
   ~Connection() { drop(); }
 
@@ -315,6 +331,7 @@ struct RedisTable::Connection {
       fail("connect", errno);
     }
     cas_sha.clear();
+    add_sha.clear();
     if (!opts.password.empty() || !opts.username.empty()) {
       const Reply r = opts.username.empty() ? send({"AUTH", opts.password})
                                             : send({"AUTH", opts.username, opts.password});
@@ -395,6 +412,24 @@ struct RedisTable::Connection {
       cursor = text_of(*page.element[0]);
       each(*page.element[1]);
     } while (cursor != "0");
+  }
+
+  // Runs `script` on one key and two arguments by its SHA (loaded into `sha` once per
+  // connection: a reconnection clears it), and sends it whole when the server has lost
+  // its script cache (a restart, SCRIPT FLUSH). The reply, an error reply included.
+  Reply eval(std::string &sha, std::string_view script, std::string_view key, std::string_view a1,
+             std::string_view a2) {
+    if (ctx == nullptr) {
+      connect(); // before the SHA is looked at: a new connection may be to a new server
+    }
+    if (sha.empty()) {
+      sha = text_of(expect(send({"SCRIPT", "LOAD", script}), REDIS_REPLY_STRING, "SCRIPT LOAD"));
+    }
+    Reply r = send({"EVALSHA", sha, "1", key, a1, a2});
+    if (r->type == REDIS_REPLY_ERROR && text_of(*r).starts_with("NOSCRIPT")) {
+      r = send({"EVAL", script, "1", key, a1, a2});
+    }
+    return r;
   }
 
   // GET of a table's key, under the lock: a string, or nil if absent.
@@ -592,6 +627,17 @@ bool RedisTable::contains(std::string_view key) const {
 }
 
 std::int64_t RedisTable::add(std::string_view key, std::int64_t delta) {
+  return add_expiring(key, delta, nullptr);
+}
+
+std::int64_t RedisTable::add(std::string_view key, std::int64_t delta,
+                             std::chrono::nanoseconds ttl) {
+  const std::string px = ttl_ms(ttl, "add");
+  return add_expiring(key, delta, &px);
+}
+
+std::int64_t RedisTable::add_expiring(std::string_view key, std::int64_t delta,
+                                      const std::string *px) {
   const std::string k = key_of(key);
   // INCRBY accepts a subset of what add() reads as a number (no leading zeros, no "-0")
   // and refuses overflow as add() does; where it refuses, or where its text might not
@@ -601,7 +647,8 @@ std::int64_t RedisTable::add(std::string_view key, std::int64_t delta) {
     const std::string d = std::to_string(delta);
     Connection &c = live();
     const std::lock_guard lock(c.mu);
-    const Reply r = c.send({"INCRBY", k, d});
+    const Reply r =
+        px == nullptr ? c.send({"INCRBY", k, d}) : c.eval(c.add_sha, kAddWithTtlScript, k, d, *px);
     const std::string_view t = r->type == REDIS_REPLY_ERROR ? text_of(*r) : "";
     const bool refused_number = t.find("not an integer") != std::string_view::npos ||
                                 t.find("overflow") != std::string_view::npos;
@@ -610,11 +657,28 @@ std::int64_t RedisTable::add(std::string_view key, std::int64_t delta) {
     }
   }
   std::int64_t sum = 0;
-  update(key, [&](const std::optional<std::string_view> &current, std::string &scratch) {
-    scratch = detail::add_to_text(current, delta, sum);
-    return std::optional<std::string_view>(scratch);
-  });
+  struct Add {
+    std::int64_t delta;
+    std::int64_t &sum;
+  } add{delta, sum};
+  read_modify_write(
+      key,
+      [](void *ctx, const std::optional<std::string_view> &current, std::string &scratch) {
+        auto *a = static_cast<Add *>(ctx);
+        scratch = detail::add_to_text(current, a->delta, a->sum);
+        return std::optional<std::string_view>(scratch);
+      },
+      &add, px);
   return sum;
+}
+
+void RedisTable::set(std::string_view key, std::string_view value, std::chrono::nanoseconds ttl) {
+  const std::string k = key_of(key);
+  detail::check_value_size(value.size(), max_value_bytes_);
+  const std::string px = ttl_ms(ttl, "set");
+  Connection &c = live();
+  const std::lock_guard lock(c.mu);
+  c.expect(c.send({"SET", k, value, "PX", px}), REDIS_REPLY_STATUS, "SET PX");
 }
 
 bool RedisTable::compare_and_set(std::string_view key, std::string_view expected,
@@ -623,27 +687,28 @@ bool RedisTable::compare_and_set(std::string_view key, std::string_view expected
   detail::check_value_size(desired.size(), max_value_bytes_);
   Connection &c = live();
   const std::lock_guard lock(c.mu);
-  if (c.ctx == nullptr) {
-    c.connect(); // a new connection may be to a restarted server without the script
-  }
-  if (c.cas_sha.empty()) {
-    const Reply sha = c.send({"SCRIPT", "LOAD", kCompareAndSetScript});
-    c.cas_sha = text_of(c.expect(sha, REDIS_REPLY_STRING, "SCRIPT LOAD"));
-  }
-  Reply r = c.send({"EVALSHA", c.cas_sha, "1", k, expected, desired});
-  if (r->type == REDIS_REPLY_ERROR && text_of(*r).starts_with("NOSCRIPT")) {
-    // The server lost its script cache (a restart, SCRIPT FLUSH): EVAL sends the script.
-    r = c.send({"EVAL", kCompareAndSetScript, "1", k, expected, desired});
-  }
+  const Reply r = c.eval(c.cas_sha, kCompareAndSetScript, k, expected, desired);
   return c.expect(r, REDIS_REPLY_INTEGER, "EVALSHA").integer == 1;
 }
 
 bool RedisTable::set_if_absent(std::string_view key, std::string_view value) {
+  return set_if_absent_expiring(key, value, nullptr);
+}
+
+bool RedisTable::set_if_absent(std::string_view key, std::string_view value,
+                               std::chrono::nanoseconds ttl) {
+  const std::string px = ttl_ms(ttl, "set_if_absent");
+  return set_if_absent_expiring(key, value, &px);
+}
+
+bool RedisTable::set_if_absent_expiring(std::string_view key, std::string_view value,
+                                        const std::string *px) {
   const std::string k = key_of(key);
   detail::check_value_size(value.size(), max_value_bytes_);
   Connection &c = live();
   const std::lock_guard lock(c.mu);
-  const Reply r = c.send({"SET", k, value, "NX"});
+  const Reply r =
+      px == nullptr ? c.send({"SET", k, value, "NX"}) : c.send({"SET", k, value, "NX", "PX", *px});
   if (r->type == REDIS_REPLY_NIL) {
     return false;
   }
@@ -659,6 +724,11 @@ bool RedisTable::set_if_absent(std::string_view key, std::string_view value) {
 }
 
 bool RedisTable::update(std::string_view key, Updater fn, void *ctx) {
+  return read_modify_write(key, fn, ctx, nullptr);
+}
+
+bool RedisTable::read_modify_write(std::string_view key, Updater fn, void *ctx,
+                                   const std::string *px) {
   const std::string k = key_of(key);
   Connection &c = live();
   const std::lock_guard lock(c.mu);
@@ -697,7 +767,11 @@ bool RedisTable::update(std::string_view key, Updater fn, void *ctx) {
       return false;
     }
     c.queue({"MULTI"});
-    c.queue({"SET", k, *next});
+    if (px != nullptr && !current) {
+      c.queue({"SET", k, *next, "PX", *px}); // a key it creates gets the deadline
+    } else {
+      c.queue({"SET", k, *next, "KEEPTTL"}); // a present key keeps its own
+    }
     c.queue({"EXEC"});
     const Reply multi = c.next_reply("MULTI");
     const Reply queued = c.next_reply("SET");

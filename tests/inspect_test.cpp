@@ -353,7 +353,8 @@ TEST(InspectLockFree, ADuplicateADirtyKeyAndAnUnreachableKeyAreFound) {
   // far's home bound lowered below it; abc's key padding scribbled on.
   ASSERT_EQ(slot_of(raw, t, far), 201u);
   raw.put(200, raw.ctrl(200).with_bound(0));
-  raw.record(raw.ctrl(slot_of(raw, t, "abc")).buffer())[1] |= std::uint64_t{0x5a} << 40;
+  raw.record(raw.ctrl(slot_of(raw, t, "abc")).buffer())[detail::lockfree::kKeyWord] |=
+      std::uint64_t{0x5a} << 40;
   const TableInspection r = t.inspect();
   EXPECT_FALSE(r.consistent());
   EXPECT_EQ(r.count(Kind::kDuplicateKey), 1u) << findings_text(r);

@@ -358,10 +358,9 @@ public:
     if (base_ == MAP_FAILED) {
       throw std::runtime_error("mmap " + path);
     }
-    const std::uint64_t records =
-        detail::round_up(lay_.slots_offset + lay_.params.capacity * 16, kCacheLineBytes);
-    const std::uint32_t record_bytes =
-        8 + 8 * ((lay_.params.max_key_bytes + 7) / 8) + 8 * ((lay_.params.max_value_bytes + 7) / 8);
+    const std::uint64_t records = detail::lockfree::records_offset_for(lay_);
+    const auto record_bytes = static_cast<std::uint32_t>(
+        detail::lockfree::record_bytes_for(lay_.params.max_key_bytes, lay_.params.max_value_bytes));
     auto *control =
         reinterpret_cast<detail::lockfree::LockFreeControl *>(base_ + lay_.control_offset);
     pool_ = detail::lockfree::BufferPool(&control->pool, base_ + records, record_bytes,
@@ -464,11 +463,11 @@ TEST(LockFree, RecoverFreesAnEntryBeyondTheProbeLimitAndKeepsItsNeighbours) {
 // The bound field is clamped where it is written: an out-of-range bound cannot spill into
 // the fingerprint or the buffer index, nor wrap to a smaller bound.
 TEST(LockFree, ABoundIsWrittenWithinItsField) {
-  const detail::lockfree::Ctrl c{{7, (std::uint64_t{0xabcc} << detail::lockfree::kFpShift) |
+  const detail::lockfree::Ctrl c{{7, (std::uint64_t{0x2bcc} << detail::lockfree::kFpShift) |
                                          (std::uint64_t{42} << detail::lockfree::kBufferShift) |
                                          detail::lockfree::kLive}};
   const detail::lockfree::Ctrl b = c.with_bound(detail::lockfree::kMaxBound + 5);
-  EXPECT_EQ(b.fingerprint(), 0xabccu);
+  EXPECT_EQ(b.fingerprint(), 0x2bccu);
   EXPECT_EQ(b.buffer(), 42u);
   EXPECT_EQ(b.state(), detail::lockfree::kLive);
   EXPECT_EQ(b.bound(), detail::lockfree::kMaxBound) << "clamped: a smaller bound would hide keys";
@@ -485,7 +484,8 @@ TEST(LockFree, AKeyWithGarbageInItsPaddingIsNeverListedUnreadableAndRecoverRepai
   RawSegment raw(name.dev_path(), t);
   const std::uint64_t slot = raw.live_slot_with_key_bytes(3);
   ASSERT_LT(slot, t.capacity());
-  raw.record_at(slot)[1] |= std::uint64_t{0x5a} << 40; // byte 5 of the key word: padding
+  raw.record_at(slot)[detail::lockfree::kKeyWord] |= std::uint64_t{0x5a}
+                                                     << 40; // byte 5 of the key word: padding
   EXPECT_EQ(t.get("abc"), std::nullopt);
   EXPECT_EQ(t.keys(), std::vector<std::string>{"other"}) << "keys() agrees with get()";
   const RecoveryReport r = t.recover();
@@ -505,7 +505,7 @@ TEST(LockFree, AKeyWithGarbageInItsPaddingIsNeverListedUnreadableAndRecoverRepai
   // slot by its epoch, and its set would overwrite the padded record instead.
   const std::uint64_t twin = raw.live_slot_with_key_bytes(3);
   ASSERT_LT(twin, t.capacity());
-  raw.record_at(twin)[1] |= std::uint64_t{0x5a} << 40;
+  raw.record_at(twin)[detail::lockfree::kKeyWord] |= std::uint64_t{0x5a} << 40;
   EXPECT_EQ(t.get("abc"), std::nullopt);
   {
     LockFreeTable fresh(named(name.str(), 64));
@@ -564,8 +564,9 @@ TEST(LockFree, AWriteEndsWhenTheMemoAndACorruptedRecordDisagree) {
   RawSegment raw(name.dev_path(), t);
   const std::uint64_t slot = raw.live_slot_with_key_bytes(3);
   ASSERT_LT(slot, t.capacity());
-  raw.record_at(slot)[1] |= std::uint64_t{0x5a} << 40; // padding: reads miss it now
-  EXPECT_EQ(t.add("abc", 1), 1);                       // absent to the read: made anew
+  raw.record_at(slot)[detail::lockfree::kKeyWord] |= std::uint64_t{0x5a}
+                                                     << 40; // padding: reads miss it now
+  EXPECT_EQ(t.add("abc", 1), 1);                            // absent to the read: made anew
   EXPECT_EQ(t.get("abc"), "1");
   EXPECT_EQ(t.recover().corrupt_slots, 1u); // the padded one is stale: freed
   EXPECT_EQ(t.get("abc"), "1");

@@ -338,7 +338,7 @@ TEST(Segment, ATableLargerThanTheFreeSpaceIsRefusedAtCreation) {
   // The engines take the same path: a billion keys' worth of lock-free table.
   Options big = named(name.str());
   big.capacity = 1'333'333'334;
-  if (big.capacity * 384 < avail) {
+  if (big.capacity * 400 < avail) {
     GTEST_SKIP() << "/dev/shm has room for a billion-slot table here";
   }
   expect_error(Errc::kInvalidArgument, "available in /dev/shm", [&] { LockFreeTable t(big); });

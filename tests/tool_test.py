@@ -164,7 +164,7 @@ class ToolTest(unittest.TestCase):
 
     def test_ttl_makes_the_entry_expire(self):
         for engine in ENGINES:
-            n = self.name()
+            n = self.name(engine)
             self.create(n, engine)
             self.ok("set", n, "long", "v", "--ttl", "3600")
             self.ok("set", n, "short", "v", "--ttl", "0.001")
@@ -396,7 +396,14 @@ class ToolTest(unittest.TestCase):
             time.sleep(0.005)
         os.killpg(demo.pid, signal.SIGKILL)
         demo.wait()
-        rows = {r["name"]: r for r in self.json("ls", "--json")}
+        # The demo's other process dies with it, but is not ours to wait for: its lock
+        # goes when the kernel has finished it, which ls then shows.
+        deadline = time.time() + 20
+        while True:
+            rows = {r["name"]: r for r in self.json("ls", "--json")}
+            if not rows.get(n, {}).get("in_use") or time.time() > deadline:
+                break
+            time.sleep(0.01)
         self.assertIn(n, rows)
         self.assertFalse(rows[n]["in_use"])
         self.assertIn("dead", rows[n]["note"])

@@ -17,6 +17,12 @@
 //    pipelined). Its fn may run more than once: when another client changes the key
 //    between the read and the write, the server drops the write and fn runs again on
 //    the new value. fn must not call the same handle (its calls hold the handle's lock).
+//  - Expiry is the server's own (PX deadlines, its clock, to the millisecond: a ttl is
+//    rounded up to a whole ms). set(key, value, ttl) is SET PX, set_if_absent SET NX PX,
+//    and add(key, delta, ttl) a script that gives the deadline only to a key INCRBY
+//    creates. compare_and_set and update keep a key's deadline (SET KEEPTTL), as the
+//    contract says; a plain set clears it. The server frees expired keys itself, so
+//    purge_expired() has nothing to do and returns 0.
 //  - There are no slots. Room is the server's memory: with maxmemory set and the
 //    noeviction policy, a write the server refuses for memory is Errc::kTableFull. At
 //    maxmemory the server refuses overwrites too, so on a server kTableFull can also
@@ -44,6 +50,7 @@
 //    one machine" says what changes against a shared-memory table.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -119,6 +126,10 @@ public:
   bool compare_and_set(std::string_view key, std::string_view expected, std::string_view desired);
   bool set_if_absent(std::string_view key, std::string_view value);
   bool update(std::string_view key, Updater fn, void *ctx);
+  void set(std::string_view key, std::string_view value, std::chrono::nanoseconds ttl);
+  bool set_if_absent(std::string_view key, std::string_view value, std::chrono::nanoseconds ttl);
+  std::int64_t add(std::string_view key, std::int64_t delta, std::chrono::nanoseconds ttl);
+  std::size_t purge_expired() { return 0; }
   using CallableOverloads<RedisTable>::set_with;
   using CallableOverloads<RedisTable>::update;
 
@@ -140,6 +151,11 @@ private:
   Connection &live() const; // Errc::kInvalidArgument after close()
   // The key's name on the server ("NAME:KEY"); Errc::kKeyTooLarge past max_key_bytes.
   std::string key_of(std::string_view key) const;
+  // add(), set_if_absent() and update() with a deadline in ms for what they create
+  // (nullptr: none).
+  std::int64_t add_expiring(std::string_view key, std::int64_t delta, const std::string *px);
+  bool set_if_absent_expiring(std::string_view key, std::string_view value, const std::string *px);
+  bool read_modify_write(std::string_view key, Updater fn, void *ctx, const std::string *px);
 
   std::unique_ptr<Connection> conn_;
   std::string prefix_; // "NAME:"

@@ -56,13 +56,14 @@
 //                             exception from fn propagates; either way the key keeps its
 //                             value. update(key, fn) takes any callable fn(current, scratch).
 //
-// ---- Expiry (shared-memory tables: SharedMemoryTable) --------------------------------
+// ---- Expiry --------------------------------------------------------------------------
 // An entry may have a deadline: from it on, the entry is absent to every operation (get,
 // get_into, contains, keys, size, erase, add, compare_and_set, set_if_absent, update), as
-// if erased at that moment. The table's clock is the system's real-time clock, read
-// coarsely (CLOCK_REALTIME_COARSE: same in every process and container, and valid
-// across a reboot for a file-backed table), so expiry is exact to its tick, a few ms
-// (clock_getres); stepping the system clock moves every deadline's moment with it.
+// if erased at that moment. A shared-memory table's clock is the system's real-time
+// clock, read coarsely (CLOCK_REALTIME_COARSE: same in every process and container, and
+// valid across a reboot for a file-backed table), so expiry is exact to its tick, a few
+// ms (clock_getres); stepping the system clock moves every deadline's moment with it. A
+// server's table uses the server's clock (RedisTable: to the millisecond).
 // `ttl` is any std::chrono duration; Errc::kInvalidArgument (naming the operation) for a
 // ttl <= 0 or over 100 years, before anything changes.
 //
@@ -72,7 +73,8 @@
 //   add(key, delta, ttl)      add(); a key that add creates (absent or expired) expires
 //                             ttl from now, and a present key keeps its own deadline (a
 //                             counter for a fixed window: add(key, 1, window)).
-//   purge_expired()           frees every expired entry; returns how many.
+//   purge_expired()           frees every expired entry; returns how many (a server that
+//                             frees them itself: 0).
 // The writes without a ttl store an entry without a deadline: set() and set_with() clear
 // one; add(), compare_and_set() and update() keep a present entry's. Expired entries are
 // freed by writers that meet them (their key's, or a new key's that finds no room
@@ -156,7 +158,7 @@ template <class T>
 concept Table =
     std::movable<T> &&
     requires(T &t, const T &ct, std::string_view s, std::span<char> out, std::int64_t delta,
-             ValueSource source, Updater fn, void *ctx) {
+             ValueSource source, Updater fn, void *ctx, std::chrono::nanoseconds ttl) {
       { t.set(s, s) } -> std::same_as<void>;
       { t.set_with(s, source, ctx) } -> std::same_as<void>;
       { t.set_with(s, detail::SampleSource{}) } -> std::same_as<void>;
@@ -169,6 +171,10 @@ concept Table =
       { t.set_if_absent(s, s) } -> std::same_as<bool>;
       { t.update(s, fn, ctx) } -> std::same_as<bool>;
       { t.update(s, detail::SampleUpdate{}) } -> std::same_as<bool>;
+      { t.set(s, s, ttl) } -> std::same_as<void>;
+      { t.set_if_absent(s, s, ttl) } -> std::same_as<bool>;
+      { t.add(s, delta, ttl) } -> std::same_as<std::int64_t>;
+      { t.purge_expired() } -> std::same_as<std::size_t>;
       { ct.keys() } -> std::same_as<std::vector<std::string>>;
       { t.clear() } -> std::same_as<void>;
       { ct.size() } -> std::same_as<std::size_t>;
@@ -183,13 +189,8 @@ template <class T>
 concept SharedMemoryTable =
     Table<T> && std::constructible_from<T, const Options &> &&
     std::same_as<std::remove_cv_t<decltype(T::kEngine)>, EngineKind> &&
-    requires(T &t, const T &ct, std::string_view s, const TableParams &params,
-             std::int64_t delta, std::chrono::nanoseconds ttl) {
+    requires(T &t, const T &ct, std::string_view s, const TableParams &params) {
       { ct.size() } noexcept -> std::same_as<std::size_t>;
-      { t.set(s, s, ttl) } -> std::same_as<void>;
-      { t.set_if_absent(s, s, ttl) } -> std::same_as<bool>;
-      { t.add(s, delta, ttl) } -> std::same_as<std::int64_t>;
-      { t.purge_expired() } -> std::same_as<std::size_t>;
       { t.recover() } -> std::same_as<RecoveryReport>;
       { ct.inspect() } -> std::same_as<TableInspection>;
       { ct.capacity() } noexcept -> std::same_as<std::uint64_t>;
