@@ -32,6 +32,14 @@ declare namespace createCache {
     openMode?: OpenMode;
     /** How long an open waits (ms, 0..2**32-1) for another process that is creating a mutex table of that name, opening or closing the table at that moment, or holding it in recover(). Default 10000. */
     readyTimeoutMs?: number;
+    /** This handle's writes' time to live in ms (fractions allowed, 0..100 years; 0: none) where a call gives none: set, setIfAbsent, and incr/add of a key they create. Default none. */
+    ttl?: number;
+  }
+
+  /** A write's options. */
+  interface WriteOptions {
+    /** Time to live in ms (fractions allowed, 0..100 years): from then on the entry is absent to every call. 0: no deadline (overrides the handle's ttl option). */
+    ttl?: number;
   }
 
   interface Stats {
@@ -80,8 +88,8 @@ declare namespace createCache {
   }
 
   interface Cache {
-    /** Stores the value; false if the key is new and the table is full. */
-    set(key: string, value: Value): boolean;
+    /** Stores the value (with options.ttl, or the handle's ttl, it expires then; else it has no deadline); false if the key is new and the table is full. */
+    set(key: string, value: Value, options?: WriteOptions): boolean;
     /** The value as a string (UTF-8), or undefined. */
     get(key: string): string | undefined;
     /** The value's bytes in a new Buffer, or undefined. */
@@ -96,13 +104,15 @@ declare namespace createCache {
     keys(): string[];
     clear(): void;
     /** Atomically adds `by` (default 1) to the key's decimal value (absent counts as 0); the new value. */
-    incr(key: string, by?: number): number;
-    /** incr under another name: adds `delta` (default 1). */
-    add(key: string, delta?: number): number;
+    incr(key: string, by?: number, options?: WriteOptions): number;
+    /** incr under another name: adds `delta` (default 1). A ttl goes to a key it creates; a present key keeps its deadline (a fixed-window counter). */
+    add(key: string, delta?: number, options?: WriteOptions): number;
     /** Stores desired only if the key holds exactly expected; true if stored. */
     compareAndSet(key: string, expected: Value, desired: Value): boolean;
     /** Inserts only if the key is absent; true if inserted. */
-    setIfAbsent(key: string, value: Value): boolean;
+    setIfAbsent(key: string, value: Value, options?: WriteOptions): boolean;
+    /** Frees every expired entry now (writers also free those they meet); how many. */
+    purgeExpired(): number;
     /** Entries in the table (best effort while others write). */
     readonly size: number;
     stats(): Stats;

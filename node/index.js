@@ -128,9 +128,10 @@ function randomSeed() {
 // process that loses a race to create it attaches to the winner's, as if it had been there.
 function open(o) {
   const Cls = o.engine === 'lockfree' ? LockFreeCache : MutexCache;
-  // persist and readyTimeoutMs undefined: the existing table's, and the library's default.
+  // persist and readyTimeoutMs undefined: the existing table's, and the library's default;
+  // ttl: this handle's writes' default time to live (the handle's, not the table's).
   const where = { name: o.name, path: o.path, persist: o.persist, robust: o.robust, mode: o.mode,
-                  readyTimeoutMs: o.readyTimeoutMs };
+                  readyTimeoutMs: o.readyTimeoutMs, ttl: o.ttl };
   const maxKeys = o.maxKeys ?? DEFAULTS.maxKeys;
   const create = {
     ...where,

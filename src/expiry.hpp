@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <string>
 
+#include "shmtable/config.hpp"
 #include "shmtable/error.hpp"
 
 namespace shmtable::detail {
@@ -40,10 +41,6 @@ inline std::uint64_t clock_now_ns() noexcept {
 constexpr bool expired_at(std::uint64_t deadline, std::uint64_t now) noexcept {
   return deadline != 0 && deadline <= now;
 }
-
-// The longest ttl a write takes: 100 years. Deadlines stay far from the top of the
-// 64-bit range (year 2554), so now + ttl never wraps.
-inline constexpr std::chrono::nanoseconds kMaxTtl = std::chrono::hours(24 * 365 * 100);
 
 // Errc::kInvalidArgument, naming the operation and the bounds, for a ttl <= 0 or over
 // kMaxTtl (before anything is written). Every table's writes with a ttl check it.

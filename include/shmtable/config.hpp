@@ -2,6 +2,7 @@
 // The segment's format constants are private: src/segment_header.hpp.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 
@@ -31,5 +32,10 @@ inline constexpr std::uint64_t kMaxSegmentBytes = 1ULL << 40;
 
 // POSIX shm names: [A-Za-z0-9._-], not starting with '.', at most this many bytes.
 inline constexpr std::size_t kMaxNameBytes = 200;
+
+// The longest time to live a write takes (shmtable/table.hpp, "Expiry"): 100 years.
+// Deadlines then stay far from the top of 64-bit nanoseconds (year 2554), so now + ttl
+// never wraps.
+inline constexpr std::chrono::nanoseconds kMaxTtl = std::chrono::hours(24 * 365 * 100);
 
 } // namespace shmtable

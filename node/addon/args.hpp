@@ -12,6 +12,8 @@
 
 #include "errors.hpp"
 
+#include <chrono>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -273,6 +275,26 @@ inline std::int64_t safe_integer_arg(napi_env env, napi_value v, const char *arg
                  Napi::Value(env, v).ToString().Utf8Value());
   }
   return static_cast<std::int64_t>(d);
+}
+
+// A time to live in milliseconds (a JS number, fractions allowed) as the library takes
+// it: 0 means none (nanoseconds 0). TypeError for a non-number, RangeError past 0 ..
+// 100 years, naming `arg` ("options.ttl").
+inline std::chrono::nanoseconds ttl_ms_arg(napi_env env, napi_value v, const char *arg) {
+  double ms = 0;
+  if (napi_get_value_double(env, v, &ms) != napi_ok) {
+    throw_js(env, JsClass::kTypeError, "ERR_INVALID_ARG_TYPE",
+             std::string(arg) + ": expected a number of milliseconds, got " + type_name(env, v));
+  }
+  const double max_ms = std::chrono::duration<double, std::milli>(kMaxTtl).count();
+  if (!(ms >= 0 && ms <= max_ms)) {
+    throw_js(env, JsClass::kRangeError, "ERR_OUT_OF_RANGE",
+             std::string(arg) + ": expected milliseconds from 0 (none) to " +
+                 std::to_string(static_cast<std::uint64_t>(max_ms)) + " (100 years), got " +
+                 Napi::Value(env, v).ToString().Utf8Value());
+  }
+  // Rounded up, so that a positive ttl never becomes none.
+  return std::chrono::nanoseconds(static_cast<std::int64_t>(std::ceil(ms * 1e6)));
 }
 
 } // namespace shmtable::node

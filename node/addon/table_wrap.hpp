@@ -104,6 +104,7 @@ public:
             Base::InstanceMethod("keys", &TableWrap::keys),
             Base::InstanceMethod("clear", &TableWrap::clear),
             Base::InstanceMethod("recover", &TableWrap::recover),
+            Base::InstanceMethod("purgeExpired", &TableWrap::purge_expired),
             Base::InstanceMethod("close", &TableWrap::close),
             Base::InstanceMethod("_counters", &TableWrap::counters),
             Base::InstanceMethod("_keptIndex", &TableWrap::kept_index),
@@ -119,9 +120,10 @@ public:
   }
 
   // new Native({ name | path, capacity, maxKeyBytes, maxValueBytes, persist, robust,
-  //              openMode, mode, readyTimeoutMs }): index.js validates every field.
+  //              openMode, mode, readyTimeoutMs, ttl }): index.js validates every field.
   // persist undefined: the existing table's (false when creating); readyTimeoutMs
-  // undefined: the library's default.
+  // undefined: the library's default; ttl (ms; undefined or 0: none): this handle's
+  // writes' time to live where a call gives none.
   explicit TableWrap(const Napi::CallbackInfo &info) : Base(info) {
     Napi::Env env = info.Env();
     if (!info[0].IsObject()) {
@@ -157,6 +159,9 @@ public:
       opts.ready_timeout_ms = static_cast<unsigned>(num("readyTimeoutMs"));
     }
     opts.open_mode = open_mode_of(env, str("openMode"));
+    if (!o.Get("ttl").IsUndefined()) {
+      default_ttl_ = ttl_ms_arg(env, o.Get("ttl"), "options.ttl");
+    }
     // A JS object lives on one thread (each worker thread opens its own), so a lock-free
     // handle's calls never overlap: its spare is kept with plain loads and stores.
     if constexpr (std::is_same_v<Engine, LockFreeTable>) {
@@ -241,13 +246,33 @@ private:
     }
   }
 
+  // A write's time to live: its options' ttl ({ ttl: ms } at info[i]; 0: none), or this
+  // handle's default where the call gives none. 0 ns: no deadline.
+  std::chrono::nanoseconds ttl_of(const Napi::CallbackInfo &info, std::size_t i) {
+    if (info.Length() <= i || info[i].IsUndefined()) {
+      return default_ttl_;
+    }
+    Napi::Env env = info.Env();
+    if (!info[i].IsObject() || info[i].IsArray()) {
+      throw_js(env, JsClass::kTypeError, "ERR_INVALID_ARG_TYPE",
+               "options: expected an object such as { ttl: 1000 }, got " + type_name(env, info[i]));
+    }
+    const Napi::Value ttl = info[i].As<Napi::Object>().Get("ttl");
+    return ttl.IsUndefined() ? default_ttl_ : ttl_ms_arg(env, ttl, "options.ttl");
+  }
+
   Napi::Value set(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     Engine &t = table(env);
     const std::string_view k = key(info);
+    const std::chrono::nanoseconds ttl = ttl_of(info, 2);
     try {
-      // The value is decoded inside set_with, while the key's home line is on its way.
-      t.set_with(k, [&] { return value(info, 1, value_); });
+      if (ttl.count() != 0) {
+        t.set(k, value(info, 1, value_), ttl);
+      } else {
+        // The value is decoded inside set_with, while the key's home line is on its way.
+        t.set_with(k, [&] { return value(info, 1, value_); });
+      }
     } catch (const Error &e) {
       if (e.code() != Errc::kTableFull) {
         throw_js(env, e);
@@ -509,17 +534,20 @@ private:
     return Napi::Boolean::New(env, present);
   }
 
-  // incr(key, by = 1) and its alias add(key, delta): the new value, as a number. The
-  // table keeps a signed 64-bit decimal; beyond 2^53 the returned number is rounded.
+  // incr(key, by = 1, { ttl }) and its alias add(key, delta, { ttl }): the new value, as
+  // a number. The table keeps a signed 64-bit decimal; beyond 2^53 the returned number is
+  // rounded. A ttl goes to a key that this call creates; a present key keeps its own.
   Napi::Value incr(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     Engine &t = table(env);
     const std::string_view k = key(info);
     const std::int64_t by =
         info.Length() < 2 || info[1].IsUndefined() ? 1 : safe_integer_arg(env, info[1], "by");
+    const std::chrono::nanoseconds ttl = ttl_of(info, 2);
     ++counters_.rmw;
     try {
-      return Napi::Number::New(env, static_cast<double>(t.add(k, by)));
+      return Napi::Number::New(
+          env, static_cast<double>(ttl.count() != 0 ? t.add(k, by, ttl) : t.add(k, by)));
     } catch (const Error &e) {
       throw_counting_full(env, e);
     }
@@ -541,9 +569,11 @@ private:
     Engine &t = table(env);
     const std::string_view k = key(info);
     const std::string_view v = value(info, 1, value_);
+    const std::chrono::nanoseconds ttl = ttl_of(info, 2);
     ++counters_.rmw;
     try {
-      return Napi::Boolean::New(env, t.set_if_absent(k, v));
+      return Napi::Boolean::New(env, ttl.count() != 0 ? t.set_if_absent(k, v, ttl)
+                                                      : t.set_if_absent(k, v));
     } catch (const Error &e) {
       throw_counting_full(env, e);
     }
@@ -579,6 +609,14 @@ private:
                          {"corruptSlots", r.corrupt_slots},
                          {"keysRepaired", r.keys_repaired},
                          {"locksReset", r.locks_reset}});
+  }
+
+  // Frees every expired entry now (writers also free those they meet): how many.
+  Napi::Value purge_expired(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Engine &t = table(env);
+    return Napi::Number::New(env,
+                             static_cast<double>(guard(env, [&] { return t.purge_expired(); })));
   }
 
   // Detaches this handle (idempotent). With persist false, the last close of a table
@@ -632,6 +670,7 @@ private:
   Scratch expected_;                          // compareAndSet's expected value
   std::vector<Scratch> many_;                 // getMany's keys, one scratch each
   Counters counters_;
+  std::chrono::nanoseconds default_ttl_{0};     // options.ttl: a write's where it gives none
   std::vector<Kept> kept_;                      // get_kept's: by slot % kKept
   std::int32_t *where_ = nullptr;               // get_kept's last index, read by index.js
   Napi::Reference<Napi::Int32Array> where_ref_; // keeps where_'s memory alive

@@ -15,7 +15,10 @@ const DEFAULTS = Object.freeze({
 
 const OPEN_MODES = ['openOrCreate', 'create', 'open'];
 const KNOWN = ['name', 'path', 'maxKeys', 'persist', 'engine', 'maxKeyBytes', 'maxValueBytes',
-               'robust', 'mode', 'openMode', 'readyTimeoutMs'];
+               'robust', 'mode', 'openMode', 'readyTimeoutMs', 'ttl'];
+
+// The longest time to live, in ms: the library's kMaxTtl (100 years).
+const MAX_TTL_MS = 100 * 365 * 24 * 3600 * 1000;
 
 // Slots for maxKeys keys: a load factor of at most 3/4, so that maxKeys distinct keys
 // always fit (both engines probe linearly; the lock-free engine probes at most
@@ -128,6 +131,20 @@ function normalize(options) {
   // How long an open waits for another process creating the table (a big mutex table
   // takes seconds), or recovering it; left out, the library's (kDefaultReadyTimeoutMs).
   o.readyTimeoutMs = integer(options, 'readyTimeoutMs', 0, 2 ** 32 - 1);
+  // This handle's writes' time to live in ms where a call gives none (0 or left out:
+  // none); a per-call { ttl } overrides it, { ttl: 0 } included.
+  const ttl = options.ttl;
+  if (ttl !== undefined) {
+    if (typeof ttl !== 'number') {
+      fail(TypeError, 'ERR_INVALID_ARG_TYPE',
+           `options.ttl: expected a number of milliseconds, got ${describe(ttl)}`);
+    }
+    if (!(ttl >= 0 && ttl <= MAX_TTL_MS)) {
+      fail(RangeError, 'ERR_OUT_OF_RANGE',
+           `options.ttl: expected milliseconds from 0 (none) to ${MAX_TTL_MS} (100 years), got ${ttl}`);
+    }
+  }
+  o.ttl = ttl;
   if (o.robust && o.engine === 'lockfree') {
     fail(TypeError, 'ERR_INVALID_ARG_VALUE',
          "options.robust: only for engine 'mutex' (the lock-free engine is crash-safe by design)");

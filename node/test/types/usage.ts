@@ -6,6 +6,14 @@ const v: string | undefined = c.get('k');
 const n: number = c.incr('k', 2);
 const added: number = c.add('k') + c.add('k', 5); // delta defaults to 1, as incr's by
 const waits = createCache({ name: 'x', readyTimeoutMs: 60_000 });
+const timed = createCache({ name: 'x', ttl: 30_000 });
+timed.set('k', 'v', { ttl: 1000 });
+const inWindow: number = timed.incr('hits', 1, { ttl: 60_000 });
+const first: boolean = timed.setIfAbsent('lock', 'me', { ttl: 5000 });
+const purged: number = timed.purgeExpired();
+// @ts-expect-error a ttl is a number of milliseconds
+timed.set('k', 'v', { ttl: '1s' });
+console.log(inWindow, first, purged);
 // @ts-expect-error readyTimeoutMs is a number of milliseconds
 createCache({ readyTimeoutMs: '1m' });
 const s: createCache.Stats = c.stats();
