@@ -803,6 +803,66 @@ struct AddExpiredRace : rl::test_suite<AddExpiredRace, 2>, Model {
   }
 };
 
+// compare_and_set of an expired key (its value is A, but it is absent) racing a set of
+// it: the compare_and_set never writes (A is gone from before it, and the set writes C),
+// and when it meets the expired entry it frees it (mutate's reclaim of a write that does
+// not write), from the word it found expired, so the set is never lost.
+struct CasExpiredRace : rl::test_suite<CasExpiredRace, 2>, Model {
+  bool won = true;
+  CasExpiredRace() : Model(fx->two) {}
+  void before() {
+    sh.zero();
+    sh.now = 1;
+    won = true;
+    engine.set(fx->k, value_of('A'), /*deadline=*/1);
+  }
+  void thread(unsigned i) {
+    if (i == 0) {
+      won = engine.compare_and_set(fx->k, value_of('A'), value_of('B'));
+    } else {
+      engine.set(fx->k, value_of('C'));
+    }
+  }
+  void after() {
+    RL_ASSERT(!won);
+    const bool set_kept = whole(engine.get(fx->k), "C");
+    RL_ASSERT(set_kept);
+    RL_ASSERT(live_copies(fx->k) == 1);
+    const bool pool_whole = pool_accounted();
+    RL_ASSERT(pool_whole);
+  }
+};
+
+// An insert whose scan meets the key's expired entry: thread 0 sets k with a deadline
+// that has passed (an entry expired at birth: a writer paused past its ttl), thread 1
+// set_if_absent()s k, which always finds k absent. If thread 0's entry appears after
+// thread 1's find, thread 1's reservation scan meets it, withdraws (I3: it is the key's
+// live slot, T2), finds it expired and overwrites it in place.
+struct InsertOverExpiredRace : rl::test_suite<InsertOverExpiredRace, 2>, Model {
+  bool won = false;
+  InsertOverExpiredRace() : Model(fx->two) {}
+  void before() {
+    sh.zero();
+    sh.now = 1;
+    won = false;
+  }
+  void thread(unsigned i) {
+    if (i == 0) {
+      engine.set(fx->k, value_of('A'), /*deadline=*/1);
+    } else {
+      won = engine.set_if_absent(fx->k, value_of('B'));
+    }
+  }
+  void after() {
+    RL_ASSERT(won);
+    const std::optional<std::string> now = engine.get(fx->k);
+    RL_ASSERT(!now || *now == value_of('B')); // B, unless A's set came after it
+    RL_ASSERT(live_copies(fx->k) == (now ? 1 : 0));
+    const bool pool_whole = pool_accounted();
+    RL_ASSERT(pool_whole);
+  }
+};
+
 // Two inserts of new keys into a 2-slot table whose both entries have expired: each
 // insert finds no free slot and reclaims the window (reclaim_near) before it looks again
 // (protocol.md section 10: expired entries never make an insert fail). Both keys fit.
@@ -862,6 +922,8 @@ const TestCase kTests[] = {
     {"reclaim_insert_race", 2, 400000, 2, &rl::simulate<ReclaimInsertRace>},
     {"expired_get", 3, 400000, 0, &rl::simulate<ExpiredGet>},
     {"add_expired_race", 2, 400000, 3, &rl::simulate<AddExpiredRace>},
+    {"cas_expired_race", 2, 400000, 3, &rl::simulate<CasExpiredRace>},
+    {"insert_over_expired_race", 2, 400000, 3, &rl::simulate<InsertOverExpiredRace>},
     {"reclaim_near_race", 2, 400000, 3, &rl::simulate<ReclaimNearRace>,
      "an insert whose window another inserter reclaimed first reports table_full with a free "
      "slot in it: insert_new() throws when its own reclaim_near() freed nothing"},
