@@ -36,6 +36,24 @@
  * invalidated: one whose epoch is not the word's does not apply. Writing the memo is
  * process-local, so it is folded into the step it follows.
  *
+ * Expiry (T1, T2 in src/lockfree_engine.hpp): a record has a deadline (bdl: 0 none, else
+ * the clock value from which it is gone) and its word a `timed` bit (Ctrl.tmd), set
+ * exactly when the deadline is not 0 (checked in every state). The clock (`now`) is a
+ * number that only grows: the Clock process (scenario expiry) moves it from 0 to 1 once,
+ * at any point, so a deadline of 1 passes during the run and one of 2 never does. The
+ * abstract map holds a key only while its live record has not expired: the tick, and a
+ * publish of a record whose deadline has passed already, make it absent (a linearization
+ * point, as an erase is). A visit reads a timed record's deadline and the clock in one
+ * step (both are reads, so nothing is lost by folding them) and, for an expired kLive
+ * record, reports F_EXPIRED: a get misses there, a write takes the key as absent and
+ * overwrites the word in place, the scan of an insert withdraws, and a write that does
+ * not write, an erase and purge_expired() free it with reclaim(): one CAS from the word
+ * whose record was found expired (validated by R3) to kFree, then the buffer released.
+ * fill() writes the deadline in the step of the key word (two relaxed stores to a private
+ * buffer; a reader that reads either through a recycle fails R3 alike). Not modelled:
+ * reclaim_near() (an insert that finds its window full of expired entries: table_full is
+ * not reachable at these bounds; Relacy's reclaim_insert_race runs it), and size().
+ *
  * Planted bugs, one at a time, each from this file via a cpp define (check.sh -p NAME):
  *   PLANTED_SKIP_RECHECK          visit() returns its copy without the R3 re-check
  *   PLANTED_NO_DUP_SCAN           insert_new() promotes without cancel_rivals() (I3)
@@ -47,6 +65,8 @@
  *                                 it has just published as its spare (P3 broken)
  *   PLANTED_RESERVE_KEEPS_EPOCH   the reservation CAS keeps the epoch (M2 broken): a stale
  *                                 memo entry applies to a slot re-bound to another key
+ *   PLANTED_RECLAIM_STALE_WORD    reclaim() CASes from a word it loads again, not the one
+ *                                 whose record it found expired (T2 broken)
  * All but WAIT_FOR_PENDING are the library's own planted bugs
  * (src/planted.hpp).
  */
@@ -54,7 +74,9 @@
 /* ---- Scenarios (check.sh -s NAME): what the processes do, and the bounds ---------
  * Each is small enough for an exhaustive search; together they reach every row of the
  * transition table in protocol.md section 3 (README.md lists which scenario reaches
- * what). Each worker runs two operations, each written as op, key, arg, arg2. */
+ * what). Each worker runs two operations, each written as op, key, arg, arg2 (set and
+ * add: the deadline they give what they create, 0 for none; compare_and_set: the new
+ * value). */
 #if defined(SCENARIO_RACE3)
 /* Two first inserts of K1 racing (set, and add of an absent key) while P2 reads K1:
  * the reader must never see K1 before a promote, nor two values. */
@@ -107,6 +129,23 @@
 #define SCRIPT0 OP_SET, K1, 20, 0, OP_SET, K1, 21, 0
 #define SCRIPT1 OP_ERASE, K1, 0, 0, OP_SET, K2, 40, 0
 #define SCRIPT2 OP_GET, K1, 0, 0, OP_NOP, 0, 0, 0
+#elif defined(SCENARIO_EXPIRY)
+/* Expiry (T1, T2): K1 = 10 with deadline 1 at slot 0 to start, and the clock ticks from 0
+ * to 1 at any point (Clock). P0 sets K1 = 20 with deadline 2 (over the live or the
+ * expired entry, in place; or a fresh insert once it is freed), then adds 1 with
+ * deadline 1 (to 20, keeping deadline 2; or from absent, giving deadline 1, which the
+ * tick ends, or which has passed already when it is published); P1 frees expired
+ * entries (purge_expired), then erases K1 (a live one, or it reclaims an expired one);
+ * P2 reads K1. The planted reclaim_stale_word frees P0's set of K1 when P1's purge
+ * found the first K1 expired and P0's set was published in between. */
+#define NPROC 3
+#define MAXCRASH 2
+#define PRELOAD_K1
+#define PRELOAD_K1_DEADLINE 1
+#define HAS_CLOCK
+#define SCRIPT0 OP_SET, K1, 20, 2, OP_ADD, K1, 1, 1
+#define SCRIPT1 OP_PURGE, 0, 0, 0, OP_ERASE, K1, 0, 0
+#define SCRIPT2 OP_GET, K1, 0, 0, OP_NOP, 0, 0, 0
 #else /* SCENARIO_RACE, the default */
 /* Racing first inserts of K1 (set and add: cancels, withdraws, lost promotes), an update
  * that recycles a buffer, and the colliding K2 inserted past K1; both may crash. */
@@ -145,10 +184,12 @@
 #define OP_ADD 3
 #define OP_CAS 4
 #define OP_ERASE 5
+#define OP_PURGE 6 /* purge_expired() */
 
 #define F_NO 0
 #define F_PENDING 1
 #define F_LIVE 2
+#define F_EXPIRED 3 /* the key's kLive record, its deadline passed (T2) */
 
 /* insert_new() results */
 #define R_INSERTED 0
@@ -157,7 +198,8 @@
 
 /* ---- Shared memory ---------------------------------------------------------------- */
 
-/* The 16-byte control word: lo = ver (W1), hi = state | bound | fingerprint | buffer.
+/* The 16-byte control word: lo = ver (W1), hi = state | bound | fingerprint | timed |
+ * buffer.
  * ep is the version's epoch (the engine's version >> 16): the reservation CAS starts a new
  * one, every other CAS keeps it, so within one epoch a slot is bound to one key. */
 typedef Ctrl {
@@ -166,6 +208,7 @@ typedef Ctrl {
   byte st;
   byte bnd;
   byte fp;
+  bit tmd; /* timed: the record has a deadline (T1) */
   byte buf
 };
 Ctrl ctrl[NSLOT];
@@ -176,6 +219,10 @@ Ctrl ctrl[NSLOT];
 byte bkey[NBUF];
 byte bva[NBUF];
 byte bvb[NBUF];
+byte bdl[NBUF]; /* the record's deadline: 0 none, else the clock value it expires at (T1) */
+byte now;       /* the table clock: only grows (Clock) */
+#define EXPIRED_AT(dl) ((dl) != 0 && (dl) <= now)
+#define EXPIRED_BUF(b) EXPIRED_AT(bdl[b])
 
 /* The pool head: one 16-byte word {version, top + 1, bump}. */
 byte pver;
@@ -198,19 +245,21 @@ bit absent_seen[NPROC];    /* that key was absent at some instant since find() b
 
 /* ---- Invariants over the whole state (checked by Monitor in every state) -------- */
 #define LV(s) (ctrl[s].st == LIVE)
+/* live and not expired: present in the abstract map (T2) */
+#define LVP(s) (LV(s) && !EXPIRED_BUF(ctrl[s].buf))
 #define ENT(s) (ctrl[s].st != FREE)
 #define DUP(s, t) (LV(s) && LV(t) && skey[s] == skey[t])
 #define I3_NO_DUPLICATE_KEYS (!DUP(0, 1) && !DUP(0, 2) && !DUP(1, 2))
 #define SAMEBUF(s, t) (ENT(s) && ENT(t) && ctrl[s].buf == ctrl[t].buf)
 #define P1_ONE_SLOT_PER_BUFFER (!SAMEBUF(0, 1) && !SAMEBUF(0, 2) && !SAMEBUF(1, 2))
-#define HAS(k) ((LV(0) && skey[0] == k) || (LV(1) && skey[1] == k) || \
-                (LV(2) && skey[2] == k))
+#define HAS(k) ((LVP(0) && skey[0] == k) || (LVP(1) && skey[1] == k) || \
+                (LVP(2) && skey[2] == k))
 #define MAP_MATCHES_SLOTS (((absval[K1] != 0) == HAS(K1)) && ((absval[K2] != 0) == HAS(K2)))
 /* I2 + publish order: a named buffer holds its slot's key and one whole value, and a
- * kLive one the abstract value. */
+ * kLive one that has not expired the abstract value. */
 #define REC_OK(s) (!ENT(s) || (bkey[ctrl[s].buf] == skey[s] && \
                    bva[ctrl[s].buf] == bvb[ctrl[s].buf] && \
-                   (!LV(s) || bva[ctrl[s].buf] == absval[skey[s]])))
+                   (!LVP(s) || bva[ctrl[s].buf] == absval[skey[s]])))
 #define I2_RECORDS_MATCH (REC_OK(0) && REC_OK(1) && REC_OK(2))
 #define DIST(s) (((s) + NSLOT - HOME(skey[s])) % NSLOT)
 #define I1_OK(s) (!ENT(s) || DIST(s) <= ctrl[HOME(skey[s])].bnd)
@@ -230,8 +279,12 @@ bit absent_seen[NPROC];    /* that key was absent at some instant since find() b
 #else
 #error "P3_SPARES_UNREACHABLE: list the buffers for this NBUF"
 #endif
+/* T1: a kPending/kLive word is timed exactly when its record has a deadline. */
+#define T1_OK(s) (!ENT(s) || ctrl[s].tmd == (bdl[ctrl[s].buf] != 0))
+#define T1_TIMED_BIT (T1_OK(0) && T1_OK(1) && T1_OK(2))
 #define INVARIANTS (I3_NO_DUPLICATE_KEYS && P1_ONE_SLOT_PER_BUFFER && MAP_MATCHES_SLOTS && \
-                    I2_RECORDS_MATCH && I1_BOUNDS_COVER && P3_SPARES_UNREACHABLE)
+                    I2_RECORDS_MATCH && I1_BOUNDS_COVER && P3_SPARES_UNREACHABLE && \
+                    T1_TIMED_BIT)
 
 /* ---- Steps ------------------------------------------------------------------------- */
 
@@ -240,10 +293,12 @@ bit absent_seen[NPROC];    /* that key was absent at some instant since find() b
 #define CRASHPT if :: (dead < MAXCRASH) -> dead++; goto crashed :: true -> skip fi
 
 #define LOAD(c, s) c.ver = ctrl[s].ver; c.ep = ctrl[s].ep; c.st = ctrl[s].st; \
-                   c.bnd = ctrl[s].bnd; c.fp = ctrl[s].fp; c.buf = ctrl[s].buf
+                   c.bnd = ctrl[s].bnd; c.fp = ctrl[s].fp; c.tmd = ctrl[s].tmd; \
+                   c.buf = ctrl[s].buf
 #define SAME(s, c) (ctrl[s].ver == c.ver && ctrl[s].ep == c.ep && ctrl[s].st == c.st && \
-                    ctrl[s].bnd == c.bnd && ctrl[s].fp == c.fp && ctrl[s].buf == c.buf)
-#define ZERO(c) c.ver = 0; c.ep = 0; c.st = 0; c.bnd = 0; c.fp = 0; c.buf = 0
+                    ctrl[s].bnd == c.bnd && ctrl[s].fp == c.fp && ctrl[s].tmd == c.tmd && \
+                    ctrl[s].buf == c.buf)
+#define ZERO(c) c.ver = 0; c.ep = 0; c.st = 0; c.bnd = 0; c.fp = 0; c.tmd = 0; c.buf = 0
 /* W1: every successful CAS increments the version; a byte must not wrap in the model. */
 #define BUMP(s) \
   CHECK(ctrl[s].ver < 250, "model-version-bound"); ctrl[s].ver = ctrl[s].ver + 1
@@ -262,8 +317,9 @@ bit absent_seen[NPROC];    /* that key was absent at some instant since find() b
  * so writing it is folded into the step it follows. Never invalidated: an entry whose
  * epoch is not the word's does not apply. */
 #define MEMO(s, key, e) memo_key[s] = key; memo_ep[s] = e
-/* Ctrl::freed(): kFree, fingerprint and buffer 0, bound kept. */
-#define SET_FREED(s) ctrl[s].st = FREE; ctrl[s].fp = 0; ctrl[s].buf = 0; skey[s] = 0
+/* Ctrl::freed(): kFree, fingerprint, timed and buffer 0, bound kept. */
+#define SET_FREED(s) ctrl[s].st = FREE; ctrl[s].fp = 0; ctrl[s].tmd = 0; ctrl[s].buf = 0; \
+                     skey[s] = 0
 
 /* A property check: on failure the trail replay (spin -t) prints the property's name,
  * which check.sh matches to tell a planted bug's failure from any other. */
@@ -302,6 +358,14 @@ inline mark_absent(key) {
   :: else -> i = 0; break
   od
 }
+
+/* A write of key = nv (held, deadline nd) takes effect: the abstract map holds nv, or,
+ * if the record's deadline has passed already, the key is absent from here on (T2). */
+#define PUT(key) \
+  if \
+  :: EXPIRED_BUF(held) -> absval[key] = 0; mark_absent(key) \
+  :: else -> absval[key] = nv \
+  fi
 
 /* BufferPool::pop(): returns a private buffer in `got`. */
 inline pop(got) {
@@ -357,7 +421,8 @@ inline push(b) {
 
 /* fill(): the record is written word by word while private (P1, P3). If none is held,
  * it takes the process's spare (take_spare(), folded into the first store: the spare is
- * process-local), or else pops one from the pool. */
+ * process-local), or else pops one from the pool. The deadline `nd` (T1) is stored in
+ * the key word's step. */
 inline fill(key, v) {
   if
   :: held == NONE && spare == 0 -> pop(held)
@@ -370,7 +435,7 @@ inline fill(key, v) {
     :: else
     fi;
     wb = held; CHECK(WRITE_UNNAMED_BUFFER, NAMED_WRITE);
-    bkey[held] = key; wb = 0
+    bkey[held] = key; bdl[held] = nd; wb = 0
   }
   atomic {
     CRASHPT; wb = held; CHECK(WRITE_UNNAMED_BUFFER, NAMED_WRITE);
@@ -382,8 +447,9 @@ inline fill(key, v) {
   }
 }
 
-/* visit(): one seqlock read of slot s for key k (R1-R3). found = F_NO/F_PENDING/F_LIVE,
- * c = the validated word; with wantval and F_LIVE, va/vb = the copied value and snap =
+/* visit(): one seqlock read of slot s for key k (R1-R3). found = F_NO/F_PENDING/F_LIVE/
+ * F_EXPIRED, c = the validated word, dl = its record's deadline (T1: read only for a
+ * timed word, in one step with the clock; 0 otherwise), xp = it has passed; with wantval and F_LIVE, va/vb = the copied value and snap =
  * the abstract value at R1, the hit's linearization point. Without wantval (set, erase,
  * and cancel_rivals' scan) a kLive word whose epoch the key memo knows may be decided
  * from the memo alone, with no read of the key word and no R3: R1 read the word
@@ -391,12 +457,13 @@ inline fill(key, v) {
  * entry (and keys over its length limit, or a handle without a memo id, never use it),
  * so the visit may also read the key word as without a memo. */
 #define MEMO_KNOWS(s, key) \
-  (!(wantval) && c.st == LIVE && c.fp == FP(key) && memo_key[s] != 0 && memo_ep[s] == c.ep)
+  (!(wantval) && c.st == LIVE && !c.tmd && c.fp == FP(key) && memo_key[s] != 0 && \
+   memo_ep[s] == c.ep)
 inline visit(s, key, wantval) { /* wantval is an expression (op != OP_SET): !(wantval) */
   do
   :: atomic {
        LOAD(c, s); /* R1: load128, atomic given W1 */
-       snap = absval[key];
+       snap = absval[key]; dl = 0; xp = 0;
        if
        :: c.st == FREE || c.fp != FP(key) -> found = F_NO; break /* decided from the word */
        :: MEMO_KNOWS(s, key) ->
@@ -405,8 +472,19 @@ inline visit(s, key, wantval) { /* wantval is an expression (op != OP_SET): !(wa
        fi
      }
      atomic { ck = bkey[c.buf] } /* R2: the key word */
+     /* T1, T2: a timed word's deadline (R2) and the clock (xp: expired); a hit copies the
+      * value (R2), not for an expired record. One selection, so that an untimed word
+      * takes the steps it took before expiry. */
      if
-     :: ck == key && c.st == LIVE && wantval ->
+     :: c.tmd ->
+        atomic { dl = bdl[c.buf]; xp = (ck == key && c.st == LIVE && EXPIRED_AT(dl)) }
+        if
+        :: ck == key && c.st == LIVE && wantval && !xp ->
+           atomic { va = bva[c.buf] }
+           atomic { vb = bvb[c.buf] }
+        :: else
+        fi
+     :: !c.tmd && ck == key && c.st == LIVE && wantval ->
         atomic { va = bva[c.buf] }
         atomic { vb = bvb[c.buf] }
      :: else
@@ -418,16 +496,23 @@ inline visit(s, key, wantval) { /* wantval is an expression (op != OP_SET): !(wa
 #else
        :: ctrl[s].ver == c.ver -> /* R3: the version again */
 #endif
-          found = (ck != key -> F_NO : (c.st == LIVE -> F_LIVE : F_PENDING)); ck = 0;
-          if :: found == F_LIVE && !(wantval) -> MEMO(s, key, c.ep) :: else fi; break
-       :: else -> ck = 0; va = 0; vb = 0 /* the slot changed under the copy: read again */
+          found = (ck != key -> F_NO : (c.st != LIVE -> F_PENDING : (xp -> F_EXPIRED : F_LIVE)));
+          ck = 0;
+          if
+          :: (found == F_LIVE || found == F_EXPIRED) && !(wantval) -> MEMO(s, key, c.ep)
+          :: else
+          fi;
+          break
+       :: else -> ck = 0; va = 0; vb = 0; dl = 0; xp = 0 /* changed under the copy: again */
        fi
      }
   od
 }
 
-/* find(): the slot where k is live (slot, c, va/vb/snap), or slot = NONE. */
-inline find(key, wantval) {
+/* find(): the slot where k is live (slot, c, va/vb/snap), or slot = NONE. The key's
+ * expired entry (T2) is a miss, and for a writer (`writer`) also its slot, with xp = 1:
+ * the key's one live slot (I3), which it overwrites in place or reclaims. */
+inline find(key, wantval, writer) {
   atomic {
     hbnd = ctrl[HOME(key)].bnd;
     want[me] = key;
@@ -440,6 +525,11 @@ inline find(key, wantval) {
      visit(slot, key, wantval);
      if
      :: found == F_LIVE -> break
+     :: found == F_EXPIRED ->
+        /* absent since its deadline: the miss linearizes at the clock read */
+        CHECK(MISS_WHILE_ABSENT, "miss-while-present");
+        if :: !(writer) -> slot = NONE; xp = 0 :: else fi;
+        break
      :: else -> d++; slot = (slot + 1) % NSLOT
      fi
   :: else ->
@@ -448,7 +538,7 @@ inline find(key, wantval) {
      slot = NONE; break
   od;
   if
-  :: slot != NONE && wantval ->
+  :: slot != NONE && wantval && !xp ->
      /* a hit returns one whole value, the abstract one at its R1 (get, add, c_a_s) */
      CHECK(NOT_TORN, "torn-read"); CHECK(GET_SEES_ABSTRACT_VALUE, "stale-read")
   :: else
@@ -482,7 +572,7 @@ inline publish(erasing) {
        :: erasing -> SET_FREED(slot); absval[k] = 0; mark_absent(k)
        :: else ->
           if :: op != OP_SET -> CHECK(RMW_READ_IS_CURRENT, "lost-update") :: else fi;
-          ctrl[slot].buf = held; absval[k] = nv; MEMO(slot, k, c.ep)
+          ctrl[slot].buf = held; ctrl[slot].tmd = (nd != 0); PUT(k); MEMO(slot, k, c.ep)
        fi
      }
      atomic {
@@ -502,7 +592,8 @@ inline publish(erasing) {
        :: else ->
           /* add/compare_and_set: the value read is still the current one */
           if :: op != OP_SET -> CHECK(RMW_READ_IS_CURRENT, "lost-update") :: else fi;
-          ctrl[slot].buf = held; absval[k] = nv; MEMO(slot, k, ctrl[slot].ep);
+          ctrl[slot].buf = held; ctrl[slot].tmd = (nd != 0); /* T1 */
+          PUT(k); MEMO(slot, k, ctrl[slot].ep);
           UPDATE_RELEASE
        fi;
        ok = 1
@@ -544,7 +635,7 @@ inline cancel_rivals(key, mine_slot) {
         do
         :: visit(s2, key, 0);
            if
-           :: found == F_LIVE -> live = 1; break
+           :: found == F_LIVE || found == F_EXPIRED -> live = 1; break /* T2: in place */
            :: found == F_NO -> break
            :: found == F_PENDING ->
 #ifdef PLANTED_WAIT_FOR_PENDING
@@ -603,7 +694,7 @@ inline insert_new(key) {
        if
        :: SAME(slot, c) ->
           BUMP(slot); NEW_EPOCH(slot); ctrl[slot].st = PENDING; ctrl[slot].fp = FP(key);
-          ctrl[slot].buf = held; skey[slot] = key; ok = 1;
+          ctrl[slot].tmd = (nd != 0); ctrl[slot].buf = held; skey[slot] = key; ok = 1;
           LOAD(mine, slot)
        :: else -> ok = 0 /* taken, or its bound raised: look again */
        fi
@@ -636,7 +727,7 @@ inline insert_new(key) {
              if
              :: SAME(slot, mine) ->
                 CHECK(INSERT_OF_ABSENT_KEY, "insert-over-live-key");
-                BUMP(slot); ctrl[slot].st = LIVE; absval[key] = nv;
+                BUMP(slot); ctrl[slot].st = LIVE; PUT(key);
                 MEMO(slot, key, ctrl[slot].ep); ok = 2; break
              :: else -> LOAD(mine, slot)
              fi
@@ -661,19 +752,68 @@ inline insert_new(key) {
   ZERO(mine)
 }
 
+/* reclaim(): frees the expired entry of slot s whose validated word is c (T2): one CAS
+ * from that very word to kFree, then the buffer released (kept as the spare or pushed).
+ * A word published since has a newer version, so the CAS fails and nothing is lost. The
+ * planted reclaim_stale_word CASes from the word loaded again. */
+inline reclaim(s) {
+#ifdef PLANTED_RECLAIM_STALE_WORD
+  atomic { LOAD(c, s) } /* the planted bug: not the word found expired */
+#endif
+  old = c.buf;
+  atomic {
+    CRASHPT;
+    if
+    :: SAME(s, c) ->
+       /* the entry freed is absent already: the table's contents do not change */
+       CHECK(ctrl[s].st == LIVE && EXPIRED_BUF(ctrl[s].buf), "T2-reclaim-not-expired");
+       BUMP(s); SET_FREED(s); RELEASE(old); ok = 1
+    :: else -> ok = 0; kept = 0 /* changed: someone else dealt with it */
+    fi
+  };
+  if :: ok && !kept -> push(old) :: else fi;
+  ok = 0; kept = 0; old = 0
+}
+
+/* purge_expired(): every slot in turn: R1, the deadline of a timed kLive word's record
+ * (R2), then R3 with the clock read (LockFreeEngine::expired_entry), then reclaim(). */
+inline purge() {
+  s2 = 0;
+  do
+  :: s2 < NSLOT ->
+     atomic { LOAD(c, s2) } /* R1 */
+     if
+     :: c.st == LIVE && c.tmd ->
+        atomic { dl = bdl[c.buf] } /* R2 */
+        atomic { xp = (ctrl[s2].ver == c.ver && EXPIRED_AT(dl)) } /* R3, then the clock */
+        if :: xp -> reclaim(s2) :: else fi
+     :: else
+     fi;
+     dl = 0; xp = 0; ZERO(c);
+     s2++
+  :: else -> break
+  od;
+  s2 = 0
+}
+
 /* mutate(): set, add, compare_and_set. */
 inline mutate(key) {
   held = NONE;
   do
-  :: find(key, op != OP_SET);
-     /* decide */
+  :: find(key, op != OP_SET, 1);
+     /* decide: the key's expired entry (xp) is absent (T2) */
+     /* and the deadline of what it writes (T1): set's own; add's own if it creates the
+      * key, else the entry's (its validated record's, dl), as compare_and_set keeps it */
      if
-     :: op == OP_SET -> nv = arg; ok = 1
-     :: op == OP_ADD -> nv = (slot == NONE -> 0 : va) + arg; ok = 1
-     :: op == OP_CAS -> nv = arg2; ok = (slot != NONE && va == arg)
+     :: op == OP_SET -> nv = arg; ok = 1; nd = arg2; dl = 0
+     :: op == OP_ADD -> nv = (slot == NONE || xp -> 0 : va) + arg; ok = 1;
+        nd = (slot == NONE || xp -> arg2 : dl); dl = 0
+     :: op == OP_CAS -> nv = arg2; ok = (slot != NONE && !xp && va == arg); nd = dl; dl = 0
      fi;
      if
-     :: !ok -> break /* no write: linearized at the validated read (or the miss) */
+     :: !ok -> /* no write: linearized at the validated read (or the miss) */
+        if :: xp -> reclaim(slot) :: else fi; /* T2: an expired entry met is freed */
+        break
      :: else
      fi;
      if
@@ -718,7 +858,7 @@ inline mutate(key) {
         :: else /* the key became live: decide again against its value */
         fi
      fi;
-     ZERO(c); va = 0; vb = 0; snap = 0
+     ZERO(c); va = 0; vb = 0; snap = 0; xp = 0
   od;
   /* GiveBack: release(held), a buffer this operation filled but did not publish */
   if
@@ -730,9 +870,10 @@ inline mutate(key) {
 
 inline erase(key) {
   do
-  :: find(key, 0);
+  :: find(key, 0, 1);
      if
      :: slot == NONE -> break
+     :: xp -> reclaim(slot); break /* T2: absent already, so the erase finds nothing */
      :: else
      fi;
      old = c.buf;
@@ -747,14 +888,14 @@ inline erase(key) {
 }
 
 inline get(key) {
-  find(key, 1) /* its hit and miss properties are asserted in find() */
+  find(key, 1, 0) /* its hit and miss properties are asserted in find() */
 }
 
 inline reset_locals() {
   op = 0; k = 0; arg = 0; arg2 = 0; n = 0; slot = 0; d = 0; hbnd = 0; found = 0;
   ck = 0; va = 0; vb = 0; snap = 0; nv = 0; old = 0; ok = 0; res = 0; live = 0;
   round = 0; s2 = 0; d2 = 0; sbnd = 0; hv = 0; ht = 0; hb = 0; nt = 0; nb = 0; wb = 0;
-  held = 0; i = 0; kept = 0; spare = 0;
+  held = 0; i = 0; kept = 0; spare = 0; dl = 0; nd = 0; xp = 0;
   MEMO(0, 0, 0); MEMO(1, 0, 0); MEMO(2, 0, 0); /* NSLOT = 3 */
   ZERO(c);
   ZERO(h);
@@ -766,6 +907,8 @@ proctype Worker(byte me; byte opA; byte kA; byte aA; byte bA; byte opB; byte kB;
                 byte bB) {
   byte op, k, arg, arg2, n, slot, d, hbnd, found, ck, va, vb, snap, nv, old, ok, res;
   byte live, round, s2, d2, sbnd, hv, ht, hb, nt, nb, wb, held, i, kept;
+  byte dl, nd; /* a validated record's deadline; the deadline a write gives (T1) */
+  bit xp;      /* the key's entry found has expired (T2) */
   byte spare; /* the handle's magazine: its spare buffer + 1, 0 = none (Magazine::spare) */
   byte memo_key[NSLOT]; /* the key memo: slot -> key (0 = nothing known) */
   byte memo_ep[NSLOT];  /* ... at this epoch */
@@ -781,10 +924,12 @@ proctype Worker(byte me; byte opA; byte kA; byte aA; byte bA; byte opB; byte kB;
      :: op == OP_GET -> get(k)
      :: op == OP_SET || op == OP_ADD || op == OP_CAS -> mutate(k)
      :: op == OP_ERASE -> erase(k)
+     :: op == OP_PURGE -> purge()
      :: op == OP_NOP -> skip
      fi;
      n++;
      slot = 0; old = 0; ok = 0; res = 0; nv = 0; va = 0; vb = 0; snap = 0;
+     dl = 0; nd = 0; xp = 0;
      ZERO(c)
   :: else -> break
   od;
@@ -819,7 +964,27 @@ end:
     CHECK(MAP_MATCHES_SLOTS, "abstract-map-mismatch");
     CHECK(I2_RECORDS_MATCH, "I2-record-mismatch");
     CHECK(I1_BOUNDS_COVER, "I1-bound-too-small");
-    CHECK(P3_SPARES_UNREACHABLE, "P3-spare-named-or-free")
+    CHECK(P3_SPARES_UNREACHABLE, "P3-spare-named-or-free");
+    CHECK(T1_TIMED_BIT, "T1-timed-bit-mismatch")
+  }
+}
+
+/* The table clock ticks from 0 to 1 (scenario expiry): every live entry whose deadline
+ * is 1 is absent from this instant (T2), a linearization point for each. */
+proctype Clock() {
+  byte s, i;
+  atomic {
+    now = 1;
+    do
+    :: s < NSLOT ->
+       if
+       :: LV(s) && bdl[ctrl[s].buf] == now -> absval[skey[s]] = 0; mark_absent(skey[s])
+       :: else
+       fi;
+       s++
+    :: else -> break
+    od;
+    s = 0
   }
 }
 
@@ -955,6 +1120,9 @@ init {
     ctrl[0].ver = 1; ctrl[0].ep = 1; ctrl[0].st = LIVE; ctrl[0].fp = FP(K1);
     ctrl[0].buf = 0; skey[0] = K1;
     bkey[0] = K1; bva[0] = 10; bvb[0] = 10; pbump = 1; absval[K1] = 10;
+#ifdef PRELOAD_K1_DEADLINE
+    bdl[0] = PRELOAD_K1_DEADLINE; ctrl[0].tmd = 1; /* T1 */
+#endif
 #endif
 #ifdef PRELOAD_K2
     /* K2 = 30, live at slot 1 (its home 0 is taken) in buffer 1, epoch 1, bound(0) = 1 */
@@ -969,6 +1137,9 @@ init {
 #endif
 #if NPROC > 2
     run Worker(2, SCRIPT2);
+#endif
+#ifdef HAS_CLOCK
+    run Clock();
 #endif
     run Monitor()
   }
