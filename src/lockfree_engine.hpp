@@ -8,11 +8,11 @@
 //
 // IMPLEMENTATION DETAILS (papers/protocol.md has the full argument)
 //
-//   slot s:  [ version | buffer | fp | bound | state ]  --names-->  record buffer
-//            (16 bytes, lock cmpxchg16b only)                      [klen|vlen|key|value]
+//   slot s:  [ version | buffer | timed | fp | bound | state ]  --names-->  record buffer
+//            (16 bytes, lock cmpxchg16b only)              [klen|vlen|deadline|key|value]
 //
 // A key K hashes (XXH3-64, seeded) to h. Its home is home_of(h, capacity), its
-// fingerprint the top 16 bits (both in lockfree_layout.hpp). K may live at home + d
+// fingerprint the top 15 bits (both in lockfree_layout.hpp). K may live at home + d
 // (mod capacity) for d <= bound(home), where bound(home) is kept in the home slot's
 // control word.
 //
@@ -24,6 +24,7 @@
 //        +--withdraw (owner) / cancel --+                                 +-----+
 //        |         (rival inserter of K, or recover())                   |  update
 //        +-----------------------------erase / clear----------------------+  (any writer)
+//        +------reclaim (a writer that met it expired, purge_expired: T2)--+
 //
 // Invariants, each kept where noted below:
 //  W1. Every successful CAS on a word increases its version (cas128.hpp).
@@ -343,11 +344,19 @@ private:
   std::uint32_t fill(std::optional<std::uint32_t> &held, const Probe &p, std::string_view value,
                      std::uint64_t deadline) const;
   bool publish(std::uint64_t slot, Ctrl &expected, const Ctrl &desired) const;
-  // T2: whether the timed kLive word `c` of `slot` names a record that has expired, by
-  // one seqlock read of its deadline (false if the word changed meanwhile).
-  bool expired_entry(std::uint64_t slot, const Ctrl &c) const;
+  // T2: what the kLive word `c` of `slot` names, by one seqlock read of its record's
+  // deadline if it is timed: kExpired, kChanged (the word moved on meanwhile: whatever
+  // it names now was not judged), or kAlive (no deadline, or one still ahead).
+  enum class Judged { kAlive, kExpired, kChanged };
+  Judged judge(std::uint64_t slot, const Ctrl &c) const;
+  bool expired_entry(std::uint64_t slot, const Ctrl &c) const {
+    return judge(slot, c) == Judged::kExpired;
+  }
   // T2: frees the expired entry that `c` (validated) names; false if the word changed.
-  bool reclaim(std::uint64_t slot, Ctrl c) const;
+  // An operation that holds a buffer of its own (P2) passes `to_pool`: the freed one
+  // then goes straight to the pool, never to the handle's spare, so that a crash before
+  // the operation ends leaks no more than P2 allows (its buffer in hand, and the spare).
+  bool reclaim(std::uint64_t slot, Ctrl c, bool to_pool = false) const;
   // Frees the expired entries among the slots a key homed at `home` may use. Returns the
   // room it saw there: free slots, and expired entries (freed by it, or changed by
   // another writer after it read them), so that an insert looks again whenever room
@@ -603,17 +612,21 @@ bool LockFreeEngine<A, G>::cancel_rivals(const Probe &p, std::uint64_t mine) con
 }
 
 template <class A, class G>
-bool LockFreeEngine<A, G>::expired_entry(std::uint64_t slot, const Ctrl &c) const {
+typename LockFreeEngine<A, G>::Judged LockFreeEngine<A, G>::judge(std::uint64_t slot,
+                                                                  const Ctrl &c) const {
   if (c.state() != kLive || !c.timed() || c.buffer() >= g_.buffer_count()) {
-    return false;
+    return Judged::kAlive;
   }
   const std::uint64_t deadline = load_word(record(c.buffer()) + kDeadlineWord); // R2
   atomics_.reader_fence();                                                      // R3
-  return atomics_.load_version(word(slot)) == c.version() &&
-         expired_at(deadline, atomics_.now_ns());
+  if (atomics_.load_version(word(slot)) != c.version()) {
+    return Judged::kChanged;
+  }
+  return expired_at(deadline, atomics_.now_ns()) ? Judged::kExpired : Judged::kAlive;
 }
 
-template <class A, class G> bool LockFreeEngine<A, G>::reclaim(std::uint64_t slot, Ctrl c) const {
+template <class A, class G>
+bool LockFreeEngine<A, G>::reclaim(std::uint64_t slot, Ctrl c, bool to_pool) const {
   if constexpr (kPlanted == PlantedBug::kReclaimStaleWord) {
     c.w = atomics_.load128(word(slot)); // the planted bug: not the word found expired
   }
@@ -622,7 +635,11 @@ template <class A, class G> bool LockFreeEngine<A, G>::reclaim(std::uint64_t slo
   if (!publish(slot, c, c.freed())) {
     return false;
   }
-  release(old);                                                // I2, P3
+  if (to_pool) {
+    pool().push(old); // I2; P2: not the spare while this operation holds a buffer
+  } else {
+    release(old); // I2, P3
+  }
   atomics_.fetch_sub(entries(), 1, std::memory_order_relaxed); // statistics
   return true;
 }
@@ -636,9 +653,20 @@ std::size_t LockFreeEngine<A, G>::reclaim_near(std::uint64_t home) const {
     const Ctrl c{atomics_.load128(word(slot))}; // R1
     if (c.state() == kFree) {
       ++room; // freed since the insert's scan (another inserter's reclaim, an erase)
-    } else if (expired_entry(slot, c)) {
-      reclaim(slot, c); // if the word changed, another writer dealt with it: look again
+      continue;
+    }
+    switch (judge(slot, c)) {
+    case Judged::kExpired:
+      // The inserter holds its filled buffer: the freed one goes to the pool (P2). If the
+      // word changed, another writer dealt with it: look again all the same.
+      reclaim(slot, c, /*to_pool=*/true);
       ++room;
+      break;
+    case Judged::kChanged: // freed (and perhaps taken again) by another writer: look again
+      ++room;
+      break;
+    case Judged::kAlive:
+      break;
     }
   }
   return room;
@@ -750,7 +778,9 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
         decide(present ? std::optional<std::string_view>(current) : std::nullopt, scratch);
     if (!next) {
       if (expired) {
-        reclaim(*slot, c); // T2; if the word changed, someone else dealt with it
+        // T2; if the word changed, someone else dealt with it. A buffer still in hand
+        // (kept across a withdrawal) sends the freed one to the pool (P2).
+        reclaim(*slot, c, /*to_pool=*/held.has_value());
       }
       return false; // linearized at the validated read of `c` (or the absent scan)
     }
@@ -1083,9 +1113,14 @@ bool LockFreeEngine<A, G>::set_if_absent(std::string_view key, std::string_view 
 template <class A, class G> std::size_t LockFreeEngine<A, G>::purge_expired() const {
   std::size_t freed = 0;
   for (std::uint64_t slot = 0; slot < g_.capacity(); ++slot) {
-    const Ctrl c{atomics_.load128(word(slot))}; // R1
-    if (expired_entry(slot, c) && reclaim(slot, c)) {
-      ++freed;
+    // Again while the slot holds an expired entry: a reclaim CAS fails also when only the
+    // word's bound was raised meanwhile.
+    for (Ctrl c{atomics_.load128(word(slot))}; expired_entry(slot, c);
+         c.w = atomics_.load128(word(slot))) { // R1
+      if (reclaim(slot, c)) {
+        ++freed;
+        break;
+      }
     }
   }
   return freed;

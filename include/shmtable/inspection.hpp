@@ -89,7 +89,9 @@ struct TableInspection {
                                      // none, an erased slot is free at once)
   std::uint64_t pending = 0;         // lock-free: slots reserved by inserters
   std::uint64_t corrupt = 0;         // slots counted in none of the above (see findings)
-  std::uint64_t counted_entries = 0; // the table's entry counter, what size() returns
+  std::uint64_t counted_entries = 0; // the table's entry counter: what size() returns until an
+                                     // entry with a deadline is written (it counts expired
+                                     // entries no writer has freed yet)
   // probe_lengths[d]: live keys d slots past their home slot (0: at home). Ends with its
   // last non-zero count (empty for an empty table).
   std::vector<std::uint64_t> probe_lengths;

@@ -92,6 +92,9 @@ public:
 
   // ---- Whole-table operations: the contract of shmtable/table.hpp ------------------
   // clear() is not atomic: an operation racing it may see a partially cleared table.
+  // keys(), and size() once an entry with a deadline was written, lock each slot in turn:
+  // in faithful mode they wait forever behind a slot lock whose holder died, as every
+  // call on that slot does.
   std::vector<std::string> keys() const;
   void clear();
   std::size_t size() const noexcept;

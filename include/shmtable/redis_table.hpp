@@ -22,7 +22,9 @@
 //    and add(key, delta, ttl) a script that gives the deadline only to a key INCRBY
 //    creates. compare_and_set and update keep a key's deadline (SET KEEPTTL), as the
 //    contract says; a plain set clears it. The server frees expired keys itself, so
-//    purge_expired() has nothing to do and returns 0.
+//    purge_expired() has nothing to do and returns 0. Needs Redis 6.0.9 or later:
+//    KEEPTTL came in 6.0, and only from 6.0.9 does a watched key that expires abort
+//    EXEC (update()'s check that nothing changed since its read).
 //  - There are no slots. Room is the server's memory: with maxmemory set and the
 //    noeviction policy, a write the server refuses for memory is Errc::kTableFull. At
 //    maxmemory the server refuses overwrites too, so on a server kTableFull can also

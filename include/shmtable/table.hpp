@@ -62,8 +62,11 @@
 // if erased at that moment. A shared-memory table's clock is the system's real-time
 // clock, read coarsely (CLOCK_REALTIME_COARSE: same in every process and container, and
 // valid across a reboot for a file-backed table), so expiry is exact to its tick, a few
-// ms (clock_getres); stepping the system clock moves every deadline's moment with it. A
-// server's table uses the server's clock (RedisTable: to the millisecond).
+// ms (clock_getres); stepping the system clock moves every deadline's moment with it: a
+// step back lengthens lives, and an entry already found expired, not freed yet, can then
+// be found present again (outside the linearizability this contract promises, which
+// assumes the clock never goes back). A server's table uses the server's clock
+// (RedisTable: to the millisecond).
 // `ttl` is any std::chrono duration; Errc::kInvalidArgument (naming the operation) for a
 // ttl <= 0 or over 100 years, before anything changes.
 //
