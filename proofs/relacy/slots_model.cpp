@@ -97,6 +97,7 @@ struct Shadows {
   rl::atomic<std::uint64_t> entries;
   rl::atomic<std::uint64_t> recoveries;
   rl::atomic<std::uint64_t> spares;
+  rl::atomic<std::uint64_t> pool_out; // buffers out of the pool, for stats() (L1)
 
   // All-zero is the empty table (lockfree_layout.hpp).
   void zero() {
@@ -110,6 +111,7 @@ struct Shadows {
     entries($).store(0, rl::mo_relaxed);
     recoveries($).store(0, rl::mo_relaxed);
     spares($).store(0, rl::mo_relaxed);
+    pool_out($).store(0, rl::mo_relaxed);
   }
 
   rl::atomic<Shadow128> &word(const Word128 *w) {
@@ -130,6 +132,9 @@ struct Shadows {
     }
     if (p == &g->control()->spares) {
       return spares;
+    }
+    if (p == &g->control()->pool_out) {
+      return pool_out;
     }
     const std::ptrdiff_t off = reinterpret_cast<const std::byte *>(p) - g->records();
     const bool in_records =
