@@ -15,7 +15,7 @@ const DEFAULTS = Object.freeze({
 
 const OPEN_MODES = ['openOrCreate', 'create', 'open'];
 const KNOWN = ['name', 'path', 'maxKeys', 'persist', 'engine', 'maxKeyBytes', 'maxValueBytes',
-               'robust', 'mode', 'openMode', 'readyTimeoutMs'];
+               'robust', 'mode', 'openMode', 'readyTimeoutMs', 'stats'];
 
 // Slots for maxKeys keys: a load factor of at most 3/4, so that maxKeys distinct keys
 // always fit (both engines probe linearly; the lock-free engine probes at most
@@ -128,6 +128,8 @@ function normalize(options) {
   // How long an open waits for another process creating the table (a big mutex table
   // takes seconds), or recovering it; left out, the library's (kDefaultReadyTimeoutMs).
   o.readyTimeoutMs = integer(options, 'readyTimeoutMs', 0, 2 ** 32 - 1);
+  // false: this handle counts nothing in the table's shared statistics (stats()).
+  o.stats = boolean(options, 'stats') ?? true;
   if (o.robust && o.engine === 'lockfree') {
     fail(TypeError, 'ERR_INVALID_ARG_VALUE',
          "options.robust: only for engine 'mutex' (the lock-free engine is crash-safe by design)");
