@@ -5,7 +5,7 @@
 // written without synchronization, one thread only: what memory alone costs). Keys and
 // values are made before timing; keys have exactly <key bytes> bytes.
 //
-// Four sweeps (bench/run.sh picks them with --benchmark_filter):
+// Five sweeps (bench/run.sh picks them with --benchmark_filter):
 //   ops:     every operation, 16384 slots, load 25/50/75/90 %, keys/values 16/64 and 64/256
 //   threads: get, set and add from 1 to all hardware threads on one table (load 75 %)
 //   sizes:   get hit at 1 Ki, 64 Ki and 1 Mi slots (load 75 %), the floor's figure (its
@@ -13,6 +13,10 @@
 //   batch:   single gets against get_many at 1 Mi and 16 Mi slots (BM_Get{Single,Many})
 //   ttl:     get and set of entries without and with a deadline (BM_{GetHit,SetUpdate}
 //            {,Timed}), 16 Ki slots at 75 %, 16/64 B: what expiry costs a read and a write
+//   stats:   get hit and set of an existing key, 16384 slots, load 75 %, keys/values
+//            16/64, by handles that count in the shared statistics (the default) and by
+//            handles opened with Options::stats = false (engine names ending NoStats):
+//            what counting costs
 // Multi-threaded runs share one table; thread 0 builds it before the timing loop (whose
 // start is a barrier for all threads) and drops it after.
 #include <unistd.h>
@@ -56,7 +60,8 @@ Shape shape_of(const benchmark::State &s) {
 }
 
 template <class Table> struct ShmEngine {
-  static std::unique_ptr<Table> make(const Shape &s, const char *tag, bool robust) {
+  static std::unique_ptr<Table> make(const Shape &s, const char *tag, bool robust,
+                                     bool stats = true) {
     shmtable::Options o;
     // A name of its own for every table (pid and a counter): the big tables of the /batch/
     // benchmarks stay open while others are made, and must never be attached by them.
@@ -67,6 +72,7 @@ template <class Table> struct ShmEngine {
     o.max_key_bytes = s.key_bytes;
     o.max_value_bytes = s.value_bytes;
     o.robust = robust;
+    o.stats = stats;
     return std::make_unique<Table>(o);
   }
 };
@@ -90,6 +96,21 @@ struct RobustMutex {
   static constexpr bool kThreads = true;
   static std::unique_ptr<Table> make(const Shape &s) {
     return ShmEngine<Table>::make(s, "rb", true);
+  }
+};
+// The same engines through handles that count nothing (Options::stats = false).
+struct LockFreeNoStats {
+  using Table = shmtable::LockFreeTable;
+  static constexpr bool kThreads = true;
+  static std::unique_ptr<Table> make(const Shape &s) {
+    return ShmEngine<Table>::make(s, "lfns", false, false);
+  }
+};
+struct FaithfulMutexNoStats {
+  using Table = shmtable::MutexTable;
+  static constexpr bool kThreads = true;
+  static std::unique_ptr<Table> make(const Shape &s) {
+    return ShmEngine<Table>::make(s, "mxns", false, false);
   }
 };
 
@@ -450,6 +471,8 @@ void size_sweep(benchmark::internal::Benchmark *b) {
   }
 }
 
+void stats_sweep(benchmark::internal::Benchmark *b) { b->Args({16384, 75, 16, 64}); }
+
 int hardware_threads() {
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
@@ -504,6 +527,18 @@ SHMTABLE_TTL(BM_GetHit);
 SHMTABLE_TTL(BM_GetHitTimed);
 SHMTABLE_TTL(BM_SetUpdate);
 SHMTABLE_TTL(BM_SetUpdateTimed);
+
+// Counting on and off, in pairs.
+#define SHMTABLE_STATS(fn)                                                                         \
+  BENCHMARK_TEMPLATE(fn, LockFree)->Name(#fn "LockFree/stats")->Apply(stats_sweep);                \
+  BENCHMARK_TEMPLATE(fn, LockFreeNoStats)->Name(#fn "LockFreeNoStats/stats")->Apply(stats_sweep);  \
+  BENCHMARK_TEMPLATE(fn, FaithfulMutex)->Name(#fn "FaithfulMutex/stats")->Apply(stats_sweep);      \
+  BENCHMARK_TEMPLATE(fn, FaithfulMutexNoStats)                                                     \
+      ->Name(#fn "FaithfulMutexNoStats/stats")                                                     \
+      ->Apply(stats_sweep)
+
+SHMTABLE_STATS(BM_GetHit);
+SHMTABLE_STATS(BM_SetUpdate);
 
 BENCHMARK_TEMPLATE(BM_GetSingle, LockFree)->Name("BM_GetSingleLockFree/batch")->Apply(batch_sweep);
 BENCHMARK(BM_GetManyLockFree)->Name("BM_GetManyLockFree/batch")->Apply(batch_sweep);

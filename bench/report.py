@@ -244,6 +244,19 @@ def ttl_table(micro):
     return lines if len(lines) > 2 else []
 
 
+def stats_table(micro):
+    """ns per operation with the shared statistics counted and not (Options::stats)."""
+    lines = ["| operation (16384 slots, load 75 %, 16/64 B) | engine | counting ns | "
+             "not counting ns | counting ÷ not |", "|---|---|---|---|---|"]
+    for op, what in (("GetHit", "get hit"), ("SetUpdate", "set of a present key")):
+        for engine, label in (("LockFree", "lock-free"), ("FaithfulMutex", "faithful mutex")):
+            on = micro.get(f"BM_{op}{engine}/stats/16384/75/16/64")
+            off = micro.get(f"BM_{op}{engine}NoStats/stats/16384/75/16/64")
+            if on and off:
+                lines.append(f"| {what} | {label} | {on:.1f} | {off:.1f} | {on / off:.2f}x |")
+    return lines if len(lines) > 2 else []
+
+
 def targets(summary, micro_rows, micro=None):
     """The targets of the issue "The lock-free engine earns its name", with verdicts."""
     out = ["| target | measured | verdict |", "|---|---|---|"]
@@ -416,6 +429,9 @@ def main():
         md += ["## What expiry costs (micro_bench, CPU time per operation; 16 Ki slots at "
                "75 %, 16/64 B; every entry timed an hour ahead, or none)", ""]
         md += ttl_table(micro) + [""]
+    if micro and stats_table(micro):
+        md += ["## What the shared statistics cost (micro_bench, CPU time)", ""]
+        md += stats_table(micro) + [""]
     for dist in dists:
         md += [f"## Latency ({dist}; 1 operation in {meta['sample_every']} timed)", "",
                latency_table(summary, dist), ""]

@@ -30,6 +30,8 @@ declare namespace createCache {
     mode?: number;
     /** Default 'openOrCreate'. */
     openMode?: OpenMode;
+    /** false: this handle counts nothing in the table's shared statistics (stats()). Default true. */
+    stats?: boolean;
     /** How long an open waits (ms, 0..2**32-1) for another process that is creating a mutex table of that name, opening or closing the table at that moment, or holding it in recover(). Default 10000. */
     readyTimeoutMs?: number;
     /** This handle's writes' time to live in ms (fractions allowed, 0..100 years; 0: none) where a call gives none: set, setIfAbsent, and incr/add of a key they create. Default none. */
@@ -55,7 +57,35 @@ declare namespace createCache {
     load: number;
     maxKeyBytes: number;
     maxValueBytes: number;
-    /** Counters of this handle (this process), since it was opened. */
+    /**
+     * Shared by every process attached, since the table was created (a sum of per-thread
+     * counters: exact once writers are done). Numbers: exact up to 2**53.
+     * Keys looked up by get, getBuffer, getInto, getMany and has: present (hits) or absent (misses).
+     */
+    hits: number;
+    misses: number;
+    /** Writes that stored a value (set, incr/add, a successful compareAndSet or setIfAbsent); inserts: those that created the key. */
+    sets: number;
+    inserts: number;
+    /** Keys removed by delete and clear. */
+    erases: number;
+    /** 0 until eviction and expiry exist. */
+    evictions: number;
+    expirations: number;
+    /** Writes refused because the table was full. */
+    tableFull: number;
+    /** size. */
+    entries: number;
+    /** Lock-free engine: record buffers leaked by crashed processes since the last recover() (0 for mutex tables). */
+    leakedBuffers: number;
+    /** Counter stripes held by open handles, of `stripes`. */
+    stripesInUse: number;
+    stripes: number;
+    /** This handle's own counters, since it was opened. */
+    handle: HandleStats;
+  }
+
+  interface HandleStats {
     gets: number;
     hits: number;
     misses: number;

@@ -69,8 +69,9 @@ function withJsMethods(Native) {
       collected.unregister(this.#ref);
     }
 
-    // This handle's counters, and the table's shape. Counters are per handle (per
-    // process): nothing is shared or locked to keep them.
+    // The table's shape, the counters every process attached shares (the library's
+    // stats(): summed over per-thread stripes, nothing locked), and under `handle` this
+    // handle's own counters.
     stats() {
       const capacity = this.capacity;
       return {
@@ -84,7 +85,8 @@ function withJsMethods(Native) {
         load: this.size / capacity,
         maxKeyBytes: this.maxKeyBytes,
         maxValueBytes: this.maxValueBytes,
-        ...this._counters(),
+        ...this._shared(),
+        handle: this._counters(),
       };
     }
 
@@ -131,7 +133,7 @@ function open(o) {
   // persist and readyTimeoutMs undefined: the existing table's, and the library's default;
   // ttl: this handle's writes' default time to live (the handle's, not the table's).
   const where = { name: o.name, path: o.path, persist: o.persist, robust: o.robust, mode: o.mode,
-                  readyTimeoutMs: o.readyTimeoutMs, ttl: o.ttl };
+                  readyTimeoutMs: o.readyTimeoutMs, ttl: o.ttl, stats: o.stats };
   const maxKeys = o.maxKeys ?? DEFAULTS.maxKeys;
   const create = {
     ...where,

@@ -27,10 +27,12 @@ namespace shmtable::detail::lockfree {
 template <SlotAtomics Atomics> class BasicBufferPool {
 public:
   BasicBufferPool() = default;
+  // `out`: the count of buffers out of the pool (LockFreeControl::pool_out, L1), or
+  // nullptr for a pool that counts nothing.
   BasicBufferPool(Word128 *head, std::byte *records, std::uint32_t record_bytes,
-                  std::uint32_t count, Atomics atomics = Atomics())
+                  std::uint32_t count, Atomics atomics = Atomics(), std::uint64_t *out = nullptr)
       : head_(head), records_(records), record_bytes_(record_bytes), count_(count),
-        atomics_(atomics) {}
+        atomics_(atomics), out_(out) {}
 
   std::uint64_t *words(std::uint32_t index) const noexcept {
     return reinterpret_cast<std::uint64_t *>(records_ + std::size_t{index} * record_bytes_);
@@ -39,6 +41,7 @@ public:
 
   // Takes a buffer (P1: it is now the caller's alone), or nullopt if none is free.
   std::optional<std::uint32_t> pop() const noexcept {
+    count_out(1); // L1: before the CAS, so that a crash never hides a popped buffer
     Word128 h = atomics_.load128(head_); // acquire: pairs with push()'s CAS, so `next` is visible
     for (;;) {
       const auto top = static_cast<std::uint32_t>(h.hi);
@@ -56,6 +59,7 @@ public:
         got = bump;
         next_head = {h.lo + 1, std::uint64_t{bump + 1} << 32};
       } else {
+        count_out(-1); // nothing popped
         return std::nullopt;
       }
       if (atomics_.cas128(head_, h, next_head)) {
@@ -82,6 +86,7 @@ public:
       atomics_.store(link(index), static_cast<std::uint32_t>(h.hi), Atomics::kRecordStore);
       const Word128 next_head = {h.lo + 1, (h.hi & ~0xffffffffULL) | (std::uint64_t{index} + 1)};
       if (atomics_.cas128(head_, h, next_head)) {
+        count_out(-1); // L1: after the CAS, as pop()'s count comes before its CAS
         return;
       }
     }
@@ -100,6 +105,12 @@ public:
   }
 
 private:
+  // Relaxed: a count for stats() (L1), guarding no data; its line is the head's.
+  void count_out(std::int64_t delta) const noexcept {
+    if (out_ != nullptr) {
+      atomics_.fetch_add(out_, static_cast<std::uint64_t>(delta), std::memory_order_relaxed);
+    }
+  }
   // A free buffer's first word: the next free index + 1 (lockfree_layout.hpp).
   std::uint64_t *link(std::uint32_t index) const noexcept { return words(index); }
 
@@ -108,6 +119,7 @@ private:
   std::uint32_t record_bytes_ = 0;
   std::uint32_t count_ = 0;
   [[no_unique_address]] Atomics atomics_{};
+  std::uint64_t *out_ = nullptr;
 };
 
 using BufferPool = BasicBufferPool<NativeAtomics>;

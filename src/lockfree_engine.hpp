@@ -142,8 +142,13 @@ public:
       : g_(g), atomics_(atomics) {}
 
   // ---- LockFreeTable's operations, with its contracts (lockfree_table.hpp) ------------
-  void set(std::string_view key, std::string_view value) const;
-  void set_with(std::string_view key, ValueSource value, void *ctx) const;
+  // A write that may create its key sets *inserted when it did (stats()); nullptr: not
+  // asked. `deadline` (0: none; expiry.hpp's deadline_after) goes to what set() and
+  // set_if_absent() store, and to a key add() creates; a key add() finds keeps its own,
+  // as update() and compare_and_set() keep it.
+  void set(std::string_view key, std::string_view value, std::uint64_t deadline = 0,
+           bool *inserted = nullptr) const;
+  void set_with(std::string_view key, ValueSource value, void *ctx, bool *inserted = nullptr) const;
   // The reads are inlined into their callers with their probe and scan (below), so that
   // the geometry stays in registers (LockFreeTable's is one pointer to the handle).
   [[gnu::always_inline]] std::optional<std::string> get(std::string_view key) const;
@@ -155,21 +160,18 @@ public:
                                               void *ctx) const;
   std::size_t get_many(std::span<const std::string_view> keys, ManyReader reader, void *ctx) const;
   bool erase(std::string_view key) const;
-  std::int64_t add(std::string_view key, std::int64_t delta) const;
-  bool update(std::string_view key, Updater fn, void *ctx) const;
+  std::int64_t add(std::string_view key, std::int64_t delta, std::uint64_t deadline = 0,
+                   bool *inserted = nullptr) const;
+  bool update(std::string_view key, Updater fn, void *ctx, bool *inserted = nullptr) const;
   bool compare_and_set(std::string_view key, std::string_view expected,
                        std::string_view desired) const;
-  bool set_if_absent(std::string_view key, std::string_view value) const;
-  // The writes that give an entry a deadline (0: none; expiry.hpp's deadline_after):
-  // set() and set_if_absent() give it to what they store; add() to a key it creates,
-  // and a key it finds keeps its own (as update() and compare_and_set() keep it).
-  void set(std::string_view key, std::string_view value, std::uint64_t deadline) const;
-  bool set_if_absent(std::string_view key, std::string_view value, std::uint64_t deadline) const;
-  std::int64_t add(std::string_view key, std::int64_t delta, std::uint64_t deadline) const;
+  bool set_if_absent(std::string_view key, std::string_view value,
+                     std::uint64_t deadline = 0) const;
   // Frees every expired entry (T2); returns how many. Safe beside any operation.
   std::size_t purge_expired() const;
   std::vector<std::string> keys() const;
-  void clear() const;
+  // Returns how many entries it erased.
+  std::uint64_t clear() const;
   std::size_t size() const noexcept;
   // recover()'s work. The caller guarantees that nobody else uses the segment meanwhile
   // (LockFreeTable runs it inside Segment::run_exclusive).
@@ -271,7 +273,22 @@ private:
   std::size_t value_word() const noexcept { return value_word_for(g_.max_key_bytes()); }
   BasicBufferPool<Atomics> pool() const noexcept {
     return BasicBufferPool<Atomics>(&g_.control()->pool, g_.records(), g_.record_bytes(),
-                                    g_.buffer_count(), atomics_);
+                                    g_.buffer_count(), atomics_, &g_.control()->pool_out);
+  }
+  // The handle's spares as its home stripe counts them (Magazine::held, L1): a count for
+  // stats(), guarding no data. A one-thread handle's calls never overlap, so a relaxed
+  // load and store suffice; threads sharing a handle add atomically.
+  void count_spare(const Magazine &m, std::int64_t delta) const noexcept {
+    if (m.held == nullptr) {
+      return;
+    }
+    const auto d = static_cast<std::uint64_t>(delta);
+    if (m.one_thread) {
+      atomics_.store(m.held, atomics_.load(m.held, std::memory_order_relaxed) + d,
+                     std::memory_order_relaxed);
+    } else {
+      atomics_.fetch_add(m.held, d, std::memory_order_relaxed);
+    }
   }
   // The live-entry counter: statistics with no ordering duties (size() is best-effort and
   // recover() recounts), so every access to it is relaxed.
@@ -366,15 +383,17 @@ private:
   bool cancel_rivals(const Probe &p, std::uint64_t mine) const;
   void raise_bound(std::uint64_t home, std::uint64_t distance) const;
   template <class Decide>
-  bool mutate(std::string_view key, bool reads_value, Decide &&decide, Life life = {}) const {
+  bool mutate(std::string_view key, bool reads_value, Decide &&decide, Life life = {},
+              bool *inserted = nullptr) const {
     return mutate(
-        key, reads_value, decide, [] {}, life);
+        key, reads_value, decide, [] {}, life, inserted);
   }
   // The same, calling before() once, after the key's home line has been asked for and
-  // before the first read of it (set_with's value source).
+  // before the first read of it (set_with's value source). Sets *inserted (if not null)
+  // when it created the key.
   template <class Decide, class Before>
-  bool mutate(std::string_view key, bool reads_value, Decide &&decide, Before &&before,
-              Life life) const;
+  bool mutate(std::string_view key, bool reads_value, Decide &&decide, Before &&before, Life life,
+              bool *inserted) const;
 
   Geometry g_;
   [[no_unique_address]] Atomics atomics_;
@@ -641,6 +660,7 @@ bool LockFreeEngine<A, G>::reclaim(std::uint64_t slot, Ctrl c, bool to_pool) con
     release(old); // I2, P3
   }
   atomics_.fetch_sub(entries(), 1, std::memory_order_relaxed); // statistics
+  g_.note_expired();                                           // statistics
   return true;
 }
 
@@ -738,7 +758,7 @@ LockFreeEngine<A, G>::insert_new(const Probe &p, std::uint32_t buffer, bool time
 template <class A, class G>
 template <class Decide, class Before>
 bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide &&decide,
-                                  Before &&before, Life life) const {
+                                  Before &&before, Life life, bool *inserted) const {
   Probe p = probe_for(key);
   WriterThread *const thread = writer_thread(); // null for fibers
   p.memo = write_memo(thread);
@@ -815,6 +835,9 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
       const bool memo_knows = !reads_value && updated.epoch() == c.epoch();
       if (publish(*slot, c, updated)) { // linearization point
         held.reset();                   // now in the slot (P1)
+        if (expired && inserted != nullptr) {
+          *inserted = true; // over an expired entry: the key was absent (T2)
+        }
         if (p.memo != nullptr && !memo_knows) {
           p.memo->note(g_.memo_handle(), *slot, updated.epoch(), p.key); // M1: our update
         }
@@ -834,6 +857,9 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
     if (insert_new(p, buf, deadline != 0) == InsertResult::kInserted) { // T1
       held.reset();
       atomics_.fetch_add(entries(), 1, std::memory_order_relaxed); // statistics
+      if (inserted != nullptr) {
+        *inserted = true;
+      }
       return true;
     }
     // The key became live meanwhile: decide again against its value. From here on
@@ -847,27 +873,23 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
 // ---- Operations ---------------------------------------------------------------------
 
 template <class A, class G>
-void LockFreeEngine<A, G>::set(std::string_view key, std::string_view value) const {
-  set(key, value, 0);
-}
-
-template <class A, class G>
-void LockFreeEngine<A, G>::set(std::string_view key, std::string_view value,
-                               std::uint64_t deadline) const {
+void LockFreeEngine<A, G>::set(std::string_view key, std::string_view value, std::uint64_t deadline,
+                               bool *inserted) const {
   check_value_size(value.size(), g_.max_value_bytes());
   mutate(
       key, /*reads_value=*/false,
       [&](std::optional<std::string_view>, std::string &) -> std::optional<std::string_view> {
         return value;
       },
-      Life{deadline, false});
+      Life{deadline, false}, inserted);
 }
 
 // set() of a value that source(ctx) makes (e.g. by decoding it) while the home control
 // word's line, asked for above, is on its way: an operation's first miss, and with
 // other processes writing the key, a transfer from another core.
 template <class A, class G>
-void LockFreeEngine<A, G>::set_with(std::string_view key, ValueSource source, void *ctx) const {
+void LockFreeEngine<A, G>::set_with(std::string_view key, ValueSource source, void *ctx,
+                                    bool *inserted) const {
   std::string_view value;
   mutate(
       key, /*reads_value=*/false,
@@ -878,7 +900,7 @@ void LockFreeEngine<A, G>::set_with(std::string_view key, ValueSource source, vo
         value = source(ctx);
         check_value_size(value.size(), g_.max_value_bytes());
       },
-      Life{});
+      Life{}, inserted);
 }
 
 template <class A, class G>
@@ -1044,13 +1066,8 @@ template <class A, class G> bool LockFreeEngine<A, G>::erase(std::string_view ke
 }
 
 template <class A, class G>
-std::int64_t LockFreeEngine<A, G>::add(std::string_view key, std::int64_t delta) const {
-  return add(key, delta, 0);
-}
-
-template <class A, class G>
 std::int64_t LockFreeEngine<A, G>::add(std::string_view key, std::int64_t delta,
-                                       std::uint64_t deadline) const {
+                                       std::uint64_t deadline, bool *inserted) const {
   std::int64_t sum = 0;
   mutate(
       key, true,
@@ -1059,7 +1076,7 @@ std::int64_t LockFreeEngine<A, G>::add(std::string_view key, std::int64_t delta,
         scratch = add_to_text(current, delta, sum);
         return scratch;
       },
-      Life{deadline, true});
+      Life{deadline, true}, inserted);
   return sum;
 }
 
@@ -1080,18 +1097,14 @@ bool LockFreeEngine<A, G>::compare_and_set(std::string_view key, std::string_vie
 }
 
 template <class A, class G>
-bool LockFreeEngine<A, G>::update(std::string_view key, Updater fn, void *ctx) const {
+bool LockFreeEngine<A, G>::update(std::string_view key, Updater fn, void *ctx,
+                                  bool *inserted) const {
   return mutate(
       key, /*reads_value=*/true,
       [&](std::optional<std::string_view> current, std::string &scratch) {
         return fn(ctx, current, scratch);
       },
-      Life{0, true});
-}
-
-template <class A, class G>
-bool LockFreeEngine<A, G>::set_if_absent(std::string_view key, std::string_view value) const {
-  return set_if_absent(key, value, 0);
+      Life{0, true}, inserted);
 }
 
 template <class A, class G>
@@ -1178,7 +1191,8 @@ bool LockFreeEngine<A, G>::findable(std::uint64_t slot, Ctrl c, std::string_view
          dist <= Ctrl{atomics_.load128(word(home))}.bound();
 }
 
-template <class A, class G> void LockFreeEngine<A, G>::clear() const {
+template <class A, class G> std::uint64_t LockFreeEngine<A, G>::clear() const {
+  std::uint64_t erased = 0;
   for (std::uint64_t slot = 0; slot < g_.capacity(); ++slot) {
     Ctrl c{atomics_.load128(word(slot))};
     while (c.state() == kLive) {
@@ -1188,10 +1202,12 @@ template <class A, class G> void LockFreeEngine<A, G>::clear() const {
           release(old);                // I2, P3
         }
         atomics_.fetch_sub(entries(), 1, std::memory_order_relaxed); // statistics
+        ++erased;
         break;
       }
     }
   }
+  return erased;
 }
 
 template <class A, class G> std::size_t LockFreeEngine<A, G>::size() const noexcept {
@@ -1220,6 +1236,7 @@ template <class A, class G> std::uint32_t LockFreeEngine<A, G>::take_spare() con
       return 0;
     }
     m->spare.store(0, std::memory_order_relaxed);
+    count_spare(*m, -1);
     if (v > g_.buffer_count()) {
       return 0; // never kept so; dropped, as the exchange below drops it
     }
@@ -1233,6 +1250,9 @@ template <class A, class G> std::uint32_t LockFreeEngine<A, G>::take_spare() con
   // Acquire: pairs with release()'s CAS in whichever thread of this handle kept it, so
   // the CAS that unpublished the buffer happens-before our fill (fill()'s fence edge).
   const std::uint32_t v = m->spare.exchange(0, std::memory_order_acquire);
+  if (v != 0) {
+    count_spare(*m, -1);
+  }
   if (v > g_.buffer_count()) {
     return 0; // never kept so; dropped
   }
@@ -1266,7 +1286,8 @@ template <class A, class G> bool LockFreeEngine<A, G>::holds_permit(Magazine &m)
 template <class A, class G>
 void LockFreeEngine<A, G>::release(std::uint32_t buffer, std::size_t lines_to_own) const noexcept {
   Magazine *m = g_.magazine();
-  if (m != nullptr && m->spare.load(std::memory_order_relaxed) == 0 && holds_permit(*m)) {
+  if (m != nullptr && m->may_keep && m->spare.load(std::memory_order_relaxed) == 0 &&
+      holds_permit(*m)) {
     bool kept = true;
     if (m->one_thread) {
       m->spare.store(buffer + 1, std::memory_order_relaxed); // relaxed: as take_spare()'s
@@ -1278,6 +1299,7 @@ void LockFreeEngine<A, G>::release(std::uint32_t buffer, std::size_t lines_to_ow
                                               std::memory_order_relaxed);
     }
     if (kept) {
+      count_spare(*m, 1);
       // Hints, not stores: the handle's next write fills this buffer, whose lines the
       // key's previous writer (perhaps another process) wrote last; asked for now, they
       // move while the caller does its own work between writes, instead of on the next
@@ -1295,6 +1317,9 @@ template <class A, class G> void LockFreeEngine<A, G>::drop_magazine() const noe
     return;
   }
   const std::uint32_t v = m->spare.exchange(0, std::memory_order_acquire); // as take_spare()
+  if (v != 0) {
+    count_spare(*m, -1);
+  }
   if (v != 0 && v <= g_.buffer_count()) {
     pool().push(v - 1);
   }
@@ -1427,6 +1452,9 @@ template <class A, class G> RecoveryReport LockFreeEngine<A, G>::recover_alone()
   report.spares_cleared = atomics_.load(&g_.control()->spares, std::memory_order_relaxed);
   atomics_.store(&g_.control()->spares, 0, std::memory_order_relaxed);
   atomics_.store(entries(), live, std::memory_order_relaxed);
+  // L1 from here on: every handed-out buffer not pushed above is in a live slot. (The
+  // caller frees the dead handles' stripes and their spare counts.)
+  atomics_.store(&g_.control()->pool_out, bump - free_now, std::memory_order_relaxed);
   atomics_.fetch_add(&g_.control()->recoveries, 1, std::memory_order_relaxed);
   report.entries = live;
   return report;

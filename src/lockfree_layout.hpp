@@ -2,7 +2,8 @@
 // where each part lies in a mapping (LockFreeGeometry). Private to the library, its tests
 // and bench/'s floor table, which lays out its memory with it.
 //
-//   segment: [SegmentHeader | LockFreeControl | control words | record buffers]
+//   segment: [SegmentHeader | LockFreeControl | statistics | control words | record buffers]
+//            (statistics: stats_region.hpp, at stats_offset_of())
 //
 //   control word (16 bytes, one per slot, 4 per cache line; changed only by cas128):
 //   +-----------------------+-------------+--------+--------------+-----------+-------+
@@ -30,7 +31,8 @@
 //     While a buffer is on the free list its first word holds the next free index + 1.
 //
 // All-zero is the empty table: every word kFree with bound 0, the pool's free list empty
-// and its bump counter 0 (no buffer handed out yet). Creation touches no slot page.
+// and its bump counter 0 (no buffer handed out yet), every statistic 0. Creation touches
+// no slot page.
 #pragma once
 
 #include <algorithm>
@@ -42,6 +44,7 @@
 #include "segment_header.hpp"
 #include "shmtable/config.hpp"
 #include "shmtable/segment.hpp"
+#include "stats_region.hpp"
 
 namespace shmtable::detail::lockfree {
 
@@ -169,7 +172,21 @@ struct LockFreeControl {
   // The buffer pool's head: lo = version (W1); hi = free-list top + 1 (low 32 bits, 0 =
   // empty) | bump (high 32 bits: buffers [bump, count) were never handed out).
   Word128 pool;
-  std::uint8_t pad0[48];
+  // Buffers out of the pool: pops minus pushes, kept on the pool head's line, which
+  // every pop and push has just written, so the count adds no line to any path. For
+  // stats() only (TableStats::leaked_buffers), never for the protocol's correctness:
+  // L1. pool_out is never below the buffers truly out of the pool: a pop counts itself
+  //     before its CAS (undone if the pool is empty), a push after its CAS
+  //     (BasicBufferPool). recover() sets it to the buffers it left in slots. So
+  //       leaked = pool_out - entries - spares of live handles (their home stripes'
+  //                `spare`, stats_region.hpp)
+  //     is exact when no write is in flight: every buffer out of the pool is in a live
+  //     slot, a handle's spare, or an operation in flight (P1); what a dead process's
+  //     operations held, and its handles' spares, is what remains. A crash between a
+  //     slot's CAS and the count that follows it (entries, a push, a spare kept) leaves
+  //     the sum off by one until recover().
+  std::uint64_t pool_out;
+  std::uint8_t pad0[40];
   std::uint64_t entries;    // live entries; relaxed statistics (recover() recounts)
   std::uint64_t recoveries; // completed recover() runs
   std::uint64_t spares;     // handles holding a spare permit (magazine.hpp, P4)
@@ -179,6 +196,11 @@ struct LockFreeControl {
 
 static_assert(offsetof(LockFreeControl, pool) == 0 && sizeof(LockFreeControl) == 128,
               "the pool head owns its cache line; counters live on the next one");
+
+// Where the statistics region of a table of `lay` starts (after LockFreeControl).
+constexpr std::uint64_t stats_offset_of(const Layout &lay) {
+  return stats::stats_offset_for(lay.control_offset, sizeof(LockFreeControl));
+}
 
 // ---- Record buffers ------------------------------------------------------------------
 
@@ -233,6 +255,9 @@ struct LockFreeGeometry {
   LockFreeControl *control() const noexcept { return control_; }
   Magazine *magazine() const noexcept { return magazine_; }
   std::uint64_t memo_handle() const noexcept { return memo_handle_; }
+  // A reclaim freed an expired entry (T2). Counted by LockFreeTable's own view of its
+  // geometry (stats()); nothing here.
+  void note_expired() const noexcept {}
   Word128 *words() const noexcept { return words_; }
   std::byte *records() const noexcept { return records_; }
   std::uint64_t capacity() const noexcept { return capacity_; }

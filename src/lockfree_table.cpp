@@ -23,6 +23,7 @@
 #include "magazine.hpp"
 #include "params.hpp"
 #include "shmtable/error.hpp"
+#include "stats_handle.hpp"
 
 namespace shmtable::detail::lockfree {
 // The engine's geometry, read in place from a handle's members: one pointer, so building
@@ -43,6 +44,8 @@ struct LockFreeTableView {
   std::uint32_t buffer_count() const noexcept { return t->buffer_count_; }
   Magazine *magazine() const noexcept { return t->magazine_.get(); }
   std::uint64_t memo_handle() const noexcept { return t->memo_handle_; }
+  // A reclaim freed an expired entry (T2): the handle's `expirations` count.
+  void note_expired() const noexcept { t->stats_->add(stats::kExpirations); }
 };
 } // namespace shmtable::detail::lockfree
 
@@ -50,6 +53,7 @@ namespace shmtable {
 
 using detail::lockfree::LockFreeControl;
 using detail::lockfree::Word128;
+namespace st = detail::stats;
 
 namespace {
 // The production policies under names with internal linkage, so that the engine's
@@ -73,6 +77,27 @@ template <class F>
 
 // force_split_control_load(): read by every handle when it opens.
 std::atomic<bool> g_force_split{false};
+
+// Runs a write, counting a refusal with Errc::kTableFull (the error propagates).
+template <class F>
+[[gnu::always_inline]] inline decltype(auto) counting_full(const st::StatsHandle &stats, F &&f) {
+  try {
+    return f();
+  } catch (const Error &e) {
+    if (e.code() == Errc::kTableFull) {
+      stats.add(st::kTableFull);
+    }
+    throw;
+  }
+}
+
+// A stored value: one set, and one insert if it created the key.
+[[gnu::always_inline]] inline void count_stored(const st::StatsHandle &stats, bool inserted) {
+  stats.add(st::kSets);
+  if (inserted) {
+    stats.add(st::kInserts);
+  }
+}
 } // namespace
 
 void LockFreeTable::force_split_control_load(bool on) noexcept {
@@ -105,7 +130,8 @@ Layout LockFreeTable::layout_for(const TableParams &p) {
   lay.params = p;
   lay.slot_bytes = sizeof(Word128);
   lay.control_offset = kHeaderBytes;
-  lay.slots_offset = detail::round_up(kHeaderBytes + sizeof(LockFreeControl), kCacheLineBytes);
+  lay.slots_offset = detail::round_up(
+      detail::lockfree::stats_offset_of(lay) + sizeof(st::StatsRegion), kCacheLineBytes);
   const std::uint64_t record_bytes =
       detail::lockfree::record_bytes_for(p.max_key_bytes, p.max_value_bytes);
   const std::uint64_t bytes =
@@ -122,6 +148,12 @@ Layout LockFreeTable::layout_for(const TableParams &p) {
       alignof(Word128),
       sizeof(LockFreeControl),
       offsetof(LockFreeControl, entries),
+      offsetof(LockFreeControl, pool_out),
+      st::kAbiWords[0],
+      st::kAbiWords[1],
+      st::kAbiWords[2],
+      st::kAbiWords[3],
+      st::kAbiWords[4],
       detail::lockfree::kBoundShift,
       detail::lockfree::kFpShift,
       detail::lockfree::kBufferShift,
@@ -155,9 +187,16 @@ LockFreeTable::LockFreeTable(const Options &opts)
   record_bytes_ = g.record_bytes();
   buffer_count_ = g.buffer_count();
   max_distance_ = g.max_distance();
+  memo_handle_ = detail::lockfree::KeyMemo::new_handle_id();
+  stats_ = std::make_unique<st::StatsHandle>();
+  stats_->open(reinterpret_cast<st::StatsRegion *>(segment_.base() +
+                                                   detail::lockfree::stats_offset_of(layout())),
+               memo_handle_, opts.stats, opts.one_thread, /*home=*/true);
   magazine_ = std::make_unique<detail::lockfree::Magazine>();
   magazine_->one_thread = opts.one_thread;
-  memo_handle_ = detail::lockfree::KeyMemo::new_handle_id();
+  // The spare is counted in the home stripe (L1); without one the handle keeps none.
+  magazine_->held = stats_->home() != nullptr ? &stats_->home()->spare : nullptr;
+  magazine_->may_keep = stats_->home() != nullptr;
   vector_load_ = !g_force_split.load(std::memory_order_relaxed) &&
                  detail::lockfree::cpu_has_atomic_vector_load();
 }
@@ -168,6 +207,9 @@ void LockFreeTable::close() noexcept {
   if (magazine_ && segment_.base() != nullptr) {
     with_engine(
         this, [](auto e) __attribute__((always_inline)) { e.drop_magazine(); });
+  }
+  if (stats_) {
+    stats_->close(); // after the spare's count went back to 0, before the unmap
   }
   segment_.close();
 }
@@ -185,6 +227,7 @@ LockFreeTable &LockFreeTable::operator=(LockFreeTable &&other) noexcept {
     vector_load_ = other.vector_load_;
     magazine_ = std::move(other.magazine_);
     memo_handle_ = other.memo_handle_;
+    stats_ = std::move(other.stats_);
   }
   return *this;
 }
@@ -202,35 +245,54 @@ std::uint64_t LockFreeTable::fingerprint(std::string_view key) const noexcept {
 }
 
 void LockFreeTable::set(std::string_view key, std::string_view value) {
-  with_engine(
-      this, [&](auto e) __attribute__((always_inline)) { return e.set(key, value); });
+  bool inserted = false;
+  counting_full(*stats_, [&] {
+    with_engine(
+        this, [&](auto e)
+                  __attribute__((always_inline)) { return e.set(key, value, 0, &inserted); });
+  });
+  count_stored(*stats_, inserted);
 }
 
 void LockFreeTable::set_with(std::string_view key, ValueSource source, void *ctx) {
-  with_engine(
-      this, [&](auto e) __attribute__((always_inline)) { return e.set_with(key, source, ctx); });
+  bool inserted = false;
+  counting_full(*stats_, [&] {
+    with_engine(
+        this, [&](auto e) __attribute__((always_inline)) {
+          return e.set_with(key, source, ctx, &inserted);
+        });
+  });
+  count_stored(*stats_, inserted);
 }
 
 std::optional<std::string> LockFreeTable::get(std::string_view key) const {
-  return with_engine(
+  std::optional<std::string> v = with_engine(
       this, [&](auto e) __attribute__((always_inline)) { return e.get(key); });
+  stats_->add(v ? st::kHits : st::kMisses);
+  return v;
 }
 
 std::optional<std::size_t> LockFreeTable::get_into(std::string_view key,
                                                    std::span<char> out) const {
-  return with_engine(
+  const std::optional<std::size_t> n = with_engine(
       this, [&](auto e) __attribute__((always_inline)) { return e.get_into(key, out); });
+  stats_->add(n ? st::kHits : st::kMisses);
+  return n;
 }
 
 bool LockFreeTable::get_with(std::string_view key, ValueReader reader, void *ctx) const {
-  return with_engine(
+  const bool found = with_engine(
       this, [&](auto e) __attribute__((always_inline)) { return e.get_with(key, reader, ctx); });
+  stats_->add(found ? st::kHits : st::kMisses);
+  return found;
 }
 
 CachedGet LockFreeTable::get_cached(std::string_view key, const CachingReader &reader,
                                     void *ctx) const {
-  return with_engine(
+  const CachedGet got = with_engine(
       this, [&](auto e) __attribute__((always_inline)) { return e.get_cached(key, reader, ctx); });
+  stats_->add(got != CachedGet::kAbsent ? st::kHits : st::kMisses);
+  return got;
 }
 
 std::size_t LockFreeTable::get_many(std::span<const std::string_view> keys, ManyReader reader,
@@ -238,8 +300,11 @@ std::size_t LockFreeTable::get_many(std::span<const std::string_view> keys, Many
   for (const std::string_view k : keys) {
     detail::check_key_size(k.size(), max_key_bytes()); // all checked before any is read
   }
-  return with_engine(
+  const std::size_t found = with_engine(
       this, [&](auto e) __attribute__((always_inline)) { return e.get_many(keys, reader, ctx); });
+  stats_->add(st::kHits, found);
+  stats_->add(st::kMisses, keys.size() - found);
+  return found;
 }
 
 std::vector<std::optional<std::string>>
@@ -260,54 +325,99 @@ LockFreeTable::get_many(std::span<const std::string_view> keys) const {
 }
 
 bool LockFreeTable::contains(std::string_view key) const {
-  return with_engine(
+  const bool found = with_engine(
       this, [&](auto e) __attribute__((always_inline)) { return e.contains(key); });
+  stats_->add(found ? st::kHits : st::kMisses);
+  return found;
 }
 
 bool LockFreeTable::erase(std::string_view key) {
-  return with_engine(
+  const bool erased = with_engine(
       this, [&](auto e) __attribute__((always_inline)) { return e.erase(key); });
+  if (erased) {
+    stats_->add(st::kErases);
+  }
+  return erased;
 }
 
 std::int64_t LockFreeTable::add(std::string_view key, std::int64_t delta) {
-  return with_engine(
-      this, [&](auto e) __attribute__((always_inline)) { return e.add(key, delta); });
+  bool inserted = false;
+  const std::int64_t sum = counting_full(*stats_, [&] {
+    return with_engine(
+        this, [&](auto e)
+                  __attribute__((always_inline)) { return e.add(key, delta, 0, &inserted); });
+  });
+  count_stored(*stats_, inserted);
+  return sum;
 }
 
 bool LockFreeTable::update(std::string_view key, Updater fn, void *ctx) {
-  return with_engine(
-      this, [&](auto e) __attribute__((always_inline)) { return e.update(key, fn, ctx); });
+  bool inserted = false;
+  const bool stored = counting_full(*stats_, [&] {
+    return with_engine(
+        this, [&](auto e)
+                  __attribute__((always_inline)) { return e.update(key, fn, ctx, &inserted); });
+  });
+  if (stored) {
+    count_stored(*stats_, inserted);
+  }
+  return stored;
 }
 
 bool LockFreeTable::compare_and_set(std::string_view key, std::string_view expected,
                                     std::string_view desired) {
-  return with_engine(
+  const bool stored = with_engine(
       this, [&](auto e) __attribute__((always_inline)) {
         return e.compare_and_set(key, expected, desired);
       });
+  if (stored) {
+    count_stored(*stats_, false); // over a present value: never an insert
+  }
+  return stored;
 }
 
 bool LockFreeTable::set_if_absent(std::string_view key, std::string_view value) {
-  return with_engine(
-      this, [&](auto e) __attribute__((always_inline)) { return e.set_if_absent(key, value); });
+  const bool stored = counting_full(*stats_, [&] {
+    return with_engine(
+        this, [&](auto e) __attribute__((always_inline)) { return e.set_if_absent(key, value); });
+  });
+  if (stored) {
+    count_stored(*stats_, true); // only an absent key is stored
+  }
+  return stored;
 }
 
 void LockFreeTable::set(std::string_view key, std::string_view value,
                         std::chrono::nanoseconds ttl) {
   const std::uint64_t deadline = detail::deadline_after(ttl, "set");
-  with_engine(this, [&](auto e) { return e.set(key, value, deadline); });
+  bool inserted = false;
+  counting_full(*stats_, [&] {
+    with_engine(this, [&](auto e) { return e.set(key, value, deadline, &inserted); });
+  });
+  count_stored(*stats_, inserted);
 }
 
 bool LockFreeTable::set_if_absent(std::string_view key, std::string_view value,
                                   std::chrono::nanoseconds ttl) {
   const std::uint64_t deadline = detail::deadline_after(ttl, "set_if_absent");
-  return with_engine(this, [&](auto e) { return e.set_if_absent(key, value, deadline); });
+  const bool stored = counting_full(*stats_, [&] {
+    return with_engine(this, [&](auto e) { return e.set_if_absent(key, value, deadline); });
+  });
+  if (stored) {
+    count_stored(*stats_, true); // only an absent key is stored
+  }
+  return stored;
 }
 
 std::int64_t LockFreeTable::add(std::string_view key, std::int64_t delta,
                                 std::chrono::nanoseconds ttl) {
   const std::uint64_t deadline = detail::deadline_after(ttl, "add");
-  return with_engine(this, [&](auto e) { return e.add(key, delta, deadline); });
+  bool inserted = false;
+  const std::int64_t sum = counting_full(*stats_, [&] {
+    return with_engine(this, [&](auto e) { return e.add(key, delta, deadline, &inserted); });
+  });
+  count_stored(*stats_, inserted);
+  return sum;
 }
 
 std::size_t LockFreeTable::purge_expired() {
@@ -320,8 +430,9 @@ std::vector<std::string> LockFreeTable::keys() const {
 }
 
 void LockFreeTable::clear() {
-  with_engine(
+  const std::uint64_t erased = with_engine(
       this, [&](auto e) __attribute__((always_inline)) { return e.clear(); });
+  stats_->add(st::kErases, erased);
 }
 
 std::size_t LockFreeTable::size() const noexcept {
@@ -338,12 +449,28 @@ RecoveryReport LockFreeTable::recover() {
           e.drop_magazine(); // our own spare and permit first: the rest belong to the dead
           return e.recover_alone();
         });
+    stats_->free_others_alone(); // the dead's stripes, and their spares now pooled (L1)
   });
   if (!ran) {
     throw Error(Errc::kBusy, "recover: other handles are attached to " + segment_.display_name() +
                                  "; it runs only when this handle is the only one");
   }
   return report;
+}
+
+TableStats LockFreeTable::stats() const {
+  if (segment_.base() == nullptr) {
+    throw Error(Errc::kInvalidArgument, "stats: the handle is closed");
+  }
+  TableStats s = st::sum_stats(stats_->region());
+  s.entries = size();
+  // L1 (lockfree_layout.hpp). Relaxed: a count, guarding no data.
+  const auto out = static_cast<std::int64_t>(
+      std::atomic_ref<std::uint64_t>(control_->pool_out).load(std::memory_order_relaxed));
+  const std::int64_t leaked =
+      out - static_cast<std::int64_t>(s.entries) - st::live_spares(stats_->region());
+  s.leaked_buffers = leaked > 0 ? static_cast<std::uint64_t>(leaked) : 0;
+  return s;
 }
 
 TableInspection LockFreeTable::inspect() const {

@@ -37,6 +37,13 @@ struct Magazine {
   // Whether this handle holds a permit (P4).
   enum Permit : std::uint8_t { kUnasked, kHeld, kRefused };
   std::atomic<std::uint8_t> permit{kUnasked};
+  // Where the handle's spares are counted in the segment for stats() (its home stripe's
+  // `spare`, stats_region.hpp; L1 in lockfree_layout.hpp): +1 for each spare kept, -1
+  // for each taken or dropped. nullptr: not counted (the Relacy model).
+  std::uint64_t *held = nullptr;
+  // false: the handle keeps no spare (it has no home stripe to count it in, so that a
+  // spare would read as leaked).
+  bool may_keep = true;
 };
 
 // How many handles may keep a spare: half of the buffers beyond capacity (the other half

@@ -1,6 +1,7 @@
 // MutexTable's in-segment layout. Private to the library and its tests.
 //
-//   segment: [SegmentHeader | MutexControl | slot 0 | slot 1 | ... | slot capacity-1]
+//   segment: [SegmentHeader | MutexControl | statistics | slot 0 | ... | slot capacity-1]
+//            (statistics: stats_region.hpp, at stats_offset_of())
 //
 //   slot (default limits: 80 + 64 + 256 = 400 bytes; robust: + 256):
 //   +-------------------------+-------+------+---------+--------------+-----------+
@@ -22,6 +23,9 @@
 
 #include <cstddef>
 #include <cstdint>
+
+#include "shmtable/segment.hpp"
+#include "stats_region.hpp"
 
 namespace shmtable::detail::mutex {
 
@@ -50,6 +54,11 @@ struct MutexSlotHeader {
 
 static_assert(sizeof(MutexSlotHeader) % 8 == 0,
               "key bytes follow the slot header; keep 8-byte alignment for the next slot");
+// Where the statistics region of a table of `lay` starts (after MutexControl).
+constexpr std::uint64_t stats_offset_of(const Layout &lay) {
+  return stats::stats_offset_for(lay.control_offset, sizeof(MutexControl));
+}
+
 static_assert(offsetof(MutexSlotHeader, mutex) == 0,
               "the mutex leads the slot so that it never straddles slots");
 

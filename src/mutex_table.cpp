@@ -28,16 +28,19 @@
 
 #include "counter_text.hpp"
 #include "expiry.hpp"
+#include "key_memo.hpp"
 #include "mutex_layout.hpp"
 #include "params.hpp"
 #include "segment_header.hpp"
 #include "shmtable/error.hpp"
 #include "shmtable/hash.hpp"
+#include "stats_handle.hpp"
 
 namespace shmtable {
 
 using detail::mutex::MutexControl;
 using detail::mutex::MutexSlotHeader;
+namespace st = detail::stats;
 
 namespace {
 
@@ -96,7 +99,8 @@ Layout MutexTable::layout_for(const TableParams &p) {
   lay.slot_bytes = static_cast<std::uint32_t>(
       round_up(sizeof(MutexSlotHeader) + p.max_key_bytes + halves * p.max_value_bytes, 8));
   lay.control_offset = kHeaderBytes;
-  lay.slots_offset = round_up(kHeaderBytes + sizeof(MutexControl), kCacheLineBytes);
+  lay.slots_offset =
+      round_up(detail::mutex::stats_offset_of(lay) + sizeof(st::StatsRegion), kCacheLineBytes);
   if (p.capacity > (kMaxSegmentBytes - lay.slots_offset) / lay.slot_bytes) {
     throw Error(Errc::kInvalidArgument, "capacity: " + std::to_string(p.capacity) + " slots of " +
                                             std::to_string(lay.slot_bytes) +
@@ -116,7 +120,12 @@ Layout MutexTable::layout_for(const TableParams &p) {
                                offsetof(MutexSlotHeader, deadline),
                                sizeof(MutexControl),
                                offsetof(MutexControl, num_entries),
-                               offsetof(MutexControl, timed)};
+                               offsetof(MutexControl, timed),
+                               st::kAbiWords[0],
+                               st::kAbiWords[1],
+                               st::kAbiWords[2],
+                               st::kAbiWords[3],
+                               st::kAbiWords[4]};
   lay.abi_signature = XXH64(abi, sizeof abi, 0);
   return lay;
 }
@@ -160,7 +169,59 @@ MutexTable::MutexTable(const Options &opts)
   slots_ = segment_.base() + lay.slots_offset;
   slot_bytes_ = lay.slot_bytes;
   robust_ = (lay.params.flags & kFlagRobust) != 0;
+  stats_ = std::make_unique<st::StatsHandle>();
+  // The handle id comes from the lock-free engine's counter, so that no two handles of
+  // the process, of either engine, share one (the threads' stripe tables key on it).
+  stats_->open(
+      reinterpret_cast<st::StatsRegion *>(segment_.base() + detail::mutex::stats_offset_of(lay)),
+      detail::lockfree::KeyMemo::new_handle_id(), opts.stats, false, /*home=*/false);
 }
+
+MutexTable::~MutexTable() { close(); }
+
+MutexTable::MutexTable(MutexTable &&) noexcept = default;
+
+MutexTable &MutexTable::operator=(MutexTable &&other) noexcept {
+  if (this != &other) {
+    close(); // our stripes go back to our own table first
+    segment_ = std::move(other.segment_);
+    control_ = other.control_;
+    slots_ = other.slots_;
+    slot_bytes_ = other.slot_bytes_;
+    robust_ = other.robust_;
+    stats_ = std::move(other.stats_);
+  }
+  return *this;
+}
+
+void MutexTable::close() noexcept {
+  if (stats_) {
+    stats_->close(); // before the unmap
+  }
+  segment_.close();
+}
+
+namespace {
+// Runs a write, counting a refusal with Errc::kTableFull (the error propagates).
+template <class F> decltype(auto) counting_full(const st::StatsHandle &stats, F &&f) {
+  try {
+    return f();
+  } catch (const Error &e) {
+    if (e.code() == Errc::kTableFull) {
+      stats.add(st::kTableFull);
+    }
+    throw;
+  }
+}
+
+// A stored value: one set, and one insert if it created the key.
+void count_stored(const st::StatsHandle &stats, bool inserted) {
+  stats.add(st::kSets);
+  if (inserted) {
+    stats.add(st::kInserts);
+  }
+}
+} // namespace
 
 // ---- The engine's helpers -----------------------------------------------------------
 
@@ -189,10 +250,11 @@ struct MutexOps {
   // overwrite or free it in place).
   template <class F>
   bool find_locked(std::string_view key, F &&on_found, bool with_expired = false) const;
-  // decide(current, next) says whether to store `next`; inserts if the key is absent. What
-  // it stores gets `deadline`, or with `keep`, a present entry's own.
+  // decide(current, next) says whether to store `next`; inserts if the key is absent
+  // (or expired), and then sets *inserted. What it stores gets `deadline`, or with
+  // `keep`, a present entry's own.
   template <class Decide>
-  bool mutate(std::string_view key, Decide &&decide, std::uint64_t deadline = 0,
+  bool mutate(std::string_view key, Decide &&decide, bool *inserted, std::uint64_t deadline = 0,
               bool keep = false) const;
   void drop_trailing_tombstones(std::uint64_t index) const;
 };
@@ -323,7 +385,7 @@ bool MutexOps::find_locked(std::string_view key, F &&on_found, bool with_expired
 }
 
 template <class Decide>
-bool MutexOps::mutate(std::string_view key, Decide &&decide, std::uint64_t deadline,
+bool MutexOps::mutate(std::string_view key, Decide &&decide, bool *inserted, std::uint64_t deadline,
                       bool keep) const {
   check_key(key);
   bool wrote = false;
@@ -336,6 +398,7 @@ bool MutexOps::mutate(std::string_view key, Decide &&decide, std::uint64_t deadl
       detail::check_value_size(next.size(), t.max_value_bytes());
       write_value(s, next, keep && present ? deadline_of(s) : deadline);
       wrote = true;
+      *inserted = !present; // over an expired entry: the key was absent, now it is not
     }
   };
   if (find_locked(key, apply, /*with_expired=*/true)) {
@@ -365,6 +428,7 @@ bool MutexOps::mutate(std::string_view key, Decide &&decide, std::uint64_t deadl
         // was absent already, so the table's contents do not change.
         store_state(s, detail::mutex::kSlotTombstone);
         counter(t.control_->num_entries).fetch_sub(1, std::memory_order_relaxed);
+        t.stats_->add(st::kExpirations);
         free_slot = i;
       }
     } else if (st == detail::mutex::kSlotEmpty || st == detail::mutex::kSlotTombstone) {
@@ -397,6 +461,7 @@ bool MutexOps::mutate(std::string_view key, Decide &&decide, std::uint64_t deadl
   // robust successor of a writer that died here sees a complete entry or none (M4).
   state_of(s).store(detail::mutex::kSlotOccupied, std::memory_order_release);
   counter(t.control_->num_entries).fetch_add(1, std::memory_order_relaxed);
+  *inserted = true;
   return true;
 }
 
@@ -429,10 +494,17 @@ void MutexOps::drop_trailing_tombstones(std::uint64_t index) const {
 void MutexTable::set(std::string_view key, std::string_view value) {
   const MutexOps ops{*this};
   detail::check_value_size(value.size(), max_value_bytes());
-  ops.mutate(key, [&](std::optional<std::string_view>, std::string &next) {
-    next.assign(value);
-    return true;
+  bool inserted = false;
+  counting_full(*stats_, [&] {
+    ops.mutate(
+        key,
+        [&](std::optional<std::string_view>, std::string &next) {
+          next.assign(value);
+          return true;
+        },
+        &inserted);
   });
+  count_stored(*stats_, inserted);
 }
 
 void MutexTable::set_with(std::string_view key, ValueSource source, void *ctx) {
@@ -453,13 +525,17 @@ std::int64_t MutexTable::add_until(std::string_view key, std::int64_t delta,
                                    std::uint64_t deadline) {
   const MutexOps ops{*this};
   std::int64_t sum = 0;
-  ops.mutate(
-      key,
-      [&](std::optional<std::string_view> current, std::string &next) {
-        next = detail::add_to_text(current, delta, sum);
-        return true;
-      },
-      deadline, /*keep=*/true);
+  bool inserted = false;
+  counting_full(*stats_, [&] {
+    ops.mutate(
+        key,
+        [&](std::optional<std::string_view> current, std::string &next) {
+          next = detail::add_to_text(current, delta, sum);
+          return true;
+        },
+        &inserted, deadline, /*keep=*/true);
+  });
+  count_stored(*stats_, inserted);
   return sum;
 }
 
@@ -467,13 +543,17 @@ void MutexTable::set(std::string_view key, std::string_view value, std::chrono::
   const std::uint64_t deadline = detail::deadline_after(ttl, "set");
   const MutexOps ops{*this};
   detail::check_value_size(value.size(), max_value_bytes());
-  ops.mutate(
-      key,
-      [&](std::optional<std::string_view>, std::string &next) {
-        next.assign(value);
-        return true;
-      },
-      deadline);
+  bool inserted = false;
+  counting_full(*stats_, [&] {
+    ops.mutate(
+        key,
+        [&](std::optional<std::string_view>, std::string &next) {
+          next.assign(value);
+          return true;
+        },
+        &inserted, deadline);
+  });
+  count_stored(*stats_, inserted);
 }
 
 bool MutexTable::set_if_absent(std::string_view key, std::string_view value,
@@ -481,16 +561,23 @@ bool MutexTable::set_if_absent(std::string_view key, std::string_view value,
   const std::uint64_t deadline = detail::deadline_after(ttl, "set_if_absent");
   const MutexOps ops{*this};
   detail::check_value_size(value.size(), max_value_bytes());
-  return ops.mutate(
-      key,
-      [&](std::optional<std::string_view> current, std::string &next) {
-        if (current) {
-          return false;
-        }
-        next.assign(value);
-        return true;
-      },
-      deadline);
+  bool inserted = false;
+  const bool stored = counting_full(*stats_, [&] {
+    return ops.mutate(
+        key,
+        [&](std::optional<std::string_view> current, std::string &next) {
+          if (current) {
+            return false;
+          }
+          next.assign(value);
+          return true;
+        },
+        &inserted, deadline);
+  });
+  if (stored) {
+    count_stored(*stats_, true); // only an absent (or expired) key is stored
+  }
+  return stored;
 }
 
 std::size_t MutexTable::purge_expired() {
@@ -515,6 +602,7 @@ std::size_t MutexTable::purge_expired() {
       ops.drop_trailing_tombstones(i);
     }
   }
+  stats_->add(st::kExpirations, freed);
   return freed;
 }
 
@@ -522,7 +610,8 @@ bool MutexTable::compare_and_set(std::string_view key, std::string_view expected
                                  std::string_view desired) {
   const MutexOps ops{*this};
   detail::check_value_size(desired.size(), max_value_bytes());
-  return ops.mutate(
+  bool inserted = false;
+  const bool stored = ops.mutate(
       key,
       [&](std::optional<std::string_view> current, std::string &next) {
         if (!current || *current != expected) {
@@ -531,35 +620,56 @@ bool MutexTable::compare_and_set(std::string_view key, std::string_view expected
         next.assign(desired);
         return true;
       },
-      0, /*keep=*/true);
+      &inserted, 0, /*keep=*/true);
+  if (stored) {
+    count_stored(*stats_, false); // over a present value: never an insert
+  }
+  return stored;
 }
 
 bool MutexTable::update(std::string_view key, Updater fn, void *ctx) {
   const MutexOps ops{*this};
   std::string scratch;
-  return ops.mutate(
-      key,
-      [&](std::optional<std::string_view> current, std::string &next) {
-        const std::optional<std::string_view> value = fn(ctx, current, scratch);
-        if (!value) {
-          return false;
-        }
-        next.assign(*value); // a view of `current` (the slot) or `scratch`: copied first
-        return true;
-      },
-      0, /*keep=*/true);
+  bool inserted = false;
+  const bool stored = counting_full(*stats_, [&] {
+    return ops.mutate(
+        key,
+        [&](std::optional<std::string_view> current, std::string &next) {
+          const std::optional<std::string_view> value = fn(ctx, current, scratch);
+          if (!value) {
+            return false;
+          }
+          next.assign(*value); // a view of `current` (the slot) or `scratch`: copied first
+          return true;
+        },
+        &inserted, 0, /*keep=*/true);
+  });
+  if (stored) {
+    count_stored(*stats_, inserted);
+  }
+  return stored;
 }
 
 bool MutexTable::set_if_absent(std::string_view key, std::string_view value) {
   const MutexOps ops{*this};
   detail::check_value_size(value.size(), max_value_bytes());
-  return ops.mutate(key, [&](std::optional<std::string_view> current, std::string &next) {
-    if (current) {
-      return false;
-    }
-    next.assign(value);
-    return true;
+  bool inserted = false;
+  const bool stored = counting_full(*stats_, [&] {
+    return ops.mutate(
+        key,
+        [&](std::optional<std::string_view> current, std::string &next) {
+          if (current) {
+            return false;
+          }
+          next.assign(value);
+          return true;
+        },
+        &inserted);
   });
+  if (stored) {
+    count_stored(*stats_, true); // only an absent key is stored
+  }
+  return stored;
 }
 
 std::optional<std::string> MutexTable::get(std::string_view key) const {
@@ -567,6 +677,7 @@ std::optional<std::string> MutexTable::get(std::string_view key) const {
   ops.check_key(key);
   std::optional<std::string> out;
   ops.find_locked(key, [&](MutexSlotHeader *s) { out.emplace(ops.value_of(s)); });
+  stats_->add(out ? st::kHits : st::kMisses);
   return out;
 }
 
@@ -582,13 +693,16 @@ std::optional<std::size_t> MutexTable::get_into(std::string_view key, std::span<
     std::memcpy(out.data(), v.data(), v.size());
     len = v.size();
   });
+  stats_->add(len ? st::kHits : st::kMisses);
   return len;
 }
 
 bool MutexTable::contains(std::string_view key) const {
   const MutexOps ops{*this};
   ops.check_key(key);
-  return ops.find_locked(key, [](MutexSlotHeader *) {});
+  const bool found = ops.find_locked(key, [](MutexSlotHeader *) {});
+  stats_->add(found ? st::kHits : st::kMisses);
+  return found;
 }
 
 bool MutexTable::erase(std::string_view key) {
@@ -613,7 +727,12 @@ bool MutexTable::erase(std::string_view key) {
   }
   counter(control_->num_entries).fetch_sub(1, std::memory_order_relaxed);
   ops.drop_trailing_tombstones(index);
-  return !was_expired;
+  if (was_expired) {
+    stats_->add(st::kExpirations); // freed here, but absent already: no erase
+    return false;
+  }
+  stats_->add(st::kErases);
+  return true;
 }
 
 std::vector<std::string> MutexTable::keys() const {
@@ -632,6 +751,7 @@ std::vector<std::string> MutexTable::keys() const {
 
 void MutexTable::clear() {
   const MutexOps ops{*this};
+  std::uint64_t erased = 0;
   ops.lock(&control_->global);
   Held global(&control_->global);
   // Two passes keep M3 at every instruction, so a process killed mid-clear (robust
@@ -648,10 +768,12 @@ void MutexTable::clear() {
         store_state(s, to);
         if (from == detail::mutex::kSlotOccupied) {
           counter(control_->num_entries).fetch_sub(1, std::memory_order_relaxed);
+          ++erased;
         }
       }
     }
   }
+  stats_->add(st::kErases, erased);
 }
 
 RecoveryReport MutexTable::recover() {
@@ -691,12 +813,22 @@ RecoveryReport MutexTable::recover() {
     pthread_mutex_unlock(&control_->global);
     pthread_mutexattr_destroy(&attr);
     report.entries = n;
+    stats_->free_others_alone(); // stripes of handles that are gone
   });
   if (!ran) {
     throw Error(Errc::kBusy, "recover: other handles are attached to " + segment_.display_name() +
                                  "; it runs only when this handle is the only one");
   }
   return report;
+}
+
+TableStats MutexTable::stats() const {
+  if (segment_.base() == nullptr) {
+    throw Error(Errc::kInvalidArgument, "stats: the handle is closed");
+  }
+  TableStats s = st::sum_stats(stats_->region());
+  s.entries = size();
+  return s;
 }
 
 std::size_t MutexTable::size() const noexcept {

@@ -150,8 +150,14 @@ TYPED_TEST_P(SharedMemoryExpiry, PurgeFreesEveryExpiredEntryAndOnlyThose) {
   EXPECT_EQ(t.size(), 30u);
   wait_past(table_now_ns(), kShort);
   EXPECT_EQ(t.size(), 20u); // expired entries are not counted, freed or not
+  const std::uint64_t before = t.stats().expirations;
   EXPECT_EQ(t.purge_expired(), 10u);
   EXPECT_EQ(t.purge_expired(), 0u);
+  EXPECT_EQ(t.stats().expirations, before + 10) << "each freed entry counted once";
+  const std::uint64_t inserts = t.stats().inserts;
+  t.set("long0", "again");         // present: an update
+  t.set("short0", "again", kLong); // freed, absent: an insert
+  EXPECT_EQ(t.stats().inserts, inserts + 1);
   EXPECT_EQ(t.size(), 20u);
   EXPECT_EQ(t.keys().size(), 20u);
 }

@@ -282,6 +282,8 @@ class ToolTest(unittest.TestCase):
         self.assertEqual(info["attached_handles"], 0)
         self.assertEqual(insp["buffers"]["in_slots"], 12)
         mx = self.name("mx")
+        self.shows_counters(n)
+
         self.create(mx, "mutex", 16)
         self.ok("set", mx, "a", "1")
         self.ok("del", mx, "created-by")
@@ -292,6 +294,20 @@ class ToolTest(unittest.TestCase):
         self.assertEqual(len(watched.splitlines()), 3)
         watched = self.ok("stat", n, "--watch", "--count", "2", "--interval", "0.05").decode()
         self.assertEqual(watched.count("table        shm"), 2)
+
+    def shows_counters(self, n):
+        """stat's counters: what every process (here, each tool command) counted."""
+        self.ok("get", n, "key-1")
+        self.assertEqual(run("get", n, "absent")[0], 1)
+        stats = self.json("stat", n, "--json")["stats"]
+        for field, value in [("hits", 1), ("misses", 1), ("sets", 12), ("inserts", 12),
+                             ("erases", 0), ("evictions", 0), ("expirations", 0),
+                             ("table_full", 0), ("entries", 12), ("leaked_buffers", 0)]:
+            self.assertEqual(stats[field], value, field)
+        text = self.ok("stat", n).decode()
+        for needle in ["1 hits, 1 misses (hit rate 50.0%)", "12 sets (12 inserts), 0 erases",
+                       "0 record buffers leaked"]:
+            self.assertIn(needle, text)
 
     def test_fsck_verdicts_and_recover(self):
         for engine in ENGINES:

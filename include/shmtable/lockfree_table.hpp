@@ -43,6 +43,7 @@
 #include "shmtable/options.hpp"
 #include "shmtable/recovery.hpp"
 #include "shmtable/segment.hpp"
+#include "shmtable/stats.hpp"
 #include "shmtable/table.hpp"
 #include "shmtable/updater.hpp"
 #include "shmtable/value_view.hpp"
@@ -55,6 +56,9 @@ struct Word128;
 struct LockFreeTableView;
 struct Magazine;
 } // namespace detail::lockfree
+namespace detail::stats {
+class StatsHandle;
+} // namespace detail::stats
 
 class LockFreeTable : public detail::CallableOverloads<LockFreeTable> {
 public:
@@ -154,6 +158,10 @@ public:
   // where every record buffer is.
   TableInspection inspect() const;
 
+  // The table's shared statistics (shmtable/stats.hpp), with leaked_buffers: what
+  // crashed processes leaked since the last recover() (papers/protocol.md, "Statistics").
+  TableStats stats() const;
+
   // ---- Properties: shmtable/table.hpp's, then this engine's ---------------------------
   std::uint64_t capacity() const noexcept { return layout().params.capacity; }
   std::uint32_t max_key_bytes() const noexcept { return layout().params.max_key_bytes; }
@@ -207,6 +215,8 @@ private:
   std::unique_ptr<detail::lockfree::Magazine> magazine_;
   // This handle's id in its threads' key memos (src/key_memo.hpp): unique in the process.
   std::uint64_t memo_handle_ = 0;
+  // This handle's stripes of the statistics region (src/stats_handle.hpp).
+  std::unique_ptr<detail::stats::StatsHandle> stats_;
 };
 
 } // namespace shmtable

@@ -35,6 +35,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -45,6 +46,7 @@
 #include "shmtable/options.hpp"
 #include "shmtable/recovery.hpp"
 #include "shmtable/segment.hpp"
+#include "shmtable/stats.hpp"
 #include "shmtable/table.hpp"
 #include "shmtable/updater.hpp"
 
@@ -55,6 +57,9 @@ struct MutexControl;
 struct MutexOps;
 struct MutexInspect;
 } // namespace detail::mutex
+namespace detail::stats {
+class StatsHandle;
+} // namespace detail::stats
 
 class MutexTable : public detail::CallableOverloads<MutexTable> {
 public:
@@ -63,6 +68,9 @@ public:
   // Attaches to or creates the table described by `opts` (see Options; `one_thread` is
   // LockFreeTable's alone: kInvalidArgument here). Throws Error.
   explicit MutexTable(const Options &opts);
+  ~MutexTable();
+  MutexTable(MutexTable &&) noexcept;
+  MutexTable &operator=(MutexTable &&) noexcept;
 
   // ---- Per-key operations: the contract of shmtable/table.hpp ----------------------
   // Errc::kTableFull if the key is new and no slot is free on its probe sequence.
@@ -109,6 +117,9 @@ public:
   // reads each slot racily, and reports the locks it finds held.
   TableInspection inspect() const;
 
+  // The table's shared statistics (shmtable/stats.hpp); leaked_buffers is always 0.
+  TableStats stats() const;
+
   // ---- Properties: shmtable/table.hpp's, then this engine's ---------------------------
   std::uint64_t capacity() const noexcept { return layout().params.capacity; }
   std::uint32_t max_key_bytes() const noexcept { return layout().params.max_key_bytes; }
@@ -121,7 +132,7 @@ public:
   // FNV-1a of the key, seeded, modulo capacity.
   std::uint64_t home_slot(std::string_view key) const noexcept;
 
-  void close() noexcept { segment_.close(); }
+  void close() noexcept;
 
   // The segment layout this engine uses for `params` (validated; Errc::kInvalidArgument).
   static Layout layout_for(const TableParams &params);
@@ -138,6 +149,8 @@ private:
   std::byte *slots_ = nullptr;
   std::uint32_t slot_bytes_ = 0;
   bool robust_ = false;
+  // This handle's stripes of the statistics region (src/stats_handle.hpp).
+  std::unique_ptr<detail::stats::StatsHandle> stats_;
 };
 
 } // namespace shmtable

@@ -58,6 +58,11 @@ struct Options {
   // instructions. Other processes and other handles are unaffected: the table stays
   // lock-free and shared. The Node package sets it (a JS object lives on one thread).
   bool one_thread = false;
+  // Whether this handle's operations count in the table's shared statistics
+  // (shmtable/stats.hpp). false: this handle counts nothing (it saves each call a
+  // thread-local lookup and a store). Other handles are unaffected. Not compared with
+  // the segment: each handle chooses.
+  bool stats = true;
 
   // How long an open waits for another process that is creating a table of the same
   // name whose creation writes every slot (MutexTable), or opening or closing the

@@ -12,5 +12,6 @@
 #include "shmtable/options.hpp"
 #include "shmtable/recovery.hpp"
 #include "shmtable/segment.hpp"
+#include "shmtable/stats.hpp"
 #include "shmtable/table.hpp"
 #include "shmtable/updater.hpp"

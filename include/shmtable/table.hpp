@@ -111,6 +111,17 @@
 //               other handle is attached (it then holds the segment file's attach lock,
 //               as recover() does, so that none attaches meanwhile), a best-effort
 //               snapshot otherwise.
+//   stats()     the statistics shared by every process attached (shmtable/stats.hpp):
+//               hits and misses per key looked up (get, get_into, contains, and the
+//               lock-free engine's get_with, get_cached, get_many); sets: operations that
+//               stored a value (set, set_with, add, update that stored, a successful
+//               compare_and_set or set_if_absent), inserts: those that created the key;
+//               erases: keys removed by erase and clear; table_full: operations refused
+//               with Errc::kTableFull; entries: size(); and (lock-free) the record buffers
+//               crashed processes leaked since the last recover(). Cumulative since the
+//               table's creation. A sum of per-thread stripes read with relaxed loads: a
+//               snapshot, exact once the writers are done. A handle opened with
+//               Options::stats = false counts nothing.
 //
 // capacity(): the table's slots, as created.
 // created(): this handle created the table. layout(): where everything is in the segment.
@@ -139,6 +150,7 @@
 #include "shmtable/options.hpp"
 #include "shmtable/recovery.hpp"
 #include "shmtable/segment.hpp"
+#include "shmtable/stats.hpp"
 #include "shmtable/updater.hpp"
 
 namespace shmtable {
@@ -187,7 +199,9 @@ concept Table =
     };
 
 // What a shared-memory engine provides beyond that: it opens from Options, and has a
-// segment with a layout, a capacity and a recover().
+// segment with a layout, a capacity, a recover() and the shared statistics. (Statistics
+// are not in Table: they count in stripes of the segment at the cost of a store per
+// call, which a table on a server has no counterpart for; RedisTable has none.)
 template <class T>
 concept SharedMemoryTable =
     Table<T> && std::constructible_from<T, const Options &> &&
@@ -196,6 +210,7 @@ concept SharedMemoryTable =
       { ct.size() } noexcept -> std::same_as<std::size_t>;
       { t.recover() } -> std::same_as<RecoveryReport>;
       { ct.inspect() } -> std::same_as<TableInspection>;
+      { ct.stats() } -> std::same_as<TableStats>;
       { ct.capacity() } noexcept -> std::same_as<std::uint64_t>;
       { ct.created() } noexcept -> std::same_as<bool>;
       { ct.layout() } noexcept -> std::same_as<const Layout &>;

@@ -107,6 +107,7 @@ public:
             Base::InstanceMethod("purgeExpired", &TableWrap::purge_expired),
             Base::InstanceMethod("close", &TableWrap::close),
             Base::InstanceMethod("_counters", &TableWrap::counters),
+            Base::InstanceMethod("_shared", &TableWrap::shared),
             Base::InstanceMethod("_keptIndex", &TableWrap::kept_index),
             Base::InstanceAccessor("size", &TableWrap::size, nullptr),
             Base::InstanceAccessor("closed", &TableWrap::closed, nullptr),
@@ -162,6 +163,8 @@ public:
     if (!o.Get("ttl").IsUndefined()) {
       default_ttl_ = ttl_ms_arg(env, o.Get("ttl"), "options.ttl");
     }
+    // options.stats: false makes this handle count nothing in the shared statistics.
+    opts.stats = !o.Get("stats").IsBoolean() || o.Get("stats").ToBoolean();
     // A JS object lives on one thread (each worker thread opens its own), so a lock-free
     // handle's calls never overlap: its spare is kept with plain loads and stores.
     if constexpr (std::is_same_v<Engine, LockFreeTable>) {
@@ -634,6 +637,25 @@ private:
                                 {"tableFull", counters_.table_full},
                                 {"deletes", counters_.deletes},
                                 {"rmw", counters_.rmw}});
+  }
+
+  // The table's statistics, shared by every process (shmtable/stats.hpp), as numbers:
+  // exact up to 2^53 (Number.MAX_SAFE_INTEGER).
+  Napi::Value shared(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    const TableStats s = guard(env, [&] { return table(env).stats(); });
+    return numbers(env, {{"hits", s.hits},
+                         {"misses", s.misses},
+                         {"sets", s.sets},
+                         {"inserts", s.inserts},
+                         {"erases", s.erases},
+                         {"evictions", s.evictions},
+                         {"expirations", s.expirations},
+                         {"tableFull", s.table_full},
+                         {"entries", s.entries},
+                         {"leakedBuffers", s.leaked_buffers},
+                         {"stripesInUse", s.stripes_in_use},
+                         {"stripes", s.stripes}});
   }
 
   Napi::Value size(const Napi::CallbackInfo &info) {

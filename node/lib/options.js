@@ -15,7 +15,8 @@ const DEFAULTS = Object.freeze({
 
 const OPEN_MODES = ['openOrCreate', 'create', 'open'];
 const KNOWN = ['name', 'path', 'maxKeys', 'persist', 'engine', 'maxKeyBytes', 'maxValueBytes',
-               'robust', 'mode', 'openMode', 'readyTimeoutMs', 'ttl'];
+               'robust', 'mode', 'openMode', 'readyTimeoutMs', 'ttl',
+               'stats'];
 
 // The longest time to live, in ms: the library's kMaxTtl (100 years).
 const MAX_TTL_MS = 100 * 365 * 24 * 3600 * 1000;
@@ -145,6 +146,8 @@ function normalize(options) {
     }
   }
   o.ttl = ttl;
+  // false: this handle counts nothing in the table's shared statistics (stats()).
+  o.stats = boolean(options, 'stats') ?? true;
   if (o.robust && o.engine === 'lockfree') {
     fail(TypeError, 'ERR_INVALID_ARG_VALUE',
          "options.robust: only for engine 'mutex' (the lock-free engine is crash-safe by design)");

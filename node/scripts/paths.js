@@ -9,8 +9,9 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const pkg = path.resolve(__dirname, '..');
-// The library's translation units the addon needs (src/meson.build lists the same four).
-const SOURCES = ['error.cpp', 'segment.cpp', 'mutex_table.cpp', 'lockfree_table.cpp'];
+// The library's translation units the addon needs (src/meson.build lists them too).
+const SOURCES = ['error.cpp', 'segment.cpp', 'mutex_table.cpp', 'lockfree_table.cpp',
+                 'stats_handle.cpp'];
 
 function root() {
   const repo = path.join(pkg, '..');

@@ -22,7 +22,7 @@ it('announces the build and its duration before node-gyp runs, and the time it t
   const r = build(0);
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
-  assert.match(lines[0], /^shmtable: building the native addon \(node-gyp.*\): it compiles the C\+\+ library \(4 files\) and the addon, which takes about a minute$/);
+  assert.match(lines[0], /^shmtable: building the native addon \(node-gyp.*\): it compiles the C\+\+ library \(5 files\) and the addon, which takes about a minute$/);
   assert.match(lines[1], /^fake node-gyp rebuild --jobs=\d+/);
   assert.match(lines[lines.length - 1], /^shmtable: addon built in \d+\.\d s$/);
 });

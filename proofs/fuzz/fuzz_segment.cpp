@@ -245,8 +245,14 @@ Bytes built_file(fuzz::Input &in) {
       kMutex ? lay.slots_offset
              : (lay.slots_offset + lay.params.capacity * 16 + kCacheLineBytes - 1) /
                    kCacheLineBytes * kCacheLineBytes;
+  // The control block alone: the statistics region after it (stats_region.hpp) is left
+  // as built, since nothing reads an index, a length or a pointer from it (its counts
+  // are summed, its owners' pids only probed with signal 0), and so that a seed's
+  // control-block patches land where they did before the region existed.
+  const std::uint64_t stats_offset =
+      kMutex ? detail::mutex::stats_offset_of(lay) : detail::lockfree::stats_offset_of(lay);
   const std::uint64_t regions[4][2] = {{0, sizeof(SegmentHeader)},
-                                       {lay.control_offset, lay.slots_offset},
+                                       {lay.control_offset, stats_offset},
                                        {lay.slots_offset, lay.total_bytes},
                                        {records, lay.total_bytes}};
   const auto buffers = static_cast<std::uint32_t>(LockFreeTable::buffers_for(lay.params.capacity));

@@ -99,6 +99,7 @@ struct Shadows {
   rl::atomic<std::uint64_t> recoveries;
   rl::atomic<std::uint64_t> spares;
   rl::atomic<std::uint64_t> timed;
+  rl::atomic<std::uint64_t> pool_out; // buffers out of the pool, for stats() (L1)
   // The table clock, as the model's threads see it (the engine reads it only for an
   // entry whose word is `timed`). A constant unless a test advances it.
   std::uint64_t now = 1;
@@ -116,6 +117,7 @@ struct Shadows {
     recoveries($).store(0, rl::mo_relaxed);
     spares($).store(0, rl::mo_relaxed);
     timed($).store(0, rl::mo_relaxed);
+    pool_out($).store(0, rl::mo_relaxed);
   }
 
   rl::atomic<Shadow128> &word(const Word128 *w) {
@@ -139,6 +141,9 @@ struct Shadows {
     }
     if (p == &g->control()->timed) {
       return timed;
+    }
+    if (p == &g->control()->pool_out) {
+      return pool_out;
     }
     const std::ptrdiff_t off = reinterpret_cast<const std::byte *>(p) - g->records();
     const bool in_records =

@@ -141,15 +141,18 @@ int run_stat(const Args &a) {
     const SegmentInfo info = look(a);
     const std::optional<std::uint64_t> others = others_of(info);
     const TableInspection r = with_table(t.table, [](auto &table) { return table.inspect(); });
+    const TableStats s = with_table(t.table, [](auto &table) { return table.stats(); });
     if (a.has("json")) {
       nlohmann::json j = info_json(info, others);
       j["inspection"] = inspection_json(r);
+      j["stats"] = stats_json(s);
       write_out(json_line(j));
     } else {
       write_out(std::string(clear   ? "\x1b[H\x1b[2J"
                             : i > 0 ? "\n"
                                     : "") +
-                info_text(info, others) + inspection_text(r));
+                info_text(info, others) + inspection_text(r) +
+                stats_text(s, t.engine == EngineName::kLockFree));
     }
   }
   return kExitOk;

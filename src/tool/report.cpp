@@ -189,11 +189,41 @@ std::string inspection_text(const TableInspection &r) {
        (r.alone ? "exact (no other handle was attached)"
                 : "best effort (other handles were attached and may have written meanwhile)") +
        "\n";
-  s += "counters     not kept by this version (hit, miss and operation counts are planned)\n";
   if (!r.findings.empty()) {
     s += "findings (shmtable fsck)\n" + findings_text(r);
   }
   return s;
+}
+
+nlohmann::json stats_json(const TableStats &s) {
+  return {{"hits", s.hits},
+          {"misses", s.misses},
+          {"sets", s.sets},
+          {"inserts", s.inserts},
+          {"erases", s.erases},
+          {"evictions", s.evictions},
+          {"expirations", s.expirations},
+          {"table_full", s.table_full},
+          {"entries", s.entries},
+          {"leaked_buffers", s.leaked_buffers},
+          {"stripes_in_use", s.stripes_in_use},
+          {"stripes", s.stripes}};
+}
+
+std::string stats_text(const TableStats &s, bool lock_free) {
+  const auto n = [](std::uint64_t v) { return std::to_string(v); };
+  std::string t = "counters     since creation, every process: " + n(s.hits) + " hits, " +
+                  n(s.misses) + " misses (hit rate " + percent(s.hits, s.hits + s.misses) + ")\n";
+  t += "             " + n(s.sets) + " sets (" + n(s.inserts) + " inserts), " + n(s.erases) +
+       " erases, " + n(s.evictions) + " evictions, " + n(s.expirations) + " expirations, " +
+       n(s.table_full) + " table_full\n";
+  if (lock_free) {
+    t += "             " + n(s.leaked_buffers) +
+         " record buffers leaked by crashed processes since the last recover\n";
+  }
+  t += "             " + std::to_string(s.stripes_in_use) + " of " + std::to_string(s.stripes) +
+       " counter stripes held by open handles\n";
+  return t;
 }
 
 std::string findings_text(const TableInspection &r) {

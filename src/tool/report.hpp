@@ -21,6 +21,10 @@ std::string inspection_text(const TableInspection &r);
 // The findings, one a line, with how many of each kind were left out (fsck).
 std::string findings_text(const TableInspection &r);
 
+// The shared statistics (stat): every counter; leaked buffers for the lock-free engine.
+nlohmann::json stats_json(const TableStats &s);
+std::string stats_text(const TableStats &s, bool lock_free);
+
 // fsck's verdict: "consistent", "corrupt" or "needs_recovery".
 std::string verdict(const TableInspection &r);
 

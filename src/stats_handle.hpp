@@ -1,0 +1,127 @@
+// A handle's side of the statistics region (stats_region.hpp): the stripes it holds, how
+// each of its threads finds its own, and the sums stats() reads. Process-private.
+//
+// A thread finds its stripe for a handle through one trivially destructible
+// thread_local (a pointer, as writer_thread.hpp keeps its own: one __tls_get_addr per
+// count) to a small table keyed by the handle's process-unique id; the first count of a
+// (handle, thread) claims a stripe (slow path, under the handle's mutex). A handle
+// opened with Options::one_thread counts into its home stripe, found in the handle
+// itself: no thread-local lookup at all.
+//
+// H1. A stripe claimed by a handle stays the handle's until its close() (or recover(),
+//     which frees the stripes of the dead): a thread that exits, or that forgets the
+//     handle to make room in its table, gives its stripe back to the handle's idle list,
+//     and the handle's next new thread takes it from there. So a stripe has one writing
+//     thread at a time (S1): the handle's mutex orders the hand-over.
+// H2. A (handle, thread) that finds no free stripe, and no stripe of a dead process to
+//     take over, counts into the overflow stripe for as long as it caches it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "shmtable/stats.hpp"
+#include "stats_region.hpp"
+
+namespace shmtable::detail::stats {
+
+// What a handle holds, shared with the threads that cache its stripes (they give them
+// back here, H1, even after the handle itself is gone).
+struct Claims {
+  std::mutex mu;
+  StatsRegion *region = nullptr;
+  std::uint64_t owner = 0;
+  bool closed = false;
+  std::vector<Stripe *> held; // every stripe the handle claimed: released at close()
+  std::vector<Stripe *> idle; // those of them no thread caches now
+};
+
+// A thread's stripes, one per handle it counted for lately.
+struct StatsThread {
+  struct Entry {
+    std::uint64_t handle = 0; // 0: empty (handle ids start at 1)
+    Stripe *stripe = nullptr;
+    std::shared_ptr<Claims> claims;
+  };
+  static constexpr std::size_t kEntries = 4; // a power of two
+  Entry entries[kEntries];
+
+  ~StatsThread();
+  static StatsThread *current() noexcept { return current_; }
+  static StatsThread &get();
+
+private:
+  struct Owner {
+    std::unique_ptr<StatsThread> state;
+    ~Owner();
+  };
+  static inline thread_local StatsThread *current_ = nullptr;
+  static inline thread_local bool gone_ = false;
+};
+
+class StatsHandle {
+public:
+  // Claims the handle's home stripe if `home` (the lock-free engine's, for its spare;
+  // nullptr if none is free: home() says). `counting`: Options::stats; `one_thread`:
+  // Options::one_thread (counts go to the home stripe).
+  void open(StatsRegion *region, std::uint64_t handle_id, bool counting, bool one_thread,
+            bool home);
+  // Releases every stripe the handle holds (S2), counts kept. Idempotent.
+  void close() noexcept;
+
+  // The home stripe (lock-free: where the handle's spare is counted), or nullptr.
+  Stripe *home() const noexcept { return home_; }
+  StatsRegion *region() const noexcept { return region_; }
+
+  // Counts n of counter c for this handle's calling thread (S1).
+  [[gnu::always_inline]] void add(Counter c, std::uint64_t n = 1) const noexcept {
+    if (!counting_) {
+      return;
+    }
+    Stripe *s = own_ != nullptr ? own_ : thread_stripe();
+    std::atomic_ref<std::uint64_t> count(s->counts[c]);
+    if (s == &region_->overflow) [[unlikely]] {      // the overflow stripe: shared (H2)
+      count.fetch_add(n, std::memory_order_relaxed); // a count, guarding no data (S1)
+    } else {
+      // Relaxed load and store: this thread is the stripe's only writer (S1, H1), and
+      // the reads that sum it need no order (statistics).
+      count.store(count.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
+  }
+
+  // recover(), alone: every stripe not this handle's belonged to a process that is gone
+  // or a handle that closed; they are freed and their spares zeroed (the buffers they
+  // counted are back in the pool).
+  void free_others_alone() const noexcept;
+
+private:
+  [[gnu::always_inline]] Stripe *thread_stripe() const noexcept {
+    const StatsThread *t = StatsThread::current();
+    if (t != nullptr) [[likely]] {
+      const StatsThread::Entry &e = t->entries[id_ & (StatsThread::kEntries - 1)];
+      if (e.handle == id_) [[likely]] {
+        return e.stripe;
+      }
+    }
+    return thread_stripe_slow();
+  }
+  [[gnu::noinline, gnu::cold]] Stripe *thread_stripe_slow() const noexcept;
+
+  StatsRegion *region_ = nullptr;
+  std::uint64_t id_ = 0;
+  bool counting_ = false;
+  Stripe *own_ = nullptr;  // one_thread: the home stripe, for every count
+  Stripe *home_ = nullptr; // claimed at open
+  std::shared_ptr<Claims> claims_;
+};
+
+// The sums over the region: every counter of TableStats but `entries` and
+// `leaked_buffers`, which the engine adds.
+TableStats sum_stats(const StatsRegion *region) noexcept;
+// Spare buffers held by handles whose process is alive (the lock-free leak accounting).
+std::int64_t live_spares(const StatsRegion *region) noexcept;
+
+} // namespace shmtable::detail::stats
