@@ -236,25 +236,29 @@ def segment_seeds(engine):
     s["identity-fixed-not-persistent"] = raw_file(1, header(engine, flags=0))
     # Mode 2: the harness lays the file out; the bytes after the header are fuzzed.
     if lockfree:
-        # Slots at 256 + 128 + STATS_BYTES (16-byte words), records after them: cap 4,
-        # keys/values <= 8.
-        words = struct.pack("<QQ", 1, 2 | (1 << 2) | (0xABCD << 16) | (0 << 32))
+        # Slots at 256 + 128 + STATS_BYTES (16-byte words: the fingerprint is 15 bits, bit
+        # 31 `timed`), records after them: cap 4, keys/values <= 8; a record is
+        # [lengths | deadline | key | value].
+        words = struct.pack("<QQ", 1, 2 | (1 << 2) | (0x2BCD << 16) | (0 << 32))
         words += struct.pack("<QQ", 1, 2 | (1 << 32)) + struct.pack("<QQ", 1, 1 | (70 << 32))
-        records = struct.pack("<II", 1, 3) + b"a".ljust(8, b"\0") + b"xyz".ljust(8, b"\0")
-        records += struct.pack("<II", 2, 0xFFFFFFFF) + b"bb".ljust(16, b"\0")
+        no_deadline = struct.pack("<Q", 0)
+        records = (struct.pack("<II", 1, 3) + no_deadline + b"a".ljust(8, b"\0") +
+                   b"xyz".ljust(8, b"\0"))
+        records += struct.pack("<II", 2, 0xFFFFFFFF) + no_deadline + b"bb".ljust(16, b"\0")
         body = b"\0" * (128 + STATS_BYTES) + words.ljust(64, b"\0") + records
         s["layout-fixed-slots-and-records"] = raw_file(2, folded(4, 8, 8, engine, body=body), WALK)
     else:
-        # Slots at 256 + 64 + STATS_BYTES, each 64 + max_key + max_value bytes (header: mutex 40 B, state, live,
-        # key_len, value_len[2], timestamp). Entries at their FNV-1a homes, one over-long.
-        cap, mk, mv = 4, 8, 8
-        slots = bytearray(cap * (64 + mk + mv))
+        # Slots at 256 + 64 + STATS_BYTES, each 80 + max_key + max_value bytes (header:
+        # mutex 40 B, state, live, key_len, value_len[2], timestamp, deadline[2]). Entries
+        # at their FNV-1a homes, one over-long, none with a deadline.
+        cap, mk, mv, hb = 4, 8, 8, 80
+        slots = bytearray(cap * (hb + mk + mv))
         for k, v, vlen in ((b"a", b"12", 2), (b"bb", b"xy", 0xFFFF)):
             i = fnv1a(k) % cap
-            at = i * (64 + mk + mv)
+            at = i * (hb + mk + mv)
             slots[at + 40:at + 52] = struct.pack("<BBHII", 1, 0, len(k), vlen, 0)
-            slots[at + 64:at + 64 + len(k)] = k
-            slots[at + 64 + mk:at + 64 + mk + len(v)] = v
+            slots[at + hb:at + hb + len(k)] = k
+            slots[at + hb + mk:at + hb + mk + len(v)] = v
         body = b"\0" * (64 + STATS_BYTES) + bytes(slots)
         s["layout-fixed-slots"] = raw_file(2, folded(cap, mk, mv, engine, body=body),
                                            sop(S_GET, key(1)) + sop(S_GET, key(2, "b")) + WALK)
