@@ -214,13 +214,10 @@ private:
     void *reader_ctx = nullptr;
     std::size_t len = 0;
     bool too_small = false;
-    bool held = false;          // get_cached: the caller holds this version's value; not read
-    std::uint64_t deadline = 0; // the copied entry's (T1), once visit() returns kLive
+    bool held = false; // get_cached: the caller holds this version's value; not read
   };
   enum class InsertResult { kInserted, kKeyIsLive };
-  // kExpired: the key's kLive entry, its deadline passed (T2): absent to the caller, but
-  // still the key's one live slot (I3).
-  enum class Found { kNo, kLive, kPending, kExpired };
+  enum class Found { kNo, kLive, kPending };
   // The deadline a write gives what it stores (T1): `deadline`, or with `keep`, the
   // present entry's own (a read-modify-write: its Sink carries it) if there is one.
   struct Life {
@@ -339,6 +336,12 @@ private:
       return t->memo.get();
     }
   }
+  // T1, T2: whether the deadline of the record at `rec` (a timed word's, read racily:
+  // R2, validated by the caller's R3) has passed. Out of line and cold: a read of an
+  // untimed entry then has no call in it, so no registers to save around one.
+  [[gnu::noinline, gnu::cold]] bool deadline_passed(std::uint64_t *rec) const {
+    return expired_at(load_word(rec + kDeadlineWord), atomics_.now_ns());
+  }
   // Whether the key words at `words` (a record's, read racily: R2) are p's key.
   [[gnu::always_inline]] bool key_matches(std::uint64_t *words, const Probe &p) const {
     const std::size_t full = p.key.size() / 8;
@@ -352,10 +355,13 @@ private:
     return full == p.nwords ||
            load_word(words + full) == p.key_word(static_cast<std::uint32_t>(full));
   }
-  [[gnu::always_inline]] Found visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *sink) const;
+  // With `expired`, the key's expired entry is Found::kLive with *expired set (a write
+  // overwrites or frees it); without, it is Found::kNo (T2).
+  [[gnu::always_inline]] Found visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *sink,
+                                     bool *expired = nullptr) const;
 
-  // With `expired`, a slot whose entry is the key's but expired (Found::kExpired) is
-  // returned too, and *expired set; without, it is a miss.
+  // With `expired`, a slot whose entry is the key's but expired is returned too, and
+  // *expired set; without, it is a miss.
   [[gnu::always_inline]] std::optional<std::uint64_t> find(const Probe &p, Ctrl &c, Sink *sink,
                                                            bool *expired = nullptr) const;
   std::uint32_t fill(std::optional<std::uint32_t> &held, const Probe &p, std::string_view value,
@@ -419,7 +425,8 @@ LockFreeEngine<A, G>::probe_for(std::string_view key) const {
 // there. On return `c` is the validated control word.
 template <class A, class G>
 inline typename LockFreeEngine<A, G>::Found
-LockFreeEngine<A, G>::visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *sink) const {
+LockFreeEngine<A, G>::visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *sink,
+                            bool *expired) const {
   for (;; c.w = atomics_.load128(word(slot))) { // a failed R3 re-reads the word (R1)
     const std::uint64_t state = c.state();
     if (state == kFree || c.fingerprint() != p.fp) {
@@ -450,11 +457,11 @@ LockFreeEngine<A, G>::visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *s
     bool match = record_key_len(head) == p.key.size() && key_matches(rec + kKeyWord, p);
     // T1, T2: only a timed word's record has a deadline to read (R2, validated by R3
     // with the rest), and only then is the clock read. An expired value is not copied.
-    const std::uint64_t deadline = c.timed() ? load_word(rec + kDeadlineWord) : 0;
-    const bool expired =
-        match && state == kLive && deadline != 0 && expired_at(deadline, atomics_.now_ns());
-    if (match && state == kLive && sink != nullptr && !expired) {
-      sink->deadline = deadline;
+    bool gone = false; // T2: the key's entry, expired: never copied
+    if (c.timed() && match && state == kLive && deadline_passed(rec)) [[unlikely]] {
+      gone = true;
+    }
+    if (match && state == kLive && sink != nullptr && !gone) {
       const std::size_t len = std::min<std::uint64_t>(record_value_len(head), g_.max_value_bytes());
       std::uint64_t *val = rec + value_word();
       sink->len = len;
@@ -496,10 +503,14 @@ LockFreeEngine<A, G>::visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *s
       if (match && state == kLive && p.memo != nullptr && sink == nullptr) {
         p.memo->note(g_.memo_handle(), slot, c.epoch(), p.key); // M1: a validated read
       }
-      return !match           ? Found::kNo
-             : state != kLive ? Found::kPending
-             : expired        ? Found::kExpired
-                              : Found::kLive;
+      if (gone) [[unlikely]] {
+        if (expired == nullptr) {
+          return Found::kNo; // a read: absent (T2)
+        }
+        *expired = true; // a write: the key's one live slot (I3), absent (T2)
+        return Found::kLive;
+      }
+      return !match ? Found::kNo : state == kLive ? Found::kLive : Found::kPending;
     }
   }
 }
@@ -513,25 +524,18 @@ inline std::optional<std::uint64_t> LockFreeEngine<A, G>::find(const Probe &p, C
                                                                bool *expired) const {
   c.w = atomics_.load128(word(p.home)); // R1 of the home word
   const std::uint64_t bound = c.bound();
+  if (visit(p.home, p, c, sink, expired) == Found::kLive) {
+    return p.home;
+  }
   std::uint64_t slot = p.home;
-  for (std::uint64_t d = 0;; ++d) {
-    const Found f = visit(slot, p, c, sink);
-    if (f == Found::kLive) {
-      return slot;
-    }
-    if (f == Found::kExpired) { // the key's one live slot (I3), and it is absent (T2)
-      if (expired == nullptr) {
-        return std::nullopt;
-      }
-      *expired = true;
-      return slot;
-    }
-    if (d == bound) {
-      return std::nullopt;
-    }
+  for (std::uint64_t d = 1; d <= bound; ++d) {
     slot = slot + 1 == g_.capacity() ? 0 : slot + 1;
     c.w = atomics_.load128(word(slot)); // R1
+    if (visit(slot, p, c, sink, expired) == Found::kLive) {
+      return slot;
+    }
   }
+  return std::nullopt;
 }
 
 // Writes key and value into the buffer in hand (taking one from the pool first if
@@ -617,8 +621,9 @@ bool LockFreeEngine<A, G>::cancel_rivals(const Probe &p, std::uint64_t mine) con
     }
     for (;;) {
       Ctrl c{atomics_.load128(word(slot))}; // R1
-      const Found f = visit(slot, p, c, nullptr);
-      if (f == Found::kLive || f == Found::kExpired) {
+      bool expired = false; // an expired entry of the key is its live slot all the same
+      const Found f = visit(slot, p, c, nullptr, &expired);
+      if (f == Found::kLive) {
         return false; // the key's live slot, expired or not (I3; T2: overwritten in place)
       }
       if (f == Found::kNo || atomics_.cas128(word(slot), c.w, c.freed().w)) {
@@ -805,7 +810,13 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
       return false; // linearized at the validated read of `c` (or the absent scan)
     }
     check_value_size(next->size(), g_.max_value_bytes());
-    const std::uint64_t deadline = life.keep && present ? sink.deadline : life.deadline;
+    // A kept deadline is read from the record `c` names after validation: if the CAS
+    // below succeeds, `c` was current all along and its record unchanged (I2), so the
+    // read was of that record.
+    const std::uint64_t deadline = life.keep && present && c.timed()
+                                       ? load_word(record(c.buffer()) + kDeadlineWord)
+                                   : life.keep && present ? 0
+                                                          : life.deadline;
     if (deadline != 0) {
       note_timed();
     }
