@@ -1401,6 +1401,17 @@ template <class A, class G> RecoveryReport LockFreeEngine<A, G>::recover_alone()
       }
       continue;
     }
+    if (c.timed()) {
+      // T2: an expired entry is absent already: freed while we are alone (its buffer,
+      // unmarked, returns to the pool below), so that `live` counts present entries.
+      // One still to expire makes size() count by a walk from here on.
+      if (expired_at(load_word(pool.words(c.buffer()) + kDeadlineWord), atomics_.now_ns())) {
+        while (!atomics_.cas128(word(slot), c.w, c.freed().w)) {
+        }
+        continue;
+      }
+      note_timed();
+    }
     in_slot[c.buffer()] = 1;
     const std::uint64_t home = home_of(hash, g_.capacity());
     if (dirty) {

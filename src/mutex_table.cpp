@@ -803,13 +803,26 @@ RecoveryReport MutexTable::recover() {
     };
     take(&control_->global);
     std::uint64_t n = 0;
+    bool timed = false;
     for (std::uint64_t i = 0; i < capacity(); ++i) {
       MutexSlotHeader *s = ops.slot(i);
       take(&s->mutex);
-      n += load_state(s) == detail::mutex::kSlotOccupied ? 1 : 0;
+      if (load_state(s) == detail::mutex::kSlotOccupied) {
+        if (ops.expired(s)) {
+          // Absent already (table.hpp, "Expiry"): freed while we are alone, into a
+          // tombstone (M3), so that the count below is of present entries.
+          store_state(s, detail::mutex::kSlotTombstone);
+        } else {
+          ++n;
+          timed = timed || ops.deadline_of(s) != 0;
+        }
+      }
       pthread_mutex_unlock(&s->mutex);
     }
     counter(control_->num_entries).store(n, std::memory_order_relaxed);
+    if (timed) { // size() counts by a walk once entries have deadlines (a flag)
+      counter(control_->timed).store(1, std::memory_order_relaxed);
+    }
     pthread_mutex_unlock(&control_->global);
     pthread_mutexattr_destroy(&attr);
     report.entries = n;

@@ -162,6 +162,19 @@ TYPED_TEST_P(SharedMemoryExpiry, PurgeFreesEveryExpiredEntryAndOnlyThose) {
   EXPECT_EQ(t.stats().inserts, inserts + 1);
 }
 
+TYPED_TEST_P(SharedMemoryExpiry, RecoverFreesExpiredEntriesAndCountsTheRest) {
+  auto t = this->make();
+  t.set("short", "v", kShort);
+  t.set("long", "v", kLong);
+  t.set("none", "v");
+  wait_past(table_now_ns(), kShort);
+  const RecoveryReport r = t.recover();
+  EXPECT_EQ(r.entries, 2u) << "the expired entry is absent: freed, not counted";
+  EXPECT_EQ(t.size(), 2u);
+  EXPECT_EQ(t.keys().size(), 2u);
+  EXPECT_EQ(t.purge_expired(), 0u) << "recover() freed it";
+}
+
 TYPED_TEST_P(SharedMemoryExpiry, ATableFullOfExpiredEntriesIsNotFull) {
   auto t = this->make(32);
   std::size_t held = 0;
@@ -252,6 +265,7 @@ REGISTER_TYPED_TEST_SUITE_P(Expiry, AnEntryBeforeItsDeadlineIsPresentToEveryOper
                             AFixedWindowCounterStartsOverAfterItsWindow,
                             ABadTtlIsRefusedAndChangesNothing, AnotherProcessSeesTheDeadline);
 REGISTER_TYPED_TEST_SUITE_P(SharedMemoryExpiry, PurgeFreesEveryExpiredEntryAndOnlyThose,
+                            RecoverFreesExpiredEntriesAndCountsTheRest,
                             ATableFullOfExpiredEntriesIsNotFull,
                             AFileBackedTableKeepsDeadlinesAcrossReopening);
 INSTANTIATE_TYPED_TEST_SUITE_P(Engines, Expiry, Engines, EngineNames);

@@ -11,5 +11,7 @@ work=$3
 secs=$4
 shift 4
 mkdir -p "$work/corpus" "$work/artifacts"
-exec "$bin" -max_total_time="$secs" -print_final_stats=1 -timeout=10 \
+# -error_exitcode=1: libFuzzer's default for a bug found is 77, which meson reads as a
+# skipped test: a crash must fail the suite.
+exec "$bin" -max_total_time="$secs" -print_final_stats=1 -timeout=10 -error_exitcode=1 \
   -artifact_prefix="$work/artifacts/" "$@" "$work/corpus" "$seeds"
