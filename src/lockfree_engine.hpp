@@ -63,6 +63,20 @@
 //      A writer that meets one may free it (reclaim()): a CAS from the very word whose
 //      record it found expired, so a record published since is never freed (W1). The
 //      free is no change to the table's contents, which were already without the key.
+//
+// Eviction (a table opened with Options::eviction; g_.marks() is then not null):
+//  E1. (marks) A slot's reference mark says "used since the hand last passed". It only
+//      chooses victims; nothing's correctness reads it, so every access is relaxed and
+//      a lost store costs a worse choice at most. A read that finds a live entry sets the
+//      mark if it is clear: readers store to shared memory once per entry per turn of the
+//      hand, never on every read (touch()). A write that stores an entry sets it too.
+//  E2. (evict) An insert into a table that holds evict_at() entries or more first moves
+//      CLOCK's hand (a shared counter) over the slots: a marked entry loses its mark, an
+//      unmarked one is evicted: a CAS from the very word the hand loaded to kFree, an
+//      erase by nobody (its linearization point). So is an insert whose key's slots are
+//      all taken, from the key's home on. Only a kLive word is evicted, never a kPending
+//      reservation, whose owner holds its buffer (I4, P1); the freed buffer goes to the
+//      pool (the inserter holds its own: P2).
 #pragma once
 
 #include <algorithm>
@@ -385,6 +399,24 @@ private:
   // another writer after it read them), so that an insert looks again whenever room
   // appeared since its scan, whoever made it.
   std::size_t reclaim_near(std::uint64_t home) const;
+  // E1: a read or a write found (or stored) the live entry of `slot`.
+  void touch(std::uint64_t slot) const noexcept {
+    std::uint64_t *const marks = g_.marks();
+    if (marks != nullptr && atomics_.load(marks + slot, std::memory_order_relaxed) == 0) {
+      atomics_.store(marks + slot, 1, std::memory_order_relaxed); // a hint: orders nothing (E1)
+    }
+  }
+  // E2: the hand's step at `slot`. kFreed: it evicted the slot's entry, or freed it
+  // expired (T2); kFree: the slot was free; kPassed: a marked entry (its mark now
+  // cleared), a reservation, or a word that changed under the CAS.
+  enum class Step { kPassed, kFree, kFreed };
+  Step hand_step(std::uint64_t slot) const;
+  // E2: moves the shared hand until it frees an entry (at most two turns: the first may
+  // only clear marks). False if it found none to free.
+  bool evict_by_hand() const;
+  // E2: the same over the slots a key homed at `home` may use, from home on: true once a
+  // slot there is free or freed.
+  bool evict_near(std::uint64_t home) const;
   InsertResult insert_new(const Probe &p, std::uint32_t buffer, bool timed) const;
   bool cancel_rivals(const Probe &p, std::uint64_t mine) const;
   void raise_bound(std::uint64_t home, std::uint64_t distance) const;
@@ -525,6 +557,9 @@ inline std::optional<std::uint64_t> LockFreeEngine<A, G>::find(const Probe &p, C
   c.w = atomics_.load128(word(p.home)); // R1 of the home word
   const std::uint64_t bound = c.bound();
   if (visit(p.home, p, c, sink, expired) == Found::kLive) {
+    if (expired == nullptr) {
+      touch(p.home); // E1: a read's hit
+    }
     return p.home;
   }
   std::uint64_t slot = p.home;
@@ -532,6 +567,9 @@ inline std::optional<std::uint64_t> LockFreeEngine<A, G>::find(const Probe &p, C
     slot = slot + 1 == g_.capacity() ? 0 : slot + 1;
     c.w = atomics_.load128(word(slot)); // R1
     if (visit(slot, p, c, sink, expired) == Found::kLive) {
+      if (expired == nullptr) {
+        touch(slot); // E1: a read's hit
+      }
       return slot;
     }
   }
@@ -697,11 +735,76 @@ std::size_t LockFreeEngine<A, G>::reclaim_near(std::uint64_t home) const {
   return room;
 }
 
+template <class A, class G>
+typename LockFreeEngine<A, G>::Step LockFreeEngine<A, G>::hand_step(std::uint64_t slot) const {
+  Ctrl c{atomics_.load128(word(slot))};
+  if (c.state() == kFree) {
+    return Step::kFree;
+  }
+  // E2: never a reservation; its owner holds its buffer (I4). The planted bug takes one.
+  const bool victim =
+      c.state() == kLive || (kPlanted == PlantedBug::kEvictPending && c.state() == kPending);
+  if (!victim || c.buffer() >= g_.buffer_count()) {
+    return Step::kPassed; // a reservation, or a corrupted word (recover() frees it)
+  }
+  switch (judge(slot, c)) {
+  case Judged::kExpired: // absent already (T2): freeing it is room, not an eviction
+    return reclaim(slot, c, /*to_pool=*/true) ? Step::kFreed : Step::kPassed;
+  case Judged::kChanged:
+    return Step::kPassed;
+  case Judged::kAlive:
+    break;
+  }
+  std::uint64_t *const mark = g_.marks() + slot;
+  if (atomics_.load(mark, std::memory_order_relaxed) != 0) {
+    atomics_.store(mark, 0, std::memory_order_relaxed); // second chance (E1: a hint)
+    return Step::kPassed;
+  }
+  const std::uint32_t old = c.buffer();
+  if (!publish(slot, c, c.freed())) { // E2: from the word loaded above; linearization point
+    return Step::kPassed;             // changed: written, erased or evicted meanwhile
+  }
+  pool().push(old); // I2; P2: the inserter holds its own filled buffer
+  atomics_.fetch_sub(entries(), 1, std::memory_order_relaxed); // statistics
+  g_.note_evicted();                                           // statistics
+  return Step::kFreed;
+}
+
+template <class A, class G> bool LockFreeEngine<A, G>::evict_by_hand() const {
+  for (std::uint64_t steps = 0; steps < 2 * g_.capacity(); ++steps) {
+    // Relaxed: the hand only spreads evictions over the table; it orders nothing, and
+    // each step's own loads and CAS carry what it decides (E2).
+    const std::uint64_t slot =
+        atomics_.fetch_add(&g_.control()->hand, 1, std::memory_order_relaxed) % g_.capacity();
+    if (hand_step(slot) == Step::kFreed) {
+      return true;
+    }
+  }
+  return false;
+}
+
+template <class A, class G> bool LockFreeEngine<A, G>::evict_near(std::uint64_t home) const {
+  for (unsigned turn = 0; turn < 2; ++turn) { // the first turn may only clear marks
+    std::uint64_t slot = home;
+    for (std::uint64_t d = 0; d <= g_.max_distance();
+         ++d, slot = slot + 1 == g_.capacity() ? 0 : slot + 1) {
+      if (hand_step(slot) != Step::kPassed) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 // Inserts p's key with the record in `buffer` (filled, private). kKeyIsLive if the key
 // turned out to be live already; the buffer is then still ours.
 template <class A, class G>
 typename LockFreeEngine<A, G>::InsertResult
 LockFreeEngine<A, G>::insert_new(const Probe &p, std::uint32_t buffer, bool timed) const {
+  if (g_.marks() != nullptr &&
+      atomics_.load(entries(), std::memory_order_relaxed) >= g_.evict_at()) {
+    evict_by_hand(); // E2: the table is full; false only if no entry could be freed
+  }
   for (unsigned round = 0;; ++round) {
     std::uint64_t slot = p.home;
     std::uint64_t d = 0;
@@ -714,6 +817,9 @@ LockFreeEngine<A, G>::insert_new(const Probe &p, std::uint32_t buffer, bool time
     }
     if (d > g_.max_distance() && reclaim_near(p.home) != 0) {
       continue; // T2: expired entries held the room, or room appeared: look again
+    }
+    if (d > g_.max_distance() && g_.marks() != nullptr && evict_near(p.home)) {
+      continue; // E2: every slot of the key's was taken; one is free now
     }
     if (d > g_.max_distance()) {
       throw Error(Errc::kTableFull, "set: table is full (no free slot within " +
@@ -745,6 +851,7 @@ LockFreeEngine<A, G>::insert_new(const Probe &p, std::uint32_t buffer, bool time
         if (p.memo != nullptr) {
           p.memo->note(g_.memo_handle(), slot, promoted.epoch(), p.key); // M1: our promote
         }
+        touch(slot);                    // E1: a new entry starts marked
         return InsertResult::kInserted; // linearization point of the insert
       }
     }
@@ -857,6 +964,7 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
           pool.push(old);
           return true;
         }
+        touch(*slot); // E1
         // I2, P3: unpublished by the CAS above; readers catch it by R3. The next write
         // is likely of this one's shape: its lines are the ones to own.
         release(old, lines_written(next->size()));

@@ -2,7 +2,8 @@
 // where each part lies in a mapping (LockFreeGeometry). Private to the library, its tests
 // and bench/'s floor table, which lays out its memory with it.
 //
-//   segment: [SegmentHeader | LockFreeControl | statistics | control words | record buffers]
+//   segment: [SegmentHeader | LockFreeControl | statistics | control words | record buffers
+//             | reference marks (Options::eviction only)]
 //            (statistics: stats_region.hpp, at stats_offset_of())
 //
 //   control word (16 bytes, one per slot, 4 per cache line; changed only by cas128):
@@ -29,6 +30,11 @@
 //     A record with a deadline is published only by a word with `timed` set, and one
 //     without by a word with it clear (T1).
 //     While a buffer is on the free list its first word holds the next free index + 1.
+//
+//   reference marks (a table that evicts: one 8-byte word per slot, after the records):
+//     CLOCK's "used lately" mark of the slot's entry (E1 in lockfree_engine.hpp): 1 when
+//     a read found the entry since the eviction hand last passed, else 0. A hint for the
+//     choice of a victim only: nothing's correctness reads it.
 //
 // All-zero is the empty table: every word kFree with bound 0, the pool's free list empty
 // and its bump counter 0 (no buffer handed out yet), every statistic 0. Creation touches
@@ -191,7 +197,8 @@ struct LockFreeControl {
   std::uint64_t recoveries; // completed recover() runs
   std::uint64_t spares;     // handles holding a spare permit (magazine.hpp, P4)
   std::uint64_t timed;      // not 0 once an entry with a deadline was written (size())
-  std::uint8_t pad1[32];
+  std::uint64_t hand;       // eviction: CLOCK's hand, the next slot to examine (mod capacity)
+  std::uint8_t pad1[24];
 };
 
 static_assert(offsetof(LockFreeControl, pool) == 0 && sizeof(LockFreeControl) == 128,
@@ -249,8 +256,10 @@ struct LockFreeGeometry {
   std::uint32_t max_value_bytes_ = 0;
   std::uint32_t record_bytes_ = 0;
   std::uint32_t buffer_count_ = 0;
-  Magazine *magazine_ = nullptr;  // the handle's spare (magazine.hpp); none: every buffer pooled
-  std::uint64_t memo_handle_ = 0; // the handle's id in key memos (key_memo.hpp); 0: none
+  std::uint64_t *marks_ = nullptr; // reference marks; nullptr: the table does not evict
+  std::uint64_t evict_at_ = 0;     // entries from which an insert evicts (evict_at_for)
+  Magazine *magazine_ = nullptr;   // the handle's spare (magazine.hpp); none: every buffer pooled
+  std::uint64_t memo_handle_ = 0;  // the handle's id in key memos (key_memo.hpp); 0: none
 
   LockFreeControl *control() const noexcept { return control_; }
   Magazine *magazine() const noexcept { return magazine_; }
@@ -258,6 +267,10 @@ struct LockFreeGeometry {
   // A reclaim freed an expired entry (T2). Counted by LockFreeTable's own view of its
   // geometry (stats()); nothing here.
   void note_expired() const noexcept {}
+  // An insert evicted an entry (E2): as note_expired.
+  void note_evicted() const noexcept {}
+  std::uint64_t *marks() const noexcept { return marks_; }
+  std::uint64_t evict_at() const noexcept { return evict_at_; }
   Word128 *words() const noexcept { return words_; }
   std::byte *records() const noexcept { return records_; }
   std::uint64_t capacity() const noexcept { return capacity_; }
@@ -279,6 +292,20 @@ constexpr std::uint64_t records_offset_for(const Layout &lay) {
   return round_up(lay.slots_offset + lay.params.capacity * sizeof(Word128), kCacheLineBytes);
 }
 
+// Where the reference marks start (meaningful for a table with kFlagEvict only).
+constexpr std::uint64_t marks_offset_for(const Layout &lay, std::uint64_t buffers) {
+  return round_up(records_offset_for(lay) + buffers * record_bytes_for(lay.params.max_key_bytes,
+                                                                       lay.params.max_value_bytes),
+                  kCacheLineBytes);
+}
+
+// How many entries a table that evicts holds before an insert evicts one
+// (kEvictLoadPercent of the capacity, at least 1).
+constexpr std::uint64_t evict_at_for(std::uint64_t capacity) {
+  return std::max<std::uint64_t>(1, capacity / 100 * kEvictLoadPercent +
+                                        capacity % 100 * kEvictLoadPercent / 100);
+}
+
 // The geometry of `lay` (as LockFreeTable::layout_for computed it) mapped at `base`.
 inline LockFreeGeometry geometry_of(std::byte *base, const Layout &lay,
                                     std::uint32_t buffer_count) {
@@ -294,6 +321,10 @@ inline LockFreeGeometry geometry_of(std::byte *base, const Layout &lay,
   g.record_bytes_ =
       static_cast<std::uint32_t>(record_bytes_for(g.max_key_bytes_, g.max_value_bytes_));
   g.buffer_count_ = buffer_count;
+  if ((lay.params.flags & kFlagEvict) != 0) {
+    g.marks_ = reinterpret_cast<std::uint64_t *>(base + marks_offset_for(lay, buffer_count));
+    g.evict_at_ = evict_at_for(lay.params.capacity);
+  }
   return g;
 }
 

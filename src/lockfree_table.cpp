@@ -46,6 +46,10 @@ struct LockFreeTableView {
   std::uint64_t memo_handle() const noexcept { return t->memo_handle_; }
   // A reclaim freed an expired entry (T2): the handle's `expirations` count.
   void note_expired() const noexcept { t->stats_->add(stats::kExpirations); }
+  // An insert evicted an entry (E2): the handle's `evictions` count.
+  void note_evicted() const noexcept { t->stats_->add(stats::kEvictions); }
+  std::uint64_t *marks() const noexcept { return t->marks_; }
+  std::uint64_t evict_at() const noexcept { return t->evict_at_; }
 };
 } // namespace shmtable::detail::lockfree
 
@@ -134,8 +138,12 @@ Layout LockFreeTable::layout_for(const TableParams &p) {
       detail::lockfree::stats_offset_of(lay) + sizeof(st::StatsRegion), kCacheLineBytes);
   const std::uint64_t record_bytes =
       detail::lockfree::record_bytes_for(p.max_key_bytes, p.max_value_bytes);
-  const std::uint64_t bytes =
+  std::uint64_t bytes =
       detail::lockfree::records_offset_for(lay) + buffers_for(p.capacity) * record_bytes;
+  if ((p.flags & kFlagEvict) != 0) { // E1: a reference mark per slot, after the records
+    bytes = detail::lockfree::marks_offset_for(lay, buffers_for(p.capacity)) +
+            p.capacity * sizeof(std::uint64_t);
+  }
   if (bytes > kMaxSegmentBytes) {
     throw Error(Errc::kInvalidArgument,
                 "capacity: " + std::to_string(p.capacity) + " slots need " + std::to_string(bytes) +
@@ -159,6 +167,8 @@ Layout LockFreeTable::layout_for(const TableParams &p) {
       detail::lockfree::kBufferShift,
       detail::lockfree::kEpochShift, // M2: what a reservation does to the version
       detail::lockfree::kRecordHeaderBytes,
+      offsetof(LockFreeControl, hand),
+      kEvictLoadPercent,
       3 /* hash: XXH3-64 */};
   lay.abi_signature = XXH64(abi, sizeof abi, 0);
   return lay;
@@ -187,6 +197,8 @@ LockFreeTable::LockFreeTable(const Options &opts)
   record_bytes_ = g.record_bytes();
   buffer_count_ = g.buffer_count();
   max_distance_ = g.max_distance();
+  marks_ = g.marks();
+  evict_at_ = g.evict_at();
   memo_handle_ = detail::lockfree::KeyMemo::new_handle_id();
   stats_ = std::make_unique<st::StatsHandle>();
   stats_->open(reinterpret_cast<st::StatsRegion *>(segment_.base() +

@@ -93,6 +93,11 @@ private:
 
 Layout MutexTable::layout_for(const TableParams &p) {
   detail::check_sizing(p);
+  if ((p.flags & kFlagEvict) != 0) {
+    throw Error(Errc::kInvalidArgument,
+                "eviction: only LockFreeTable evicts; MutexTable keeps fast-shm-cache's "
+                "behaviour, an error on a full table");
+  }
   const std::uint64_t halves = (p.flags & kFlagRobust) != 0 ? 2 : 1;
   Layout lay;
   lay.params = p;

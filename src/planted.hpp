@@ -67,6 +67,11 @@ enum class PlantedBug {
   // is lost. Caught by the Relacy model (suite `model`); the stress harness does not
   // write entries with a deadline yet, so it is planted there only.
   kReclaimStaleWord,
+  // An insert that evicts (E2, lockfree_engine.hpp) takes a kPending reservation for a
+  // victim as readily as a kLive entry: it frees the word and pushes the buffer that the
+  // reservation's owner still holds and goes on filling or publishing, so one buffer
+  // ends up in two places (a value overwritten under a live word, a buffer lost).
+  kEvictPending,
 };
 
 inline constexpr std::string_view kPlantedBugNames[] = {"none",
@@ -79,10 +84,11 @@ inline constexpr std::string_view kPlantedBugNames[] = {"none",
                                                         "cache_by_buffer",
                                                         "reserve_keeps_epoch",
                                                         "no_reader_fence",
-                                                        "reclaim_stale_word"};
+                                                        "reclaim_stale_word",
+                                                        "evict_pending"};
 
 static_assert(std::size(kPlantedBugNames) ==
-                  static_cast<std::size_t>(PlantedBug::kReclaimStaleWord) + 1,
+                  static_cast<std::size_t>(PlantedBug::kEvictPending) + 1,
               "one name for each PlantedBug, in its order");
 
 // The bug this build of the library carries ("none" normally).

@@ -395,7 +395,8 @@ Layout validate(const SegmentHeader &h, std::uint64_t file_bytes, const TablePar
   check_field(loc, "max_key_bytes", h.max_key_bytes, req.max_key_bytes);
   check_field(loc, "max_value_bytes", h.max_value_bytes, req.max_value_bytes);
   check_field(loc, "hash_seed", h.hash_seed, req.hash_seed);
-  for (auto [bit, field] : {std::pair{kFlagPersist, "persist"}, std::pair{kFlagRobust, "robust"}}) {
+  for (auto [bit, field] : {std::pair{kFlagPersist, "persist"}, std::pair{kFlagRobust, "robust"},
+                            std::pair{kFlagEvict, "eviction"}}) {
     if ((compared_flags & bit) != 0 && (h.flags & bit) != (req.flags & bit)) {
       throw Error(Errc::kLayoutMismatch,
                   loc.display + ": " + field + ": the segment has " + describe_flags(h.flags, bit) +
@@ -854,7 +855,9 @@ Segment Segment::attach(const Options &opts, const TableParams &requested, Layou
   }
   TableParams req = requested;
   req.flags |= opts.persist.value_or(false) ? kFlagPersist : 0;
-  const std::uint32_t compared = opts.persist.has_value() ? ~0u : ~kFlagPersist;
+  req.flags |= opts.eviction.value_or(false) ? kFlagEvict : 0;
+  const std::uint32_t compared = (opts.persist.has_value() ? ~0u : ~kFlagPersist) &
+                                 (opts.eviction.has_value() ? ~0u : ~kFlagEvict);
   // Refuses bad sizing before anything is created.
   const bool costly_creation = layout_fn(with_defaults(req)).reserve;
   const auto deadline = Clock::now() + std::chrono::milliseconds(opts.ready_timeout_ms);

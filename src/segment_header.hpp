@@ -17,7 +17,8 @@ namespace shmtable {
 inline constexpr std::uint64_t kMagic = 0x454c4241544d4853ULL;
 
 // Bumped whenever the header or any engine's slot layout changes incompatibly.
-inline constexpr std::uint32_t kFormatVersion = 4; // 3: deadlines; 4: the statistics region
+inline constexpr std::uint32_t kFormatVersion = 5; // 3: deadlines; 4: the statistics region;
+                                                   // 5: eviction (flag, hand, marks)
 
 // The header occupies the first kHeaderBytes of a segment; engine areas start after it.
 inline constexpr std::size_t kHeaderBytes = 256;

@@ -38,4 +38,9 @@ inline constexpr std::size_t kMaxNameBytes = 200;
 // never wraps.
 inline constexpr std::chrono::nanoseconds kMaxTtl = std::chrono::hours(24 * 365 * 100);
 
+// A table opened with Options::eviction counts as full, and starts evicting, once it
+// holds this percentage of its capacity: beyond it, linear probing's scans for absent
+// keys grow long (about 1/(1 - load)^2 / 2 slots), and every get of a missing key pays.
+inline constexpr std::uint64_t kEvictLoadPercent = 90;
+
 } // namespace shmtable

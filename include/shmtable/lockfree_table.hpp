@@ -209,7 +209,9 @@ private:
   std::uint32_t record_bytes_ = 0;
   std::uint32_t buffer_count_ = 0;
   std::uint64_t max_distance_ = 0;
-  bool vector_load_ = false; // control_load() == kVector
+  std::uint64_t *marks_ = nullptr; // Options::eviction: the reference marks; else nullptr
+  std::uint64_t evict_at_ = 0;     // Options::eviction: entries from which inserts evict
+  bool vector_load_ = false;       // control_load() == kVector
   // This handle's spare record buffer (src/magazine.hpp); on the heap so that the handle
   // stays movable.
   std::unique_ptr<detail::lockfree::Magazine> magazine_;

@@ -46,6 +46,17 @@ struct Options {
   // that does not care can open a table of either kind.
   std::optional<bool> persist = false;
 
+  // false (the default, as in fast-shm-cache): a set of a new key into a full table
+  // fails with Errc::kTableFull. true: it evicts an entry instead, chosen by CLOCK (an
+  // approximation of least-recently-used: a reference mark per slot that a read sets
+  // only when it is clear, and that eviction clears as it passes) — LockFreeTable only
+  // (MutexTable refuses it, naming the field). A table that evicts counts as full at
+  // kEvictLoadPercent of its capacity, where it starts evicting; the entries evicted are
+  // counted in stats().evictions. std::nullopt: whatever an existing segment has (false
+  // when creating). A table property: written by the creator, compared when set, like
+  // `persist`.
+  std::optional<bool> eviction = false;
+
   unsigned mode = kDefaultMode; // permission bits of a created segment (umask ignored)
   OpenMode open_mode = OpenMode::kOpenOrCreate;
 

@@ -53,6 +53,7 @@ std::string_view to_string(EngineKind engine) noexcept;
 // and names the option behind each in its refusal.
 inline constexpr std::uint32_t kFlagPersist = 1u << 0; // Options::persist
 inline constexpr std::uint32_t kFlagRobust = 1u << 1;  // Options::robust (MutexTable)
+inline constexpr std::uint32_t kFlagEvict = 1u << 2;   // Options::eviction
 
 // The parameters a table is created with; stored in the header.
 struct TableParams {

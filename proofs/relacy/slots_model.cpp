@@ -78,9 +78,9 @@ struct FakeSegment {
   std::vector<std::byte> bytes;
   LockFreeGeometry g;
 
-  explicit FakeSegment(std::uint64_t capacity) {
+  explicit FakeSegment(std::uint64_t capacity, std::uint32_t flags = 0) {
     const shmtable::Layout lay = shmtable::LockFreeTable::layout_for(shmtable::TableParams{
-        shmtable::EngineKind::kLockFree, 0, capacity, kMaxKeyBytes, kMaxValueBytes, kSeed});
+        shmtable::EngineKind::kLockFree, flags, capacity, kMaxKeyBytes, kMaxValueBytes, kSeed});
     bytes.resize(lay.total_bytes + 64);
     auto *base = bytes.data() + (64 - reinterpret_cast<std::uintptr_t>(bytes.data()) % 64);
     g = shmtable::detail::lockfree::geometry_of(base, lay, kBuffers);
@@ -99,7 +99,9 @@ struct Shadows {
   rl::atomic<std::uint64_t> recoveries;
   rl::atomic<std::uint64_t> spares;
   rl::atomic<std::uint64_t> timed;
-  rl::atomic<std::uint64_t> pool_out; // buffers out of the pool, for stats() (L1)
+  rl::atomic<std::uint64_t> pool_out;         // buffers out of the pool, for stats() (L1)
+  rl::atomic<std::uint64_t> hand;             // eviction: CLOCK's hand (E2)
+  rl::atomic<std::uint64_t> marks[kMaxSlots]; // eviction: reference marks (E1)
   // The table clock, as the model's threads see it (the engine reads it only for an
   // entry whose word is `timed`). A constant unless a test advances it.
   std::uint64_t now = 1;
@@ -118,6 +120,10 @@ struct Shadows {
     spares($).store(0, rl::mo_relaxed);
     timed($).store(0, rl::mo_relaxed);
     pool_out($).store(0, rl::mo_relaxed);
+    hand($).store(0, rl::mo_relaxed);
+    for (auto &m : marks) {
+      m($).store(0, rl::mo_relaxed);
+    }
   }
 
   rl::atomic<Shadow128> &word(const Word128 *w) {
@@ -144,6 +150,12 @@ struct Shadows {
     }
     if (p == &g->control()->pool_out) {
       return pool_out;
+    }
+    if (p == &g->control()->hand) {
+      return hand;
+    }
+    if (g->marks() != nullptr && p >= g->marks() && p < g->marks() + g->capacity()) {
+      return marks[p - g->marks()];
     }
     const std::ptrdiff_t off = reinterpret_cast<const std::byte *>(p) - g->records();
     const bool in_records =
@@ -251,7 +263,8 @@ using Engine = shmtable::detail::lockfree::LockFreeEngine<RelacyAtomics>;
 struct Fixture {
   FakeSegment two{2};
   FakeSegment four{4};
-  std::string k;      // the hot key
+  FakeSegment two_evicting{2, shmtable::kFlagEvict}; // evicts from its first entry on (E2)
+  std::string k;                                     // the hot key
   std::string k_home; // another key with k's home in the 2-slot table
   std::string k_twin; // another key with k's home and fingerprint: told apart by its record
   std::string n0 = "new0", n1 = "new1"; // two more keys (every key's window in 2 slots is both)
@@ -893,6 +906,71 @@ struct ReclaimNearRace : rl::test_suite<ReclaimNearRace, 2>, Model {
   }
 };
 
+// Eviction (E2) against a reader and a recycler: the 2-slot evicting table (it is full
+// from one entry on) holds k; thread 0 inserts n0, so its hand passes k (clearing the
+// mark k's insert set, E1) and evicts it, freeing k's buffer to the pool; thread 1
+// reads k; thread 2 inserts n1, evicting whatever the hand meets unmarked, and may fill
+// k's freed buffer while thread 1 still copies it. The reader sees k whole or absent
+// (R3), and every buffer is in one place at the end.
+struct EvictGet : rl::test_suite<EvictGet, 3>, Model {
+  bool full[2] = {false, false};
+  EvictGet() : Model(fx->two_evicting) {}
+  void before() {
+    sh.zero();
+    full[0] = full[1] = false;
+    engine.set(fx->k, value_of('A'));
+  }
+  void thread(unsigned i) {
+    if (i == 1) {
+      const bool value_is_whole = whole_or_absent(engine.get(fx->k), "A");
+      RL_ASSERT(value_is_whole);
+    } else {
+      const unsigned t = i == 0 ? 0 : 1;
+      full[t] = table_full_from(
+          [&] { engine.set(t == 0 ? fx->n0 : fx->n1, value_of(t == 0 ? 'C' : 'D')); });
+    }
+  }
+  void after() {
+    RL_ASSERT(whole_or_absent(engine.get(fx->k), "A"));
+    RL_ASSERT(whole_or_absent(engine.get(fx->n0), "C") && whole_or_absent(engine.get(fx->n1), "D"));
+    // The later of the two inserts evicted before it inserted, and nothing evicts after
+    // it: its key stays, unless it was refused.
+    const bool last_insert_kept =
+        engine.get(fx->n0).has_value() || engine.get(fx->n1).has_value() || full[0] || full[1];
+    RL_ASSERT(last_insert_kept);
+    RL_ASSERT(engine.size() <= 2);
+    const bool pool_whole = pool_accounted();
+    RL_ASSERT(pool_whole);
+  }
+};
+
+// Eviction against an update that may become an insert: the 2-slot evicting
+// table holds k; thread 0 inserts n0 (evicting), thread 1 updates k (in place, or as a
+// new insert once k is evicted, evicting in turn), so the hand may meet the other
+// thread's kPending reservation, which it must pass (E2: its owner holds its buffer).
+// The planted bug evict_pending frees the reservation and pushes the owner's buffer: a
+// buffer in two places.
+struct EvictUpdateRace : rl::test_suite<EvictUpdateRace, 2>, Model {
+  bool full[2] = {false, false};
+  EvictUpdateRace() : Model(fx->two_evicting) {}
+  void before() {
+    sh.zero();
+    full[0] = full[1] = false;
+    engine.set(fx->k, value_of('A'));
+  }
+  void thread(unsigned i) {
+    full[i] =
+        table_full_from([&] { engine.set(i == 0 ? fx->n0 : fx->k, value_of(i == 0 ? 'C' : 'B')); });
+  }
+  void after() {
+    RL_ASSERT(whole_or_absent(engine.get(fx->n0), "C"));
+    RL_ASSERT(whole_or_absent(engine.get(fx->k), "B")); // A is gone: overwritten or evicted
+    RL_ASSERT(live_copies(fx->k) <= 1);
+    const bool pool_whole = pool_accounted();
+    RL_ASSERT(pool_whole);
+  }
+};
+
 // ---- Driver --------------------------------------------------------------------------------
 
 struct TestCase {
@@ -930,6 +1008,8 @@ const TestCase kTests[] = {
     {"cas_expired_race", 2, 400000, 3, &rl::simulate<CasExpiredRace>},
     {"insert_over_expired_race", 2, 400000, 3, &rl::simulate<InsertOverExpiredRace>},
     {"reclaim_near_race", 2, 400000, 3, &rl::simulate<ReclaimNearRace>},
+    {"evict_get", 3, 400000, 0, &rl::simulate<EvictGet>},
+    {"evict_update_race", 2, 400000, 3, &rl::simulate<EvictUpdateRace>},
 };
 
 struct NullBuf : std::streambuf {

@@ -21,6 +21,7 @@ Options requested_options(const Args &a) {
       static_cast<std::uint32_t>(a.number("max-value-bytes", 1, kMaxValueBytesLimit).value_or(0));
   o.hash_seed = a.number("hash-seed").value_or(0);
   o.persist = std::nullopt; // the table's own
+  o.eviction = std::nullopt;
   return o;
 }
 
@@ -108,6 +109,7 @@ Opened open_table(const Args &a, bool may_create) {
   // Another process created it meanwhile: open that one, as any opener would.
   o.open_mode = OpenMode::kOpen;
   o.persist = std::nullopt;
+  o.eviction = std::nullopt;
   Opened opened = open_as(engine, o);
   opened.before = look(a);
   return opened;
