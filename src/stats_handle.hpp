@@ -2,9 +2,9 @@
 // each of its threads finds its own, and the sums stats() reads. Process-private.
 //
 // A thread finds its stripe for a handle through one trivially destructible
-// thread_local (a pointer, as writer_thread.hpp keeps its own: one __tls_get_addr per
-// count) to a small table keyed by the handle's process-unique id; the first count of a
-// (handle, thread) claims a stripe (slow path, under the handle's mutex). A handle
+// thread_local (a pointer, initial-exec as writer_thread.hpp's and for the same reasons:
+// one %fs-relative load per count) to a small table keyed by the handle's process-unique id; the
+// first count of a (handle, thread) claims a stripe (slow path, under the handle's mutex). A handle
 // opened with Options::one_thread counts into its home stripe, found in the handle
 // itself: no thread-local lookup at all.
 //
@@ -58,7 +58,7 @@ private:
     std::unique_ptr<StatsThread> state;
     ~Owner();
   };
-  static inline thread_local StatsThread *current_ = nullptr;
+  [[gnu::tls_model("initial-exec")]] static inline thread_local StatsThread *current_ = nullptr;
   static inline thread_local bool gone_ = false;
 };
 
