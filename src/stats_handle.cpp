@@ -70,13 +70,13 @@ StatsThread::~StatsThread() {
 }
 
 StatsThread::Owner::~Owner() {
-  current_ = &none_;
+  current_ = &empty_stats_thread.table;
   gone_ = true;
   state.reset();
 }
 
 StatsThread &StatsThread::get() {
-  if (current_ == &none_) {
+  if (current_ == &empty_stats_thread.table) {
     if (gone_) {
       // A count from a thread_local destructor that runs after the Owner's: this last
       // table is never freed (as WriterThread's).

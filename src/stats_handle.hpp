@@ -64,14 +64,21 @@ private:
     std::unique_ptr<StatsThread> state;
     ~Owner();
   };
-  static StatsThread none_; // the empty table: never written
   [[gnu::tls_model("initial-exec")]] static thread_local StatsThread *current_;
   static inline thread_local bool gone_ = false;
 };
-constinit inline StatsThread StatsThread::none_{};
+// The empty table that current() gives before a thread's first count: constant-
+// initialized, never written, and never destroyed (a thread may still count while static
+// destructors run).
+union EmptyStatsThread {
+  StatsThread table;
+  constexpr EmptyStatsThread() : table() {}
+  ~EmptyStatsThread() {}
+};
+constinit inline EmptyStatsThread empty_stats_thread;
 [[gnu::tls_model(
     "initial-exec")]] constinit inline thread_local StatsThread *StatsThread::current_ =
-    &StatsThread::none_;
+    &empty_stats_thread.table;
 
 class StatsHandle {
 public:
