@@ -209,7 +209,8 @@ private:
     std::string_view key;
     std::uint64_t home;
     std::uint64_t fp;
-    std::uint32_t nwords; // words_for(key.size())
+    std::uint64_t live_bits; // live_key_bits(fp): find()'s one compare per word
+    std::uint32_t nwords;    // words_for(key.size())
     // A write's: its thread's key memo (key_memo.hpp), or null (reads, and handles
     // without one). A visit without a sink consults it; a write's successes feed it.
     KeyMemo *memo = nullptr;
@@ -370,9 +371,11 @@ private:
            load_word(words + full) == p.key_word(static_cast<std::uint32_t>(full));
   }
   // With `expired`, the key's expired entry is Found::kLive with *expired set (a write
-  // overwrites or frees it); without, it is Found::kNo (T2).
+  // overwrites or frees it); without, it is Found::kNo (T2). With `live_only` (find()'s:
+  // a constant once inlined) a kPending word of the key is Found::kNo, decided from the
+  // word alone with the rest.
   [[gnu::always_inline]] Found visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *sink,
-                                     bool *expired = nullptr) const;
+                                     bool *expired = nullptr, bool live_only = false) const;
 
   // With `expired`, a slot whose entry is the key's but expired is returned too, and
   // *expired set; without, it is a miss.
@@ -446,6 +449,7 @@ LockFreeEngine<A, G>::probe_for(std::string_view key) const {
   const std::uint64_t h = key_hash(key.data(), key.size(), g_.hash_seed());
   p.home = home_of(h, g_.capacity());
   p.fp = fingerprint_of(h);
+  p.live_bits = live_key_bits(p.fp);
   p.nwords = words_for(static_cast<std::uint32_t>(key.size()));
   return p;
 }
@@ -457,13 +461,15 @@ LockFreeEngine<A, G>::probe_for(std::string_view key) const {
 // there. On return `c` is the validated control word.
 template <class A, class G>
 inline typename LockFreeEngine<A, G>::Found
-LockFreeEngine<A, G>::visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *sink,
-                            bool *expired) const {
+LockFreeEngine<A, G>::visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *sink, bool *expired,
+                            bool live_only) const {
   for (;; c.w = atomics_.load128(word(slot))) { // a failed R3 re-reads the word (R1)
-    const std::uint64_t state = c.state();
-    if (state == kFree || c.fingerprint() != p.fp) {
-      return Found::kNo; // decided from the word alone, which load128 read atomically
+    // Decided from the word alone, which load128 read atomically: a word that is not the
+    // key's (by its fingerprint), or (live_only) not kLive, is not the key's live slot.
+    if (live_only ? !c.live_with(p.live_bits) : c.state() == kFree || c.fingerprint() != p.fp) {
+      return Found::kNo;
     }
+    const std::uint64_t state = live_only ? kLive : c.state();
     // The one bounds check of this validated word: every index below derives from it or
     // from the table's own geometry.
     if (c.buffer() >= g_.buffer_count()) {
@@ -488,10 +494,15 @@ LockFreeEngine<A, G>::visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *s
     const std::uint64_t head = load_word(rec);
     bool match = record_key_len(head) == p.key.size() && key_matches(rec + kKeyWord, p);
     // T1, T2: only a timed word's record has a deadline to read (R2, validated by R3
-    // with the rest), and only then is the clock read. An expired value is not copied.
-    bool gone = false; // T2: the key's entry, expired: never copied
+    // with the rest), and only then is the clock read. An expired value is not copied: a
+    // read's is no match (a miss once R3 validates it), a write's is `gone`.
+    bool gone = false; // T2: the key's entry, expired, for a write (never for a read)
     if (c.timed() && match && state == kLive && deadline_passed(rec)) [[unlikely]] {
-      gone = true;
+      if (expired == nullptr) {
+        match = false;
+      } else {
+        gone = true;
+      }
     }
     if (match && state == kLive && sink != nullptr && !gone) {
       const std::size_t len = std::min<std::uint64_t>(record_value_len(head), g_.max_value_bytes());
@@ -536,9 +547,6 @@ LockFreeEngine<A, G>::visit(std::uint64_t slot, const Probe &p, Ctrl &c, Sink *s
         p.memo->note(g_.memo_handle(), slot, c.epoch(), p.key); // M1: a validated read
       }
       if (gone) [[unlikely]] {
-        if (expired == nullptr) {
-          return Found::kNo; // a read: absent (T2)
-        }
         *expired = true; // a write: the key's one live slot (I3), absent (T2)
         return Found::kLive;
       }
@@ -556,7 +564,7 @@ inline std::optional<std::uint64_t> LockFreeEngine<A, G>::find(const Probe &p, C
                                                                bool *expired) const {
   c.w = atomics_.load128(word(p.home)); // R1 of the home word
   const std::uint64_t bound = c.bound();
-  if (visit(p.home, p, c, sink, expired) == Found::kLive) {
+  if (visit(p.home, p, c, sink, expired, /*live_only=*/true) == Found::kLive) {
     if (expired == nullptr) {
       touch(p.home); // E1: a read's hit
     }
@@ -566,7 +574,7 @@ inline std::optional<std::uint64_t> LockFreeEngine<A, G>::find(const Probe &p, C
   for (std::uint64_t d = 1; d <= bound; ++d) {
     slot = slot + 1 == g_.capacity() ? 0 : slot + 1;
     c.w = atomics_.load128(word(slot)); // R1
-    if (visit(slot, p, c, sink, expired) == Found::kLive) {
+    if (visit(slot, p, c, sink, expired, /*live_only=*/true) == Found::kLive) {
       if (expired == nullptr) {
         touch(slot); // E1: a read's hit
       }

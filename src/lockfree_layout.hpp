@@ -105,6 +105,11 @@ constexpr std::uint64_t fingerprint_of(std::uint64_t hash) noexcept {
   return hash >> (64 - kFpBits);
 }
 
+// The fields of a word that say "kLive with fingerprint fp" (all in hi's low 32 bits),
+// and their value for fp: a read decides both from a word by one masked compare.
+inline constexpr std::uint64_t kLiveKeyFields = kFpField | kStateField;
+constexpr std::uint64_t live_key_bits(std::uint64_t fp) noexcept { return fp << kFpShift | kLive; }
+
 // A key's home slot: the hash's other 49 bits, scaled to [0, capacity) by one multiply
 // (the high half of a 64 x 64-bit product; multiply-shift range reduction) rather than
 // `hash % capacity`, whose `div` is about 15 cycles of latency on every operation. The
@@ -145,6 +150,8 @@ struct Ctrl {
   std::uint64_t fingerprint() const { return (w.hi >> kFpShift) & kFpMax; }
   std::uint32_t buffer() const { return static_cast<std::uint32_t>(w.hi >> kBufferShift); }
   bool timed() const { return (w.hi & kTimedField) != 0; }
+  // Whether the word is kLive with the fingerprint of live_key_bits(fp) == `bits`.
+  bool live_with(std::uint64_t bits) const { return (w.hi & kLiveKeyFields) == bits; }
 
   // The same slot holding (state, fp, buffer, timed), bound kept, version + 1 (W1).
   Ctrl with_entry(std::uint64_t state, std::uint64_t fp, std::uint32_t buffer,

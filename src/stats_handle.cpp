@@ -70,13 +70,13 @@ StatsThread::~StatsThread() {
 }
 
 StatsThread::Owner::~Owner() {
-  current_ = nullptr;
+  current_ = &empty_stats_thread.table;
   gone_ = true;
   state.reset();
 }
 
 StatsThread &StatsThread::get() {
-  if (current_ == nullptr) {
+  if (current_ == &empty_stats_thread.table) {
     if (gone_) {
       // A count from a thread_local destructor that runs after the Owner's: this last
       // table is never freed (as WriterThread's).
@@ -94,7 +94,7 @@ void StatsHandle::open(StatsRegion *region, std::uint64_t handle_id, bool counti
                        bool home) {
   region_ = region;
   id_ = handle_id;
-  counting_ = counting;
+  entry_offset_ = (handle_id & (StatsThread::kEntries - 1)) * sizeof(StatsThread::Entry);
   claims_ = std::make_shared<Claims>();
   claims_->region = region;
   claims_->owner = owner_word(static_cast<std::uint32_t>(::getpid()), handle_id);
@@ -104,12 +104,26 @@ void StatsHandle::open(StatsRegion *region, std::uint64_t handle_id, bool counti
     claims_->held.push_back(home_);
   }
   own_ = one_thread ? home_ : nullptr;
+  // A one-thread handle that found no home stripe counts as any other does.
+  mode_ = !counting ? Mode::kOff : own_ != nullptr ? Mode::kOwn : Mode::kThreads;
+}
+
+void StatsHandle::add_slow(Counter c, std::uint64_t n) const noexcept {
+  Stripe *s = thread_stripe_slow();
+  if (s == &region_->overflow) { // shared by every thread without a stripe (H2)
+    std::atomic_ref<std::uint64_t>(s->counts[c]).fetch_add(n, std::memory_order_relaxed); // S1
+  } else {
+    add_own(s, c, n);
+  }
 }
 
 Stripe *StatsHandle::thread_stripe_slow() const noexcept {
   try {
     StatsThread &t = StatsThread::get();
     StatsThread::Entry &e = t.entries[id_ & (StatsThread::kEntries - 1)];
+    if (e.handle == (id_ | StatsThread::kOverflow)) {
+      return &region_->overflow; // H2: for as long as the thread caches it
+    }
     give_back(e); // another handle's, or none (H1)
     Stripe *s = &region_->overflow;
     {
@@ -124,7 +138,7 @@ Stripe *StatsHandle::thread_stripe_slow() const noexcept {
         }
       }
     }
-    e.handle = id_;
+    e.handle = s == &region_->overflow ? id_ | StatsThread::kOverflow : id_;
     e.stripe = s;
     e.claims = claims_;
     return s;
@@ -147,7 +161,7 @@ void StatsHandle::close() noexcept {
   claims_->closed = true;
   own_ = nullptr;
   home_ = nullptr;
-  counting_ = false;
+  mode_ = Mode::kOff;
 }
 
 void StatsHandle::free_others_alone() const noexcept {

@@ -2,9 +2,9 @@
 // each of its threads finds its own, and the sums stats() reads. Process-private.
 //
 // A thread finds its stripe for a handle through one trivially destructible
-// thread_local (a pointer, as writer_thread.hpp keeps its own: one __tls_get_addr per
-// count) to a small table keyed by the handle's process-unique id; the first count of a
-// (handle, thread) claims a stripe (slow path, under the handle's mutex). A handle
+// thread_local (a pointer, initial-exec as writer_thread.hpp's and for the same reasons:
+// one %fs-relative load per count) to a small table keyed by the handle's process-unique id; the
+// first count of a (handle, thread) claims a stripe (slow path, under the handle's mutex). A handle
 // opened with Options::one_thread counts into its home stripe, found in the handle
 // itself: no thread-local lookup at all.
 //
@@ -42,15 +42,21 @@ struct Claims {
 // A thread's stripes, one per handle it counted for lately.
 struct StatsThread {
   struct Entry {
-    std::uint64_t handle = 0; // 0: empty (handle ids start at 1)
+    // 0: empty (handle ids start at 1); a handle's id: its stripe, counted with a plain
+    // store (S1); the id | kOverflow: the overflow stripe (H2), which no plain store
+    // touches, so the data path, which matches the id alone, never meets it.
+    std::uint64_t handle = 0;
     Stripe *stripe = nullptr;
     std::shared_ptr<Claims> claims;
   };
-  static constexpr std::size_t kEntries = 4; // a power of two
+  static constexpr std::uint64_t kOverflow = std::uint64_t{1} << 63; // above every id
+  static constexpr std::size_t kEntries = 4;                         // a power of two
   Entry entries[kEntries];
 
   ~StatsThread();
-  static StatsThread *current() noexcept { return current_; }
+  // Never null: a thread that has not counted yet (or whose table is gone) sees an empty
+  // table, which matches no handle, so the data path tests no pointer.
+  static const StatsThread *current() noexcept { return current_; }
   static StatsThread &get();
 
 private:
@@ -58,9 +64,21 @@ private:
     std::unique_ptr<StatsThread> state;
     ~Owner();
   };
-  static inline thread_local StatsThread *current_ = nullptr;
+  [[gnu::tls_model("initial-exec")]] static thread_local StatsThread *current_;
   static inline thread_local bool gone_ = false;
 };
+// The empty table that current() gives before a thread's first count: constant-
+// initialized, never written, and never destroyed (a thread may still count while static
+// destructors run).
+union EmptyStatsThread {
+  StatsThread table;
+  constexpr EmptyStatsThread() : table() {}
+  ~EmptyStatsThread() {}
+};
+constinit inline EmptyStatsThread empty_stats_thread;
+[[gnu::tls_model(
+    "initial-exec")]] constinit inline thread_local StatsThread *StatsThread::current_ =
+    &empty_stats_thread.table;
 
 class StatsHandle {
 public:
@@ -78,17 +96,17 @@ public:
 
   // Counts n of counter c for this handle's calling thread (S1).
   [[gnu::always_inline]] void add(Counter c, std::uint64_t n = 1) const noexcept {
-    if (!counting_) {
-      return;
-    }
-    Stripe *s = own_ != nullptr ? own_ : thread_stripe();
-    std::atomic_ref<std::uint64_t> count(s->counts[c]);
-    if (s == &region_->overflow) [[unlikely]] {      // the overflow stripe: shared (H2)
-      count.fetch_add(n, std::memory_order_relaxed); // a count, guarding no data (S1)
-    } else {
-      // Relaxed load and store: this thread is the stripe's only writer (S1, H1), and
-      // the reads that sum it need no order (statistics).
-      count.store(count.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    if (mode_ == Mode::kThreads) [[likely]] {
+      // The calling thread's entry for this handle: its own stripe if the id matches.
+      const auto &e = *reinterpret_cast<const StatsThread::Entry *>(
+          reinterpret_cast<const char *>(StatsThread::current()->entries) + entry_offset_);
+      if (e.handle == id_) [[likely]] {
+        add_own(e.stripe, c, n);
+      } else {
+        add_slow(c, n);
+      }
+    } else if (mode_ == Mode::kOwn) {
+      add_own(own_, c, n);
     }
   }
 
@@ -98,21 +116,24 @@ public:
   void free_others_alone() const noexcept;
 
 private:
-  [[gnu::always_inline]] Stripe *thread_stripe() const noexcept {
-    const StatsThread *t = StatsThread::current();
-    if (t != nullptr) [[likely]] {
-      const StatsThread::Entry &e = t->entries[id_ & (StatsThread::kEntries - 1)];
-      if (e.handle == id_) [[likely]] {
-        return e.stripe;
-      }
-    }
-    return thread_stripe_slow();
+  // Not counting (Options::stats off, or closed); counting into the calling thread's
+  // stripe; counting into own_ (Options::one_thread).
+  enum class Mode : std::uint8_t { kOff, kThreads, kOwn };
+  // A stripe that only the calling thread writes now (S1, H1).
+  [[gnu::always_inline]] static void add_own(Stripe *s, Counter c, std::uint64_t n) noexcept {
+    std::atomic_ref<std::uint64_t> count(s->counts[c]);
+    // Relaxed load and store: this thread is the stripe's only writer (S1, H1), and the
+    // reads that sum it need no order (statistics).
+    count.store(count.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
-  [[gnu::noinline, gnu::cold]] Stripe *thread_stripe_slow() const noexcept;
+  // The count of a thread with no entry for this handle yet, or one for the overflow.
+  [[gnu::noinline, gnu::cold]] void add_slow(Counter c, std::uint64_t n) const noexcept;
+  Stripe *thread_stripe_slow() const noexcept;
 
   StatsRegion *region_ = nullptr;
   std::uint64_t id_ = 0;
-  bool counting_ = false;
+  std::size_t entry_offset_ = 0; // of the handle's entry in a StatsThread's, in bytes
+  Mode mode_ = Mode::kOff;
   Stripe *own_ = nullptr;  // one_thread: the home stripe, for every count
   Stripe *home_ = nullptr; // claimed at open
   std::shared_ptr<Claims> claims_;
