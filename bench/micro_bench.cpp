@@ -17,6 +17,12 @@
 //            16/64, by handles that count in the shared statistics (the default) and by
 //            handles opened with Options::stats = false (engine names ending NoStats):
 //            what counting costs
+//   evict:   a table made with Options::eviction against one without (LockFreeEvicting,
+//            LockFree), 16 Ki slots, 16/64 B: a get hit at load 75 % (below the fill
+//            level, nothing evicted: what the reference mark's check costs a read), and
+//            a set of a new key into the full evicting table, which evicts one entry,
+//            against an insert and an erase on the other (BM_InsertEvict, BM_InsertErase,
+//            load 90 %)
 // Multi-threaded runs share one table; thread 0 builds it before the timing loop (whose
 // start is a barrier for all threads) and drops it after.
 #include <unistd.h>
@@ -61,7 +67,7 @@ Shape shape_of(const benchmark::State &s) {
 
 template <class Table> struct ShmEngine {
   static std::unique_ptr<Table> make(const Shape &s, const char *tag, bool robust,
-                                     bool stats = true) {
+                                     bool stats = true, bool eviction = false) {
     shmtable::Options o;
     // A name of its own for every table (pid and a counter): the big tables of the /batch/
     // benchmarks stay open while others are made, and must never be attached by them.
@@ -73,6 +79,7 @@ template <class Table> struct ShmEngine {
     o.max_value_bytes = s.value_bytes;
     o.robust = robust;
     o.stats = stats;
+    o.eviction = eviction;
     return std::make_unique<Table>(o);
   }
 };
@@ -111,6 +118,15 @@ struct FaithfulMutexNoStats {
   static constexpr bool kThreads = true;
   static std::unique_ptr<Table> make(const Shape &s) {
     return ShmEngine<Table>::make(s, "mxns", false, false);
+  }
+};
+
+// The lock-free engine on a table that evicts (Options::eviction).
+struct LockFreeEvicting {
+  using Table = shmtable::LockFreeTable;
+  static constexpr bool kThreads = true;
+  static std::unique_ptr<Table> make(const Shape &s) {
+    return ShmEngine<Table>::make(s, "lfev", false, true, true);
   }
 };
 
@@ -291,6 +307,23 @@ template <class E> void BM_InsertErase(benchmark::State &state) {
     i = (i + 1) % fresh.size();
   }
   teardown<E>(state, 2);
+}
+
+// A fresh key set into a table at its fill level (one that evicts: load 90 %), so each
+// set evicts an entry: one operation per iteration, to set beside BM_InsertErase's two.
+// The fresh keys come round again only after many turns of the hand: by then each is
+// evicted, and its set is an insert again.
+template <class E> void BM_InsertEvict(benchmark::State &state) {
+  auto &t = setup<E>(state, false);
+  const auto fresh =
+      make_keys(65536, shape_of(state).key_bytes, static_cast<char>('A' + state.thread_index()));
+  const std::string value(shape_of(state).value_bytes, 'n');
+  std::size_t i = 0;
+  for (auto _ : state) {
+    t->set(fresh[i], value);
+    i = i + 1 == fresh.size() ? 0 : i + 1;
+  }
+  teardown<E>(state);
 }
 
 template <class E> void BM_Add(benchmark::State &state) {
@@ -539,6 +572,20 @@ SHMTABLE_TTL(BM_SetUpdateTimed);
 
 SHMTABLE_STATS(BM_GetHit);
 SHMTABLE_STATS(BM_SetUpdate);
+
+// Eviction on and off, in pairs.
+void evict_get_sweep(benchmark::internal::Benchmark *b) { b->Args({16384, 75, 16, 64}); }
+void evict_full_sweep(benchmark::internal::Benchmark *b) { b->Args({16384, 90, 16, 64}); }
+BENCHMARK_TEMPLATE(BM_GetHit, LockFree)->Name("BM_GetHitLockFree/evict")->Apply(evict_get_sweep);
+BENCHMARK_TEMPLATE(BM_GetHit, LockFreeEvicting)
+    ->Name("BM_GetHitLockFreeEvicting/evict")
+    ->Apply(evict_get_sweep);
+BENCHMARK_TEMPLATE(BM_InsertErase, LockFree)
+    ->Name("BM_InsertEraseLockFree/evict")
+    ->Apply(evict_full_sweep);
+BENCHMARK_TEMPLATE(BM_InsertEvict, LockFreeEvicting)
+    ->Name("BM_InsertEvictLockFreeEvicting/evict")
+    ->Apply(evict_full_sweep);
 
 BENCHMARK_TEMPLATE(BM_GetSingle, LockFree)->Name("BM_GetSingleLockFree/batch")->Apply(batch_sweep);
 BENCHMARK(BM_GetManyLockFree)->Name("BM_GetManyLockFree/batch")->Apply(batch_sweep);

@@ -257,6 +257,22 @@ def stats_table(micro):
     return lines if len(lines) > 2 else []
 
 
+def evict_table(micro):
+    """ns per operation on a table that evicts (Options::eviction) and one that does not."""
+    lines = ["| operation (16384 slots, 16/64 B) | without eviction ns | with eviction ns | "
+             "with ÷ without |", "|---|---|---|---|"]
+    pairs = (("get hit, load 75 % (nothing evicted)", "BM_GetHitLockFree/evict/16384/75/16/64",
+              "BM_GetHitLockFreeEvicting/evict/16384/75/16/64"),
+             ("a new key at load 90 %: insert + erase, against an insert that evicts",
+              "BM_InsertEraseLockFree/evict/16384/90/16/64",
+              "BM_InsertEvictLockFreeEvicting/evict/16384/90/16/64"))
+    for what, off_name, on_name in pairs:
+        off, on = micro.get(off_name), micro.get(on_name)  # ns per iteration
+        if off and on:
+            lines.append(f"| {what} | {off:.1f} | {on:.1f} | {on / off:.2f}x |")
+    return lines if len(lines) > 2 else []
+
+
 def targets(summary, micro_rows, micro=None):
     """The targets of the issue "The lock-free engine earns its name", with verdicts."""
     out = ["| target | measured | verdict |", "|---|---|---|"]
@@ -432,6 +448,10 @@ def main():
     if micro and stats_table(micro):
         md += ["## What the shared statistics cost (micro_bench, CPU time)", ""]
         md += stats_table(micro) + [""]
+    if micro and evict_table(micro):
+        md += ["## What eviction costs (micro_bench, CPU time, lock-free engine; per "
+               "iteration)", ""]
+        md += evict_table(micro) + [""]
     for dist in dists:
         md += [f"## Latency ({dist}; 1 operation in {meta['sample_every']} timed)", "",
                latency_table(summary, dist), ""]

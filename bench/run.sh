@@ -76,7 +76,7 @@ else
   ycsb=(--dists "${dists:-zipfian}" --rounds "${rounds:-5}" --seconds "${seconds:-0.25}")
   # The warm-up: the first repetitions of the 16 Mi-slot (GB-sized) tables ran 3-5x slower
   # than the rest; 0.2 s of warm-up per run made them agree.
-  micro=(--benchmark_filter='/sizes/|/batch/|/ttl/|/stats/' --benchmark_min_time=0.1 --benchmark_repetitions=5
+  micro=(--benchmark_filter='/sizes/|/batch/|/ttl/|/stats/|/evict/' --benchmark_min_time=0.1 --benchmark_repetitions=5
          --benchmark_enable_random_interleaving=true --benchmark_min_warmup_time=0.2)
 fi
 

@@ -75,7 +75,9 @@ public:
   // Errc::kTableFull if a new key finds no free slot within its probe limit, or no free
   // record buffer (papers/protocol.md, "Capacity"). Fullness is physical, as seen at that
   // moment: slots reserved by other inserters count as taken, even those whose inserters
-  // withdraw a moment later.
+  // withdraw a moment later. With Options::eviction the table counts as full from
+  // kEvictLoadPercent of its capacity on, and a new key evicts an entry there instead
+  // (CLOCK: papers/protocol.md, section 15).
   void set(std::string_view key, std::string_view value);
   // Calls source() after the key is hashed and its home slot's cache line asked for: the
   // line comes over while the caller makes the value (the Node package decodes it from a

@@ -26,7 +26,8 @@ struct TableStats {
   std::uint64_t inserts = 0;
   // Keys removed by erase (when present) and by clear.
   std::uint64_t erases = 0;
-  // Entries removed by eviction: 0 until eviction exists (the format has room for it).
+  // Entries evicted by inserts into a full table made with Options::eviction
+  // (LockFreeTable; always 0 on a table that does not evict).
   std::uint64_t evictions = 0;
   // Expired entries freed (table.hpp, "Expiry"): by a writer that met one, an erase or a
   // set_if_absent-like write of an expired key, purge_expired(). An expired entry no

@@ -16,7 +16,8 @@
 // other engine refuses that option).
 // Errc::kKeyTooLarge / kValueTooLarge on oversize input, before anything changes.
 // Errc::kTableFull if the key is new and the table finds no room for it (each engine's
-// header says what room is).
+// header says what room is). A table made with Options::eviction makes room instead, by
+// evicting an entry: an erase of that key by nobody, atomic as any erase.
 // A table on a server (RedisTable) can also fail with Errc::kConnectionLost, kTimeout or
 // kServerError; a write that fails so may or may not take effect. Its room is the
 // server's memory, which an overwrite can also find exhausted (its header says).
