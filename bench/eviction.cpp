@@ -106,7 +106,8 @@ std::vector<std::string> split(const std::string &s) {
          "    modulo --keys, as YCSB does: some keys are never drawn)\n"
          "  --redis-samples none: no Redis runs\n"
          "  --trace-info FILE: the trace's parameters and figures as JSON\n"
-         "  policies: lru (exact), random, clock (one reference bit per slot), and\n"
+         "  policies: lru (exact), random, clock (one reference bit per slot; clock-marked:\n"
+         "    a new entry starts with its bit set, as the engine's do), and\n"
          "    sampled-kK[-eG|-tT][-pool]: evict the least recently used of K sampled\n"
          "    entries; -eG: a coarse clock, one epoch per capacity/G sets, a read stores\n"
          "    only into an entry stamped before the current epoch; -tT: a clock ticking\n"
@@ -241,6 +242,9 @@ std::unique_ptr<Policy> make_policy(const std::string &name, std::uint64_t keys,
   }
   if (name == "clock") {
     return std::make_unique<Clock>(keys, capacity);
+  }
+  if (name == "clock-marked") {
+    return std::make_unique<Clock>(keys, capacity, /*insert_marked=*/true);
   }
   if (name == "engine") {
     throw std::invalid_argument("policy 'engine': only with --replay-trace (it replays the trace "
