@@ -10,9 +10,15 @@
 // --replay-trace FILE --policy P --capacity C --warmup W: one simulated policy over a
 // trace file written by --write-trace (a key a line), printing
 // "hits=H gets=G read_stores=S": the reference for the study's --engine-cmd protocol.
+// --policy engine replays it through a real LockFreeTable with Options::eviction instead
+// (replay_engine below), the study's engine column.
+#include <fcntl.h>
 #include <getopt.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -20,6 +26,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -27,8 +34,13 @@
 #include <utility>
 #include <vector>
 
+#include <shmtable/config.hpp>
+#include <shmtable/lockfree_table.hpp>
+#include <shmtable/segment.hpp>
+
 #include "eviction.hpp"
 #include "keys.hpp"
+#include "lockfree_layout.hpp" // src/: where the reference marks lie (marks_offset_for)
 
 #if SHMTABLE_HAVE_HIREDIS
 #include <hiredis/hiredis.h>
@@ -88,18 +100,28 @@ std::vector<std::string> split(const std::string &s) {
          "         [--seed S] [--capacities 25,50,90] [--policies LIST] [--redis-samples 5,10]\n"
          "         [--key-bytes K] [--value-bytes V] [--csv FILE] [--write-trace FILE]\n"
          "       shmtable-eviction --replay-trace FILE --policy P --capacity C --warmup W\n"
-         "         [--capacity-of distinct|keys] [--trace-info FILE]\n"
+         "         [--value-bytes V] [--capacity-of distinct|keys] [--trace-info FILE]\n"
          "  --capacities: percent of the distinct keys the trace requests (default), or\n"
          "    of --keys with --capacity-of keys (the scrambling hashes ranks onto keys\n"
          "    modulo --keys, as YCSB does: some keys are never drawn)\n"
          "  --redis-samples none: no Redis runs\n"
          "  --trace-info FILE: the trace's parameters and figures as JSON\n"
-         "  policies: lru (exact), random, clock (one reference bit per slot), and\n"
+         "  policies: lru (exact), random, clock (one reference bit per slot; clock-marked:\n"
+         "    a new entry starts with its bit set, as the engine's do), and\n"
          "    sampled-kK[-eG|-tT][-pool]: evict the least recently used of K sampled\n"
          "    entries; -eG: a coarse clock, one epoch per capacity/G sets, a read stores\n"
          "    only into an entry stamped before the current epoch; -tT: a clock ticking\n"
          "    every T requests (default 1: exact); -pool: Redis' eviction pool of 16\n"
-         "  --write-trace FILE: the trace's keys, one a line (for --engine-cmd)\n";
+         "  --write-trace FILE: the trace's keys, one a line (for --engine-cmd)\n"
+         "  --replay-trace FILE: replay FILE's keys cache-aside (get; on a miss, set), count\n"
+         "    from request W on, print \"hits=H gets=G read_stores=S\" (the study's\n"
+         "    --engine-cmd protocol). --policy engine: through a real LockFreeTable with\n"
+         "    Options::eviction, in /dev/shm (a unique name, unlinked at once), of\n"
+         "    ceil(C * 100 / kEvictLoadPercent) slots so that it holds C entries once full,\n"
+         "    values of V bytes (default 100); S counts the hits whose slot's reference mark\n"
+         "    was clear (the gets that stored one), and the line goes on with\n"
+         "    \"evictions=E entries=N slots=M\": the table's stats().evictions over the whole\n"
+         "    replay, its entries at the end, its slots\n";
   std::exit(2);
 }
 
@@ -220,6 +242,13 @@ std::unique_ptr<Policy> make_policy(const std::string &name, std::uint64_t keys,
   }
   if (name == "clock") {
     return std::make_unique<Clock>(keys, capacity);
+  }
+  if (name == "clock-marked") {
+    return std::make_unique<Clock>(keys, capacity, /*insert_marked=*/true);
+  }
+  if (name == "engine") {
+    throw std::invalid_argument("policy 'engine': only with --replay-trace (it replays the trace "
+                                "through a LockFreeTable, not a simulation)");
   }
   std::stringstream in(name);
   std::string part;
@@ -568,6 +597,109 @@ void write_trace(const Params &p, const std::vector<std::uint32_t> &trace) {
   }
 }
 
+// A read-only view of a table's reference marks (E1, papers/protocol.md section 15),
+// mapped from the segment's file: which hits stored a mark. Single-threaded replay: the
+// mark a get sees before its own touch() is the one it decides on.
+class MarksView {
+public:
+  MarksView(const std::string &shm_name, const LockFreeTable &t) {
+    const std::string file = "/dev/shm/" + shm_name;
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      throw std::runtime_error(
+          file + ": cannot open to read the reference marks: " + std::strerror(errno));
+    }
+    bytes_ = t.layout().total_bytes;
+    void *base = ::mmap(nullptr, bytes_, PROT_READ, MAP_SHARED, fd, 0);
+    ::close(fd);
+    if (base == MAP_FAILED) {
+      throw std::runtime_error(file + ": cannot map: " + std::strerror(errno));
+    }
+    base_ = static_cast<const std::byte *>(base);
+    const std::uint64_t off =
+        detail::lockfree::marks_offset_for(t.layout(), LockFreeTable::buffers_for(t.capacity()));
+    if (off + t.capacity() * sizeof(std::uint64_t) > bytes_) {
+      throw std::runtime_error(file + ": no reference marks (a table without eviction?)");
+    }
+    marks_ = reinterpret_cast<const std::uint64_t *>(base_ + off);
+  }
+  ~MarksView() { ::munmap(const_cast<std::byte *>(base_), bytes_); }
+  MarksView(const MarksView &) = delete;
+  MarksView &operator=(const MarksView &) = delete;
+
+  bool marked(std::uint64_t slot) const noexcept {
+    return __atomic_load_n(marks_ + slot, __ATOMIC_RELAXED) != 0;
+  }
+
+private:
+  const std::byte *base_ = nullptr;
+  std::size_t bytes_ = 0;
+  const std::uint64_t *marks_ = nullptr;
+};
+
+// --replay-trace with --policy engine: the keys cache-aside through a LockFreeTable that
+// evicts (get_cached, whose reader is told the slot before the get marks it; on a miss,
+// set), sized to hold `capacity` entries once full: evict_at_for(slots) == capacity.
+int replay_engine(const Params &p, const std::vector<std::string> &keys) {
+  const std::uint64_t slots = (p.capacity * 100 + kEvictLoadPercent - 1) / kEvictLoadPercent;
+  if (detail::lockfree::evict_at_for(slots) != p.capacity) {
+    throw std::runtime_error("--capacity " + std::to_string(p.capacity) + ": " +
+                             std::to_string(slots) + " slots hold " +
+                             std::to_string(detail::lockfree::evict_at_for(slots)) + " entries");
+  }
+  std::size_t key_bytes = 1;
+  for (const auto &k : keys) {
+    key_bytes = std::max(key_bytes, k.size());
+  }
+  Options o;
+  o.name = "shmtable-eviction-" + std::to_string(::getpid());
+  o.capacity = slots;
+  o.max_key_bytes = static_cast<std::uint32_t>(key_bytes);
+  o.max_value_bytes = p.value_bytes;
+  o.eviction = true;
+  o.persist = false;
+  o.open_mode = OpenMode::kCreate;
+  o.one_thread = true;
+  LockFreeTable t(o);
+  std::optional<MarksView> marks;
+  try {
+    marks.emplace(o.name, t);
+  } catch (...) {
+    shmtable::unlink(o.name);
+    throw;
+  }
+  shmtable::unlink(o.name); // nothing left behind, whatever happens next
+  struct Seen {
+    const MarksView *marks;
+    bool stored = false; // this get's hit found its slot's mark clear
+  } seen{&*marks};
+  const CachingReader reader{[](void *ctx, std::uint64_t slot, std::uint64_t) {
+                               auto *s = static_cast<Seen *>(ctx);
+                               s->stored = !s->marks->marked(slot);
+                               return false; // nothing held: read it
+                             },
+                             [](void *, const ValueView &, std::uint64_t, std::uint64_t) {}};
+  const std::string value(p.value_bytes, 'v');
+  std::uint64_t hits = 0, gets = 0, stores = 0;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    seen.stored = false;
+    const bool hit = t.get_cached(keys[i], reader, &seen) != CachedGet::kAbsent;
+    if (!hit) {
+      t.set(keys[i], value);
+    }
+    if (i >= p.warmup) {
+      ++gets;
+      hits += hit ? 1 : 0;
+      stores += hit && seen.stored ? 1 : 0;
+    }
+  }
+  const TableStats st = t.stats();
+  std::cout << "hits=" << hits << " gets=" << gets << " read_stores=" << stores
+            << " evictions=" << st.evictions << " entries=" << t.size() << " slots=" << slots
+            << "\n";
+  return 0;
+}
+
 // --replay-trace: keys as strings, numbered in order of first appearance.
 int replay_file(const Params &p) {
   if (p.policy.empty() || p.capacity == 0) {
@@ -576,6 +708,13 @@ int replay_file(const Params &p) {
   std::ifstream in(p.replay_trace);
   if (!in) {
     throw std::runtime_error("cannot read " + p.replay_trace);
+  }
+  if (p.policy == "engine") {
+    std::vector<std::string> keys;
+    for (std::string line; std::getline(in, line);) {
+      keys.push_back(std::move(line));
+    }
+    return replay_engine(p, keys);
   }
   std::unordered_map<std::string, std::uint32_t> ids;
   std::vector<std::uint32_t> trace;

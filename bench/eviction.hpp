@@ -154,8 +154,11 @@ private:
 // a clear one, and evicts that slot's key. The table fills in slot order first.
 class Clock final : public Policy {
 public:
-  Clock(std::uint64_t keys, std::uint64_t capacity)
-      : slot_of_(keys, kAbsent), keys_(capacity), ref_(capacity, 0) {}
+  // insert_marked: a new entry starts with its bit set, as the engine's do (E1 in
+  // src/lockfree_engine.hpp); the classic CLOCK above starts it clear.
+  Clock(std::uint64_t keys, std::uint64_t capacity, bool insert_marked = false)
+      : slot_of_(keys, kAbsent), keys_(capacity), ref_(capacity, 0), insert_marked_(insert_marked) {
+  }
   bool get(std::uint32_t k) override {
     const std::uint32_t s = slot_of_[k];
     if (s == kAbsent) {
@@ -181,7 +184,7 @@ public:
       advance();
     }
     keys_[s] = k;
-    ref_[s] = 0;
+    ref_[s] = insert_marked_ ? 1 : 0;
     slot_of_[k] = s;
   }
   bool contains(std::uint32_t k) const override { return slot_of_[k] != kAbsent; }
@@ -195,6 +198,7 @@ private:
   std::vector<std::uint8_t> ref_;
   std::uint64_t size_ = 0;
   std::uint32_t hand_ = 0;
+  bool insert_marked_ = false;
 };
 
 // Sampled LRU: each entry has a last-access stamp; an eviction samples `samples` resident

@@ -36,9 +36,14 @@ where TRACE is the trace as a text file, one key a line (the tool's --write-trac
 replays it cache-aside against a table that holds C entries (get; on a miss, set the key
 to a V-byte value), counts from request W on, and prints one line
 "hits=H gets=G read_stores=S" (S: the gets that stored to shared memory, or "-" if not
-known). shmtable-eviction itself speaks this protocol for any simulated policy, e.g.
+known), optionally followed by "evictions=E entries=N slots=M" (the table's own count
+of evictions, its entries at the end, its slots), which go to the row's entries and note
+columns. shmtable-eviction itself speaks this protocol for any simulated policy, e.g.
 --engine-cmd "build-release/bench/shmtable-eviction --policy clock" reproduces the CLOCK
-row, which is how the hook is tested.
+row, which is how the hook is tested; and with --policy engine it replays the trace
+through a real LockFreeTable with Options::eviction:
+
+  --engine-cmd "build-release/bench/shmtable-eviction --policy engine" --engine-name lockfree
 """
 import argparse
 import csv
@@ -56,6 +61,7 @@ DESCRIPTIONS = {
     "lru": "exact LRU (a list; every hit moves its entry)",
     "random": "random eviction (no metadata, no store on a read)",
     "clock": "CLOCK: one reference bit per slot, a hit sets it if clear",
+    "clock-marked": "CLOCK whose new entries start with their bit set (as the engine's)",
     "sampled-k5": "sampled LRU, 5 samples, exact clock, no pool",
     "sampled-k5-pool": "Redis' algorithm: 5 samples, pool of 16, exact clock",
     "sampled-k10-pool": "Redis' algorithm: 10 samples, pool of 16, exact clock",
@@ -128,13 +134,21 @@ def run_engine(engine_cmd, name, trace_file, info, capacities, log):
                      f"line: {out.stdout!r}")
         hits, gets = int(m.group(1)), int(m.group(2))
         stores = None if m.group(3) == "-" else int(m.group(3))
-        say(f"    hit ratio {hits / gets:.6f}", log)
+        extra = dict(re.findall(r"\b(evictions|entries|slots)=(\d+)", out.stdout))
+        note = "engine: " + engine_cmd
+        if "slots" in extra:
+            note = f"{int(extra['slots']):,} slots; " + note
+        if "evictions" in extra:
+            note = f"{int(extra['evictions']):,} evictions (the table's stats); " + note
+        say(f"    hit ratio {hits / gets:.6f}" +
+            "".join(f", {k} {v}" for k, v in extra.items()), log)
         rows.append({"policy": "engine:" + name, "capacity_pct": pct, "capacity": str(cap),
                      "gets": str(gets), "hits": str(hits),
                      "hit_ratio": f"{hits / gets:.6f}",
                      "read_stores": "" if stores is None else str(stores),
                      "stores_per_get": "" if stores is None else f"{stores / gets:.6f}",
-                     "entries": "", "note": "engine: " + engine_cmd})
+                     "entries": f"{int(extra['entries']):,} at the end" if "entries" in extra else "",
+                     "note": note})
     return rows
 
 
@@ -169,10 +183,17 @@ def write_readme(out, info, rows, machine, command, reading=""):
     L = []
     L.append("# Eviction study: hit ratios on a zipfian trace")
     L.append("")
+    engines = [p for p in policies if p.startswith("engine:")]
+    if engines:
+        about = ("The `engine:` rows replay the same trace through the engine itself "
+                 "(`--engine-cmd`, bench/eviction_study.py), as cache-aside does, and depend "
+                 "on the trace alone too.")
+    else:
+        about = ("The engine's eviction is not measured here: this folder is the baseline its "
+                 "policy is chosen from, and the same script measures it with `--engine-cmd` "
+                 "(bench/eviction_study.py).")
     L.append(f"Run on {info['date']} by `{command}` (the simulated figures depend on the "
-             "trace alone, not on the machine). The engine's eviction is not built yet: "
-             "this folder is the baseline its policy is chosen from, and the same script "
-             "measures it later (`--engine-cmd`, bench/eviction_study.py).")
+             f"trace alone, not on the machine). {about}")
     L.append("")
     L.append("## Trace")
     L.append("")

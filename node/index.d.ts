@@ -18,6 +18,13 @@ declare namespace createCache {
     maxKeys?: number;
     /** Keep the contents after the last process closes the table (until unlink() or reboot). Default false when creating; omitted, an existing table's is taken. */
     persist?: boolean;
+    /**
+     * Engine 'lockfree' only. true: once the table holds 90 % of its slots, an insert evicts an
+     * entry no get read since CLOCK's hand last passed (counted in stats().evictions) instead of
+     * being refused. Default false (a full table refuses new keys, as fast-shm-cache's) when
+     * creating; omitted, an existing table's is taken. true with engine 'mutex' or 'robust' is a TypeError.
+     */
+    eviction?: boolean;
     /** Default 'lockfree'. 'mutex': fast-shm-cache's design (a mutex per slot); 'robust': the same with robust mutexes (robust: true). */
     engine?: Engine;
     /** Longest key in UTF-8 bytes, 1..4096. Default 64. */
@@ -49,6 +56,8 @@ declare namespace createCache {
     name: string | undefined;
     path: string | undefined;
     persist: boolean;
+    /** Whether the table evicts (options.eviction). */
+    eviction: boolean;
     maxKeys: number;
     /** Slots in the table. */
     capacity: number;
@@ -69,7 +78,7 @@ declare namespace createCache {
     inserts: number;
     /** Keys removed by delete and clear. */
     erases: number;
-    /** 0 until eviction and expiry exist. */
+    /** Entries evicted (a table with eviction: true; else 0), and expired entries freed. */
     evictions: number;
     expirations: number;
     /** Writes refused because the table was full. */
@@ -159,6 +168,8 @@ declare namespace createCache {
     readonly name: string | undefined;
     readonly path: string | undefined;
     readonly persist: boolean;
+    /** Whether the table evicts (options.eviction, or the existing table's); readable after close(). */
+    readonly eviction: boolean;
     readonly maxKeys: number;
     readonly capacity: number;
     readonly maxKeyBytes: number;
@@ -176,6 +187,7 @@ declare namespace createCache {
     maxKeyBytes: number;
     maxValueBytes: number;
     persist: boolean;
+    eviction: boolean;
     engine: Engine;
   }>;
   const limits: Readonly<{ maxKeyBytes: number; maxValueBytes: number; maxNameBytes: number }>;

@@ -79,6 +79,7 @@ function withJsMethods(Native) {
         name: this.name,
         path: this.path,
         persist: this.persist,
+        eviction: this.eviction,
         maxKeys: this.maxKeys,
         capacity,
         size: this.size,
@@ -130,14 +131,17 @@ function randomSeed() {
 // process that loses a race to create it attaches to the winner's, as if it had been there.
 function open(o) {
   const Cls = o.engine === 'lockfree' ? LockFreeCache : MutexCache;
-  // persist and readyTimeoutMs undefined: the existing table's, and the library's default;
-  // ttl: this handle's writes' default time to live (the handle's, not the table's).
-  const where = { name: o.name, path: o.path, persist: o.persist, robust: o.robust, mode: o.mode,
-                  readyTimeoutMs: o.readyTimeoutMs, ttl: o.ttl, stats: o.stats };
+  // persist, eviction and readyTimeoutMs undefined: the existing table's, and the
+  // library's default; ttl: this handle's writes' default time to live (the handle's, not
+  // the table's).
+  const where = { name: o.name, path: o.path, persist: o.persist, eviction: o.eviction,
+                  robust: o.robust, mode: o.mode, readyTimeoutMs: o.readyTimeoutMs, ttl: o.ttl,
+                  stats: o.stats };
   const maxKeys = o.maxKeys ?? DEFAULTS.maxKeys;
   const create = {
     ...where,
     persist: o.persist ?? DEFAULTS.persist,
+    eviction: o.eviction ?? DEFAULTS.eviction,
     capacity: slotsFor(maxKeys),
     maxKeyBytes: o.maxKeyBytes ?? DEFAULTS.maxKeyBytes,
     maxValueBytes: o.maxValueBytes ?? DEFAULTS.maxValueBytes,

@@ -117,12 +117,14 @@ public:
             Base::InstanceAccessor("maxValueBytes", &TableWrap::max_value_bytes, nullptr),
             Base::InstanceAccessor("engine", &TableWrap::engine, nullptr),
             Base::InstanceAccessor("persist", &TableWrap::persist, nullptr),
+            Base::InstanceAccessor("eviction", &TableWrap::eviction, nullptr),
         });
   }
 
-  // new Native({ name | path, capacity, maxKeyBytes, maxValueBytes, persist, robust,
-  //              openMode, mode, readyTimeoutMs, ttl }): index.js validates every field.
-  // persist undefined: the existing table's (false when creating); readyTimeoutMs
+  // new Native({ name | path, capacity, maxKeyBytes, maxValueBytes, persist, eviction,
+  //              robust, openMode, mode, readyTimeoutMs, ttl }): index.js validates every
+  // field. persist or eviction undefined: the existing table's (false when creating;
+  // MutexTable refuses eviction true, naming it); readyTimeoutMs
   // undefined: the library's default; ttl (ms; undefined or 0: none): this handle's
   // writes' time to live where a call gives none.
   explicit TableWrap(const Napi::CallbackInfo &info) : Base(info) {
@@ -152,6 +154,9 @@ public:
     opts.hash_seed = seed.empty() ? 0 : std::stoull(seed);
     const Napi::Value persist = o.Get("persist");
     opts.persist = persist.IsUndefined() ? std::nullopt : std::optional<bool>(persist.ToBoolean());
+    const Napi::Value eviction = o.Get("eviction");
+    opts.eviction =
+        eviction.IsUndefined() ? std::nullopt : std::optional<bool>(eviction.ToBoolean());
     opts.robust = o.Get("robust").ToBoolean();
     if (o.Get("mode").IsNumber()) {
       opts.mode = static_cast<unsigned>(num("mode"));
@@ -177,6 +182,7 @@ public:
       throw_js(env, e);
     }
     persist_ = (table_->layout().params.flags & kFlagPersist) != 0; // readable after close()
+    eviction_ = (table_->layout().params.flags & kFlagEvict) != 0;  // likewise
     engine_ = Engine::kEngine == EngineKind::kLockFree             ? EngineName::kLockFree
               : (table_->layout().params.flags & kFlagRobust) != 0 ? EngineName::kRobust
                                                                    : EngineName::kMutex;
@@ -682,10 +688,14 @@ private:
   Napi::Value persist(const Napi::CallbackInfo &info) {
     return Napi::Boolean::New(info.Env(), persist_);
   }
+  Napi::Value eviction(const Napi::CallbackInfo &info) {
+    return Napi::Boolean::New(info.Env(), eviction_);
+  }
 
   std::optional<Engine> table_;
   std::string label_;
   bool persist_ = false;                      // the table's, adopted or asked for
+  bool eviction_ = false;                     // the table's (Options::eviction), likewise
   EngineName engine_ = EngineName::kLockFree; // the table's, by the name options.engine takes
   Scratch key_;                               // the key argument, UTF-8
   Scratch value_;                             // a value argument, or the value read

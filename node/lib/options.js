@@ -1,7 +1,7 @@
 'use strict';
 // The factory's options: validation (TypeError / RangeError naming the option and its
 // limit) and sizing. Defaults are fast-shm-cache's: maxKeys 1024, persist false, 64-byte
-// keys, 256-byte values.
+// keys, 256-byte values, no eviction (a full table refuses new keys).
 const { engines, limits, validateName } = require('./binding');
 
 const DEFAULTS = Object.freeze({
@@ -10,11 +10,12 @@ const DEFAULTS = Object.freeze({
   maxKeyBytes: 64,
   maxValueBytes: 256,
   persist: false,
+  eviction: false,
   engine: 'lockfree',
 });
 
 const OPEN_MODES = ['openOrCreate', 'create', 'open'];
-const KNOWN = ['name', 'path', 'maxKeys', 'persist', 'engine', 'maxKeyBytes', 'maxValueBytes',
+const KNOWN = ['name', 'path', 'maxKeys', 'persist', 'eviction', 'engine', 'maxKeyBytes', 'maxValueBytes',
                'robust', 'mode', 'openMode', 'readyTimeoutMs', 'ttl',
                'stats'];
 
@@ -125,6 +126,8 @@ function normalize(options) {
   }
   // Left out: an existing table's (DEFAULTS.persist when creating), as maxKeys is.
   o.persist = boolean(options, 'persist');
+  // Left out: an existing table's (DEFAULTS.eviction when creating), as persist is.
+  o.eviction = boolean(options, 'eviction');
   o.engine = oneOf(options, 'engine', engines) ?? DEFAULTS.engine;
   // engine 'robust' is the mutex engine with robust: true.
   o.robust = boolean(options, 'robust') ?? o.engine === 'robust';
@@ -155,6 +158,11 @@ function normalize(options) {
   if (!o.robust && o.engine === 'robust') {
     fail(TypeError, 'ERR_INVALID_ARG_VALUE',
          "options.robust: false contradicts engine 'robust' (the mutex engine with robust locks)");
+  }
+  if (o.eviction && o.engine !== 'lockfree') {
+    fail(TypeError, 'ERR_INVALID_ARG_VALUE',
+         `options.eviction: only for engine 'lockfree' (engine '${o.engine}' keeps ` +
+           "fast-shm-cache's behaviour: a full table refuses new keys)");
   }
   return o;
 }

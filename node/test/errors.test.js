@@ -24,6 +24,8 @@ describe('factory options', () => {
     [{ maxKeyBytes: 4097 }, RangeError, /^options\.maxKeyBytes: expected an integer from 1 to 4096, got 4097/],
     [{ maxValueBytes: 0 }, RangeError, /^options\.maxValueBytes: expected an integer from 1 to 1048576, got 0/],
     [{ persist: 'yes' }, TypeError, /^options\.persist: expected a boolean, got string "yes"/],
+    [{ eviction: 1 }, TypeError, /^options\.eviction: expected a boolean, got number 1/, 'ERR_INVALID_ARG_TYPE'],
+    [{ engine: 'mutex', eviction: true }, TypeError, /^options\.eviction: only for engine 'lockfree' \(engine 'mutex'/, 'ERR_INVALID_ARG_VALUE'],
     [{ engine: 'redis' }, RangeError, /^options\.engine: expected 'lockfree' or 'mutex' or 'robust', got string "redis"/],
     [{ engine: 1 }, TypeError, /^options\.engine: expected 'lockfree' or 'mutex'/, 'ERR_INVALID_ARG_TYPE'],
     [{ robust: true }, TypeError, /^options\.robust: only for engine 'mutex'/],
@@ -137,6 +139,7 @@ for (const engine of ENGINES) {
       [{ maxValueBytes: 256 }, /^options\.maxValueBytes: the table '.*' already exists with maxValueBytes 300; this call asks for maxValueBytes 256/],
       [{ maxKeyBytes: 32 }, /^options\.maxKeyBytes: the table '.*' already exists with maxKeyBytes 64; this call asks for maxKeyBytes 32/],
       [{ persist: true }, /persist: the segment has false, the options ask for true/],
+      ...(engine === 'lockfree' ? [[{ eviction: true }, /eviction: the segment has false, the options ask for true/]] : []),
       [{ engine: engine === 'lockfree' ? 'mutex' : 'lockfree' }, /engine: the segment belongs to the '\w+' engine/],
     ];
     if (engine !== 'lockfree') {
@@ -239,6 +242,7 @@ describe('every error message has one style', () => {
     'a layout mismatch': () => createCache({ name, engine: 'mutex' }),
     'a geometry mismatch': () => createCache({ name, maxKeys: 2 }),
     'a persist mismatch': () => createCache({ name, persist: true }),
+    'an eviction mismatch': () => createCache({ name, eviction: true }),
     'a table that exists': () => createCache({ name, openMode: 'create' }),
     'a table that does not': () => createCache({ name: uniqueName('style_none'), openMode: 'open' }),
     'a value that is not a number': () => c.incr('text'),

@@ -14,6 +14,12 @@ const purged: number = timed.purgeExpired();
 // @ts-expect-error a ttl is a number of milliseconds
 timed.set('k', 'v', { ttl: '1s' });
 console.log(inWindow, first, purged);
+const lru = createCache({ name: 'x', maxKeys: 10, eviction: true });
+const evicting: boolean = lru.eviction && lru.stats().eviction && createCache.defaults.eviction;
+const evicted: number = lru.stats().evictions;
+console.log(evicting, evicted);
+// @ts-expect-error eviction is a boolean
+createCache({ eviction: 'clock' });
 // @ts-expect-error readyTimeoutMs is a number of milliseconds
 createCache({ readyTimeoutMs: '1m' });
 const s: createCache.Stats = c.stats();
