@@ -907,8 +907,8 @@ struct ReclaimNearRace : rl::test_suite<ReclaimNearRace, 2>, Model {
 };
 
 // Eviction (E2) against a reader and a recycler: the 2-slot evicting table (it is full
-// from one entry on) holds k; thread 0 inserts n0, so its hand passes k (clearing the
-// mark k's insert set, E1) and evicts it, freeing k's buffer to the pool; thread 1
+// from one entry on) holds k, unmarked (E1: an insert leaves its entry unmarked);
+// thread 0 inserts n0, so its hand evicts k, freeing k's buffer to the pool; thread 1
 // reads k; thread 2 inserts n1, evicting whatever the hand meets unmarked, and may fill
 // k's freed buffer while thread 1 still copies it. The reader sees k whole or absent
 // (R3), and every buffer is in one place at the end.
