@@ -3,6 +3,7 @@
 // table has of its own.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -39,6 +40,17 @@ public:
   bool set_if_absent(std::string_view k, std::string_view v) override {
     return t_.set_if_absent(k, v);
   }
+  void set(std::string_view k, std::string_view v, std::chrono::nanoseconds ttl) override {
+    t_.set(k, v, ttl);
+  }
+  bool set_if_absent(std::string_view k, std::string_view v,
+                     std::chrono::nanoseconds ttl) override {
+    return t_.set_if_absent(k, v, ttl);
+  }
+  std::int64_t add(std::string_view k, std::int64_t d, std::chrono::nanoseconds ttl) override {
+    return t_.add(k, d, ttl);
+  }
+  std::size_t purge_expired() override { return t_.purge_expired(); }
   std::vector<std::string> keys() const override { return t_.keys(); }
   void clear() override { t_.clear(); }
   std::size_t size() const override { return t_.size(); }
