@@ -56,6 +56,10 @@ Options:
                         clock, and the checker holds each entry to its deadline
                         (shared-memory engines; not churn, limits)
   --ttl-percent P       with --ttl-ms: the share of those writes that carry a ttl
+  --on-tick N           with --ttl-ms: every Nth operation of a worker waits for the
+                        table clock's next tick first, so that workers meet entries
+                        together as they expire (races between an expiry's free and a
+                        write; far fewer operations per second)
   --crash               SIGKILL random workers at random moments and start replacements
   --kill-interval-ms N  mean time between kills (default 50)
   --hang-ms N           an operation in flight this long is a hang (default 3000)
@@ -136,6 +140,7 @@ Cli parse(int argc, char **argv) {
                                  {"redis-url", required_argument, nullptr, 'U'},
                                  {"ttl-ms", required_argument, nullptr, 'T'},
                                  {"ttl-percent", required_argument, nullptr, 'P'},
+                                 {"on-tick", required_argument, nullptr, 'O'},
                                  {"evictions", required_argument, nullptr, 'E'},
                                  {"evictions-from-stats", no_argument, nullptr, 'V'},
                                  {nullptr, 0, nullptr, 0}};
@@ -245,6 +250,9 @@ Cli parse(int argc, char **argv) {
         usage_error("--ttl-percent: at most 100");
       }
       break;
+    case 'O':
+      cfg.on_tick = static_cast<unsigned>(number_arg("on-tick", optarg));
+      break;
     case 'E':
       c.check.eviction_budget = number_arg("evictions", optarg);
       break;
@@ -317,6 +325,9 @@ void apply_defaults(Cli &c) {
                 (cfg.engine.redis() ? std::string("--engine redis (its deadlines are on the "
                                                   "server's clock, which the history cannot read)")
                                     : c.command));
+  }
+  if (cfg.on_tick != 0 && cfg.ttl_ms == 0) {
+    usage_error("--on-tick: only with --ttl-ms");
   }
   if (c.same_fingerprint && (s != Scenario::kCollide || cfg.engine != EngineName::kLockFree)) {
     usage_error("--same-fingerprint: only for collide on the lockfree engine (the mutex "

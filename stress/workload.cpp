@@ -75,6 +75,9 @@ public:
       if (log_.header().stop.load(std::memory_order_relaxed)) {
         break;
       }
+      if (cfg_.on_tick != 0 && i % cfg_.on_tick == 0) {
+        wait_for_tick();
+      }
       if (cfg_.oversize_permille && below(cfg_.oversize_permille, 1000)) {
         try_oversize(i);
       } else {
@@ -86,6 +89,19 @@ public:
 
 private:
   bool below(unsigned n, unsigned of) { return rng_() % of < n; }
+
+  // Until the table clock ticks (or the run stops): the entries whose deadline that tick
+  // passes expire together, and every worker waiting meets them at once, each after a
+  // short random spin, so that their operations overlap at every offset.
+  void wait_for_tick() {
+    const std::uint64_t now = table_clock_ns();
+    // Relaxed: as the stop check of run().
+    while (table_clock_ns() == now && !log_.header().stop.load(std::memory_order_relaxed)) {
+    }
+    for (std::uint64_t spin = rng_() % 512; spin-- > 0;) {
+      __builtin_ia32_pause();
+    }
+  }
 
   std::uint64_t fresh_value_id() { return (std::uint64_t{process_} << 32) | ++seq_; }
 

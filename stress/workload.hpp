@@ -44,6 +44,9 @@ struct RunConfig {
   // 1 ms to ttl_ms (0: none do).
   unsigned ttl_ms = 0;
   unsigned ttl_percent = 50;
+  // --on-tick N: every Nth operation of a worker first waits for the table clock's next
+  // tick, so the workers meet entries together just as they expire (0: never).
+  unsigned on_tick = 0;
 };
 
 // The text of key id `id` (an index into cfg.keys, or a churn key id).
