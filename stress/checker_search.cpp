@@ -66,11 +66,15 @@ KeyChecker::KeyChecker(const std::vector<Operation> &history, std::string_view k
 KeyResult KeyChecker::run() {
   KeyResult r;
   // Iterative deepening: the fewest spontaneous erases first, so a key that needs none
-  // uses none, and one that needs some uses as few as can explain it.
+  // uses none, and one that needs some uses as few as can explain it. Each erases a
+  // present key, which an operation that may insert it made present: no more of them
+  // than such operations.
+  const std::uint64_t most =
+      std::min<std::uint64_t>(options_.eviction_budget, insert_calls_.size());
   for (std::uint64_t evictions = 0;; ++evictions) {
     r.verdict = search(evictions);
     r.evictions = evictions;
-    if (r.verdict != Verdict::kViolation || evictions >= options_.eviction_budget) {
+    if (r.verdict != Verdict::kViolation || evictions >= most) {
       break;
     }
   }
