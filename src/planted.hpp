@@ -64,8 +64,10 @@ enum class PlantedBug {
   // A writer that frees an expired entry (T2, lockfree_engine.hpp) CASes from a word it
   // loads again instead of the one whose record it found expired: an entry written in
   // between (the key set again, with no deadline) is freed in its place, and that write
-  // is lost. Caught by the Relacy model (suite `model`); the stress harness does not
-  // write entries with a deadline yet, so it is planted there only.
+  // is lost. Caught by the Relacy and spin models (suite `model`) and, since its histories
+  // record ttls and the table clock, by the stress harness (suite `planted`: a `mix` whose
+  // every write has a 1-2 ms ttl and whose workers meet the entries as each tick of the
+  // clock expires them, stress/meson.build), so a library build carries it too.
   kReclaimStaleWord,
   // An insert that evicts (E2, lockfree_engine.hpp) takes a kPending reservation for a
   // victim as readily as a kLive entry: it frees the word and pushes the buffer that the

@@ -57,6 +57,7 @@ public:
     return t_.get(k);
   }
   RecoveryReport recover() override { return t_.recover(); }
+  std::uint64_t evictions() const override { return t_.stats().evictions; }
   std::uint64_t capacity() const override { return t_.capacity(); }
   std::uint64_t buffer_reserve() const override {
     if constexpr (std::is_same_v<T, LockFreeTable>) {

@@ -3,6 +3,7 @@
 // build has hiredis; any_table_no_redis.cpp says it has not).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -39,6 +40,17 @@ public:
   virtual bool compare_and_set(std::string_view key, std::string_view expected,
                                std::string_view desired) = 0;
   virtual bool set_if_absent(std::string_view key, std::string_view value) = 0;
+  // The writes with a ttl (table.hpp, "Expiry").
+  virtual void set(std::string_view key, std::string_view value, std::chrono::nanoseconds ttl) = 0;
+  virtual bool set_if_absent(std::string_view key, std::string_view value,
+                             std::chrono::nanoseconds ttl) = 0;
+  virtual std::int64_t add(std::string_view key, std::int64_t delta,
+                           std::chrono::nanoseconds ttl) = 0;
+  // Frees every expired entry; returns how many.
+  virtual std::size_t purge_expired() = 0;
+  // Entries the table evicted since it was created (TableStats::evictions; 0 for a table
+  // without the statistics, on a server).
+  virtual std::uint64_t evictions() const = 0;
   virtual std::vector<std::string> keys() const = 0;
   virtual void clear() = 0;
   virtual std::size_t size() const = 0;

@@ -20,6 +20,7 @@ public:
   }
   std::uint64_t capacity() const override { return std::numeric_limits<std::uint64_t>::max(); }
   std::uint64_t buffer_reserve() const override { return 0; }
+  std::uint64_t evictions() const override { return 0; }
   std::optional<std::uint64_t> home_slot(std::string_view) const override { return std::nullopt; }
   std::optional<std::uint64_t> fingerprint(std::string_view) const override { return std::nullopt; }
   bool created() const override { return false; }

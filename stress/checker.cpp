@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "checker_expiry.hpp"
 #include "checker_internal.hpp"
 
 namespace shmtable::stress {
@@ -47,6 +48,11 @@ void validate(const std::vector<Operation> &history) {
       problem = "completed but has no response_ns";
     } else if (op.response_ns && *op.response_ns < op.invoke_ns) {
       problem = "response_ns is before invoke_ns";
+    } else if (op.invoke_clock_ns && op.response_clock_ns &&
+               *op.response_clock_ns < *op.invoke_clock_ns) {
+      problem = "response_clock is before invoke_clock (was the clock stepped back?)";
+    } else if (op.ttl_ns != 0 && !op.invoke_clock_ns) {
+      problem = "has a ttl but no invoke_clock, which its deadline is bounded by";
     } else if (!result_fits(op)) {
       problem = op.completed ? "has a result this operation cannot return"
                              : "did not complete but has a result";
@@ -97,6 +103,7 @@ CheckReport check_linearizable(const std::vector<Operation> &history, const Chec
                                                       : x < y;
   });
 
+  const ClockMap clock(history);
   std::vector<KeyResult> results(tasks.size());
   std::atomic<std::size_t> next{0};
   std::mutex error_mutex;
@@ -109,7 +116,7 @@ CheckReport check_linearizable(const std::vector<Operation> &history, const Chec
       }
       const KeyTask &task = tasks[order[i]];
       try {
-        KeyChecker checker(history, task.key, task.ops, clears, options);
+        KeyChecker checker(history, task.key, task.ops, clears, clock, options);
         results[order[i]] = checker.run();
       } catch (...) {
         const std::lock_guard lock(error_mutex);
@@ -140,18 +147,33 @@ CheckReport check_linearizable(const std::vector<Operation> &history, const Chec
 
   CheckReport report;
   report.keys = tasks.size();
+  report.eviction_budget = options.eviction_budget;
   std::vector<KeyFailure> failures;
+  std::string evicted; // the keys whose linearization uses evictions, and how many
   for (std::size_t i = 0; i < tasks.size(); ++i) {
     KeyResult &r = results[i];
     report.operations += r.operations;
     report.steps += r.steps;
     if (r.verdict == Verdict::kLinearizable) {
+      if (r.evictions != 0) {
+        report.evictions += r.evictions;
+        evicted += "\n  key " + quote(tasks[i].key) + ": " + std::to_string(r.evictions);
+      }
       continue;
     }
     const bool inconclusive = r.verdict == Verdict::kInconclusive;
     ++(inconclusive ? report.inconclusive : report.violations);
     failures.push_back(
         KeyFailure{std::string(tasks[i].key), inconclusive, std::move(r.explanation)});
+  }
+  // Each key's fewest, summed, is the history's fewest: its keys are independent.
+  if (report.evictions > options.eviction_budget) {
+    ++report.violations;
+    failures.push_back(
+        KeyFailure{"", false,
+                   "the keys' linearizations need " + std::to_string(report.evictions) +
+                       " spontaneous erases in all (each key's fewest), but the table counted " +
+                       std::to_string(options.eviction_budget) + " evictions:" + evicted});
   }
   std::sort(failures.begin(), failures.end(), [](const KeyFailure &x, const KeyFailure &y) {
     return x.inconclusive != y.inconclusive ? y.inconclusive : x.key < y.key;

@@ -32,6 +32,18 @@
 //      compare_and_set may also fail so on a present key (no buffer for the new value).
 //   An operation that did not complete may take effect once, at a point between its
 //      invocation and its response_ns bound (or any time after, if none), or never.
+//   Expiry: set, set_if_absent and add may carry a ttl (Operation::ttl_ns). What such a
+//      set or set_if_absent stores, and the key such an add creates, has a deadline, and
+//      the entry vanishes (the key becomes absent) at it: a moment the history does not
+//      record, but bounds through its readings of the table clock (checker_expiry.hpp:
+//      present to every operation that read the clock short of the earliest deadline
+//      possible, absent to every one that read it at the latest or past, either in
+//      between). add and compare_and_set keep the entry's deadline; a set without ttl
+//      stores an entry without one.
+//   Evictions: with CheckOptions::eviction_budget E, up to E spontaneous erases of a
+//      present key ("an erase by nobody": a set of a new key into a full table may evict
+//      another) in the whole history. Each key's search uses as few as it can (0, then 1,
+//      ...); the history passes if their sum is at most E.
 #pragma once
 
 #include <cstddef>
@@ -51,6 +63,9 @@ struct CheckOptions {
   unsigned threads = 0;
   // Whether record buffers may have run out (see "Errors" above).
   bool buffers_may_run_out = false;
+  // Spontaneous erases allowed in the whole history (see "Evictions" above): the
+  // evictions the table counted (TableStats::evictions) during it.
+  std::uint64_t eviction_budget = 0;
 };
 
 struct KeyFailure {
@@ -65,15 +80,21 @@ struct KeyFailure {
 struct CheckReport {
   std::size_t operations = 0; // operations checked (after expanding clear per key)
   std::size_t keys = 0;
-  std::size_t violations = 0;       // keys with no linearization
-  std::size_t inconclusive = 0;     // keys whose search ran out of steps
-  std::uint64_t steps = 0;          // search steps over all keys
+  std::size_t violations = 0;   // keys with no linearization
+  std::size_t inconclusive = 0; // keys whose search ran out of steps
+  std::uint64_t steps = 0;      // search steps over all keys
+  // Spontaneous erases the linearizations found use, over the keys that have one; more
+  // than CheckOptions::eviction_budget is a violation of the history as a whole (counted
+  // in `violations` as one, with a failure of key "" that lists the keys that use them).
+  std::uint64_t evictions = 0;
+  std::uint64_t eviction_budget = 0;
   std::vector<KeyFailure> failures; // the first few (at most 10), violations first
   bool ok() const noexcept { return violations == 0 && inconclusive == 0; }
 };
 
 // Checks `history` as described above. Throws std::invalid_argument for a malformed history:
-// a completed operation without response_ns, a response_ns before invoke_ns, a result kind
+// a completed operation without response_ns, a response_ns before invoke_ns (or a
+// response_clock_ns before invoke_clock_ns), a ttl without invoke_clock_ns, a result kind
 // kUnknown when completed (or another when not), or a result the operation cannot return
 // (a get answering with a flag, not_a_number from anything but add, ...).
 CheckReport check_linearizable(const std::vector<Operation> &history,

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "checker_expiry.hpp"
 #include "checker_internal.hpp"
 
 namespace shmtable::stress::checker_detail {
@@ -72,6 +73,9 @@ std::string describe(const Operation &op, std::size_t index) {
   case OpKind::kClear:
     break;
   }
+  if (op.ttl_ns != 0) {
+    s += ", ttl " + std::to_string(op.ttl_ns) + " ns";
+  }
   s += ") -> ";
   const Result &r = op.result;
   switch (r.kind) {
@@ -103,7 +107,22 @@ std::string describe(const Operation &op, std::size_t index) {
   } else {
     s += (op.completed ? "" : "dead by ") + std::to_string(*op.response_ns);
   }
-  return s + "]";
+  s += "]";
+  if (op.invoke_clock_ns) {
+    s += " table clock [" + std::to_string(*op.invoke_clock_ns) + ", " +
+         (op.response_clock_ns ? std::to_string(*op.response_clock_ns) : "?") + "]";
+  }
+  if (op.ttl_ns != 0 && op.invoke_clock_ns) {
+    s += " deadline " + describe_deadline(op);
+  }
+  return s;
+}
+
+// Where the deadline that write w gives lies, on the table clock (checker_expiry.hpp).
+std::string describe_deadline(const Operation &w) {
+  const DeadlineBounds d = deadline_bounds(w);
+  return "in [" + std::to_string(d.earliest) + ", " +
+         (d.latest == kInfinity ? std::string("?") : std::to_string(d.latest)) + "]";
 }
 
 // A node with no alternative left; remembered when it is as deep as the search has been.
@@ -127,20 +146,36 @@ std::string KeyChecker::describe_key_op(std::uint32_t i) const {
     s += " (its erase of this key)";
   } else if (k.clear == ClearPart::kExtra) {
     s += " (a further optional erase of this key)";
+  } else if (k.rule == Rule::kExpire) {
+    s = "the deadline of #" + std::to_string(k.source) + " (" +
+        describe_deadline(history_[k.source]) + " on the table clock) passes within [" +
+        std::to_string(k.call) + ", " +
+        (k.ret == kInfinity ? std::string("end") : std::to_string(k.ret)) +
+        "]: an entry still with it vanishes";
   }
   return s;
 }
 
 std::string KeyChecker::describe_state(std::uint32_t s) const {
-  return s == kAbsent ? std::string("absent") : quote(states_.value(s));
+  if (s == kAbsent) {
+    return "absent";
+  }
+  const std::uint32_t life = states_.life(s);
+  return quote(states_.value(s)) + (life == kNone
+                                        ? std::string()
+                                        : " (with #" + std::to_string(life) + "'s deadline, " +
+                                              describe_deadline(history_[life]) + ")");
 }
 
 std::string KeyChecker::explain(Verdict verdict) const {
   std::string s = "key " + quote(key_) + ": ";
   if (verdict == Verdict::kViolation) {
     s += "not linearizable: no order of its " + std::to_string(ops_.size()) +
-         " operations agrees with both real time and the map's specification; at most " +
-         std::to_string(deepest_) + " could be linearized.\n";
+         " operations agrees with both real time and the map's specification" +
+         (evictions_ == 0
+              ? std::string()
+              : " with at most " + std::to_string(evictions_) + " spontaneous erases (evictions)") +
+         "; at most " + std::to_string(deepest_) + " could be linearized.\n";
   } else {
     s += "inconclusive: the search ran out of its " + std::to_string(max_steps_) +
          " steps, having linearized at most " + std::to_string(deepest_) + " of " +

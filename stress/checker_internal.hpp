@@ -9,6 +9,8 @@
 //   checker_search.cpp   KeyChecker's search for a linearization of one key.
 //   checker_memo.hpp     the memo tables of the search's nodes; checker_memo.cpp: the pool
 //                        of their optional operations.
+//   checker_expiry.cpp   the table clock's readings and what they bound: when a deadline
+//                        passes (checker_expiry.hpp); a deadline's expiry as an operation.
 //   checker_explain.cpp  the explanation of a key that has no linearization (or ran out of
 //                        steps).
 #pragma once
@@ -52,37 +54,72 @@ bool result_fits(const Operation &op);
 // checker_explain.cpp
 std::string quote(std::string_view s);
 std::string describe(const Operation &op, std::size_t index);
+std::string describe_deadline(const Operation &w);
 
-// A key's values, interned to dense ids; id kAbsent stands for "no value".
+// A key's states, interned to dense ids; id kAbsent stands for "no value". A state is a
+// value and a life: kNone (no deadline), or the history index of the write whose ttl gave
+// the entry its deadline (checker_expiry.hpp), which add and compare_and_set carry over.
 class StateTable {
 public:
   StateTable() {
-    values_.emplace_back();
+    strings_.emplace_back();
     numbers_.emplace_back();
+    states_.push_back(State{0, 0, kNone});
   }
+  // The state of value s without a deadline.
   std::uint32_t intern(std::string_view s) {
     if (const auto it = ids_.find(s); it != ids_.end()) {
       return it->second;
     }
-    const auto id = static_cast<std::uint32_t>(values_.size());
-    const std::string &stored = values_.emplace_back(s);
+    const auto str = static_cast<std::uint32_t>(strings_.size());
+    const std::string &stored = strings_.emplace_back(s);
     numbers_.push_back(parse_number(stored));
+    const auto id = static_cast<std::uint32_t>(states_.size());
+    states_.push_back(State{str, id, kNone});
     ids_.emplace(stored, id);
     return id;
   }
-  const std::string &value(std::uint32_t id) const { return values_[id]; }
-  const std::optional<std::int64_t> &number(std::uint32_t id) const { return numbers_[id]; }
+  // State s's value with life `life` (kNone: no deadline). Not for kAbsent.
+  std::uint32_t with_life(std::uint32_t s, std::uint32_t life) {
+    const std::uint32_t base = states_[s].untimed;
+    if (life == kNone) {
+      return base;
+    }
+    const std::uint64_t k = (std::uint64_t{base} << 32) | life;
+    if (const auto it = timed_.find(k); it != timed_.end()) {
+      return it->second;
+    }
+    const auto id = static_cast<std::uint32_t>(states_.size());
+    states_.push_back(State{states_[base].str, base, life});
+    timed_.emplace(k, id);
+    return id;
+  }
+  // The same value without a deadline: what a get or a compare compares.
+  std::uint32_t untimed(std::uint32_t s) const { return states_[s].untimed; }
+  std::uint32_t life(std::uint32_t s) const { return states_[s].life; }
+  const std::string &value(std::uint32_t s) const { return strings_[states_[s].str]; }
+  const std::optional<std::int64_t> &number(std::uint32_t s) const {
+    return numbers_[states_[s].str];
+  }
 
 private:
-  std::deque<std::string> values_; // stable addresses: ids_ holds views of them
+  struct State {
+    std::uint32_t str;     // its value, in strings_
+    std::uint32_t untimed; // the state of the same value without a deadline
+    std::uint32_t life;
+  };
+  std::deque<std::string> strings_; // stable addresses: ids_ holds views of them
   std::vector<std::optional<std::int64_t>> numbers_;
+  std::vector<State> states_;
   std::unordered_map<std::string_view, std::uint32_t> ids_;
+  std::unordered_map<std::uint64_t, std::uint32_t> timed_;
 };
 
 enum class Verdict : std::uint8_t { kLinearizable, kViolation, kInconclusive };
 
 struct KeyResult {
   Verdict verdict = Verdict::kLinearizable;
+  std::uint64_t evictions = 0; // spontaneous erases the linearization found uses
   std::size_t operations = 0;
   std::uint64_t steps = 0;
   std::string explanation;
@@ -105,20 +142,26 @@ enum class Rule : std::uint8_t {
   kSetIfAbsentAny,   // if absent, state becomes a
   kFullIfAbsent,     // table_full of an insert: the state is absent; no effect
   kNever,            // an error this operation cannot return: no state admits it
+  kExpire,           // the deadline of write `life` passes: if the state has that life,
+                     // it becomes absent (checker_expiry.hpp)
 };
 
 enum class ClearPart : std::uint8_t { kNone, kMandatory, kExtra };
 
 class NodeTable;
+class ClockMap;
 
 // One key's sub-history and the search for its linearization.
 class KeyChecker {
 public:
   // The key's own operations (`own`) and the clears (`clears`), by index in `history`.
+  // `clock`: the table clock's readings of the whole history (checker_expiry.hpp).
   KeyChecker(const std::vector<Operation> &history, std::string_view key,
              const std::vector<std::uint32_t> &own, const std::vector<std::uint32_t> &clears,
-             const CheckOptions &options);
+             const ClockMap &clock, const CheckOptions &options);
 
+  // The search, with 0 spontaneous erases allowed, then 1, ... up to the eviction budget:
+  // the first linearization found uses the fewest.
   KeyResult run();
 
 private:
@@ -135,16 +178,21 @@ private:
     std::uint32_t after = kNone; // must be linearized before this one (a clear's erases)
     std::uint32_t group = kNone; // unbounded: its group in groups_
     std::uint32_t last = kNone;  // a clear's further erases: the last of them
+    // The life its insert gives the key (kSet and kSetIfAbsent have it in `a` already;
+    // kAdd, kAddAny: a key it creates); kExpire: the life that expires.
+    std::uint32_t life = kNone;
     Rule rule = Rule::kNoop;
     bool flag = false;
     bool optional = false;
     ClearPart clear = ClearPart::kNone;
   };
+  // Frame::op of a spontaneous erase (an eviction), which linearizes no operation.
+  static constexpr std::uint32_t kEvict = kNone - 1;
   struct Frame {
     std::uint32_t op;
     std::uint32_t state_before;
     std::uint32_t link;       // optional operations: its link in chain_
-    std::uint8_t alternative; // as the search's cursor; 4 when dropped
+    std::uint8_t alternative; // as the search's cursor, for the next move to try
   };
   // The optional operations linearized on a path, as a linked list into a shared pool: a node
   // names its set by its last link.
@@ -175,6 +223,9 @@ private:
   // The rules (checker_rules.cpp, checker_rules.hpp).
   void add_own(std::uint32_t index);
   void add_clears(const std::vector<std::uint32_t> &clears);
+  // checker_expiry.cpp: the expiry of what the write at history index `index` gives a
+  // deadline, as an operation of the key.
+  void add_expiry(std::uint32_t index);
   std::optional<std::int64_t> sum(std::uint32_t s, std::int64_t delta) const;
   bool apply(const KeyOp &op, std::uint32_t s, std::uint32_t &out);
 
@@ -220,7 +271,8 @@ private:
     return e;
   }
   bool budget_spent() const { return max_steps_ != 0 && steps_ >= max_steps_; }
-  Verdict search();
+  // One search, with at most `evictions` spontaneous erases of a present key.
+  Verdict search(std::uint64_t evictions);
 
   // The pool of the optional operations linearized (checker_memo.cpp).
   bool covers(std::uint32_t c, std::uint32_t extra) const;
@@ -234,6 +286,7 @@ private:
 
   const std::vector<Operation> &history_;
   std::string_view key_;
+  const ClockMap &clock_;
   const CheckOptions &options_;
   std::uint64_t max_steps_;
   StateTable states_;
@@ -247,6 +300,7 @@ private:
   std::vector<std::uint32_t> prev_;
   std::uint32_t head_ = 0;
   std::uint64_t steps_ = 0;
+  std::uint64_t evictions_ = 0;    // allowed in the current search
   std::vector<std::uint8_t> done_; // linearized (applied or dropped)
   std::vector<ChainLink> chain_;
   std::vector<Group> groups_;

@@ -29,7 +29,7 @@ std::uint32_t KeyChecker::compact_chain(std::vector<Frame> &stack, NodeTable &fa
   chain_.clear();
   std::uint32_t parent = kNone;
   for (Frame &f : stack) {
-    if (ops_[f.op].optional) {
+    if (f.op != kEvict && ops_[f.op].optional) {
       chain_.push_back(ChainLink{f.op, parent, true});
       f.link = parent = static_cast<std::uint32_t>(chain_.size() - 1);
     }

@@ -120,6 +120,8 @@ void KeyChecker::add_own(std::uint32_t index) {
   k.call = op.invoke_ns;
   k.ret = op.response_ns.value_or(kInfinity);
   k.optional = !op.completed;
+  // The life a ttl gives what this write inserts (checker_expiry.hpp).
+  const std::uint32_t life = op.ttl_ns != 0 ? index : kNone;
   const Result &r = op.result;
   if (!op.completed) {
     switch (op.op) {
@@ -129,7 +131,7 @@ void KeyChecker::add_own(std::uint32_t index) {
       return; // no effect either way
     case OpKind::kSet:
       k.rule = Rule::kSet;
-      k.a = states_.intern(op.value);
+      k.a = states_.with_life(states_.intern(op.value), life);
       break;
     case OpKind::kErase:
       k.rule = Rule::kEraseAny;
@@ -137,6 +139,7 @@ void KeyChecker::add_own(std::uint32_t index) {
     case OpKind::kAdd:
       k.rule = Rule::kAddAny;
       k.delta = op.delta;
+      k.life = life;
       break;
     case OpKind::kCompareAndSet:
       k.rule = Rule::kCompareAndSetAny;
@@ -145,7 +148,7 @@ void KeyChecker::add_own(std::uint32_t index) {
       break;
     case OpKind::kSetIfAbsent:
       k.rule = Rule::kSetIfAbsentAny;
-      k.a = states_.intern(op.value);
+      k.a = states_.with_life(states_.intern(op.value), life);
       break;
     }
   } else if (r.kind == Result::Kind::kError) {
@@ -163,7 +166,7 @@ void KeyChecker::add_own(std::uint32_t index) {
       break;
     case OpKind::kSet:
       k.rule = Rule::kSet;
-      k.a = states_.intern(op.value);
+      k.a = states_.with_life(states_.intern(op.value), life);
       break;
     case OpKind::kErase:
       k.rule = Rule::kErase;
@@ -173,6 +176,7 @@ void KeyChecker::add_own(std::uint32_t index) {
       k.delta = op.delta;
       k.number = r.number;
       k.a = states_.intern(std::to_string(r.number));
+      k.life = life;
       break;
     case OpKind::kCompareAndSet:
       k.rule = Rule::kCompareAndSet;
@@ -181,13 +185,14 @@ void KeyChecker::add_own(std::uint32_t index) {
       break;
     case OpKind::kSetIfAbsent:
       k.rule = Rule::kSetIfAbsent;
-      k.a = states_.intern(op.value);
+      k.a = states_.with_life(states_.intern(op.value), life);
       break;
     case OpKind::kClear:
       return; // never filed under a key
     }
   }
   ops_.push_back(k);
+  add_expiry(index);
 }
 
 // A clear's erases of this key: one (optional if the clear did not complete) and k optional

@@ -1,8 +1,10 @@
 // stress/checker_rules.hpp: a rule of the sequential specification (checker.hpp) applied to a
 // state of the key. Inline: the search applies one at every step.
 //
-// States: the values of a key are interned to integer ids (0 is absent); add interns the
-// decimal text of the sums it creates.
+// States: the values of a key, each with its life (the write whose deadline it has, or none),
+// are interned to integer ids (0 is absent); add interns the decimal text of the sums it
+// creates. A read compares values, not lives; add and compare_and_set keep the life of the
+// entry they change, and add gives its own (if it has a ttl) to a key it creates.
 #pragma once
 
 #include <cstdint>
@@ -37,7 +39,7 @@ inline bool KeyChecker::apply(const KeyOp &op, std::uint32_t s, std::uint32_t &o
   case Rule::kNoop:
     return true;
   case Rule::kGet:
-    return s == op.a;
+    return states_.untimed(s) == op.a;
   case Rule::kContains:
     return (s != kAbsent) == op.flag;
   case Rule::kSet:
@@ -51,24 +53,25 @@ inline bool KeyChecker::apply(const KeyOp &op, std::uint32_t s, std::uint32_t &o
     return true;
   case Rule::kAdd: {
     const auto n = sum(s, op.delta);
-    out = op.a;
+    out = states_.with_life(op.a, s == kAbsent ? op.life : states_.life(s));
     return n && *n == op.number;
   }
   case Rule::kAddNotANumber:
     return !sum(s, op.delta);
   case Rule::kAddAny:
     if (const auto n = sum(s, op.delta)) {
-      out = states_.intern(std::to_string(*n));
+      out = states_.with_life(states_.intern(std::to_string(*n)),
+                              s == kAbsent ? op.life : states_.life(s));
     }
     return true;
   case Rule::kCompareAndSet:
-    if (s == op.a) {
-      out = op.b;
+    if (states_.untimed(s) == op.a) {
+      out = states_.with_life(op.b, states_.life(s));
     }
-    return (s == op.a) == op.flag;
+    return (states_.untimed(s) == op.a) == op.flag;
   case Rule::kCompareAndSetAny:
-    if (s == op.a) {
-      out = op.b;
+    if (states_.untimed(s) == op.a) {
+      out = states_.with_life(op.b, states_.life(s));
     }
     return true;
   case Rule::kSetIfAbsent:
@@ -85,6 +88,11 @@ inline bool KeyChecker::apply(const KeyOp &op, std::uint32_t s, std::uint32_t &o
     return s == kAbsent;
   case Rule::kNever:
     return false;
+  case Rule::kExpire:
+    if (s != kAbsent && states_.life(s) == op.life) {
+      out = kAbsent;
+    }
+    return true;
   }
   return false;
 }

@@ -8,11 +8,14 @@
 // stack of frames. A node's moves, tried in this order: apply a completed operation that may
 // go next (list order); apply a bounded optional one; apply an unbounded one; drop the
 // optional operation whose return entry is first. A frame records the move and which of these
-// alternatives it was, so backtracking resumes the node with the next move.
+// alternatives it was, so backtracking resumes the node with the next move. With an eviction
+// budget (CheckOptions::eviction_budget), one more move before the drop: a spontaneous erase
+// of a present key, as many times on a path as the search allows (run(): 0, then 1, ...).
 //
 // Optional operations: those that did not complete (their return entry is at the response_ns
 // bound; "unbounded" ones, without a bound, have no entries, see below) and a clear's erases
-// (checker.cpp). Applied, one has the effect of a successful execution; dropped, none;
+// (checker.cpp), and the deadlines of entries (checker_expiry.hpp: dropped only where they
+// would change nothing). Applied, one has the effect of a successful execution; dropped, none;
 // either way it then counts as linearized. A drop commutes with everything, so dropping only
 // when the return entry reaches the front loses no linearization; for the same reason an
 // optional operation that would not change the state is never applied. Incomplete get and
@@ -49,8 +52,10 @@ namespace shmtable::stress::checker_detail {
 
 KeyChecker::KeyChecker(const std::vector<Operation> &history, std::string_view key,
                        const std::vector<std::uint32_t> &own,
-                       const std::vector<std::uint32_t> &clears, const CheckOptions &options)
-    : history_(history), key_(key), options_(options), max_steps_(options.max_steps_per_key) {
+                       const std::vector<std::uint32_t> &clears, const ClockMap &clock,
+                       const CheckOptions &options)
+    : history_(history), key_(key), clock_(clock), options_(options),
+      max_steps_(options.max_steps_per_key) {
   for (const std::uint32_t index : own) {
     add_own(index);
   }
@@ -60,7 +65,19 @@ KeyChecker::KeyChecker(const std::vector<Operation> &history, std::string_view k
 
 KeyResult KeyChecker::run() {
   KeyResult r;
-  r.verdict = search();
+  // Iterative deepening: the fewest spontaneous erases first, so a key that needs none
+  // uses none, and one that needs some uses as few as can explain it. Each erases a
+  // present key, which an operation that may insert it made present: no more of them
+  // than such operations.
+  const std::uint64_t most =
+      std::min<std::uint64_t>(options_.eviction_budget, insert_calls_.size());
+  for (std::uint64_t evictions = 0;; ++evictions) {
+    r.verdict = search(evictions);
+    r.evictions = evictions;
+    if (r.verdict != Verdict::kViolation || evictions >= most) {
+      break;
+    }
+  }
   r.operations = operations_;
   r.steps = steps_;
   if (r.verdict != Verdict::kLinearizable) {
@@ -78,11 +95,13 @@ void KeyChecker::link_entries() {
   // not try their permutations: a clear's erases of this key (consecutive, one interval),
   // and unbounded operations with the same effect (an earlier-invoked one can stand in for
   // a later one), which form a group.
-  std::map<std::tuple<Rule, std::uint32_t, std::uint32_t, std::int64_t>, std::uint32_t> groups;
+  std::map<std::tuple<Rule, std::uint32_t, std::uint32_t, std::int64_t, std::uint32_t>,
+           std::uint32_t>
+      groups;
   for (std::uint32_t i = 0; i < n; ++i) {
     KeyOp &k = ops_[i];
     if (unbounded(k)) {
-      const auto [it, fresh] = groups.try_emplace({k.rule, k.a, k.b, k.delta},
+      const auto [it, fresh] = groups.try_emplace({k.rule, k.a, k.b, k.delta, k.life},
                                                   static_cast<std::uint32_t>(groups_.size()));
       if (fresh) {
         groups_.emplace_back();
@@ -139,7 +158,11 @@ void KeyChecker::link_entries() {
   prev_[head_] = tail;
 }
 
-Verdict KeyChecker::search() {
+Verdict KeyChecker::search(std::uint64_t evictions) {
+  evictions_ = evictions;
+  deepest_ = 0;
+  blocker_ = kNone;
+  deepest_states_.clear();
   const auto n = static_cast<std::uint32_t>(ops_.size());
   std::vector<Frame> stack;
   stack.reserve(n);
@@ -163,6 +186,24 @@ Verdict KeyChecker::search() {
   std::uint64_t done_hi = 0;
   std::uint32_t state = kAbsent;
   std::uint32_t link = kNone; // the current path's optional operations
+  // Spontaneous erases on the current path. A node is also told apart by how many it used
+  // (nodes alike but for that are not compared): their hash is XORed into both sets'.
+  std::uint64_t used = 0;
+  const auto used_lo = [](std::uint64_t u) {
+    return u == 0 ? 0 : mix64(0x5851f42d4c957f2dULL * u + 0x2545f4914f6cdd1dULL);
+  };
+  const auto used_hi = [](std::uint64_t u) {
+    return u == 0 ? 0 : mix64(0x14057b7ef767814fULL * u + 0x9e3779b97f4a7c15ULL);
+  };
+  const auto count_eviction = [&](std::uint64_t from, std::uint64_t to) {
+    const std::uint64_t lo = used_lo(from) ^ used_lo(to);
+    const std::uint64_t hi = used_hi(from) ^ used_hi(to);
+    all_lo ^= lo;
+    all_hi ^= hi;
+    done_lo ^= lo;
+    done_hi ^= hi;
+    used = to;
+  };
   visited.insert_new(all_lo, all_hi, state);
   // Whether the node reached by linearizing op i, in state s, is new and not dominated.
   const auto admit = [&](std::uint32_t i, std::uint32_t s) {
@@ -188,8 +229,8 @@ Verdict KeyChecker::search() {
            admit(i, next_state);
   };
   // The cursor: which alternative is being tried (0: apply a completed operation, 1: apply
-  // a bounded optional one, 2: apply an unbounded one, 3: drop, 4: none left) and where in
-  // it: for 0 and 1 the entry to try next, for 2 the group.
+  // a bounded optional one, 2: apply an unbounded one, 3: a spontaneous erase, 4: drop,
+  // 5: none left) and where in it: for 0 and 1 the entry to try next, for 2 the group.
   std::uint8_t alternative = 0;
   std::uint32_t e = next_[head_];
   std::size_t g = 0;
@@ -245,9 +286,34 @@ Verdict KeyChecker::search() {
     }
     if (chosen == kNone && alternative == 3) {
       alternative = 4;
+      // An eviction: a present key erased by nobody, while the budget lasts.
+      if (used < evictions && state != kAbsent) {
+        if (budget_spent()) {
+          return Verdict::kInconclusive;
+        }
+        ++steps_;
+        count_eviction(used, used + 1);
+        const bool fresh =
+            visited.insert_new(all_lo, all_hi, kAbsent) &&
+            (failed.empty() || !failed.any_of(done_lo, done_hi, kAbsent,
+                                              [&](std::uint32_t c) { return covers(c, kNone); }));
+        if (fresh) {
+          stack.push_back(Frame{kEvict, state, kNone, alternative});
+          state = kAbsent;
+          alternative = 0;
+          e = next_[head_];
+          continue;
+        }
+        count_eviction(used, used - 1);
+      }
+    }
+    if (chosen == kNone && alternative == 4) {
+      alternative = 5;
       const std::uint32_t i = first_return() >> 1;
       const KeyOp &op = ops_[i];
-      if (op.optional && (op.after == kNone || done_[op.after])) {
+      // A deadline passes whatever happens: dropped only where it would change nothing.
+      const bool must_apply = op.rule == Rule::kExpire && states_.life(state) == op.life;
+      if (op.optional && (op.after == kNone || done_[op.after]) && !must_apply) {
         if (budget_spent()) {
           return Verdict::kInconclusive;
         }
@@ -277,8 +343,8 @@ Verdict KeyChecker::search() {
       all_hi ^= op.zhi;
       left -= unbounded(op) ? 0 : 1;
       state = chosen_state;
-      if (stack.size() > deepest_) {
-        deepest_ = stack.size();
+      if (stack.size() - used > deepest_) {
+        deepest_ = stack.size() - used;
         blocker_ = kNone;
         deepest_states_.clear();
       }
@@ -286,13 +352,19 @@ Verdict KeyChecker::search() {
       e = next_[head_];
       continue;
     }
-    note_dead_end(stack.size(), state);
+    note_dead_end(stack.size() - used, state);
     if (stack.empty()) {
       return Verdict::kViolation;
     }
     failed.add(done_lo, done_hi, state, link);
     const Frame f = stack.back();
     stack.pop_back();
+    if (f.op == kEvict) {
+      count_eviction(used, used - 1);
+      state = f.state_before;
+      alternative = f.alternative;
+      continue;
+    }
     const KeyOp &op = ops_[f.op];
     unlift(f.op);
     done_[f.op] = 0;

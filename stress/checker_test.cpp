@@ -524,6 +524,184 @@ TEST(CheckerErrors, EmptyHistory) {
   EXPECT_EQ(r.operations, 0u);
 }
 
+// ---- expiry ---------------------------------------------------------------------------------
+
+// The table clock read around `o` (here the same numbers as the history's own times).
+Operation clocked(Operation o) {
+  o.invoke_clock_ns = o.invoke_ns;
+  o.response_clock_ns = o.response_ns;
+  return o;
+}
+
+// `o` (set, set_if_absent, add) with a ttl; its deadline is in [invoke + ttl, response + ttl].
+Operation timed(Operation o, std::uint64_t ttl) {
+  o.ttl_ns = ttl;
+  return clocked(std::move(o));
+}
+
+CheckReport check_clocked(std::vector<Operation> h, const CheckOptions &options = {}) {
+  for (Operation &o : h) {
+    o = clocked(std::move(o));
+  }
+  return check_linearizable(h, options);
+}
+
+TEST(CheckerExpiry, PresentBeforeTheEarliestDeadlineAbsentAfterTheLatest) {
+  const Operation w = timed(set(1, "k", "a", 0, 5), 100); // deadline in [100, 105]
+  EXPECT_TRUE(check_clocked({w, get(2, "k", 50, 55, "a"), get(2, "k", 200, 205, {})}).ok());
+  EXPECT_FALSE(check_clocked({w, get(2, "k", 50, 55, {})}).ok());    // before 100: present
+  EXPECT_FALSE(check_clocked({w, get(2, "k", 200, 205, "a")}).ok()); // from 105 on: absent
+  EXPECT_FALSE(check_clocked({w, contains(2, "k", 110, 111, true)}).ok());
+  EXPECT_TRUE(check_clocked({w, erase(2, "k", 110, 111, false)}).ok());
+  EXPECT_FALSE(check_clocked({w, erase(2, "k", 110, 111, true)}).ok());
+}
+
+TEST(CheckerExpiry, BetweenTheBoundsEitherButGoneForGood) {
+  const Operation w = timed(set(1, "k", "a", 0, 50), 100); // deadline in [100, 150]
+  EXPECT_TRUE(check_clocked({w, get(2, "k", 120, 125, "a")}).ok());
+  EXPECT_TRUE(check_clocked({w, get(2, "k", 120, 125, {})}).ok());
+  EXPECT_TRUE(check_clocked({w, get(2, "k", 110, 115, "a"), get(2, "k", 130, 135, {})}).ok());
+  EXPECT_FALSE(check_clocked({w, get(2, "k", 110, 115, {}), get(2, "k", 130, 135, "a")}).ok());
+}
+
+TEST(CheckerExpiry, TheDeadlineIsBoundedByTheTableClockNotTheHistorysTimes) {
+  // The table clock runs 1000 ahead of the history's times and stands still during the
+  // write (a coarse clock between two ticks): the deadline is exactly 1000 + 100.
+  Operation w = timed(set(1, "k", "a", 0, 50), 100);
+  w.invoke_clock_ns = w.response_clock_ns = 1000;
+  Operation before = get(2, "k", 60, 70, "a");
+  before.invoke_clock_ns = before.response_clock_ns = 1099;
+  Operation after = get(2, "k", 80, 90, {});
+  after.invoke_clock_ns = after.response_clock_ns = 1100;
+  EXPECT_TRUE(check_linearizable({w, before, after}).ok());
+  Operation early = before;
+  early.result.kind = Result::Kind::kAbsent;
+  EXPECT_FALSE(check_linearizable({w, early}).ok());
+  Operation late = after;
+  late.result = before.result;
+  EXPECT_FALSE(check_linearizable({w, late}).ok());
+}
+
+TEST(CheckerExpiry, SetWithoutTtlClearsTheDeadline) {
+  const Operation w = timed(set(1, "k", "a", 0, 5), 100);
+  EXPECT_TRUE(check_clocked({w, set(1, "k", "b", 10, 15), get(2, "k", 200, 205, "b")}).ok());
+  EXPECT_FALSE(check_clocked({w, set(1, "k", "b", 10, 15), get(2, "k", 200, 205, {})}).ok());
+  // A set with a ttl of its own gives its own.
+  EXPECT_TRUE(
+      check_clocked({w, timed(set(1, "k", "b", 10, 15), 1000), get(2, "k", 200, 205, "b")}).ok());
+}
+
+TEST(CheckerExpiry, AddAndCompareAndSetKeepTheDeadline) {
+  const Operation w = timed(set(1, "k", "1", 0, 5), 100);
+  EXPECT_TRUE(check_clocked({w, add(1, "k", 1, 10, 15, 2), get(2, "k", 200, 205, {})}).ok());
+  EXPECT_FALSE(check_clocked({w, add(1, "k", 1, 10, 15, 2), get(2, "k", 200, 205, "2")}).ok());
+  EXPECT_TRUE(
+      check_clocked({w, cas(1, "k", "1", "x", 10, 15, true), get(2, "k", 200, 205, {})}).ok());
+  EXPECT_FALSE(
+      check_clocked({w, cas(1, "k", "1", "x", 10, 15, true), get(2, "k", 200, 205, "x")}).ok());
+  // add's own ttl does not replace a present entry's deadline (nor give one it lacks).
+  EXPECT_FALSE(
+      check_clocked({w, timed(add(1, "k", 1, 10, 15, 2), 1000), get(2, "k", 200, 205, "2")}).ok());
+  EXPECT_TRUE(check_clocked({set(1, "k", "1", 0, 5), timed(add(1, "k", 1, 10, 15, 2), 100),
+                             get(2, "k", 200, 205, "2")})
+                  .ok());
+}
+
+TEST(CheckerExpiry, AddThatCreatesTheKeyGivesItsDeadline) {
+  const Operation w = timed(add(1, "k", 1, 0, 5, 1), 100);
+  EXPECT_TRUE(check_clocked({w, get(2, "k", 50, 55, "1"), get(2, "k", 200, 205, {})}).ok());
+  EXPECT_FALSE(check_clocked({w, get(2, "k", 200, 205, "1")}).ok());
+  // After it expired, add counts from 0 again.
+  EXPECT_TRUE(check_clocked({w, add(2, "k", 1, 200, 205, 1)}).ok());
+  EXPECT_FALSE(check_clocked({w, add(2, "k", 1, 200, 205, 2)}).ok());
+  const Operation sia = timed(set_if_absent(1, "k", "v", 0, 5, true), 100);
+  EXPECT_TRUE(check_clocked({sia, set_if_absent(2, "k", "w", 200, 205, true)}).ok());
+  EXPECT_FALSE(check_clocked({sia, set_if_absent(2, "k", "w", 50, 55, true)}).ok());
+}
+
+TEST(CheckerExpiry, AWriteLostToAFreeOfTheExpiredEntryIsCaught) {
+  // reclaim_stale_word's signature: the timed entry expired, a set without ttl replaced
+  // it, and a free meant for the expired entry took the new one.
+  EXPECT_FALSE(check_clocked({timed(set(1, "k", "a", 0, 5), 10), set(1, "k", "b", 100, 105),
+                              erase(2, "k", 100, 106, false), get(1, "k", 110, 115, {})})
+                   .ok());
+}
+
+TEST(CheckerExpiry, AnIncompleteTimedWriteMayExpireOrNeverHappen) {
+  const Operation w = crashed(timed(set(1, "k", "a", 0, 5), 100), 20); // dead by 20
+  EXPECT_TRUE(check_clocked({w, get(2, "k", 30, 35, "a"), get(2, "k", 200, 205, {})}).ok());
+  EXPECT_TRUE(check_clocked({w, get(2, "k", 30, 35, {})}).ok());
+  EXPECT_FALSE(check_clocked({w, get(2, "k", 200, 205, "a")}).ok());
+}
+
+TEST(CheckerExpiry, ExplanationShowsTheDeadline) {
+  const CheckReport r =
+      check_clocked({timed(set(1, "k", "a", 0, 5), 100), get(2, "k", 50, 55, {})});
+  ASSERT_EQ(r.failures.size(), 1U);
+  EXPECT_NE(r.failures[0].explanation.find("deadline, in [100, 105]"), std::string::npos)
+      << r.failures[0].explanation;
+}
+
+TEST(CheckerExpiry, MalformedClockReadingsThrow) {
+  Operation w = set(1, "k", "a", 0, 5);
+  w.ttl_ns = 100; // a ttl, but no clock readings to bound its deadline
+  EXPECT_THROW(check_linearizable({w}), std::invalid_argument);
+  Operation back = timed(set(1, "k", "a", 0, 5), 100);
+  back.response_clock_ns = 0;
+  back.invoke_clock_ns = 3;
+  EXPECT_THROW(check_linearizable({back}), std::invalid_argument);
+}
+
+// ---- evictions ------------------------------------------------------------------------------
+
+CheckOptions evictions(std::uint64_t budget) {
+  CheckOptions o;
+  o.eviction_budget = budget;
+  return o;
+}
+
+TEST(CheckerEvictions, AKeyThatVanishesNeedsOne) {
+  const std::vector<Operation> h = {set(1, "k", "a", 0, 5), get(2, "k", 10, 15, {})};
+  const CheckReport one = check_linearizable(h, evictions(1));
+  EXPECT_TRUE(one.ok());
+  EXPECT_EQ(one.evictions, 1U);
+  EXPECT_FALSE(check_linearizable(h, evictions(0)).ok());
+  EXPECT_FALSE(check_linearizable(h).ok()); // the default budget is 0
+}
+
+TEST(CheckerEvictions, TwoKeysThatVanishNeedTwo) {
+  const std::vector<Operation> h = {set(1, "k", "a", 0, 5), get(2, "k", 10, 15, {}),
+                                    set(1, "j", "b", 0, 5), contains(2, "j", 10, 15, false)};
+  const CheckReport one = check_linearizable(h, evictions(1));
+  EXPECT_FALSE(one.ok());
+  EXPECT_EQ(one.violations, 1U);
+  EXPECT_EQ(one.evictions, 2U);
+  ASSERT_FALSE(one.failures.empty());
+  EXPECT_NE(one.failures[0].explanation.find("2 spontaneous erases"), std::string::npos)
+      << one.failures[0].explanation;
+  const CheckReport two = check_linearizable(h, evictions(2));
+  EXPECT_TRUE(two.ok());
+  EXPECT_EQ(two.evictions, 2U);
+}
+
+TEST(CheckerEvictions, TheFewestAreUsedAndNoneWhereNoneAreNeeded) {
+  // The value vanishes twice (set, vanish, set, vanish): 2 on one key.
+  const std::vector<Operation> h = sequential({set(1, "k", "a", 0, 0), get(1, "k", 0, 0, {}),
+                                               set(1, "k", "b", 0, 0), get(1, "k", 0, 0, {})});
+  EXPECT_FALSE(check_linearizable(h, evictions(1)).ok());
+  const CheckReport r = check_linearizable(h, evictions(5));
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.evictions, 2U);
+  const CheckReport none = check_linearizable(
+      sequential({set(1, "k", "a", 0, 0), get(1, "k", 0, 0, "a")}), evictions(5));
+  EXPECT_TRUE(none.ok());
+  EXPECT_EQ(none.evictions, 0U);
+  // An eviction erases; it does not invent a value.
+  EXPECT_FALSE(
+      check_linearizable(sequential({set(1, "k", "a", 0, 0), get(1, "k", 0, 0, "b")}), evictions(5))
+          .ok());
+}
+
 // ---- budget, report and explanation -------------------------------------------------------
 
 // n sets of distinct values all overlapping, then a read of a value none of them wrote: a

@@ -50,6 +50,16 @@ Options:
                         capacity x 65536 keys per key: keep --capacity small)
   --load F              churn: load factor kept (default 0.5)
   --value-bytes N       value length (default 32; limits: the table's max)
+  --ttl-ms N            expiry: a share (--ttl-percent, default 50) of the sets,
+                        set_if_absents and adds carry a ttl of 1..N ms (at most 4000),
+                        so entries expire during the run; the history records the table
+                        clock, and the checker holds each entry to its deadline
+                        (shared-memory engines; not churn, limits)
+  --ttl-percent P       with --ttl-ms: the share of those writes that carry a ttl
+  --on-tick N           with --ttl-ms: every Nth operation of a worker waits for the
+                        table clock's next tick first, so that workers meet entries
+                        together as they expire (races between an expiry's free and a
+                        write; far fewer operations per second)
   --crash               SIGKILL random workers at random moments and start replacements
   --kill-interval-ms N  mean time between kills (default 50)
   --hang-ms N           an operation in flight this long is a hang (default 3000)
@@ -61,6 +71,11 @@ Options:
                         at the first violation seen online
   --check-threads N     checker threads (default: hardware threads)
   --max-steps N         checker search steps per key before giving up (default 1e8)
+  --evictions N         check: up to N spontaneous erases of present keys in the whole
+                        history (evictions), the fewest per key; default 0
+  --evictions-from-stats  runs: the check's eviction budget is the evictions the table
+                        counted (stats().evictions) during each epoch; only meaningful
+                        with a table that evicts (0 otherwise, as without this option)
   --buffers-may-run-out check: accept table_full from updates of present keys, as a
                         lock-free run whose crashes drained the buffer reserve may
                         return (a run decides this per epoch; its summary says)
@@ -123,6 +138,11 @@ Cli parse(int argc, char **argv) {
                                  {"quiet", no_argument, nullptr, 'q'},
                                  {"same-fingerprint", no_argument, nullptr, 'F'},
                                  {"redis-url", required_argument, nullptr, 'U'},
+                                 {"ttl-ms", required_argument, nullptr, 'T'},
+                                 {"ttl-percent", required_argument, nullptr, 'P'},
+                                 {"on-tick", required_argument, nullptr, 'O'},
+                                 {"evictions", required_argument, nullptr, 'E'},
+                                 {"evictions-from-stats", no_argument, nullptr, 'V'},
                                  {nullptr, 0, nullptr, 0}};
   optind = 2;
   RunConfig &cfg = c.cfg;
@@ -218,6 +238,27 @@ Cli parse(int argc, char **argv) {
     case 'q':
       c.quiet = true;
       break;
+    case 'T':
+      cfg.ttl_ms = static_cast<unsigned>(number_arg("ttl-ms", optarg));
+      if (cfg.ttl_ms > 4000) { // Record::ttl_ns is 32 bits of nanoseconds
+        usage_error("--ttl-ms: at most 4000");
+      }
+      break;
+    case 'P':
+      cfg.ttl_percent = static_cast<unsigned>(number_arg("ttl-percent", optarg));
+      if (cfg.ttl_percent > 100) {
+        usage_error("--ttl-percent: at most 100");
+      }
+      break;
+    case 'O':
+      cfg.on_tick = static_cast<unsigned>(number_arg("on-tick", optarg));
+      break;
+    case 'E':
+      c.check.eviction_budget = number_arg("evictions", optarg);
+      break;
+    case 'V':
+      c.evictions_from_stats = true;
+      break;
     default:
       usage_error("unknown option");
     }
@@ -275,6 +316,18 @@ void apply_defaults(Cli &c) {
                                       : "a table on a server has no slots, so keys have no home "
                                         "slot to share") +
                 ")");
+  }
+  // Expiry: a server's table expires entries on the server's clock, which the history
+  // cannot read; churn's lanes keep the keys they inserted as live, and limits is about
+  // sizes, not lives.
+  if (cfg.ttl_ms != 0 && (cfg.engine.redis() || s == Scenario::kChurn || s == Scenario::kLimits)) {
+    usage_error("--ttl-ms: not with " +
+                (cfg.engine.redis() ? std::string("--engine redis (its deadlines are on the "
+                                                  "server's clock, which the history cannot read)")
+                                    : c.command));
+  }
+  if (cfg.on_tick != 0 && cfg.ttl_ms == 0) {
+    usage_error("--on-tick: only with --ttl-ms");
   }
   if (c.same_fingerprint && (s != Scenario::kCollide || cfg.engine != EngineName::kLockFree)) {
     usage_error("--same-fingerprint: only for collide on the lockfree engine (the mutex "

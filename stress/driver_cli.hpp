@@ -27,6 +27,9 @@ struct Cli {
   CheckOptions check;
   bool seed_given = false;
   bool same_fingerprint = false;
+  // The check's eviction budget is the evictions the table counted during each epoch
+  // (driver_run.cpp, evictions_so_far): only meaningful on a table that evicts.
+  bool evictions_from_stats = false;
 };
 
 // The command and its options. A usage error (or no command) prints the usage and exits with

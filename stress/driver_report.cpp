@@ -28,6 +28,8 @@ nlohmann::json report_json(const CheckReport &r) {
           {"keys", r.keys},
           {"violations", r.violations},
           {"inconclusive", r.inconclusive},
+          {"evictions", r.evictions},
+          {"eviction_budget", r.eviction_budget},
           {"steps", r.steps}};
 }
 
@@ -35,6 +37,12 @@ void print_check(const CheckReport &r, double secs) {
   std::printf("  linearizability: %zu operations over %zu keys checked in %.1f s: %zu violations, "
               "%zu inconclusive\n",
               r.operations, r.keys, secs, r.violations, r.inconclusive);
+  if (r.eviction_budget != 0 || r.evictions != 0) {
+    std::printf("  evictions: the linearizations found use %llu spontaneous erases; the table "
+                "counted %llu\n",
+                static_cast<unsigned long long>(r.evictions),
+                static_cast<unsigned long long>(r.eviction_budget));
+  }
   for (const KeyFailure &f : r.failures) {
     std::printf("  %s on key %s:\n%s\n", f.inconclusive ? "INCONCLUSIVE" : "VIOLATION",
                 f.key.c_str(), f.explanation.c_str());

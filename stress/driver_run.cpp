@@ -98,8 +98,10 @@ public:
     return tally_;
   }
 
-  // Time by which each process was seen dead (index: process id); 0 = unknown.
+  // Time by which each process was seen dead (index: process id); 0 = unknown. And the
+  // table clock read just after that time (checker_expiry.hpp).
   const std::vector<std::uint64_t> &reaped_at() const { return reaped_at_; }
+  const std::vector<std::uint64_t> &reaped_clock() const { return reaped_clock_; }
   std::uint32_t next_process() const { return next_process_; }
 
 private:
@@ -140,8 +142,10 @@ private:
     s.alive = false;
     if (reaped_at_.size() <= s.process) {
       reaped_at_.resize(s.process + 1, 0);
+      reaped_clock_.resize(s.process + 1, 0);
     }
     reaped_at_[s.process] = now_ns();
+    reaped_clock_[s.process] = table_clock_ns(); // after: at reaped_at, at most this
   }
 
   // Waits for a worker we sent SIGKILL. If it died of something else first (it crashed
@@ -313,6 +317,7 @@ private:
   std::mt19937_64 rng_;
   std::vector<LaneState> lanes_;
   std::vector<std::uint64_t> reaped_at_;
+  std::vector<std::uint64_t> reaped_clock_;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> progress_; // per lane: done, when seen
   double deadline_ = 0;
   std::uint64_t ops_before_ = 0;
@@ -330,7 +335,8 @@ private:
 // and run after. So for redis an unfinished operation has no bound (response_ns nullopt:
 // it may take effect at any time after its invocation, or never).
 std::vector<Operation> collect(const RunConfig &cfg, const SharedLog &log,
-                               const std::vector<std::uint64_t> &reaped_at) {
+                               const std::vector<std::uint64_t> &reaped_at,
+                               const std::vector<std::uint64_t> &reaped_clock) {
   const bool dead_ops_bounded = !cfg.engine.redis();
   std::vector<Operation> ops;
   for (std::size_t l = 0; l < log.lanes(); ++l) {
@@ -370,16 +376,22 @@ std::vector<Operation> collect(const RunConfig &cfg, const SharedLog &log,
         break;
       }
       op.invoke_ns = r.invoke_ns;
+      op.invoke_clock_ns = r.invoke_clock;
+      op.ttl_ns = r.ttl_ns;
       const std::uint64_t resp = r.response_ns.load(std::memory_order_relaxed);
       op.completed = resp != 0;
       if (!op.completed) {
         if (dead_ops_bounded && r.process < reaped_at.size() && reaped_at[r.process]) {
           op.response_ns = reaped_at[r.process];
+          op.response_clock_ns = reaped_clock[r.process];
         }
         ops.push_back(std::move(op));
         continue;
       }
       op.response_ns = resp;
+      if (r.response_clock != kUnknownClock) {
+        op.response_clock_ns = r.invoke_clock + r.response_clock;
+      }
       Result &res = op.result;
       switch (r.out_kind) {
       case Out::kNone:
@@ -531,6 +543,8 @@ void Totals::add(const EpochResult &e) {
   r.violations += e.r.violations;
   r.inconclusive += e.r.inconclusive;
   r.steps += e.r.steps;
+  r.evictions += e.r.evictions;
+  r.eviction_budget += e.r.eviction_budget;
   r.failures.insert(r.failures.end(), e.r.failures.begin(), e.r.failures.end());
   check_secs += e.check_secs;
   buffers_may_run_out = buffers_may_run_out || e.buffers_may_run_out;
@@ -539,8 +553,35 @@ void Totals::add(const EpochResult &e) {
 
 namespace {
 
+// A run with expiry: waits until the table clock is past every deadline the epoch's writes
+// can have given (each at most the last worker's clock reading plus the longest ttl), so
+// that no entry expires during the audit, between its recover(), keys() and size(). On the
+// lock-free engine it then frees them all, so that recover() finds only what the dead
+// left (it counts the buffers of the expired entries it frees among the leaked ones); not
+// on the mutex engines, whose recover() frees them with nothing to miscount, and whose
+// purge would take the slot mutexes a dead process may still hold (the faithful engine's
+// expected hang, which the audit must not join).
+void wait_out_deadlines(const RunConfig &cfg, AnyTable &table) {
+  if (cfg.ttl_ms == 0) {
+    return;
+  }
+  const std::uint64_t past = table_clock_ns() + std::uint64_t{cfg.ttl_ms} * 1'000'000;
+  while (table_clock_ns() < past) {
+    usleep(1000);
+  }
+  if (cfg.engine == EngineName::kLockFree) {
+    table.purge_expired();
+  }
+}
+
+// The evictions the table counted during an epoch (TableStats::evictions), the budget of
+// the epoch's check with --evictions-from-stats: the hook for the engine's eviction option.
+// A table without it counts none, so the budget is 0 and any vanishing is a violation.
+std::uint64_t evictions_so_far(const AnyTable &table) { return table.evictions(); }
+
 EpochResult audit_and_check(const Cli &c, AnyTable &table, const SharedLog &log,
-                            const Runner &runner, const Tally &tally) {
+                            const Runner &runner, const Tally &tally,
+                            std::uint64_t evictions_before) {
   const RunConfig &cfg = c.cfg;
   EpochResult e;
   e.tally = tally;
@@ -568,6 +609,10 @@ EpochResult audit_and_check(const Cli &c, AnyTable &table, const SharedLog &log,
   CheckOptions check = c.check;
   e.buffers_may_run_out = check.buffers_may_run_out =
       cfg.engine == EngineName::kLockFree && cfg.procs + 2 * killed > table.buffer_reserve() / 2;
+  if (c.evictions_from_stats) {
+    check.eviction_budget = evictions_so_far(table) - evictions_before;
+  }
+  wait_out_deadlines(cfg, table);
   std::vector<Operation> finals;
   try {
     e.f = fsck(table, cfg, killed, cfg.engine == EngineName::kMutex && tally.kills > 0,
@@ -576,7 +621,7 @@ EpochResult audit_and_check(const Cli &c, AnyTable &table, const SharedLog &log,
     ++e.f.violations;
     e.f.messages.push_back(std::string("the audit itself failed: ") + ex.what());
   }
-  e.history = collect(cfg, log, runner.reaped_at());
+  e.history = collect(cfg, log, runner.reaped_at(), runner.reaped_clock());
   e.worker_ops = e.history.size();
   e.history.insert(e.history.end(), finals.begin(), finals.end());
   for (const Operation &op : e.history) {
@@ -666,6 +711,7 @@ int run_scenario(Cli &c) {
     const std::uint64_t per_lane =
         std::max<std::uint64_t>(1, (epoch_ops + cfg.procs - 1) / cfg.procs);
     SharedLog log(cfg.procs, per_lane);
+    const std::uint64_t evictions_before = evictions_so_far(*table);
     Runner runner(c, log, cfg.ops ? 0 : std::max(0.001, cfg.seconds - since_start()), next_process,
                   all.worker_ops);
     const Tally tally = runner.run();
@@ -676,7 +722,7 @@ int run_scenario(Cli &c) {
       // `timeout`), and the audit's first call would fail with connection_lost.
       table = open_table(cfg.engine, cfg.table);
     }
-    EpochResult e = audit_and_check(c, *table, log, runner, tally);
+    EpochResult e = audit_and_check(c, *table, log, runner, tally, evictions_before);
     e.write_history(c.history, epoch == 1);
     const bool failed = e.violations() > 0;
     all.add(e);

@@ -75,9 +75,11 @@ FsckReport fsck(AnyTable &table, const RunConfig &cfg, std::uint64_t killed, boo
     op.process = process;
     op.op = OpKind::kGet;
     op.key = k;
+    op.invoke_clock_ns = table_clock_ns(); // the order of the workers' (workload.cpp)
     op.invoke_ns = now_ns();
     const auto got = table.get(k);
     op.response_ns = now_ns();
+    op.response_clock_ns = table_clock_ns();
     op.completed = true;
     if (!got) {
       op.result.kind = Result::Kind::kAbsent;
@@ -111,9 +113,11 @@ FsckReport fsck(AnyTable &table, const RunConfig &cfg, std::uint64_t killed, boo
   Operation cleared;
   cleared.process = process;
   cleared.op = OpKind::kClear;
+  cleared.invoke_clock_ns = table_clock_ns();
   cleared.invoke_ns = now_ns();
   table.clear();
   cleared.response_ns = now_ns();
+  cleared.response_clock_ns = table_clock_ns();
   cleared.completed = true;
   cleared.result.kind = Result::Kind::kOk;
   final_reads.push_back(std::move(cleared));

@@ -131,6 +131,17 @@ std::string to_json_line(const Operation &op) {
             {"invoke", op.invoke_ns},
             {"response", op.response_ns ? json(*op.response_ns) : json(nullptr)},
             {"completed", op.completed}};
+  // Expiry's fields, only where there is something to say: a history without expiry
+  // reads as before, and an older file as one without ttls or clock readings.
+  if (op.ttl_ns != 0) {
+    j["ttl"] = op.ttl_ns;
+  }
+  if (op.invoke_clock_ns) {
+    j["invoke_clock"] = *op.invoke_clock_ns;
+  }
+  if (op.response_clock_ns) {
+    j["response_clock"] = *op.response_clock_ns;
+  }
   return j.dump();
 }
 
@@ -173,6 +184,19 @@ Operation from_json_line(const std::string &line) {
       throw std::runtime_error("response: a completed operation needs a response time");
     }
     op.result = result_from(j.at("result"), op.op, op.completed);
+    if (const auto it = j.find("ttl"); it != j.end()) {
+      op.ttl_ns = it->get<std::uint64_t>();
+      if (op.ttl_ns != 0 && op.op != OpKind::kSet && op.op != OpKind::kSetIfAbsent &&
+          op.op != OpKind::kAdd) {
+        throw std::runtime_error("ttl: only set, set_if_absent and add take one");
+      }
+    }
+    if (const auto it = j.find("invoke_clock"); it != j.end() && !it->is_null()) {
+      op.invoke_clock_ns = it->get<std::uint64_t>();
+    }
+    if (const auto it = j.find("response_clock"); it != j.end() && !it->is_null()) {
+      op.response_clock_ns = it->get<std::uint64_t>();
+    }
   } catch (const json::exception &e) {
     throw std::runtime_error(e.what());
   }

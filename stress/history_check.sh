@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The JSON-lines history round trip: a recorded run re-checks clean from its file, and
 # the same file with one read changed to a value nobody wrote is found non-linearizable.
+# A file without the expiry fields (an older one) still checks; a run with expiry
+# re-checks clean, and the same file with its ttls removed fails (entries vanish that no
+# deadline explains).
 set -euo pipefail
 stress=$1
 dir=$(mktemp -d)
@@ -27,4 +30,36 @@ if "$stress" check "$dir/tampered.jsonl" --quiet; then
   echo "FAIL: the checker accepted a history with a read of a value nobody wrote" >&2
   exit 1
 fi
-echo "history round trip: clean file passes, tampered file fails"
+
+# An older file: no table clock readings, no ttls.
+python3 - "$dir/run.jsonl" "$dir/old.jsonl" <<'PY'
+import json, sys
+with open(sys.argv[1]) as f, open(sys.argv[2], "w") as out:
+    for line in f:
+        op = json.loads(line)
+        for field in ("ttl", "invoke_clock", "response_clock"):
+            op.pop(field, None)
+        out.write(json.dumps(op) + "\n")
+PY
+"$stress" check "$dir/old.jsonl" --quiet
+
+# Expiry: every write with a 1 ms ttl, and the workers meet the entries as they expire.
+"$stress" mix --keys 2 --ttl-ms 1 --ttl-percent 100 --on-tick 16 --ops 8000 --seed 7 --quiet \
+  --history "$dir/ttl.jsonl"
+"$stress" check "$dir/ttl.jsonl" --quiet
+python3 - "$dir/ttl.jsonl" "$dir/no-ttl.jsonl" <<'PY'
+import json, sys
+removed = 0
+with open(sys.argv[1]) as f, open(sys.argv[2], "w") as out:
+    for line in f:
+        op = json.loads(line)
+        removed += op.pop("ttl", None) is not None
+        out.write(json.dumps(op) + "\n")
+assert removed, "no operation had a ttl"
+PY
+if "$stress" check "$dir/no-ttl.jsonl" --quiet; then
+  echo "FAIL: the checker accepted a history whose entries vanish with no deadline" >&2
+  exit 1
+fi
+echo "history round trip: clean files pass (with and without expiry, and an older file's" \
+  "fields), tampered ones fail"

@@ -3,6 +3,8 @@
 // A history is a vector of Operation, in any order. Keys and values are byte strings.
 // Times are nanoseconds on one system-wide monotonic clock (CLOCK_MONOTONIC): an
 // operation was invoked at `invoke_ns` and, if it completed, responded at `response_ns`.
+// A history with expiry also has readings of the table clock (CLOCK_REALTIME_COARSE,
+// src/expiry.hpp) around each operation, which bound its deadlines (checker_expiry.hpp).
 // The JSON-lines form is documented in stress/README.md ("History format").
 #pragma once
 
@@ -66,13 +68,20 @@ struct Operation {
   std::string value;      // set / set_if_absent: the value; compare_and_set: expected
   std::string desired;    // compare_and_set: desired
   std::int64_t delta = 0; // add
-  Result result;          // kind kUnknown exactly when !completed
+  // set, set_if_absent, add: the time to live it was called with, ns; 0: none.
+  std::uint64_t ttl_ns = 0;
+  Result result; // kind kUnknown exactly when !completed
   std::uint64_t invoke_ns = 0;
   // Completed: the response time. Not completed: a time by which the operation can no
   // longer take effect (its process was seen dead), or nullopt when no such time is
   // known (it may take effect at any time after invoke_ns).
   std::optional<std::uint64_t> response_ns;
   bool completed = false;
+  // The table clock read just before invoke_ns was read (so at invoke_ns the table clock
+  // was at least this), and just after response_ns was (so at response_ns it was at most
+  // this); nullopt where not recorded (a history without expiry, an older file).
+  std::optional<std::uint64_t> invoke_clock_ns;
+  std::optional<std::uint64_t> response_clock_ns;
 };
 
 } // namespace shmtable::stress

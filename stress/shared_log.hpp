@@ -8,10 +8,11 @@
 // The record protocol (each record is written by one process, read by the parent only
 // after that process has exited or been reaped, so the kernel's exit/wait orders all of
 // it; the atomics only make the parent's progress polling well defined):
-//   1. fill the record's invocation fields and invoke_ns;
+//   1. fill the record's invocation fields, invoke_clock and invoke_ns (in that order);
 //   2. lane.next = i + 1 (release): from here on the operation may have taken effect;
 //   3. call the table;
-//   4. fill the result fields, then response_ns (release) and lane.done = i + 1.
+//   4. fill the result fields, read the response time, then response_clock, then publish
+//      the response time in response_ns (release) and lane.done = i + 1.
 // A record with i < next and response_ns == 0 is an operation that did not complete.
 #pragma once
 
@@ -43,17 +44,25 @@ enum class Oversize : std::uint8_t { kNone, kKey, kValue };
 struct Record {
   std::uint64_t invoke_ns;
   std::atomic<std::uint64_t> response_ns; // 0 until completed
-  std::uint64_t key;                      // key id (the workload names it)
+  // The table clock (table_clock_ns) read just before invoke_ns.
+  std::uint64_t invoke_clock;
+  std::uint64_t key;  // key id (the workload names it)
   std::uint64_t arg;  // value id (set, set_if_absent, compare_and_set's desired), add's delta
   std::uint64_t arg2; // compare_and_set's expected: a value id or a number (arg2_kind)
   std::uint64_t out;
+  // The table clock read just after the response time, as its excess over invoke_clock;
+  // kUnknownClock if it did not complete, or if that is over 4 s (then not recorded).
+  std::uint32_t response_clock;
+  std::uint32_t ttl_ns; // set, set_if_absent, add: the ttl it passed (0: none)
   std::uint32_t process;
   std::uint8_t op; // OpKind
   Out out_kind;
   ArgKind arg2_kind;
   Oversize oversize;
 };
-static_assert(sizeof(Record) == 56, "records are packed: millions of them live in RAM");
+static_assert(sizeof(Record) == 72, "records are packed: millions of them live in RAM");
+
+inline constexpr std::uint32_t kUnknownClock = 0xffffffffU;
 
 inline constexpr std::size_t kGarbageSlots = 8;
 inline constexpr std::size_t kGarbageBytes = 512;

@@ -13,6 +13,7 @@
 #include <random>
 #include <unordered_map>
 
+#include "../src/expiry.hpp"
 #include "operation.hpp"
 #include "values.hpp"
 
@@ -24,6 +25,8 @@ std::uint64_t now_ns() noexcept {
   return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL +
          static_cast<std::uint64_t>(ts.tv_nsec);
 }
+
+std::uint64_t table_clock_ns() noexcept { return detail::clock_now_ns(); }
 
 std::string key_name(const RunConfig &cfg, std::uint64_t id) {
   if (cfg.scenario == Scenario::kChurn) {
@@ -72,6 +75,9 @@ public:
       if (log_.header().stop.load(std::memory_order_relaxed)) {
         break;
       }
+      if (cfg_.on_tick != 0 && i % cfg_.on_tick == 0) {
+        wait_for_tick();
+      }
       if (cfg_.oversize_permille && below(cfg_.oversize_permille, 1000)) {
         try_oversize(i);
       } else {
@@ -83,6 +89,19 @@ public:
 
 private:
   bool below(unsigned n, unsigned of) { return rng_() % of < n; }
+
+  // Until the table clock ticks (or the run stops): the entries whose deadline that tick
+  // passes expire together, and every worker waiting meets them at once, each after a
+  // short random spin, so that their operations overlap at every offset.
+  void wait_for_tick() {
+    const std::uint64_t now = table_clock_ns();
+    // Relaxed: as the stop check of run().
+    while (table_clock_ns() == now && !log_.header().stop.load(std::memory_order_relaxed)) {
+    }
+    for (std::uint64_t spin = rng_() % 512; spin-- > 0;) {
+      __builtin_ia32_pause();
+    }
+  }
 
   std::uint64_t fresh_value_id() { return (std::uint64_t{process_} << 32) | ++seq_; }
 
@@ -190,7 +209,13 @@ private:
     r.arg2_kind = ArgKind::kValueId;
     r.oversize = Oversize::kNone;
     r.out_kind = Out::kNone;
+    r.response_clock = kUnknownClock;
+    r.ttl_ns = 0;
     r.response_ns.store(0, std::memory_order_relaxed); // relaxed: published by `next` below
+    if ((op == OpKind::kSet || op == OpKind::kSetIfAbsent || op == OpKind::kAdd) &&
+        cfg_.ttl_ms != 0 && below(cfg_.ttl_percent, 100)) {
+      r.ttl_ns = static_cast<std::uint32_t>((1 + rng_() % cfg_.ttl_ms) * 1'000'000);
+    }
     switch (op) {
     case OpKind::kSet:
     case OpKind::kSetIfAbsent:
@@ -210,7 +235,7 @@ private:
     default:
       break;
     }
-    r.invoke_ns = now_ns();
+    stamp_invocation(r);
     // Release: the parent's progress poll that acquires `next` sees a whole record.
     // From this store on, the operation counts as invoked (it may take effect).
     lane_.next.store(i + 1, std::memory_order_release);
@@ -233,8 +258,22 @@ private:
         seen.present = true; // the value is there, whatever it is
       }
     }
+    stamp_response(r, i);
+  }
+
+  // The times of a record: the table clock read before the history's clock at the
+  // invocation and after it at the response, so that the table's own reading inside
+  // the operation lies between them (checker_expiry.hpp).
+  static void stamp_invocation(Record &r) {
+    r.invoke_clock = table_clock_ns();
+    r.invoke_ns = now_ns();
+  }
+  void stamp_response(Record &r, std::uint64_t i) {
+    const std::uint64_t response = now_ns();
+    const std::uint64_t clock = table_clock_ns() - r.invoke_clock;
+    r.response_clock = clock < kUnknownClock ? static_cast<std::uint32_t>(clock) : kUnknownClock;
     // Release (both): the parent's poll that acquires `done` or response_ns sees the result.
-    r.response_ns.store(now_ns(), std::memory_order_release);
+    r.response_ns.store(response, std::memory_order_release);
     lane_.done.store(i + 1, std::memory_order_release);
   }
 
@@ -245,7 +284,11 @@ private:
       judge(table_->get(k), k, r, seen);
       break;
     case OpKind::kSet:
-      table_->set(k, v);
+      if (r.ttl_ns != 0) {
+        table_->set(k, v, std::chrono::nanoseconds(r.ttl_ns));
+      } else {
+        table_->set(k, v);
+      }
       r.out_kind = Out::kOk;
       seen = {true, ArgKind::kValueId, r.arg};
       break;
@@ -259,7 +302,9 @@ private:
       r.out = table_->contains(k);
       break;
     case OpKind::kAdd: {
-      const std::int64_t n = table_->add(k, static_cast<std::int64_t>(r.arg));
+      const auto d = static_cast<std::int64_t>(r.arg);
+      const std::int64_t n =
+          r.ttl_ns != 0 ? table_->add(k, d, std::chrono::nanoseconds(r.ttl_ns)) : table_->add(k, d);
       r.out_kind = Out::kNumber;
       r.out = static_cast<std::uint64_t>(n);
       seen = {true, ArgKind::kNumber, r.out};
@@ -276,7 +321,8 @@ private:
       break;
     case OpKind::kSetIfAbsent:
       r.out_kind = Out::kBool;
-      r.out = table_->set_if_absent(k, v);
+      r.out = r.ttl_ns != 0 ? table_->set_if_absent(k, v, std::chrono::nanoseconds(r.ttl_ns))
+                            : table_->set_if_absent(k, v);
       if (r.out) {
         seen = {true, ArgKind::kValueId, r.arg};
       }
@@ -330,10 +376,12 @@ private:
     r.arg2_kind = ArgKind::kValueId;
     r.oversize = key_side ? Oversize::kKey : Oversize::kValue;
     r.out_kind = Out::kNone;
+    r.response_clock = kUnknownClock;
+    r.ttl_ns = 0;
     r.response_ns.store(0, std::memory_order_relaxed); // relaxed: published by `next` below
     const std::string k = key_side ? oversize_key(cfg_) : key_name(cfg_, r.key);
     const std::string v = key_side ? std::string("x") : oversize_value(cfg_);
-    r.invoke_ns = now_ns();
+    stamp_invocation(r);
     lane_.next.store(i + 1, std::memory_order_release); // as in one_op()
     try {
       table_->set(k, v);
@@ -348,8 +396,7 @@ private:
                   std::string(to_string(e.code())).c_str(), std::string(to_string(want)).c_str());
       }
     }
-    r.response_ns.store(now_ns(), std::memory_order_release); // as in one_op()
-    lane_.done.store(i + 1, std::memory_order_release);
+    stamp_response(r, i); // as in one_op()
   }
 
   template <class... Args> void violation(const char *fmt, Args... args) {

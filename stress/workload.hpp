@@ -40,6 +40,13 @@ struct RunConfig {
   unsigned clear_permille = 0;    // clear-race: lane 0 calls clear() this often
   unsigned oversize_permille = 0; // limits: one-byte-over attempts, checked on the spot
   double load_factor = 0.5;       // churn
+  // Expiry (--ttl-ms): this share of sets, set_if_absents and adds carry a ttl drawn from
+  // 1 ms to ttl_ms (0: none do).
+  unsigned ttl_ms = 0;
+  unsigned ttl_percent = 50;
+  // --on-tick N: every Nth operation of a worker first waits for the table clock's next
+  // tick, so the workers meet entries together just as they expire (0: never).
+  unsigned on_tick = 0;
 };
 
 // The text of key id `id` (an index into cfg.keys, or a churn key id).
@@ -55,5 +62,7 @@ std::string oversize_value(const RunConfig &cfg);
 
 // CLOCK_MONOTONIC in nanoseconds: one clock for every process of the machine.
 std::uint64_t now_ns() noexcept;
+// The table clock (CLOCK_REALTIME_COARSE: src/expiry.hpp's, which deadlines are on).
+std::uint64_t table_clock_ns() noexcept;
 
 } // namespace shmtable::stress
