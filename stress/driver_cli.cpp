@@ -76,6 +76,10 @@ Options:
   --evictions-from-stats  runs: the check's eviction budget is the evictions the table
                         counted (stats().evictions) during each epoch; only meaningful
                         with a table that evicts (0 otherwise, as without this option)
+  --eviction            lockfree: the table evicts when full (Options::eviction), and the
+                        check's budget comes from its count (--evictions-from-stats): a key
+                        may vanish only as often as the table says it evicted; the audit's
+                        refill after clear() must leave the table at its fill level
   --buffers-may-run-out check: accept table_full from updates of present keys, as a
                         lock-free run whose crashes drained the buffer reserve may
                         return (a run decides this per epoch; its summary says)
@@ -143,6 +147,7 @@ Cli parse(int argc, char **argv) {
                                  {"on-tick", required_argument, nullptr, 'O'},
                                  {"evictions", required_argument, nullptr, 'E'},
                                  {"evictions-from-stats", no_argument, nullptr, 'V'},
+                                 {"eviction", no_argument, nullptr, 'W'},
                                  {nullptr, 0, nullptr, 0}};
   optind = 2;
   RunConfig &cfg = c.cfg;
@@ -259,6 +264,10 @@ Cli parse(int argc, char **argv) {
     case 'V':
       c.evictions_from_stats = true;
       break;
+    case 'W':
+      cfg.table.eviction = true;
+      c.evictions_from_stats = true;
+      break;
     default:
       usage_error("unknown option");
     }
@@ -325,6 +334,9 @@ void apply_defaults(Cli &c) {
                 (cfg.engine.redis() ? std::string("--engine redis (its deadlines are on the "
                                                   "server's clock, which the history cannot read)")
                                     : c.command));
+  }
+  if (cfg.table.eviction.value_or(false) && cfg.engine != EngineName::kLockFree) {
+    usage_error("--eviction: only on the lockfree engine (the mutex engines refuse the option)");
   }
   if (cfg.on_tick != 0 && cfg.ttl_ms == 0) {
     usage_error("--on-tick: only with --ttl-ms");

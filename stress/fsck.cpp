@@ -1,9 +1,11 @@
 // stress/fsck.cpp: see fsck.hpp.
 #include "fsck.hpp"
 
+#include <algorithm>
 #include <set>
 #include <unordered_set>
 
+#include "shmtable/config.hpp"
 #include "values.hpp"
 
 namespace shmtable::stress {
@@ -134,6 +136,17 @@ FsckReport fsck(AnyTable &table, const RunConfig &cfg, std::uint64_t killed, boo
   } catch (const Error &e) {
     add(f, "after clear(), only " + std::to_string(f.refilled) + " of " +
                std::to_string(table.capacity()) + " slots took a key (" + e.what() + ")");
+  }
+  // A table that evicts takes every key, evicting from its fill level on: it must hold
+  // exactly that many then (nobody else writes), kEvictLoadPercent of its capacity.
+  if (cfg.table.eviction.value_or(false)) {
+    const std::uint64_t fill =
+        std::max<std::uint64_t>(1, table.capacity() * kEvictLoadPercent / 100);
+    if (const std::size_t held = table.size(); held != fill) {
+      add(f, "after clear(), " + std::to_string(table.capacity()) + " keys into a table that " +
+                 "evicts left " + std::to_string(held) + " entries, not its fill level of " +
+                 std::to_string(fill));
+    }
   }
   table.clear();
   return f;
