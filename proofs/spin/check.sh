@@ -2,7 +2,7 @@
 # check.sh: runs spin -> cc -> pan on slot_protocol.pml for one scenario, clean or with
 # one planted bug, and exits 0 only on the expected outcome (meson suite 'model').
 #
-#   check.sh [-s race|race3|recycle|move|cas|memo|expiry] [-p PLANTED] [-k]
+#   check.sh [-s race|race3|recycle|move|cas|memo|expiry|evict] [-p PLANTED] [-k]
 #
 # Clean model: two exhaustive passes must both report 0 errors over a completed search:
 #   safety    assertions (every property) and invalid end states (a live process stuck);
@@ -61,11 +61,15 @@ reserve_keeps_epoch) # a stale memo entry applies: a set of K1 overwrites K2's s
 reclaim_stale_word) # a reclaim CAS from a re-loaded word frees an entry that is present
   pass=safety want='T2-reclaim-not-expired|abstract-map-mismatch|P1-double-free'
   def_scenario=expiry ;;
+evict_pending) # the hand frees a reservation and pushes the buffer its owner holds
+  pass=safety def_scenario=evict
+  want='I2-record-mismatch|I2-write-to-named-buffer|P1-double-free|P1-buffer-in-two-slots'
+  want+='|P1-pop-of-a-buffer-not-free|P1-free-list-corrupt' ;;
 *) echo "check.sh: unknown planted bug '$planted'" >&2; exit 2 ;;
 esac
 scenario=${scenario:-${def_scenario:-race}}
 case "$scenario" in
-race | race3 | recycle | move | cas | memo | expiry) ;;
+race | race3 | recycle | move | cas | memo | expiry | evict) ;;
 *) echo "check.sh: unknown scenario '$scenario'" >&2; exit 2 ;;
 esac
 

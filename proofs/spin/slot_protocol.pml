@@ -54,6 +54,27 @@
  * reclaim_near() (an insert that finds its window full of expired entries: table_full is
  * not reachable at these bounds; Relacy's reclaim_insert_race runs it), and size().
  *
+ * Eviction (E2 in src/lockfree_engine.hpp; protocol.md section 15): OP_EVICT is one
+ * evict_by_hand(): the hand steps over the slots, at most two turns (2 x NSLOT steps),
+ * from a slot chosen nondeterministically, and stops at the first entry it frees. Each
+ * step loads the word (hand_step): kFree and kPending are passed (never a reservation:
+ * its owner holds its buffer, I4, P1); a timed kLive word is judged (R2 its deadline, R3
+ * with the clock) and an expired one reclaimed as T2 does, to the pool; an untimed or
+ * unexpired kLive one is either passed or evicted by ONE CAS from the very word loaded
+ * to kFree, then its buffer pushed to the pool (never the spare). That CAS is an erase of
+ * its key by nobody: the abstract map drops the key at that step, as at an erase's CAS.
+ * The reference marks (E1) are abstracted away: whether a live entry is passed (marked,
+ * its mark cleared: a second chance) or evicted is a nondeterministic choice, which
+ * allows every victim CLOCK could pick and more. The hand's shared counter orders nothing
+ * (a relaxed fetch_add) and is not modelled: each evicting process moves a hand of its
+ * own. The engine runs this inside insert_new() when the entry counter reaches
+ * evict_at (and evict_near() over the key's window when that is full: at NSLOT = 3 the
+ * window is the whole table, so the same steps); the model runs it as an operation of
+ * its own, at any point, which is more general (the counter is statistics, the threshold
+ * a policy). A process that dies between the eviction CAS and the push leaks the victim's
+ * buffer; the engine's inserter then holds its filled buffer too, and its spare is
+ * empty (fill took it), so P2's two per process hold there as here.
+ *
  * Planted bugs, one at a time, each from this file via a cpp define (check.sh -p NAME):
  *   PLANTED_SKIP_RECHECK          visit() returns its copy without the R3 re-check
  *   PLANTED_NO_DUP_SCAN           insert_new() promotes without cancel_rivals() (I3)
@@ -67,6 +88,8 @@
  *                                 memo entry applies to a slot re-bound to another key
  *   PLANTED_RECLAIM_STALE_WORD    reclaim() CASes from a word it loads again, not the one
  *                                 whose record it found expired (T2 broken)
+ *   PLANTED_EVICT_PENDING         the hand takes kPending words too: it frees the word and
+ *                                 pushes the buffer its owner still holds (E2 broken)
  * All but WAIT_FOR_PENDING are the library's own planted bugs
  * (src/planted.hpp).
  */
@@ -146,6 +169,19 @@
 #define SCRIPT0 OP_SET, K1, 20, 2, OP_ADD, K1, 1, 1
 #define SCRIPT1 OP_PURGE, 0, 0, 0, OP_ERASE, K1, 0, 0
 #define SCRIPT2 OP_GET, K1, 0, 0, OP_NOP, 0, 0, 0
+#elif defined(SCENARIO_EVICT)
+/* Eviction (E2): K1 = 10 at slot 0 to start. P0 sets K1 = 20 (an update; or, once the
+ * hand evicted K1, an insert), then inserts the colliding K2 (a kPending word the hand
+ * meets and must pass); P1 evicts one entry by the hand (K1 old or new, or K2, racing
+ * P0's update CAS and its reservation); P2 reads K1, and may miss it only at an instant
+ * the eviction made it absent. The planted evict_pending frees P0's reservation and
+ * pushes the buffer P0 still holds. */
+#define NPROC 3
+#define MAXCRASH 2
+#define PRELOAD_K1
+#define SCRIPT0 OP_SET, K1, 20, 0, OP_SET, K2, 30, 0
+#define SCRIPT1 OP_EVICT, 0, 0, 0, OP_NOP, 0, 0, 0
+#define SCRIPT2 OP_GET, K1, 0, 0, OP_NOP, 0, 0, 0
 #else /* SCENARIO_RACE, the default */
 /* Racing first inserts of K1 (set and add: cancels, withdraws, lost promotes), an update
  * that recycles a buffer, and the colliding K2 inserted past K1; both may crash. */
@@ -185,6 +221,7 @@
 #define OP_CAS 4
 #define OP_ERASE 5
 #define OP_PURGE 6 /* purge_expired() */
+#define OP_EVICT 7 /* evict_by_hand(): free one entry (E2) */
 
 #define F_NO 0
 #define F_PENDING 1
@@ -796,6 +833,68 @@ inline purge() {
   s2 = 0
 }
 
+/* evict(): LockFreeEngine::evict_by_hand(), each step a hand_step() (E2). s2 = the
+ * hand's slot (its start any slot), d2 = steps taken. A kLive word (untimed, or judged
+ * not expired) is passed (marked: E1, abstracted to a choice) or evicted by one CAS from
+ * the word loaded, the linearization point of an erase by nobody; an expired one is
+ * reclaimed (T2). Either way the buffer goes to the pool. The planted evict_pending takes
+ * a kPending word as a victim too (the engine's judge() calls it alive). */
+#ifdef PLANTED_EVICT_PENDING
+#define EVICT_VICTIM(c) (c.st == LIVE || c.st == PENDING)
+#else
+#define EVICT_VICTIM(c) (c.st == LIVE)
+#endif
+inline evict() {
+  if :: s2 = 0 :: s2 = 1 :: s2 = 2 fi; /* NSLOT = 3: the hand's counter, anywhere */
+  d2 = 0;
+  do
+  :: d2 < 2 * NSLOT ->
+     atomic { LOAD(c, s2) } /* hand_step: the word */
+     if
+     :: EVICT_VICTIM(c) ->
+        ok = 1; xp = 0;
+        if
+        :: c.st == LIVE && c.tmd -> /* judge(): R2 the deadline, R3 with the clock */
+           atomic { dl = bdl[c.buf] }
+           atomic { ok = (ctrl[s2].ver == c.ver); xp = (ok && EXPIRED_AT(dl)) }
+        :: else
+        fi;
+        if
+        :: ok && !xp -> /* alive: marked (a second chance, passed) or the victim */
+           if :: ok = 0 :: skip fi
+        :: else
+        fi;
+        if
+        :: ok ->
+           old = c.buf;
+           atomic {
+             CRASHPT;
+             if
+             :: SAME(s2, c) -> /* E2: from the very word loaded */
+                if
+                :: xp -> CHECK(ctrl[s2].st == LIVE && EXPIRED_BUF(ctrl[s2].buf),
+                               "T2-reclaim-not-expired")
+                :: !xp && c.st == LIVE ->
+                   /* the linearization point of an erase by nobody */
+                   absval[skey[s2]] = 0; mark_absent(skey[s2])
+                :: else /* the planted bug: a reservation, whose key is in no map */
+                fi;
+                BUMP(s2); SET_FREED(s2)
+             :: else -> ok = 0 /* changed: written, erased or evicted meanwhile */
+             fi
+           };
+           if :: ok -> push(old); break :: else fi /* I2; to the pool, not the spare */
+        :: else
+        fi
+     :: else /* kFree, kPending: passed */
+     fi;
+     ok = 0; xp = 0; dl = 0; old = 0; ZERO(c);
+     s2 = (s2 + 1) % NSLOT; d2++
+  :: else -> break /* two turns and nothing freed: the insert goes on regardless */
+  od;
+  s2 = 0; d2 = 0; ok = 0; xp = 0; dl = 0; old = 0; ZERO(c)
+}
+
 /* mutate(): set, add, compare_and_set. */
 inline mutate(key) {
   held = NONE;
@@ -925,6 +1024,7 @@ proctype Worker(byte me; byte opA; byte kA; byte aA; byte bA; byte opB; byte kB;
      :: op == OP_SET || op == OP_ADD || op == OP_CAS -> mutate(k)
      :: op == OP_ERASE -> erase(k)
      :: op == OP_PURGE -> purge()
+     :: op == OP_EVICT -> evict()
      :: op == OP_NOP -> skip
      fi;
      n++;
