@@ -24,7 +24,8 @@ struct FsckReport {
   std::vector<std::string> messages;
 };
 
-// Runs recover(), checks the table (no duplicate keys, every value a stress value or a
+// With no process killed, first checks that size() agrees with keys(). Then runs
+// recover(), checks the table (no duplicate keys, every value a stress value or a
 // number, size() agrees, leaks within the crash bound), reads every key of the run into
 // `final_reads` (as process `process`, so the checker ties the final contents to the
 // history), runs recover() again, then clears the table (also in `final_reads`), refills
