@@ -107,7 +107,7 @@ std::vector<std::string> split(const std::string &s) {
          "  --redis-samples none: no Redis runs\n"
          "  --trace-info FILE: the trace's parameters and figures as JSON\n"
          "  policies: lru (exact), random, clock (one reference bit per slot; clock-marked:\n"
-         "    a new entry starts with its bit set, as the engine's do), and\n"
+         "    a new entry starts with its bit set, as the engine's did at first), and\n"
          "    sampled-kK[-eG|-tT][-pool]: evict the least recently used of K sampled\n"
          "    entries; -eG: a coarse clock, one epoch per capacity/G sets, a read stores\n"
          "    only into an entry stamped before the current epoch; -tT: a clock ticking\n"

@@ -154,8 +154,9 @@ private:
 // a clear one, and evicts that slot's key. The table fills in slot order first.
 class Clock final : public Policy {
 public:
-  // insert_marked: a new entry starts with its bit set, as the engine's do (E1 in
-  // src/lockfree_engine.hpp); the classic CLOCK above starts it clear.
+  // insert_marked: a new entry starts with its bit set, as the engine's did before
+  // 2026-12-02 (E1 in src/lockfree_engine.hpp, which now leaves it clear too); the
+  // classic CLOCK above starts it clear.
   Clock(std::uint64_t keys, std::uint64_t capacity, bool insert_marked = false)
       : slot_of_(keys, kAbsent), keys_(capacity), ref_(capacity, 0), insert_marked_(insert_marked) {
   }

@@ -61,7 +61,7 @@ DESCRIPTIONS = {
     "lru": "exact LRU (a list; every hit moves its entry)",
     "random": "random eviction (no metadata, no store on a read)",
     "clock": "CLOCK: one reference bit per slot, a hit sets it if clear",
-    "clock-marked": "CLOCK whose new entries start with their bit set (as the engine's)",
+    "clock-marked": "CLOCK whose new entries start with their bit set (as the engine's did at first)",
     "sampled-k5": "sampled LRU, 5 samples, exact clock, no pool",
     "sampled-k5-pool": "Redis' algorithm: 5 samples, pool of 16, exact clock",
     "sampled-k10-pool": "Redis' algorithm: 10 samples, pool of 16, exact clock",
