@@ -256,15 +256,48 @@ std::uint64_t LockFreeTable::fingerprint(std::string_view key) const noexcept {
       this, [&](auto e) __attribute__((always_inline)) { return e.fingerprint(key); });
 }
 
-void LockFreeTable::set(std::string_view key, std::string_view value) {
+// The writes with a deadline (0: none), each the body of both its overloads; inlined
+// into them, so the plain ones cost what they did before expiry.
+[[gnu::always_inline]] inline void
+LockFreeTable::set_until(std::string_view key, std::string_view value, std::uint64_t deadline) {
   bool inserted = false;
   counting_full(*stats_, [&] {
     with_engine(
-        this, [&](auto e)
-                  __attribute__((always_inline)) { return e.set(key, value, 0, &inserted); });
+        this, [&](auto e) __attribute__((always_inline)) {
+          return e.set(key, value, deadline, &inserted);
+        });
   });
   count_stored(*stats_, inserted);
 }
+
+[[gnu::always_inline]] inline bool LockFreeTable::set_if_absent_until(std::string_view key,
+                                                                      std::string_view value,
+                                                                      std::uint64_t deadline) {
+  const bool stored = counting_full(*stats_, [&] {
+    return with_engine(
+        this, [&](auto e)
+                  __attribute__((always_inline)) { return e.set_if_absent(key, value, deadline); });
+  });
+  if (stored) {
+    count_stored(*stats_, true); // only an absent (or expired) key is stored
+  }
+  return stored;
+}
+
+[[gnu::always_inline]] inline std::int64_t
+LockFreeTable::add_until(std::string_view key, std::int64_t delta, std::uint64_t deadline) {
+  bool inserted = false;
+  const std::int64_t sum = counting_full(*stats_, [&] {
+    return with_engine(
+        this, [&](auto e) __attribute__((always_inline)) {
+          return e.add(key, delta, deadline, &inserted);
+        });
+  });
+  count_stored(*stats_, inserted);
+  return sum;
+}
+
+void LockFreeTable::set(std::string_view key, std::string_view value) { set_until(key, value, 0); }
 
 void LockFreeTable::set_with(std::string_view key, ValueSource source, void *ctx) {
   bool inserted = false;
@@ -353,14 +386,7 @@ bool LockFreeTable::erase(std::string_view key) {
 }
 
 std::int64_t LockFreeTable::add(std::string_view key, std::int64_t delta) {
-  bool inserted = false;
-  const std::int64_t sum = counting_full(*stats_, [&] {
-    return with_engine(
-        this, [&](auto e)
-                  __attribute__((always_inline)) { return e.add(key, delta, 0, &inserted); });
-  });
-  count_stored(*stats_, inserted);
-  return sum;
+  return add_until(key, delta, 0);
 }
 
 bool LockFreeTable::update(std::string_view key, Updater fn, void *ctx) {
@@ -389,47 +415,22 @@ bool LockFreeTable::compare_and_set(std::string_view key, std::string_view expec
 }
 
 bool LockFreeTable::set_if_absent(std::string_view key, std::string_view value) {
-  const bool stored = counting_full(*stats_, [&] {
-    return with_engine(
-        this, [&](auto e) __attribute__((always_inline)) { return e.set_if_absent(key, value); });
-  });
-  if (stored) {
-    count_stored(*stats_, true); // only an absent key is stored
-  }
-  return stored;
+  return set_if_absent_until(key, value, 0);
 }
 
 void LockFreeTable::set(std::string_view key, std::string_view value,
                         std::chrono::nanoseconds ttl) {
-  const std::uint64_t deadline = detail::deadline_after(ttl, "set");
-  bool inserted = false;
-  counting_full(*stats_, [&] {
-    with_engine(this, [&](auto e) { return e.set(key, value, deadline, &inserted); });
-  });
-  count_stored(*stats_, inserted);
+  set_until(key, value, detail::deadline_after(ttl, "set"));
 }
 
 bool LockFreeTable::set_if_absent(std::string_view key, std::string_view value,
                                   std::chrono::nanoseconds ttl) {
-  const std::uint64_t deadline = detail::deadline_after(ttl, "set_if_absent");
-  const bool stored = counting_full(*stats_, [&] {
-    return with_engine(this, [&](auto e) { return e.set_if_absent(key, value, deadline); });
-  });
-  if (stored) {
-    count_stored(*stats_, true); // only an absent key is stored
-  }
-  return stored;
+  return set_if_absent_until(key, value, detail::deadline_after(ttl, "set_if_absent"));
 }
 
 std::int64_t LockFreeTable::add(std::string_view key, std::int64_t delta,
                                 std::chrono::nanoseconds ttl) {
-  const std::uint64_t deadline = detail::deadline_after(ttl, "add");
-  bool inserted = false;
-  const std::int64_t sum = counting_full(*stats_, [&] {
-    return with_engine(this, [&](auto e) { return e.add(key, delta, deadline, &inserted); });
-  });
-  count_stored(*stats_, inserted);
-  return sum;
+  return add_until(key, delta, detail::deadline_after(ttl, "add"));
 }
 
 std::size_t LockFreeTable::purge_expired() {

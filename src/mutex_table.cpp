@@ -496,7 +496,13 @@ void MutexOps::drop_trailing_tombstones(std::uint64_t index) const {
 
 // ---- Public operations --------------------------------------------------------------
 
-void MutexTable::set(std::string_view key, std::string_view value) {
+void MutexTable::set(std::string_view key, std::string_view value) { set_until(key, value, 0); }
+
+void MutexTable::set(std::string_view key, std::string_view value, std::chrono::nanoseconds ttl) {
+  set_until(key, value, detail::deadline_after(ttl, "set"));
+}
+
+void MutexTable::set_until(std::string_view key, std::string_view value, std::uint64_t deadline) {
   const MutexOps ops{*this};
   detail::check_value_size(value.size(), max_value_bytes());
   bool inserted = false;
@@ -507,7 +513,7 @@ void MutexTable::set(std::string_view key, std::string_view value) {
           next.assign(value);
           return true;
         },
-        &inserted);
+        &inserted, deadline);
   });
   count_stored(*stats_, inserted);
 }
@@ -544,26 +550,17 @@ std::int64_t MutexTable::add_until(std::string_view key, std::int64_t delta,
   return sum;
 }
 
-void MutexTable::set(std::string_view key, std::string_view value, std::chrono::nanoseconds ttl) {
-  const std::uint64_t deadline = detail::deadline_after(ttl, "set");
-  const MutexOps ops{*this};
-  detail::check_value_size(value.size(), max_value_bytes());
-  bool inserted = false;
-  counting_full(*stats_, [&] {
-    ops.mutate(
-        key,
-        [&](std::optional<std::string_view>, std::string &next) {
-          next.assign(value);
-          return true;
-        },
-        &inserted, deadline);
-  });
-  count_stored(*stats_, inserted);
+bool MutexTable::set_if_absent(std::string_view key, std::string_view value) {
+  return set_if_absent_until(key, value, 0);
 }
 
 bool MutexTable::set_if_absent(std::string_view key, std::string_view value,
                                std::chrono::nanoseconds ttl) {
-  const std::uint64_t deadline = detail::deadline_after(ttl, "set_if_absent");
+  return set_if_absent_until(key, value, detail::deadline_after(ttl, "set_if_absent"));
+}
+
+bool MutexTable::set_if_absent_until(std::string_view key, std::string_view value,
+                                     std::uint64_t deadline) {
   const MutexOps ops{*this};
   detail::check_value_size(value.size(), max_value_bytes());
   bool inserted = false;
@@ -651,28 +648,6 @@ bool MutexTable::update(std::string_view key, Updater fn, void *ctx) {
   });
   if (stored) {
     count_stored(*stats_, inserted);
-  }
-  return stored;
-}
-
-bool MutexTable::set_if_absent(std::string_view key, std::string_view value) {
-  const MutexOps ops{*this};
-  detail::check_value_size(value.size(), max_value_bytes());
-  bool inserted = false;
-  const bool stored = counting_full(*stats_, [&] {
-    return ops.mutate(
-        key,
-        [&](std::optional<std::string_view> current, std::string &next) {
-          if (current) {
-            return false;
-          }
-          next.assign(value);
-          return true;
-        },
-        &inserted);
-  });
-  if (stored) {
-    count_stored(*stats_, true); // only an absent key is stored
   }
   return stored;
 }

@@ -201,6 +201,11 @@ public:
   static std::uint64_t buffers_for(std::uint64_t capacity) noexcept;
 
 private:
+  // The writes, each with a deadline (0: none; src/expiry.hpp), serving both overloads.
+  void set_until(std::string_view key, std::string_view value, std::uint64_t deadline);
+  bool set_if_absent_until(std::string_view key, std::string_view value, std::uint64_t deadline);
+  std::int64_t add_until(std::string_view key, std::int64_t delta, std::uint64_t deadline);
+
   // The engine (src/lockfree_engine.hpp) reads the members below through it.
   friend struct detail::lockfree::LockFreeTableView;
 

@@ -138,7 +138,10 @@ public:
   static Layout layout_for(const TableParams &params);
 
 private:
+  // The writes, each with a deadline (0: none; expiry.hpp), serving both overloads.
   std::int64_t add_until(std::string_view key, std::int64_t delta, std::uint64_t deadline);
+  void set_until(std::string_view key, std::string_view value, std::uint64_t deadline);
+  bool set_if_absent_until(std::string_view key, std::string_view value, std::uint64_t deadline);
 
   // The engine's helpers (src/mutex_table.cpp) read the members below through it.
   friend struct detail::mutex::MutexOps;
