@@ -79,7 +79,7 @@ Options:
   --eviction            lockfree: the table evicts when full (Options::eviction), and the
                         check's budget comes from its count (--evictions-from-stats): a key
                         may vanish only as often as the table says it evicted; the audit's
-                        refill after clear() must leave the table at its fill level
+                        refill after clear() must leave the table near its fill level
   --buffers-may-run-out check: accept table_full from updates of present keys, as a
                         lock-free run whose crashes drained the buffer reserve may
                         return (a run decides this per epoch; its summary says)

@@ -71,7 +71,10 @@ TEST_F(Eviction, ANewKeyIntoAFullTableEvictsInsteadOfFailing) {
     t.set("k" + std::to_string(i), "v" + std::to_string(i));
   }
   const std::vector<std::string> keys = t.keys();
-  EXPECT_EQ(keys.size(), full_at(100));
+  // At most the fill level; below it by the inserts whose own window was full too, and
+  // that evicted there as well (E2).
+  EXPECT_LE(keys.size(), full_at(100));
+  EXPECT_GE(keys.size(), full_at(100) / 2);
   EXPECT_EQ(t.size(), keys.size());
   for (const std::string &k : keys) {
     EXPECT_EQ(t.get(k), "v" + k.substr(1)); // what remains is what was written
