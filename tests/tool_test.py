@@ -269,6 +269,7 @@ class ToolTest(unittest.TestCase):
             self.ok("set", n, "key-%d" % i, "v")
         text = self.ok("stat", n).decode()
         for needle in ["engine       lockfree", "16 slots", "entries      12 (load 75.0%)",
+                       "eviction     no (a full table refuses new keys)",
                        "probe length", "record buffers", "snapshot     exact", "counters"]:
             self.assertIn(needle, text)
         info = self.json("stat", n, "--json")
@@ -279,6 +280,7 @@ class ToolTest(unittest.TestCase):
         self.assertTrue(insp["consistent"])
         self.assertEqual(insp["findings"], [])
         self.assertEqual(info["counted_entries"], 12)
+        self.assertFalse(info["eviction"])
         self.assertEqual(info["attached_handles"], 0)
         self.assertEqual(insp["buffers"]["in_slots"], 12)
         mx = self.name("mx")

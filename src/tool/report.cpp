@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "shmtable/config.hpp"
+
 namespace shmtable::tool {
 
 namespace {
@@ -60,6 +62,7 @@ nlohmann::json info_json(const SegmentInfo &info, std::optional<std::uint64_t> o
   j["engine"] = engine_text(info);
   j["ready"] = info.ready;
   j["persist"] = (p.flags & kFlagPersist) != 0;
+  j["eviction"] = (p.flags & kFlagEvict) != 0;
   j["layout"] = {{"capacity", p.capacity},
                  {"max_key_bytes", p.max_key_bytes},
                  {"max_value_bytes", p.max_value_bytes},
@@ -80,6 +83,11 @@ std::string info_text(const SegmentInfo &info, std::optional<std::uint64_t> othe
       "table        " + info.display + (info.ready ? "" : " (unfinished: its creator died)") + "\n";
   s += "engine       " + engine_text(info) + "\n";
   s += std::string("persist      ") + ((p.flags & kFlagPersist) != 0 ? "yes" : "no") + "\n";
+  s += std::string("eviction     ") +
+       ((p.flags & kFlagEvict) != 0
+            ? "yes (CLOCK, from " + std::to_string(kEvictLoadPercent) + " % of the slots on)"
+            : std::string("no (a full table refuses new keys)")) +
+       "\n";
   s += "layout       " + std::to_string(p.capacity) +
        " slots, keys <= " + std::to_string(p.max_key_bytes) +
        " bytes, values <= " + std::to_string(p.max_value_bytes) + " bytes, hash seed " +
