@@ -437,14 +437,17 @@ private:
   }
   // E2: the hand's step at `slot`. kFreed: it evicted the slot's entry, or freed it
   // expired (T2); kFree: the slot was free; kPassed: a marked entry (its mark now
-  // cleared), a reservation, or a word that changed under the CAS.
+  // cleared), a reservation, or a word that changed under the CAS. Without
+  // `second_chance` a marked entry is evicted as an unmarked one is.
   enum class Step { kPassed, kFree, kFreed };
-  Step hand_step(std::uint64_t slot) const;
+  Step hand_step(std::uint64_t slot, bool second_chance = true) const;
   // E2: moves the shared hand until it frees an entry (at most two turns: the first may
   // only clear marks). False if it found none to free.
   bool evict_by_hand() const;
   // E2: the same over the slots a key homed at `home` may use, from home on: true once a
-  // slot there is free or freed.
+  // slot there is free or freed. Two turns with second chances, then one without, so
+  // that readers marking the window's entries again between turns cannot make an insert
+  // report table_full beside entries it could have evicted.
   bool evict_near(std::uint64_t home) const;
   InsertResult insert_new(const Probe &p, std::uint32_t buffer, bool timed) const;
   bool cancel_rivals(const Probe &p, std::uint64_t mine) const;
@@ -770,7 +773,8 @@ std::size_t LockFreeEngine<A, G>::reclaim_near(std::uint64_t home) const {
 }
 
 template <class A, class G>
-typename LockFreeEngine<A, G>::Step LockFreeEngine<A, G>::hand_step(std::uint64_t slot) const {
+typename LockFreeEngine<A, G>::Step LockFreeEngine<A, G>::hand_step(std::uint64_t slot,
+                                                                    bool second_chance) const {
   Ctrl c{atomics_.load128(word(slot))};
   if (c.state() == kFree) {
     return Step::kFree;
@@ -790,7 +794,7 @@ typename LockFreeEngine<A, G>::Step LockFreeEngine<A, G>::hand_step(std::uint64_
     break;
   }
   std::uint64_t *const mark = g_.marks() + slot;
-  if (atomics_.load(mark, std::memory_order_relaxed) != 0) {
+  if (second_chance && atomics_.load(mark, std::memory_order_relaxed) != 0) {
     atomics_.store(mark, 0, std::memory_order_relaxed); // second chance (E1: a hint)
     return Step::kPassed;
   }
@@ -818,11 +822,11 @@ template <class A, class G> bool LockFreeEngine<A, G>::evict_by_hand() const {
 }
 
 template <class A, class G> bool LockFreeEngine<A, G>::evict_near(std::uint64_t home) const {
-  for (unsigned turn = 0; turn < 2; ++turn) { // the first turn may only clear marks
+  for (unsigned turn = 0; turn < 3; ++turn) { // the first turn may only clear marks
     std::uint64_t slot = home;
     for (std::uint64_t d = 0; d <= probe_limit();
          ++d, slot = slot + 1 == g_.capacity() ? 0 : slot + 1) {
-      if (hand_step(slot) != Step::kPassed) {
+      if (hand_step(slot, /*second_chance=*/turn < 2) != Step::kPassed) {
         return true;
       }
     }
@@ -835,8 +839,14 @@ template <class A, class G> bool LockFreeEngine<A, G>::evict_near(std::uint64_t 
 template <class A, class G>
 typename LockFreeEngine<A, G>::InsertResult
 LockFreeEngine<A, G>::insert_new(const Probe &p, std::uint32_t buffer, bool timed) const {
+  // The counter read signed, as size() reads it: an erase may count before the insert it
+  // erases (a transient below zero), and a process killed between a promote and its
+  // count leaves it one low until recover(); read unsigned, either would wrap to "full"
+  // and make every insert evict. A count that is low lets the table fill past evict_at,
+  // where the window's own eviction (evict_near) still makes room.
   if (g_.marks() != nullptr &&
-      atomics_.load(entries(), std::memory_order_relaxed) >= g_.evict_at()) {
+      static_cast<std::int64_t>(atomics_.load(entries(), std::memory_order_relaxed)) >=
+          static_cast<std::int64_t>(g_.evict_at())) {
     evict_by_hand(); // E2: the table is full; false only if no entry could be freed
   }
   const std::uint64_t limit = probe_limit();
@@ -998,7 +1008,12 @@ bool LockFreeEngine<A, G>::mutate(std::string_view key, bool reads_value, Decide
           pool.push(old);
           return true;
         }
-        touch(*slot); // E1
+        // E1: an update marks its entry; over an expired one it is an insert (T2), unmarked.
+        if (expired) {
+          unmark(*slot);
+        } else {
+          touch(*slot);
+        }
         // I2, P3: unpublished by the CAS above; readers catch it by R3. The next write
         // is likely of this one's shape: its lines are the ones to own.
         release(old, lines_written(next->size()));

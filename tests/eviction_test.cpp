@@ -152,6 +152,37 @@ TEST_F(Eviction, TheOptionIsTheTablesAndComparedWhenGiven) {
   EXPECT_GT(creator.stats().evictions, 0u);
 }
 
+TEST_F(Eviction, AMoveAssignedHandleTakesTheOtherTablesSetting) {
+  ScopedName plain_name{"evict-plain"};
+  Options plain;
+  plain.name = plain_name.str();
+  plain.capacity = 16;
+  // An evicting handle assigned a plain table's: it must refuse when full, and its reads
+  // must not mark the evicting table it closed (its marks are unmapped then).
+  LockFreeTable a(options(64));
+  a.set("old", "v");
+  a = LockFreeTable(plain);
+  bool refused = false;
+  for (int i = 0; i < 32 && !refused; ++i) {
+    try {
+      a.set("k" + std::to_string(i), "v");
+      EXPECT_EQ(a.get("k" + std::to_string(i)), "v");
+    } catch (const Error &e) {
+      EXPECT_EQ(e.code(), Errc::kTableFull) << e.what();
+      refused = true;
+    }
+  }
+  EXPECT_TRUE(refused);
+  // A plain handle assigned an evicting table's: it must evict.
+  LockFreeTable b(plain);
+  b = LockFreeTable(options(64));
+  for (int i = 0; i < 200; ++i) {
+    b.set("n" + std::to_string(i), "v");
+  }
+  EXPECT_EQ(b.size(), full_at(64));
+  EXPECT_EQ(b.stats().table_full, 0u);
+}
+
 TEST_F(Eviction, TheMutexEnginesRefuseTheOptionNamingIt) {
   for (const bool robust : {false, true}) {
     Options o = options(64, true);
