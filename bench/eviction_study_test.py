@@ -52,7 +52,9 @@ with tempfile.TemporaryDirectory() as out:
         assert not os.path.exists(f"/dev/shm/shmtable-eviction-{run.pid}"), p
         f = dict(kv.split("=") for kv in r.split())
         assert f["gets"] == clock["gets"], (p, r)
-        assert f["entries"] == clock["capacity"], (p, r)
+        # At the fill level, or a little under it: an insert whose own 64 slots were all
+        # taken evicts there too, after the hand did (E2).
+        assert 0.95 * int(clock["capacity"]) <= int(f["entries"]) <= int(clock["capacity"]), (p, r)
         assert int(f["evictions"]) > 0 and 0 < int(f["read_stores"]) < int(f["hits"]), (p, r)
         ratio, sim = int(f["hits"]) / int(f["gets"]), float(clock["hit_ratio"])
         assert abs(ratio - sim) < 0.05, (p, ratio, sim)

@@ -57,7 +57,10 @@ describe('engine lockfree, eviction: true', () => {
       assert.equal(c.set(`k${i}`, `v${i}`), true, `set k${i}`);
       assert.ok(c.size <= full, `size ${c.size} after ${i + 1} inserts`);
     }
-    assert.equal(c.size, full);
+    // At the fill level, or a little under it: an insert whose own 64 slots are all
+    // taken evicts there too, after the hand did.
+    const nearFull = (size) => size <= full && size >= Math.floor(full * 0.85);
+    assert.ok(nearFull(c.size), `size ${c.size}`);
     // incr and setIfAbsent of new keys evict too, where a full table would throw.
     for (let i = 0; i < 200; i++) {
       assert.equal(c.incr(`n${i}`), 1);
@@ -65,9 +68,9 @@ describe('engine lockfree, eviction: true', () => {
     }
     const s = c.stats();
     assert.equal(s.eviction, true);
-    assert.equal(s.size, full);
+    assert.ok(nearFull(s.size), `size ${s.size}`);
     assert.equal(s.inserts, 2400);
-    assert.equal(s.evictions, 2400 - full, 'every insert past the first 120 evicted one entry');
+    assert.equal(s.evictions, 2400 - s.size, 'every entry inserted is there or was evicted');
     assert.equal(s.tableFull, 0);
     assert.equal(s.handle.tableFull, 0);
   });
@@ -82,20 +85,20 @@ describe('engine lockfree, eviction: true', () => {
     }
     const coldLeft = Array.from({ length: 1000 }, (_, i) => `cold${i}`).filter((k) => c.has(k));
     assert.deepEqual(coldLeft, []);
-    // The latest inserts are still there (they start marked: the hand spares them once).
+    // The latest insert is still there: nothing evicted after it.
     assert.equal(c.get('k4999'), 'v');
-    assert.equal(c.stats().evictions, 6001 - evictAt(c.capacity));
+    assert.equal(c.stats().evictions, 6001 - c.size, 'every entry inserted is there or was evicted');
   });
 
   it('two processes share an evicting table: neither is refused, the counts add up', async () => {
     const name = uniqueName('evict_fork');
     const c = createCache({ name, maxKeys: 100, eviction: true });
     open.push(c);
-    // Past the first eviction, which finds every entry marked (new entries start so),
-    // clears them all in one turn and evicts the first it meets again: 'hot' would be
-    // that one by chance 1 in 120. Later an insert moves the hand a slot or two.
+    // The table at its steady state first, so that 'hot', set and then read, is marked
+    // before the hand comes round (new entries start unmarked).
     for (let i = 0; i < 1000; i++) c.set(`warm${i}`, 'v');
     c.set('hot', 'kept');
+    c.get('hot'); // marked: the hand spares it once per turn while it is read
     const count = 3000;
     const child = fork(path.join(__dirname, 'fixtures', 'evict-writer.js'), [name, String(count)],
                        { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -118,7 +121,8 @@ describe('engine lockfree, eviction: true', () => {
     assert.equal(got.hotMissing, 0, 'the key both read survived the child\'s inserts');
     assert.equal(c.get('hot'), 'kept');
     const s = c.stats();
-    assert.equal(s.size, evictAt(c.capacity));
+    assert.ok(s.size <= evictAt(c.capacity) && s.size >= Math.floor(evictAt(c.capacity) * 0.85),
+              `size ${s.size}`);
     assert.equal(s.inserts, 1000 + 2 * count + 1);
     assert.equal(s.evictions, s.inserts - s.size, 'every entry inserted is there or was evicted');
     assert.equal(s.tableFull, 0);
